@@ -1,0 +1,158 @@
+"""Pieces every command shares: the parser class, the engine, filters and output formats."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from datetime import date, datetime
+from typing import Any, NoReturn
+
+from sqlalchemy import Engine
+
+from analytics.settings import get_settings
+from analytics.store.db import get_engine, migrate
+from analytics.store.queries import Filters
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line, exit code ``code`` (default 2)."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class WorkbenchParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one clear line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
+def engine_from(args: argparse.Namespace, *, migrate_first: bool = True) -> Engine:
+    """The engine for ``--db`` (or the settings), with the schema migrated to head."""
+    url = getattr(args, "db", None) or get_settings().database_url
+    try:
+        engine = get_engine(url)
+        if migrate_first:
+            migrate(engine)
+    except Exception as exc:  # an unreachable or malformed URL is a user problem
+        raise CliError(f"cannot open database {url!r}: {exc.__class__.__name__}: "
+                       f"{str(exc).splitlines()[0]}") from exc
+    return engine
+
+
+def parse_day(value: str) -> date:
+    """argparse type for YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid date {value!r}, expected YYYY-MM-DD") from None
+
+
+def add_filter_arguments(parser: argparse.ArgumentParser, *, environment: bool = True) -> None:
+    """--from/--to (inclusive whole UTC days), --service/--team (repeatable), --env."""
+    parser.add_argument("--from", dest="start", type=parse_day, metavar="DATE",
+                        help="first day, inclusive (YYYY-MM-DD, UTC)")
+    parser.add_argument("--to", dest="end", type=parse_day, metavar="DATE",
+                        help="last day, inclusive (YYYY-MM-DD, UTC)")
+    parser.add_argument("--service", action="append", default=[], metavar="S",
+                        help="only this service (repeatable)")
+    parser.add_argument("--team", action="append", default=[], metavar="T",
+                        help="only this team (repeatable)")
+    if environment:
+        parser.add_argument("--env", default="production", metavar="E",
+                            help="environment (default production)")
+
+
+def filters_from(args: argparse.Namespace, engine: Engine | None = None) -> Filters:
+    """Build Filters from parsed arguments; unknown services or teams are an error."""
+    if args.start and args.end and args.start > args.end:
+        raise CliError(f"--from {args.start} is after --to {args.end}")
+    if engine is not None and (args.service or args.team):
+        from analytics.store.queries import services
+
+        known = services(engine)
+        for flag, values, column in (("--service", args.service, "service"),
+                                     ("--team", args.team, "team")):
+            missing = sorted(set(values) - set(known[column].to_list()))
+            if missing:
+                raise CliError(f"unknown {flag[2:]} {', '.join(missing)} ({flag})")
+    return Filters(start=args.start, end=args.end, teams=tuple(args.team),
+                   services=tuple(args.service), environment=getattr(args, "env", None))
+
+
+def add_format_argument(parser: argparse.ArgumentParser, choices: tuple[str, ...] = ("table", "json", "csv")) -> None:
+    """--format json|table|csv (table for people by default)."""
+    parser.add_argument("--format", choices=choices, default="table",
+                        help="output format (default table)")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def emit(data: Any, fmt: str, out: Any = None) -> None:
+    """Print ``data`` (a dict or a list of dicts) as json, csv or a readable table."""
+    out = out or sys.stdout
+    if fmt == "json":
+        out.write(json.dumps(data, indent=2, default=_plain) + "\n")
+        return
+    rows = data if isinstance(data, list) else None
+    if fmt == "csv":
+        rows = rows if rows is not None else [_flatten(data)]
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else [])
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: _plain(v) for k, v in _flatten(r).items()})
+        out.write(buf.getvalue())
+        return
+    if rows is not None:
+        out.write(_table([_flatten(r) for r in rows]))
+    else:
+        flat = _flatten(data)
+        width = max((len(k) for k in flat), default=0)
+        for k, v in flat.items():
+            out.write(f"{k.ljust(width)}  {_show(v)}\n")
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for k, v in data.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            flat.update(_flatten(v, key + "."))
+        elif isinstance(v, list) and v and isinstance(v[0], dict):
+            flat[key] = f"[{len(v)} rows]"
+        else:
+            flat[key] = v
+    return flat
+
+
+def _show(v: Any) -> str:
+    v = _plain(v)
+    if isinstance(v, float):
+        return f"{v:,.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return "" if v is None else str(v)
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "(no rows)\n"
+    cols = list(rows[0])
+    cells = [[_show(r.get(c)) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,64 @@
+"""One settings object, read from the environment.
+
+Each setting is declared once, as data with its help text (the datasette pattern), so the README
+table and the CLI help come from the same place and a test fails when one is undocumented.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A setting: environment variable name, default value and help text."""
+
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", f"sqlite:///{ROOT / 'data' / 'workbench.db'}",
+            "SQLAlchemy URL of the store; SQLite by default, postgresql+psycopg://… for teams."),
+    Setting("WORKBENCH_TIMEZONE", "UTC",
+            "IANA time zone in which period boundaries (days, weeks, months) are drawn."),
+    Setting("WORKBENCH_WINDOW_HOURS", "48",
+            "Observation window, hours after a deployment in which an incident is attributed to it."),
+    Setting("WORKBENCH_UPLOAD_LIMIT_MB", "200",
+            "Largest file the Import page accepts, in megabytes."),
+    Setting("WORKBENCH_USER", "",
+            "Name recorded in the audit log for CLI actions (defaults to the OS user)."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; build with :func:`get_settings`."""
+
+    database_url: str
+    timezone: str = "UTC"
+    window_hours: float = 48.0
+    upload_limit_mb: int = 200
+    user: str = field(default_factory=lambda: os.environ.get("USER", "unknown"))
+
+
+def get_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read the settings from ``env`` (default: the process environment).
+
+    >>> get_settings({"DATABASE_URL": "sqlite://"}).window_hours
+    48.0
+    """
+    env = os.environ if env is None else env
+    value = {s.env: env.get(s.env) or s.default for s in SETTINGS}
+    return Settings(
+        database_url=value["DATABASE_URL"],
+        timezone=value["WORKBENCH_TIMEZONE"],
+        window_hours=float(value["WORKBENCH_WINDOW_HOURS"]),
+        upload_limit_mb=int(value["WORKBENCH_UPLOAD_LIMIT_MB"]),
+        user=value["WORKBENCH_USER"] or env.get("USER", "") or "unknown",
+    )

@@ -1,0 +1,243 @@
+"""Typed reads of the event tables into polars, with the global filters pushed into SQL.
+
+Every frame carries the service's name, team, tier and criticality next to the event, so
+metrics can slice without another join. Times are naive UTC ``Datetime("us")``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine
+
+from analytics.store.db import read_frame
+
+SERVICE_COLS = "s.name AS service, s.team AS team, s.tier AS tier, s.criticality AS criticality"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The global filters: inclusive whole UTC days, teams, services, environment.
+
+    >>> Filters(start=date(2026, 1, 1), end=date(2026, 1, 31)).bounds()[1]
+    datetime.datetime(2026, 2, 1, 0, 0)
+    """
+
+    start: date | None = None
+    end: date | None = None
+    teams: tuple[str, ...] = field(default_factory=tuple)
+    services: tuple[str, ...] = field(default_factory=tuple)
+    environment: str | None = None
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """Half-open [start, end + 1 day) datetimes for SQL."""
+        lo = datetime.combine(self.start, time()) if self.start else None
+        hi = datetime.combine(self.end, time()) + timedelta(days=1) if self.end else None
+        return lo, hi
+
+    def days(self) -> int | None:
+        """Calendar days in the period (inclusive)."""
+        if self.start and self.end:
+            return (self.end - self.start).days + 1
+        return None
+
+
+def _where(filters: Filters, ts_col: str, env_col: str | None = None,
+           pad_before: timedelta = timedelta(0), pad_after: timedelta = timedelta(0),
+           ) -> tuple[str, list[Any]]:
+    clauses, params = ["1=1"], []
+    lo, hi = filters.bounds()
+    if lo is not None:
+        clauses.append(f"{ts_col} >= ?")
+        params.append(lo - pad_before)
+    if hi is not None:
+        clauses.append(f"{ts_col} < ?")
+        params.append(hi + pad_after)
+    if filters.teams:
+        clauses.append(f"s.team IN ({', '.join('?' * len(filters.teams))})")
+        params.extend(filters.teams)
+    if filters.services:
+        clauses.append(f"s.name IN ({', '.join('?' * len(filters.services))})")
+        params.extend(filters.services)
+    if env_col and filters.environment:
+        clauses.append(f"{env_col} = ?")
+        params.append(filters.environment)
+    return " AND ".join(clauses), params
+
+
+def services(engine: Engine) -> pl.DataFrame:
+    """All services with team, tier, criticality, customer-facing flag, zone and confirmation."""
+    return read_frame(engine, "SELECT id AS service_id, name AS service, team, tier, criticality, "
+                              "customer_facing, timezone, confirmed, source FROM service ORDER BY name")
+
+
+def deployments(engine: Engine, filters: Filters = Filters(), **pad: timedelta) -> pl.DataFrame:
+    """Deployments whose ``finished_at`` falls in the period (``pad_before``/``pad_after`` widen it)."""
+    where, params = _where(filters, "d.finished_at", "d.environment", **pad)
+    return read_frame(engine, f"""
+        SELECT d.id, d.source, d.external_id, d.service_id, {SERVICE_COLS}, d.environment,
+               d.version, d.started_at, d.finished_at, d.status, d.is_rollback, d.unplanned,
+               d.emergency, d.change_request_id, d.lines_changed, d.files_changed, d.test_coverage
+        FROM deployment d JOIN service s ON s.id = d.service_id WHERE {where}""", params)
+
+
+def changes(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
+    """Commits with the deployment that shipped them, for deployments finished in the period."""
+    where, params = _where(filters, "d.finished_at", "d.environment")
+    return read_frame(engine, f"""
+        SELECT c.id, c.commit_id, c.committed_at, c.deployment_id
+        FROM change c JOIN deployment d ON d.id = c.deployment_id
+        JOIN service s ON s.id = d.service_id WHERE {where}""", params)
+
+
+def incidents(engine: Engine, filters: Filters = Filters(), **pad: timedelta) -> pl.DataFrame:
+    """Incidents opened in the period (incidents with no service match only unfiltered views)."""
+    where, params = _where(filters, "i.opened_at", "i.environment", **pad)
+    join = "JOIN" if (filters.teams or filters.services) else "LEFT JOIN"
+    return read_frame(engine, f"""
+        SELECT i.id, i.source, i.external_id, i.service_id, {SERVICE_COLS}, i.environment,
+               i.severity, i.title, i.opened_at, i.detected_at, i.acknowledged_at, i.resolved_at,
+               i.customer_facing, i.outage, i.caused_by_deployment_id,
+               i.caused_by_change_request_id, i.root_cause_commit, i.problem_id, i.root_cause,
+               i.postmortem_url
+        FROM incident i {join} service s ON s.id = i.service_id WHERE {where}""", params)
+
+
+def tickets(engine: Engine, filters: Filters = Filters(), with_text: bool = False,
+            **pad: timedelta) -> pl.DataFrame:
+    """Support tickets opened in the period (text only when asked: it is the bulk of the bytes)."""
+    where, params = _where(filters, "t.opened_at", **pad)
+    join = "JOIN" if (filters.teams or filters.services) else "LEFT JOIN"
+    text_col = ", t.text" if with_text else ""
+    return read_frame(engine, f"""
+        SELECT t.id, t.external_id, t.service_id, {SERVICE_COLS}, t.opened_at, t.closed_at,
+               t.severity, t.user_role, t.transaction_criticality, t.channel, t.customer_id,
+               t.related_incident_id{text_col}
+        FROM ticket t {join} service s ON s.id = t.service_id WHERE {where}""", params)
+
+
+def csat(engine: Engine, filters: Filters = Filters(), **pad: timedelta) -> pl.DataFrame:
+    """CSAT/NPS responses in the period."""
+    where, params = _where(filters, "r.responded_at", **pad)
+    join = "JOIN" if (filters.teams or filters.services) else "LEFT JOIN"
+    return read_frame(engine, f"""
+        SELECT r.id, r.service_id, {SERVICE_COLS}, r.responded_at, r.score, r.nps, r.segment,
+               r.customer_id, r.comment, r.related_deployment_id
+        FROM csat_response r {join} service s ON s.id = r.service_id WHERE {where}""", params)
+
+
+def sli_samples(engine: Engine, filters: Filters = Filters(), slo_ids: list[int] | None = None,
+                **pad: timedelta) -> pl.DataFrame:
+    """SLI samples (good/total per bucket) with their SLO name and service."""
+    where, params = _where(filters, "x.ts", **pad)
+    if slo_ids:
+        where += f" AND x.slo_id IN ({', '.join('?' * len(slo_ids))})"
+        params.extend(slo_ids)
+    return read_frame(engine, f"""
+        SELECT x.slo_id, o.name AS slo, s.name AS service, x.ts, x.good, x.total
+        FROM sli_sample x JOIN slo o ON o.id = x.slo_id LEFT JOIN service s ON s.id = o.service_id
+        WHERE {where} ORDER BY x.slo_id, x.ts""", params)
+
+
+def slos(engine: Engine) -> pl.DataFrame:
+    """SLO definitions with their service name."""
+    return read_frame(engine, """
+        SELECT o.id AS slo_id, o.name AS slo, s.name AS service, o.indicator, o.budgeting,
+               o.target, o.window_kind, o.window_days, o.calendar_unit, o.timezone,
+               o.slice_minutes, o.slice_target, o.description
+        FROM slo o LEFT JOIN service s ON s.id = o.service_id ORDER BY o.name""")
+
+
+def table_summary(engine: Engine) -> dict[str, Any]:
+    """Row counts and date coverage of every table (the `report summary` shape)."""
+    from analytics.store.models import SUMMARY_TABLES
+
+    tables: dict[str, int] = {}
+    coverage: dict[str, dict[str, str | None]] = {}
+    for name, (model, ts) in SUMMARY_TABLES.items():
+        table = model.__tablename__
+        cols = f', min("{ts}") AS lo, max("{ts}") AS hi' if ts else ""
+        row = read_frame(engine, f'SELECT count(*) AS n{cols} FROM "{table}"').row(0, named=True)
+        tables[name] = int(row["n"])
+        if ts:
+            coverage[name] = {"from": _iso(row["lo"]), "to": _iso(row["hi"])}
+    return {"tables": tables, "coverage": coverage}
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    return str(value)[:19]
+
+
+def data_quality(engine: Engine) -> pl.DataFrame:
+    """Data-quality flags: what looks wrong, how many rows, and why it matters."""
+    checks = [
+        ("incidents with no service", "SELECT count(*) FROM incident WHERE service_id IS NULL",
+         "cannot be attributed to a deployment or counted per service"),
+        ("deployments with no finish time",
+         "SELECT count(*) FROM deployment WHERE finished_at IS NULL",
+         "are not counted as deployments (REFERENCE §1)"),
+        ("incidents not yet resolved", "SELECT count(*) FROM incident WHERE resolved_at IS NULL",
+         "are left out of MTTR until resolved"),
+        ("incidents resolved before opened",
+         "SELECT count(*) FROM incident WHERE resolved_at < opened_at",
+         "give negative restore times; excluded from MTTR"),
+        ("commits after their deployment finished",
+         "SELECT count(*) FROM change c JOIN deployment d ON d.id = c.deployment_id "
+         "WHERE c.committed_at > d.finished_at",
+         "negative lead times; dropped from lead time"),
+        ("tickets with no service", "SELECT count(*) FROM ticket WHERE service_id IS NULL",
+         "only appear in unfiltered views"),
+        ("services created by an import, unconfirmed",
+         "SELECT count(*) FROM service WHERE confirmed = ?",
+         "confirm team, tier and criticality on the Data page"),
+    ]
+    rows = []
+    for name, sql, why in checks:
+        params = [False] if "confirmed" in sql else []
+        n = read_frame(engine, sql.replace("count(*)", "count(*) AS n"), params)["n"][0]
+        rows.append({"check": name, "rows": int(n), "why it matters": why})
+    return pl.DataFrame(rows)
+
+
+EVENT_SOURCES = {
+    # kind: (table alias and timestamp, environment column or None)
+    "deployments": ("deployment d JOIN service s ON s.id = d.service_id", "d.finished_at",
+                    "d.environment", "AND d.is_rollback = ?"),
+    "incidents": ("incident i LEFT JOIN service s ON s.id = i.service_id", "i.opened_at",
+                  "i.environment", ""),
+    "tickets": ("ticket t LEFT JOIN service s ON s.id = t.service_id", "t.opened_at", None, ""),
+    "csat_responses": ("csat_response r LEFT JOIN service s ON s.id = r.service_id",
+                       "r.responded_at", None, ""),
+}
+
+
+def event_times(engine: Engine, kind: str, filters: Filters = Filters()) -> pl.DataFrame:
+    """Only the timestamps (column ``at``) of one kind of event in the period, for counting.
+
+    Deployments exclude rollback actions (REFERENCE §1); the environment filter applies to the
+    kinds that have one.
+    """
+    source, ts, env_col, extra = EVENT_SOURCES[kind]
+    where, params = _where(filters, ts, env_col)
+    if extra:
+        params.append(False)
+    return read_frame(engine, f"SELECT {ts} AS at FROM {source} WHERE {where} {extra}", params)
+
+
+def data_extent(engine: Engine) -> tuple[date | None, date | None]:
+    """First and last day with any deployment, incident or ticket (for default periods)."""
+    row = read_frame(engine, """
+        SELECT min(lo) AS lo, max(hi) AS hi FROM (
+          SELECT min(finished_at) AS lo, max(finished_at) AS hi FROM deployment
+          UNION ALL SELECT min(opened_at), max(opened_at) FROM incident
+          UNION ALL SELECT min(opened_at), max(opened_at) FROM ticket) x""").row(0)
+    lo, hi = (pl.Series([v]).cast(pl.String).str.to_datetime(strict=False)[0] if isinstance(v, str) else v
+              for v in row)
+    return (lo.date() if lo else None, hi.date() if hi else None)

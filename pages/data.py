@@ -1,0 +1,42 @@
+"""Data: what the store holds, how far back, and what looks wrong."""
+
+import polars as pl
+import streamlit as st
+
+from analytics import ui
+from analytics.store import queries
+
+
+@st.cache_data(ttl=60)
+def summary() -> dict:
+    """Row counts and coverage per table."""
+    return queries.table_summary(ui.engine())
+
+
+@st.cache_data(ttl=60)
+def quality() -> pl.DataFrame:
+    """Data-quality flags."""
+    return queries.data_quality(ui.engine())
+
+
+st.title("Data")
+st.caption("Everything in the store, regardless of the sidebar filters.")
+s = summary()
+rows = [{"table": t, "rows": n, "from": s["coverage"].get(t, {}).get("from"),
+         "to": s["coverage"].get(t, {}).get("to")} for t, n in s["tables"].items()]
+st.subheader("Tables")
+st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch",
+             column_config={"rows": st.column_config.NumberColumn(format="localized")})
+
+st.subheader("Data-quality flags")
+q = quality()
+flagged = q.filter(pl.col("rows") > 0).height
+st.caption(f"{flagged} of {q.height} checks find rows to look at.")
+st.dataframe(q, hide_index=True, width="stretch")
+
+unconfirmed = ui.services().filter(~pl.col("confirmed"))
+if unconfirmed.height:
+    st.subheader("Services created by an import")
+    st.caption("An importer met these names in the data; confirm team, tier and criticality.")
+    st.dataframe(unconfirmed.select("service", "team", "tier", "criticality", "source"),
+                 hide_index=True, width="stretch")

@@ -1,0 +1,106 @@
+"""Shared fixtures: a fresh migrated store per test (SQLite, or PostgreSQL when DATABASE_URL says so)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import date
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from analytics.store.db import get_engine, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SHARED_DATA = SHARED / "data"
+PAYLOADS = SHARED / "payloads"
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith("postgresql") else None
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty store: a temporary SQLite file, or a fresh schema-less PostgreSQL
+    database created for this test when DATABASE_URL points at PostgreSQL."""
+    pg = _postgres_url()
+    if pg is None:
+        eng = get_engine(f"sqlite:///{tmp_path / 'store.db'}")
+        migrate(eng)
+        yield eng
+        eng.dispose()
+        return
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = pg.rsplit("/", 1)[0] + f"/{name}"
+    eng = get_engine(url)
+    migrate(eng)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+        get_engine.cache_clear()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def requires_shared_data(sub: str) -> Path:
+    """Path of a folder under ../shared/data, or skip the test saying why."""
+    path = SHARED_DATA / sub
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the real dataset is only available beside the project root")
+    return path
+
+
+DEMO_END = date(2026, 11, 22)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the `store` marker: tests that touch a real database (re-run on PostgreSQL in CI)."""
+    config.addinivalue_line("markers", "store: touches a real database; CI re-runs these on PostgreSQL")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses a store fixture is a store test."""
+    for item in items:
+        if {"engine", "demo_engine"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.store)
+
+
+@pytest.fixture(scope="session")
+def demo_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The demo organisation (seed 7, ending 2026-11-22), loaded once per test process.
+
+    On PostgreSQL (DATABASE_URL) it is loaded into a database created for the session."""
+    from analytics import demo
+
+    frames = demo.generate(seed=7, end=DEMO_END)
+    pg = _postgres_url()
+    if pg is None:
+        eng = get_engine(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}")
+        migrate(eng)
+        demo.load(eng, frames)
+        yield eng
+        return
+    name = f"demo_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    eng = get_engine(pg.rsplit("/", 1)[0] + f"/{name}")
+    migrate(eng)
+    demo.load(eng, frames)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
