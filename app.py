@@ -2,8 +2,6 @@
 
 import streamlit as st
 
-from analytics import ui
-
 st.set_page_config(page_title="Service Level Workbench", page_icon=":material/monitoring:",
                    layout="wide")
 
@@ -16,6 +14,4 @@ PAGES = {
     ],
 }
 
-navigation = st.navigation(PAGES)
-ui.global_filters()
-navigation.run()
+st.navigation(PAGES).run()

@@ -42,7 +42,8 @@ def extent() -> tuple[date | None, date | None]:
 
 def global_filters() -> Filters:
     """Render the sidebar filters (bound to the URL, so a copied link reopens the same view) and
-    return them. Called once by app.py, before the page runs."""
+    return them. Each page that filters calls it first (widgets rendered by app.py around
+    st.navigation vanish on rerun under AppTest, so the filters belong to the pages)."""
     lo, hi = extent()
     hi = hi or date.today()
     lo = lo or hi - timedelta(days=DEFAULT_DAYS)
@@ -64,13 +65,7 @@ def global_filters() -> Filters:
     filters = Filters(start=start, end=end, teams=tuple(teams),
                       services=tuple(n for n in names if n in set(pool["service"].to_list())),
                       environment=env)
-    st.session_state["filters"] = filters
     return filters
-
-
-def current_filters() -> Filters:
-    """The filters the sidebar set for this run."""
-    return st.session_state.get("filters", Filters())
 
 
 def describe(filters: Filters) -> str:

@@ -26,7 +26,7 @@ def activity(filters: Filters) -> tuple[dict[str, int], pl.DataFrame]:
     return totals(events), weekly_counts(events)
 
 
-filters = ui.current_filters()
+filters = ui.global_filters()
 st.title("Overview")
 st.caption(ui.describe(filters))
 counts, weekly = activity(filters)
@@ -43,11 +43,12 @@ else:
         .mark_line(point=True)
         .encode(x=alt.X("week:T", title="ISO week (Monday, UTC)"),
                 y=alt.Y("count:Q", title="Count per week"),
-                color=alt.Color("kind:N", title=None, legend=alt.Legend(orient="top")),
+                color=alt.Color("kind:N", title=None, legend=None),
                 tooltip=["week:T", "kind:N", "count:Q"])
-        .properties(height=320)
-        .facet(row=alt.Row("kind:N", title=None))
+        .properties(height=170, width=430)
+        .facet(facet=alt.Facet("kind:N", title=None), columns=2)
         .resolve_scale(y="independent")
     )
-    st.altair_chart(chart, width="stretch")
-    st.caption("Weeks without any event of a kind are shown as gaps, not zeros.")
+    st.altair_chart(chart)
+    st.caption("Weeks without any event of a kind are shown as gaps, not zeros; the first and last "
+               "week of the period may be partial.")

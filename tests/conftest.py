@@ -69,9 +69,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that uses a store fixture is a store test."""
+    """Every test that uses a store fixture is a store test (pages and the browser test aside:
+    they exercise the UI, not the database)."""
     for item in items:
-        if {"engine", "demo_engine"} & set(getattr(item, "fixturenames", ())):
+        ui_test = any(part in ("pages", "e2e") for part in Path(str(item.fspath)).parts)
+        if not ui_test and {"engine", "demo_engine"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.store)
 
 

@@ -18,7 +18,7 @@ import polars as pl
 from sqlalchemy import Engine, text
 
 from analytics.demo import customers, org, reliability
-from analytics.store.db import bulk_insert, read_frame
+from analytics.store.db import bulk_insert, deferred_indexes, read_frame
 
 # Load order respects foreign keys.
 TABLE_ORDER = ("service", "change_request", "deployment", "change", "incident", "ticket",
@@ -134,11 +134,12 @@ def load(engine: Engine, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
     with engine.begin() as conn:
         if conn.execute(text("SELECT count(*) FROM service")).scalar_one():
             raise ValueError("the store is not empty; the demo loads only into an empty store")
-        for table in TABLE_ORDER:
-            frame = frames.get(table, pl.DataFrame())
-            if table == "ticket":
-                frame = frame.drop("theme")
-            written[table] = bulk_insert(conn, table, frame)
+        with deferred_indexes(conn, TABLE_ORDER):
+            for table in TABLE_ORDER:
+                frame = frames.get(table, pl.DataFrame())
+                if table == "ticket":
+                    frame = frame.drop("theme")
+                written[table] = bulk_insert(conn, table, frame)
     return written
 
 

@@ -38,6 +38,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MB page cache: bulk writes touch many pages
     cur.close()
 
 
@@ -122,9 +123,27 @@ def bulk_insert(conn: Any, table: str, frame: pl.DataFrame) -> int:
         raw = conn.connection.driver_connection
         cur = raw.cursor()
         for start in range(0, prepared.height, BATCH_ROWS):
-            cur.executemany(stmt, prepared.slice(start, BATCH_ROWS).iter_rows())
+            batch = prepared.slice(start, BATCH_ROWS)
+            # Column lists zipped into tuples: the cheapest way from polars to DB-API rows.
+            cur.executemany(stmt, zip(*(c.to_list() for c in batch.get_columns()), strict=True))
         cur.close()
     return frame.height
+
+
+@contextmanager
+def deferred_indexes(conn: Any, tables: Sequence[str]) -> Iterator[None]:
+    """Drop the secondary and natural-key indexes of ``tables`` and rebuild them afterwards.
+
+    For bulk loads into EMPTY tables only: building an index once over sorted data is several
+    times cheaper than maintaining it row by row. Runs inside the caller's transaction, so a
+    failed load leaves the indexes as they were.
+    """
+    indexes = [ix for t in tables for ix in SQLModel.metadata.tables[t].indexes]
+    for ix in indexes:
+        ix.drop(conn)
+    yield
+    for ix in indexes:
+        ix.create(conn)
 
 
 def _for_sqlite(frame: pl.DataFrame) -> pl.DataFrame:
@@ -238,9 +257,12 @@ def _typed(frame: pl.DataFrame) -> pl.DataFrame:
     dts, bools = _typed_columns()
     fixes = []
     for name, dtype in frame.schema.items():
-        if name in dts or name.endswith("_at"):
+        if dtype == pl.String and name not in dts and _looks_like_timestamp(frame[name]):
+            # SQLite returns min()/max() and other expressions over timestamps as text.
+            fixes.append(_parse_ts(name))
+        elif name in dts or name.endswith("_at"):
             if dtype == pl.String:
-                fixes.append(pl.col(name).str.to_datetime(time_unit="us", strict=False))
+                fixes.append(_parse_ts(name))
             elif dtype == pl.Null:
                 fixes.append(pl.col(name).cast(pl.Datetime("us")))
             elif isinstance(dtype, pl.Datetime):
@@ -251,6 +273,17 @@ def _typed(frame: pl.DataFrame) -> pl.DataFrame:
         elif name in bools and dtype != pl.Boolean:
             fixes.append(pl.col(name).cast(pl.Boolean))
     return frame.with_columns(fixes) if fixes else frame
+
+
+def _parse_ts(name: str) -> pl.Expr:
+    # An explicit format is 2-3x faster than inference; SQLite text is always in this shape.
+    return pl.col(name).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=False)
+
+
+def _looks_like_timestamp(column: pl.Series) -> bool:
+    # Look at a prefix only: copying a million-row string column to find one value is not free.
+    first = column.head(64).drop_nulls().head(1)
+    return first.len() == 1 and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?", first[0]) is not None
 
 
 def read_table(engine: Engine, table: str, columns: Sequence[str] | None = None) -> pl.DataFrame:

@@ -26,6 +26,15 @@ OUTAGE_CAUSES = ("internal", "third_party")
 ATTRIBUTION_RULES = ("explicit", "window", "unattributed")
 
 
+def natural_key(table: str) -> Index:
+    """The unique ``(source, external_id)`` index of an imported table.
+
+    A named unique index rather than a table constraint, so a bulk load into an empty table can
+    drop and rebuild it (SQLite cannot drop a constraint's index); ON CONFLICT works the same.
+    """
+    return Index(f"ux_{table}_natural_key", "source", "external_id", unique=True)
+
+
 class Imported(SQLModel):
     """Columns every imported row carries: its natural key and the batch that last wrote it."""
 
@@ -38,7 +47,7 @@ class Service(Imported, table=True):
     """A service customers use; owned by a team, in a tier, with a criticality 1 (most) – 4."""
 
     __tablename__ = "service"
-    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    __table_args__ = (natural_key("service"),)
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True, index=True)
     team: str = Field(default="unassigned", max_length=120, index=True)
@@ -72,7 +81,7 @@ class ChangeRequest(Imported, table=True):
     """A change request (ITSM change record) with its planned and actual times and outcome."""
 
     __tablename__ = "change_request"
-    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    __table_args__ = (natural_key("change_request"),)
     id: int | None = Field(default=None, primary_key=True)
     service_id: int | None = Field(default=None, foreign_key="service.id", index=True)
     title: str | None = None
@@ -94,7 +103,7 @@ class Deployment(Imported, table=True):
 
     __tablename__ = "deployment"
     __table_args__ = (
-        UniqueConstraint("source", "external_id"),
+        natural_key("deployment"),
         Index("ix_deployment_service_finished", "service_id", "finished_at"),
         Index("ix_deployment_env_finished", "environment", "finished_at"),
     )
@@ -118,7 +127,7 @@ class Change(Imported, table=True):
     """A commit (change) shipped by a deployment; lead time runs from ``committed_at``."""
 
     __tablename__ = "change"
-    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    __table_args__ = (natural_key("change"),)
     id: int | None = Field(default=None, primary_key=True)
     commit_id: str = Field(max_length=80, index=True)
     committed_at: datetime
@@ -130,7 +139,7 @@ class Incident(Imported, table=True):
 
     __tablename__ = "incident"
     __table_args__ = (
-        UniqueConstraint("source", "external_id"),
+        natural_key("incident"),
         Index("ix_incident_service_opened", "service_id", "opened_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -170,7 +179,7 @@ class Ticket(Imported, table=True):
 
     __tablename__ = "ticket"
     __table_args__ = (
-        UniqueConstraint("source", "external_id"),
+        natural_key("ticket"),
         Index("ix_ticket_service_opened", "service_id", "opened_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -201,7 +210,7 @@ class CsatResponse(Imported, table=True):
 
     __tablename__ = "csat_response"
     __table_args__ = (
-        UniqueConstraint("source", "external_id"),
+        natural_key("csat_response"),
         Index("ix_csat_service_responded", "service_id", "responded_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -219,7 +228,7 @@ class Slo(Imported, table=True):
     """An SLO definition (OpenSLO-compatible): target over a rolling or calendar window."""
 
     __tablename__ = "slo"
-    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    __table_args__ = (natural_key("slo"),)
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True)
     service_id: int | None = Field(default=None, foreign_key="service.id", index=True)
@@ -274,7 +283,7 @@ class MaintenanceWindow(Imported, table=True):
     """An exclusion: scheduled maintenance (one-off or RRULE), force majeure, customer, third party."""
 
     __tablename__ = "maintenance_window"
-    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    __table_args__ = (natural_key("maintenance_window"),)
     id: int | None = Field(default=None, primary_key=True)
     service_id: int | None = Field(default=None, foreign_key="service.id", index=True)
     start: datetime
@@ -289,7 +298,7 @@ class Outage(Imported, table=True):
 
     __tablename__ = "outage"
     __table_args__ = (
-        UniqueConstraint("source", "external_id"),
+        natural_key("outage"),
         Index("ix_outage_service_start", "service_id", "start"),
     )
     id: int | None = Field(default=None, primary_key=True)

@@ -238,6 +238,5 @@ def data_extent(engine: Engine) -> tuple[date | None, date | None]:
           SELECT min(finished_at) AS lo, max(finished_at) AS hi FROM deployment
           UNION ALL SELECT min(opened_at), max(opened_at) FROM incident
           UNION ALL SELECT min(opened_at), max(opened_at) FROM ticket) x""").row(0)
-    lo, hi = (pl.Series([v]).cast(pl.String).str.to_datetime(strict=False)[0] if isinstance(v, str) else v
-              for v in row)
+    lo, hi = row
     return (lo.date() if lo else None, hi.date() if hi else None)

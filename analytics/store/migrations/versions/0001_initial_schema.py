@@ -1,10 +1,10 @@
 """initial schema
 
+The whole schema of analytics/store/models.py, plus triggers that keep audit_log append-only.
+
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 04:13:55.137572
-
-The whole schema of analytics/store/models.py, plus triggers that keep audit_log append-only.
+Create Date: 2026-11-23 04:29:52.751297
 """
 from alembic import op
 import sqlalchemy as sa
@@ -109,12 +109,12 @@ def upgrade() -> None:
     sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('confirmed', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['batch_id'], ['import_batch.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('source', 'external_id')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('service', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_service_name'), ['name'], unique=True)
         batch_op.create_index(batch_op.f('ix_service_team'), ['team'], unique=False)
+        batch_op.create_index('ux_service_natural_key', ['source', 'external_id'], unique=True)
 
     op.create_table('change_request',
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -136,11 +136,11 @@ def upgrade() -> None:
     sa.Column('closed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['batch_id'], ['import_batch.id'], ),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('source', 'external_id')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('change_request', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_change_request_service_id'), ['service_id'], unique=False)
+        batch_op.create_index('ux_change_request_natural_key', ['source', 'external_id'], unique=True)
 
     op.create_table('experiment',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -186,11 +186,11 @@ def upgrade() -> None:
     sa.Column('description', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.ForeignKeyConstraint(['batch_id'], ['import_batch.id'], ),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('source', 'external_id')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('maintenance_window', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_maintenance_window_service_id'), ['service_id'], unique=False)
+        batch_op.create_index('ux_maintenance_window_natural_key', ['source', 'external_id'], unique=True)
 
     op.create_table('outage',
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -203,11 +203,11 @@ def upgrade() -> None:
     sa.Column('cause', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.ForeignKeyConstraint(['batch_id'], ['import_batch.id'], ),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('source', 'external_id')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('outage', schema=None) as batch_op:
         batch_op.create_index('ix_outage_service_start', ['service_id', 'start'], unique=False)
+        batch_op.create_index('ux_outage_natural_key', ['source', 'external_id'], unique=True)
 
     op.create_table('slo',
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -229,11 +229,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['batch_id'], ['import_batch.id'], ),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('name'),
-    sa.UniqueConstraint('source', 'external_id')
+    sa.UniqueConstraint('name')
     )
     with op.batch_alter_table('slo', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_slo_service_id'), ['service_id'], unique=False)
+        batch_op.create_index('ux_slo_natural_key', ['source', 'external_id'], unique=True)
 
     op.create_table('deployment',
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -256,12 +256,12 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['batch_id'], ['import_batch.id'], ),
     sa.ForeignKeyConstraint(['change_request_id'], ['change_request.id'], ),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('source', 'external_id')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('deployment', schema=None) as batch_op:
         batch_op.create_index('ix_deployment_env_finished', ['environment', 'finished_at'], unique=False)
         batch_op.create_index('ix_deployment_service_finished', ['service_id', 'finished_at'], unique=False)
+        batch_op.create_index('ux_deployment_natural_key', ['source', 'external_id'], unique=True)
 
     op.create_table('experiment_observation',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -296,12 +296,12 @@ def upgrade() -> None:
     sa.Column('deployment_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['batch_id'], ['import_batch.id'], ),
     sa.ForeignKeyConstraint(['deployment_id'], ['deployment.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('source', 'external_id')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('change', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_change_commit_id'), ['commit_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_change_deployment_id'), ['deployment_id'], unique=False)
+        batch_op.create_index('ux_change_natural_key', ['source', 'external_id'], unique=True)
 
     op.create_table('csat_response',
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -319,11 +319,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['batch_id'], ['import_batch.id'], ),
     sa.ForeignKeyConstraint(['related_deployment_id'], ['deployment.id'], ),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('source', 'external_id')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('csat_response', schema=None) as batch_op:
         batch_op.create_index('ix_csat_service_responded', ['service_id', 'responded_at'], unique=False)
+        batch_op.create_index('ux_csat_response_natural_key', ['source', 'external_id'], unique=True)
 
     op.create_table('incident',
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -350,11 +350,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['caused_by_change_request_id'], ['change_request.id'], ),
     sa.ForeignKeyConstraint(['caused_by_deployment_id'], ['deployment.id'], ),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('source', 'external_id')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('incident', schema=None) as batch_op:
         batch_op.create_index('ix_incident_service_opened', ['service_id', 'opened_at'], unique=False)
+        batch_op.create_index('ux_incident_natural_key', ['source', 'external_id'], unique=True)
 
     op.create_table('incident_attribution',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -390,11 +390,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['batch_id'], ['import_batch.id'], ),
     sa.ForeignKeyConstraint(['related_incident_id'], ['incident.id'], ),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('source', 'external_id')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('ticket', schema=None) as batch_op:
         batch_op.create_index('ix_ticket_service_opened', ['service_id', 'opened_at'], unique=False)
+        batch_op.create_index('ux_ticket_natural_key', ['source', 'external_id'], unique=True)
 
     op.create_table('ticket_wait',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -421,6 +421,7 @@ def downgrade() -> None:
 
     op.drop_table('ticket_wait')
     with op.batch_alter_table('ticket', schema=None) as batch_op:
+        batch_op.drop_index('ux_ticket_natural_key')
         batch_op.drop_index('ix_ticket_service_opened')
 
     op.drop_table('ticket')
@@ -430,14 +431,17 @@ def downgrade() -> None:
 
     op.drop_table('incident_attribution')
     with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.drop_index('ux_incident_natural_key')
         batch_op.drop_index('ix_incident_service_opened')
 
     op.drop_table('incident')
     with op.batch_alter_table('csat_response', schema=None) as batch_op:
+        batch_op.drop_index('ux_csat_response_natural_key')
         batch_op.drop_index('ix_csat_service_responded')
 
     op.drop_table('csat_response')
     with op.batch_alter_table('change', schema=None) as batch_op:
+        batch_op.drop_index('ux_change_natural_key')
         batch_op.drop_index(batch_op.f('ix_change_deployment_id'))
         batch_op.drop_index(batch_op.f('ix_change_commit_id'))
 
@@ -448,29 +452,35 @@ def downgrade() -> None:
 
     op.drop_table('experiment_observation')
     with op.batch_alter_table('deployment', schema=None) as batch_op:
+        batch_op.drop_index('ux_deployment_natural_key')
         batch_op.drop_index('ix_deployment_service_finished')
         batch_op.drop_index('ix_deployment_env_finished')
 
     op.drop_table('deployment')
     with op.batch_alter_table('slo', schema=None) as batch_op:
+        batch_op.drop_index('ux_slo_natural_key')
         batch_op.drop_index(batch_op.f('ix_slo_service_id'))
 
     op.drop_table('slo')
     with op.batch_alter_table('outage', schema=None) as batch_op:
+        batch_op.drop_index('ux_outage_natural_key')
         batch_op.drop_index('ix_outage_service_start')
 
     op.drop_table('outage')
     with op.batch_alter_table('maintenance_window', schema=None) as batch_op:
+        batch_op.drop_index('ux_maintenance_window_natural_key')
         batch_op.drop_index(batch_op.f('ix_maintenance_window_service_id'))
 
     op.drop_table('maintenance_window')
     op.drop_table('improvement')
     op.drop_table('experiment')
     with op.batch_alter_table('change_request', schema=None) as batch_op:
+        batch_op.drop_index('ux_change_request_natural_key')
         batch_op.drop_index(batch_op.f('ix_change_request_service_id'))
 
     op.drop_table('change_request')
     with op.batch_alter_table('service', schema=None) as batch_op:
+        batch_op.drop_index('ux_service_natural_key')
         batch_op.drop_index(batch_op.f('ix_service_team'))
         batch_op.drop_index(batch_op.f('ix_service_name'))
 

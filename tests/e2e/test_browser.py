@@ -1,0 +1,88 @@
+"""A real browser (Debian chromium driven by playwright) on a real server on loopback:
+open Overview, change a filter, see it in the URL and in the numbers, reopen the link."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(demo_engine):
+    """`streamlit run app.py` on a free loopback port, against the demo store."""
+    port = _free_port()
+    env = dict(os.environ, DATABASE_URL=demo_engine.url.render_as_string(hide_password=False))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError(f"streamlit did not start: {proc.stdout.read().decode()[-2000:]}")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def _metric(page, label: str) -> str:
+    box = page.get_by_test_id("stMetric").filter(has_text=label).first
+    return box.get_by_test_id("stMetricValue").inner_text()
+
+
+def test_overview_filter_changes_url_and_numbers(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian chromium is required: `make test` installs it"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server)
+        expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=60_000)
+        page.wait_for_timeout(1500)
+        before = _metric(page, "Deployments")
+        assert int(before.replace(",", "")) > 1000
+
+        page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first.click()
+        page.get_by_role("option", name="payments", exact=True).click()
+        page.keyboard.press("Escape")
+        page.wait_for_url("**team=payments**", timeout=20_000)
+        expect(page.get_by_test_id("stCaptionContainer").first).to_contain_text("teams: payments",
+                                                                                 timeout=30_000)
+        after = _metric(page, "Deployments")
+        assert 0 < int(after.replace(",", "")) < int(before.replace(",", ""))
+        page.screenshot(path=str(ARTIFACTS / "overview-filtered.png"), full_page=True)
+
+        # The copied link reopens the same view.
+        shared = browser.new_page(viewport={"width": 1400, "height": 1000})
+        shared.goto(page.url)
+        expect(shared.get_by_test_id("stCaptionContainer").first).to_contain_text("teams: payments",
+                                                                                   timeout=60_000)
+        assert _metric(shared, "Deployments") == after
+        browser.close()

@@ -1,0 +1,56 @@
+"""Overview and Data pages, headless, from app.py: real numbers that match plain SQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import text
+
+
+def _count(engine, sql, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar_one()
+
+
+def _metric(at, label):
+    return next(m for m in at.metric if m.label == label).value
+
+
+def test_overview_numbers_match_sql_and_follow_filters(demo_engine, app_for):
+    at = app_for(demo_engine)
+    assert at.title[0].value == "Overview"
+    end = date(2026, 11, 22)
+    lo, hi = end - timedelta(days=89), end + timedelta(days=1)
+    deps = _count(demo_engine, "SELECT count(*) FROM deployment WHERE environment = 'production' "
+                  "AND is_rollback = false AND finished_at >= :lo AND finished_at < :hi", lo=lo, hi=hi)
+    tickets = _count(demo_engine, "SELECT count(*) FROM ticket WHERE opened_at >= :lo AND opened_at < :hi",
+                     lo=lo, hi=hi)
+    assert _metric(at, "Deployments") == f"{deps:,}"
+    assert _metric(at, "Support tickets") == f"{tickets:,}"
+    assert at.query_params == {} or "period" not in at.query_params  # defaults keep the URL clean
+
+    at.sidebar.multiselect(key="team").select("payments").run()
+    assert not at.exception
+    team_deps = _count(demo_engine, "SELECT count(*) FROM deployment d JOIN service s ON s.id = d.service_id "
+                       "WHERE s.team = 'payments' AND d.environment = 'production' AND d.is_rollback = false "
+                       "AND d.finished_at >= :lo AND d.finished_at < :hi", lo=lo, hi=hi)
+    assert _metric(at, "Deployments") == f"{team_deps:,}"
+    assert 0 < team_deps < deps
+    assert "payments" in at.caption[0].value
+
+
+def test_overview_empty_period_says_so(engine, app_for):
+    at = app_for(engine)
+    assert _metric(at, "Deployments") == "0"
+    assert any("Nothing happened" in i.value for i in at.info)
+
+
+def test_data_page_lists_tables_and_quality_flags(demo_engine, app_for):
+    at = app_for(demo_engine, "pages/data.py")
+    assert at.title[0].value == "Data"
+    tables = at.dataframe[0].value
+    row = tables[tables["table"] == "tickets"].iloc[0]
+    assert row["rows"] == _count(demo_engine, "SELECT count(*) FROM ticket")
+    flags = at.dataframe[1].value
+    no_service = flags[flags["check"] == "incidents with no service"].iloc[0]
+    assert no_service["rows"] == 10
