@@ -22,10 +22,13 @@ def quality() -> pl.DataFrame:
 st.title("Data")
 st.caption("Everything in the store, regardless of the sidebar filters.")
 s = summary()
-rows = [{"table": t, "rows": n, "from": s["coverage"].get(t, {}).get("from"),
-         "to": s["coverage"].get(t, {}).get("to")} for t, n in s["tables"].items()]
+rows = [{"table": t, "rows": n, "from": s["coverage"].get(t, {}).get("from") or "—",
+         "to": s["coverage"].get(t, {}).get("to") or "—"} for t, n in s["tables"].items()]
 st.subheader("Tables")
-st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch",
+st.caption("Coverage is the first and last timestamp of each table's main time column; "
+           "'—' where a table has none or is empty.")
+# Tall enough to show every table without an inner scrollbar (35 px a row plus the header).
+st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3,
              column_config={"rows": st.column_config.NumberColumn(format="localized")})
 
 st.subheader("Data-quality flags")

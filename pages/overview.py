@@ -45,7 +45,7 @@ else:
                 y=alt.Y("count:Q", title="Count per week"),
                 color=alt.Color("kind:N", title=None, legend=None),
                 tooltip=["week:T", "kind:N", "count:Q"])
-        .properties(height=170, width=430)
+        .properties(height=170, width=380)
         .facet(facet=alt.Facet("kind:N", title=None), columns=2)
         .resolve_scale(y="independent")
     )

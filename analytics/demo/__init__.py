@@ -18,7 +18,7 @@ import polars as pl
 from sqlalchemy import Engine, text
 
 from analytics.demo import customers, org, reliability
-from analytics.store.db import bulk_insert, deferred_indexes, read_frame
+from analytics.store.db import load_tables, read_frame
 
 # Load order respects foreign keys.
 TABLE_ORDER = ("service", "change_request", "deployment", "change", "incident", "ticket",
@@ -130,16 +130,12 @@ def truth_frame(frames: dict[str, pl.DataFrame], **kw: Any) -> pl.DataFrame:
 
 def load(engine: Engine, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
     """Write the frames into an empty store in one transaction; return rows per table."""
-    written: dict[str, int] = {}
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         if conn.execute(text("SELECT count(*) FROM service")).scalar_one():
             raise ValueError("the store is not empty; the demo loads only into an empty store")
-        with deferred_indexes(conn, TABLE_ORDER):
-            for table in TABLE_ORDER:
-                frame = frames.get(table, pl.DataFrame())
-                if table == "ticket":
-                    frame = frame.drop("theme")
-                written[table] = bulk_insert(conn, table, frame)
+    ordered = {t: frames.get(t, pl.DataFrame()) for t in TABLE_ORDER}
+    ordered["ticket"] = ordered["ticket"].drop("theme", strict=False)
+    written = load_tables(engine, ordered)
     return written
 
 

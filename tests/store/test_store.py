@@ -123,3 +123,9 @@ def test_orm_model_round_trip(engine):
         s.commit()
     d = read_frame(engine, "SELECT d.lines_changed, s.name FROM deployment d JOIN service s ON s.id = d.service_id")
     assert d.row(0) == (12, "ledger")
+
+
+def test_empty_results_keep_their_types(engine):
+    frame = read_frame(engine, "SELECT opened_at, resolved_at, customer_facing FROM incident")
+    assert frame.height == 0
+    assert frame.schema["opened_at"] == pl.Datetime("us") and frame.schema["resolved_at"] == pl.Datetime("us")
