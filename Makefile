@@ -30,8 +30,7 @@ db: setup
 	$(BIN)/python -m analytics demo --if-empty
 
 run: db
-	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) \
-		--server.headless true --browser.gatherUsageStats false
+	$(BIN)/python -m analytics serve --host $(HOST) --port $(PORT)
 
 # The real-browser test drives Debian's chromium; install it when missing (needs root, as in CI).
 browser:

@@ -9,8 +9,24 @@ PAGES = {
     "Overview": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     ],
+    "Delivery": [st.Page("pages/delivery.py", title="Delivery", icon=":material/rocket_launch:")],
+    "Reliability": [
+        st.Page("pages/slos.py", title="SLOs", icon=":material/speed:"),
+        st.Page("pages/slas.py", title="SLAs", icon=":material/handshake:"),
+    ],
+    "Customers": [
+        st.Page("pages/customer.py", title="Customer", icon=":material/sentiment_satisfied:"),
+        st.Page("pages/voice_of_customer.py", title="Voice of customer", icon=":material/forum:"),
+        st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
+    ],
+    "Studies": [
+        st.Page("pages/release_impact.py", title="Release impact", icon=":material/bolt:"),
+        st.Page("pages/weekday.py", title="Weekday effect", icon=":material/calendar_month:"),
+        st.Page("pages/workshop.py", title="Threshold workshop", icon=":material/tune:"),
+    ],
     "Store": [
         st.Page("pages/data.py", title="Data", icon=":material/database:"),
+        st.Page("pages/import_data.py", title="Import", icon=":material/upload_file:"),
     ],
 }
 

@@ -4,7 +4,9 @@ import polars as pl
 import streamlit as st
 
 from analytics import ui
+from analytics.settings import get_settings
 from analytics.store import queries
+from analytics.store.services import confirm_services
 
 
 @st.cache_data(ttl=60)
@@ -40,6 +42,13 @@ st.dataframe(q, hide_index=True, width="stretch")
 unconfirmed = ui.services().filter(~pl.col("confirmed"))
 if unconfirmed.height:
     st.subheader("Services created by an import")
-    st.caption("An importer met these names in the data; confirm team, tier and criticality.")
+    st.caption("An importer met these names in the data. Check team, tier and criticality, then "
+               "confirm them; the confirmation is recorded in the audit log.")
     st.dataframe(unconfirmed.select("service", "team", "tier", "criticality", "source"),
                  hide_index=True, width="stretch")
+    chosen = st.multiselect("Services to confirm", unconfirmed["service"].to_list(), key="data_confirm")
+    if st.button("Confirm", key="data_confirm_go", disabled=not chosen):
+        n = confirm_services(ui.engine(), chosen, actor=get_settings().user)
+        st.cache_data.clear()
+        st.success(f"Confirmed {n} service(s).")
+        st.rerun()

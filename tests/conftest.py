@@ -66,6 +66,7 @@ DEMO_END = date(2026, 11, 22)
 def pytest_configure(config: pytest.Config) -> None:
     """Register the `store` marker: tests that touch a real database (re-run on PostgreSQL in CI)."""
     config.addinivalue_line("markers", "store: touches a real database; CI re-runs these on PostgreSQL")
+    config.addinivalue_line("markers", "bpic: imports the real BPIC 2014 data (≈40 s); -m 'not bpic' skips")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -106,3 +107,15 @@ def demo_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def bpic_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """BPIC 2014 from ../shared/data imported once into a temporary SQLite store (skips when absent)."""
+    from analytics.ingest.importer import import_files
+
+    source = requires_shared_data("bpic2014")
+    eng = get_engine(f"sqlite:///{tmp_path_factory.mktemp('bpic') / 'bpic.db'}")
+    migrate(eng)
+    import_files(eng, "bpic2014", [source])
+    return eng

@@ -18,8 +18,12 @@ from analytics.cli.common import CliError, WorkbenchParser
 COMMAND_MODULES = (
     "analytics.cli.init",
     "analytics.cli.demo",
+    "analytics.cli.imports",
     "analytics.cli.report",
+    "analytics.cli.serve",
     "analytics.cli.experiment",
+    "analytics.cli.gate",
+    "analytics.cli.attribute",
 )
 
 

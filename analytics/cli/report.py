@@ -13,6 +13,15 @@ from analytics.cli.common import WorkbenchParser, add_format_argument, emit, eng
 
 REPORT_MODULES = (
     "analytics.cli.report_summary",
+    "analytics.cli.report_delivery",
+    "analytics.cli.report_scorecard",
+    "analytics.cli.report_slo",
+    "analytics.cli.report_sla",
+    "analytics.cli.report_csat",
+    "analytics.cli.report_reconciliation",
+    "analytics.cli.report_threshold_replay",
+    "analytics.cli.report_release_impact",
+    "analytics.cli.report_weekday",
 )
 
 

@@ -104,7 +104,7 @@ def truth(frames: dict[str, pl.DataFrame], *, seed: int, first: date, end: date,
             "value": {"team": org.CANARY_TEAM, "date": canary_date.isoformat(),
                       "failure_probability_ratio": 0.5},
             "description": "The storefront team adopts canary releases on this date; from then on "
-                           "its deployments fail half as often."},
+                           "its deployments fail half as often (status and attributed incidents)."},
         "ticket_themes": {
             "value": dict(zip(themes["theme"].to_list(), themes["count"].to_list(), strict=True)),
             "description": "Ticket texts are drawn from these themes (counts); 'release' texts are "

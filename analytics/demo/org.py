@@ -5,7 +5,9 @@ Planted effects (sizes recorded in the ground truth, see ``analytics.demo.TRUTH`
   adds log(2) to the log-odds, all else equal;
 - Friday deployments are smaller (log lines changed −0.7), and size raises the failure odds, so a
   naive Friday-vs-rest comparison is confounded;
-- one team adopts canary releases on a known date, from which its failure probability halves.
+- one team adopts canary releases on a known date, from which its failure probability, the
+  incidents its successful releases cause and its unrelated incidents all halve, so its change
+  failure rate (REFERENCE §1) halves.
 """
 
 from __future__ import annotations
@@ -188,7 +190,14 @@ def incidents(rng: np.random.Generator, dep: pl.DataFrame, svc: pl.DataFrame, fi
     """Incidents: caused by failed (and a few successful) deployments, plus unrelated ones."""
     prod = dep.filter((pl.col("environment") == "production") & ~pl.col("is_rollback"))
     failed = prod["status"].to_numpy() != "success"
-    cause = np.where(failed, rng.random(prod.height) < 0.55, rng.random(prod.height) < 0.015)
+    canary_day = np.datetime64(first + timedelta(days=CANARY_DAY), "us")
+    canary_svc = svc.filter(pl.col("team") == CANARY_TEAM)["id"].implode()
+    canary = (prod["service_id"].is_in(canary_svc).to_numpy()
+              & (prod["finished_at"].to_numpy() >= canary_day))
+    # Canary releases also halve the incidents successful releases cause, so every source of
+    # a failed deployment (REFERENCE §1: status, or an attributed incident) halves.
+    p_success = np.where(canary, 0.0075, 0.015)
+    cause = np.where(failed, rng.random(prod.height) < 0.55, rng.random(prod.height) < p_success)
     caused = prod.filter(pl.Series(cause))
     nc = caused.height
     delay = np.minimum(rng.exponential(120, nc), 40 * 60).astype("timedelta64[m]")
@@ -200,6 +209,12 @@ def incidents(rng: np.random.Generator, dep: pl.DataFrame, svc: pl.DataFrame, fi
     svc_u[:10] = np.nan
     opened_u = (np.datetime64(first, "us")
                 + (rng.uniform(0, days * 1440, nu) * 60e6).astype("timedelta64[us]"))
+    # ...and the canary team's unrelated incidents, which the observation window would otherwise
+    # pin on its (now safer) deployments.
+    keep = ~(np.isin(svc_u, canary_svc.explode().to_numpy()) & (opened_u >= canary_day)
+             & (rng.random(nu) < 0.5))
+    svc_u, opened_u = svc_u[keep], opened_u[keep]
+    nu = int(keep.sum())
     service_id = np.concatenate([caused["service_id"].to_numpy().astype(np.float64), svc_u])
     opened = np.concatenate([opened_c, opened_u])
     link = np.concatenate([np.where(explicit, caused["id"].to_numpy(), -1), np.full(nu, -1)])

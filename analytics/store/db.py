@@ -145,6 +145,8 @@ def load_tables(engine: Engine, frames: dict[str, pl.DataFrame]) -> dict[str, in
         with engine.begin() as conn, deferred_indexes(conn, list(frames)):
             return {t: bulk_insert(conn, t, f) for t, f in frames.items()}
     indexes = [ix for t in frames for ix in SQLModel.metadata.tables[t].indexes]
+    # Never two SQLite libraries on one file at once in this process (see read_frame).
+    engine.dispose()
     conn = _adbc_connect(engine.url.render_as_string(hide_password=False))
     written: dict[str, int] = {}
     try:
@@ -260,39 +262,36 @@ def _param(value: Any, sqlite: bool) -> Any:
 def read_frame(engine: Engine, sql: str, params: Sequence[Any] = ()) -> pl.DataFrame:
     """Run ``sql`` (``?`` placeholders) and return a polars frame with proper dtypes.
 
-    Columns named like a datetime or boolean column of the schema are typed as such, because
-    SQLite hands back text and integers.
+    PostgreSQL results come through ADBC as Arrow. SQLite results come through the engine's own
+    sqlite3 connection: a second SQLite library in the same process (ADBC bundles one) breaks
+    SQLite's POSIX locking and was seen to read stale pages. Columns named like a datetime or
+    boolean column of the schema are typed as such, because SQLite hands back text and integers.
     """
-    sqlite = engine.dialect.name == "sqlite"
-    url = engine.url.render_as_string(hide_password=False)
-    if sqlite and engine.url.database in (None, "", ":memory:"):
-        with engine.connect() as conn:
-            frame = pl.read_database(text(_named(sql)), conn,
-                                     execute_options={"parameters": _named_params(params, True)})
-    else:
-        if not sqlite:
-            counter = iter(range(1, 10_000))
-            sql = re.sub(r"\?", lambda _m: f"${next(counter)}", sql)
-        conn = _adbc_connect(url)
+    if engine.dialect.name == "sqlite":
+        raw = engine.raw_connection()
         try:
-            cur = conn.cursor()
-            bound = [_param(p, sqlite) for p in params]
-            cur.execute(sql, bound or None)
-            frame = pl.from_arrow(cur.fetch_arrow_table())
+            cur = raw.cursor()
+            cur.execute(sql, [_param(p, True) for p in params])
+            cols = [d[0] for d in cur.description]
+            rows = cur.fetchall()
             cur.close()
         finally:
-            conn.close()
+            raw.close()
+        # Infer from every row: a shorter inference silently truncates a late float to int.
+        frame = pl.DataFrame(rows, schema=cols, orient="row", infer_schema_length=None)
+        return _typed(frame)
+    counter = iter(range(1, 10_000))
+    sql = re.sub(r"\?", lambda _m: f"${next(counter)}", sql)
+    conn = _adbc_connect(engine.url.render_as_string(hide_password=False))
+    try:
+        cur = conn.cursor()
+        cur.execute(sql, list(params) or None)
+        frame = pl.from_arrow(cur.fetch_arrow_table())
+        cur.close()
+    finally:
+        conn.close()
     assert isinstance(frame, pl.DataFrame)
     return _typed(frame)
-
-
-def _named(sql: str) -> str:
-    counter = iter(range(10_000))
-    return re.sub(r"\?", lambda _m: f":p{next(counter)}", sql)
-
-
-def _named_params(params: Sequence[Any], sqlite: bool) -> dict[str, Any]:
-    return {f"p{i}": _param(p, sqlite) for i, p in enumerate(params)}
 
 
 def _typed(frame: pl.DataFrame) -> pl.DataFrame:

@@ -240,3 +240,46 @@ def data_extent(engine: Engine) -> tuple[date | None, date | None]:
           UNION ALL SELECT min(opened_at), max(opened_at) FROM ticket) x""").row(0)
     lo, hi = row
     return (lo.date() if lo else None, hi.date() if hi else None)
+
+
+def outages(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
+    """Outages that overlap the period (start < period end, end > period start), with service
+    columns; an outage is kept whole, the caller clips it to the period it measures."""
+    where, params = _where(Filters(teams=filters.teams, services=filters.services), "o.start")
+    lo, hi = filters.bounds()
+    if hi is not None:
+        where += " AND o.start < ?"
+        params.append(hi)
+    if lo is not None:
+        where += ' AND o."end" > ?'
+        params.append(lo)
+    return read_frame(engine, f"""
+        SELECT o.id, o.external_id, o.service_id, {SERVICE_COLS}, o.start, o."end", o.cause
+        FROM outage o JOIN service s ON s.id = o.service_id WHERE {where} ORDER BY o.start""",
+                      params)
+
+
+def maintenance_windows(engine: Engine) -> pl.DataFrame:
+    """Every exclusion window (service null = all services); recurring ones keep their RRULE, so
+    no time filter applies here: expansion into a period happens in the metrics."""
+    return read_frame(engine, """
+        SELECT m.id, m.external_id, s.name AS service, m.start, m."end", m.kind, m.recurrence,
+               m.description
+        FROM maintenance_window m LEFT JOIN service s ON s.id = m.service_id
+        ORDER BY m.start, m.id""")
+
+
+def sla_contracts(engine: Engine) -> pl.DataFrame:
+    """Every version of every SLA contract (services and credits as JSON text), oldest first."""
+    return read_frame(engine, "SELECT * FROM sla_contract ORDER BY name, effective_from")
+
+
+def newest_sample_ts(engine: Engine) -> datetime | None:
+    """Exclusive end of the newest SLI bucket: its start plus the step to the bucket before it
+    (one minute when there is only one). SLO status is evaluated at this instant by default."""
+    newest = read_frame(engine, "SELECT max(ts) AS ts FROM sli_sample")["ts"][0]
+    if newest is None:
+        return None
+    before = read_frame(engine, "SELECT max(ts) AS ts FROM sli_sample WHERE ts < ?",
+                        [newest])["ts"][0]
+    return newest + ((newest - before) if before is not None else timedelta(minutes=1))

@@ -27,12 +27,12 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(demo_engine):
-    """`streamlit run app.py` on a free loopback port, against the demo store."""
+    """`python -m analytics serve` (what `make run` starts) on a free loopback port, against the
+    demo store."""
     port = _free_port()
     env = dict(os.environ, DATABASE_URL=demo_engine.url.render_as_string(hide_password=False))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        [sys.executable, "-m", "analytics", "serve", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -62,6 +62,15 @@ def test_overview_filter_changes_url_and_numbers(server):
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        # A shared link to a page, as the first request to a fresh server, opens inside the router.
+        deep = browser.new_page(viewport={"width": 1400, "height": 1000})
+        deep.goto(f"{server}/data")
+        expect(deep.get_by_role("heading", name="Data", exact=True)).to_be_visible(timeout=60_000)
+        nav = deep.get_by_test_id("stSidebarNav")
+        for section in ("Delivery", "Reliability", "Store"):
+            expect(nav).to_contain_text(section)
+        deep.close()
+
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server)
         expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=60_000)

@@ -54,3 +54,50 @@ def test_data_page_lists_tables_and_quality_flags(demo_engine, app_for):
     flags = at.dataframe[1].value
     no_service = flags[flags["check"] == "incidents with no service"].iloc[0]
     assert no_service["rows"] == 10
+
+
+def _scorecard_json(engine, capsys):
+    import json
+
+    from analytics.cli import main
+
+    end = date(2026, 11, 22)
+    url = engine.url.render_as_string(hide_password=False)
+    assert main(["--db", url, "report", "scorecard", "--from", str(end - timedelta(days=89)),
+                 "--to", str(end), "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_overview_scorecard_matches_report_scorecard(demo_engine, app_for, capsys):
+    at = app_for(demo_engine)
+    rows = {r["service"]: r for r in _scorecard_json(demo_engine, capsys) if r["level"] == "service"}
+    tables = [d.value for d in at.dataframe if "service" in d.value.columns and "CFR" in d.value.columns]
+    shown = {r["service"].removesuffix(" *"): r for t in tables for r in t.to_dict("records")}
+    assert set(shown) == {s or "(no service)" for s in rows}
+    for name, r in rows.items():
+        if name is None:
+            continue
+        s = shown[name]
+        assert s["Deploys"] == r["deployments"]
+        assert s["Incidents (attrib.)"] == r["attributed_incidents"]
+        assert s["Tickets after rel."] == r["tickets_after_releases"]
+        if r["cfr"] is not None:
+            assert s["CFR"] == f"{r['cfr']:.1%} · {r['change_failure_rate_band']}"
+        assert bool(s["Escalation"]) == r["escalate"]
+        assert s["service"].endswith(" *") == r["small_sample"]
+    # Grouped by criticality: one table per level, in order, each holding one criticality.
+    crits = sorted({r["criticality"] for r in rows.values() if r["criticality"] is not None})
+    labels = [m.value for m in at.markdown if m.value.startswith("**Criticality")]
+    assert labels[:len(crits)] == [f"**Criticality {c}**" for c in crits]
+    escalated = [n for n, r in rows.items() if r["escalate"]]
+    assert escalated and all(f"**{n}**" in at.error[0].value for n in escalated)
+
+
+def test_overview_drill_down_lists_a_services_failed_deployments(demo_engine, app_for, capsys):
+    at = app_for(demo_engine)
+    rows = {r["service"]: r for r in _scorecard_json(demo_engine, capsys) if r["level"] == "service"}
+    at.selectbox(key="overview_drill_service").set_value("checkout").run()
+    assert not at.exception
+    drill = next(d.value for d in at.dataframe if "failed" in d.value.columns)
+    assert len(drill) == rows["checkout"]["cfr_failed"] > 0
+    assert set(drill["service"]) == {"checkout"} and drill["failed"].all()

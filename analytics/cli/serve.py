@@ -1,0 +1,36 @@
+"""`serve`: run the Streamlit app (what `make run` calls)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from analytics.settings import ROOT
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `serve` command."""
+    p = sub.add_parser("serve", help="serve the app (streamlit run app.py)",
+                       description="Serve the workbench app with Streamlit on HOST:PORT.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start Streamlit in this process; returns when the server stops."""
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.web import cli as stcli
+
+    if args.db:
+        import os
+
+        os.environ["DATABASE_URL"] = args.db
+    # A folder named pages/ beside app.py makes Streamlit serve the FIRST session of a fresh server
+    # with its legacy file-based navigation (a shared link to /delivery would open without the
+    # router's layout and sections). app.py routes with st.navigation, so say so up front.
+    PagesManager.uses_pages_directory = False
+    sys.argv = ["streamlit", "run", str(ROOT / "app.py"), "--server.address", args.host,
+                "--server.port", str(args.port), "--server.headless", "true",
+                "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
+    return int(stcli.main(standalone_mode=False) or 0)

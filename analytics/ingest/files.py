@@ -1,0 +1,272 @@
+"""Reading import files: plain or gzip, folders, CSV / Parquet / JSON lines, column mappings.
+
+A path may be a file or a folder; a folder contributes every regular file in it (sorted by name,
+hidden files, README and PDF files skipped), and each importer keeps the files it recognises.
+Every file is read into memory once, so its sha256 (recorded with the import batch) is of the
+bytes actually imported.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tomllib
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
+
+SKIPPED_SUFFIXES = (".md", ".pdf", ".txt", ".toml")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One input file: display name, decompressed bytes, and the sha256 of the stored bytes."""
+
+    name: str
+    data: bytes
+    sha256: str
+    size: int
+    in_folder: bool = False  # found by expanding a folder (importers skip files not theirs)
+
+    @property
+    def stem(self) -> str:
+        """File name without directories, ``.gz`` and the format suffix, lower-cased."""
+        base = Path(self.name).name.lower().removesuffix(".gz")
+        return base.rsplit(".", 1)[0] if "." in base else base
+
+    @property
+    def fmt(self) -> str:
+        """csv | parquet | jsonl | json, from the name (``.gz`` ignored)."""
+        base = Path(self.name).name.lower().removesuffix(".gz")
+        for suffix, fmt in ((".parquet", "parquet"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
+                            (".json", "json"), (".yaml", "yaml"), (".yml", "yaml")):
+            if base.endswith(suffix):
+                return fmt
+        return "csv"
+
+    def record(self) -> dict[str, Any]:
+        """The entry stored in ``import_batch.files``."""
+        return {"path": self.name, "sha256": self.sha256, "bytes": self.size}
+
+
+def from_bytes(name: str, raw: bytes, in_folder: bool = False) -> SourceFile:
+    """A :class:`SourceFile` from uploaded bytes (gunzipped when the name ends in .gz)."""
+    data = _gunzip(name, raw) if name.lower().endswith(".gz") else raw
+    return SourceFile(name, data, hashlib.sha256(raw).hexdigest(), len(raw), in_folder)
+
+
+def _gunzip(name: str, raw: bytes) -> bytes:
+    try:
+        return gzip.decompress(raw)
+    except EOFError:
+        raise InvalidImport([Problem(name, None, None, None,
+                                     "the gzip file is truncated (its stream ends early)")]) from None
+    except (OSError, zlib.error) as exc:
+        raise InvalidImport([Problem(name, None, None, None,
+                                     f"not a valid gzip file ({exc})")]) from None
+
+
+def load(paths: list[str | Path]) -> list[SourceFile]:
+    """Read every file named by ``paths`` (folders expanded); a missing path is a problem."""
+    files: list[SourceFile] = []
+    problems = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            members = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith(".")
+                             and not f.name.lower().endswith(SKIPPED_SUFFIXES))
+            if not members:
+                problems.append(Problem(str(p), None, None, None, "the folder holds no data file"))
+            files += [from_bytes(str(f), f.read_bytes(), in_folder=True) for f in members]
+        elif p.is_file():
+            files.append(from_bytes(str(p), p.read_bytes()))
+        else:
+            problems.append(Problem(str(p), None, None, None, "no such file or folder"))
+    if problems:
+        raise InvalidImport(problems)
+    return files
+
+
+# ------------------------------------------------------------------------------------ mapping
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A TOML column mapping: canonical column → the header in the user's file, plus format hints.
+
+    >>> m = parse_mapping(b'[columns]\\nfinished_at = "Deploy End"\\n', "m.toml")
+    >>> m.columns
+    {'finished_at': 'Deploy End'}
+    """
+
+    columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    separator: str = ","
+    dayfirst: bool = False
+    decimal_comma: bool = False
+
+
+def parse_mapping(raw: bytes, name: str) -> Mapping:
+    """Parse a mapping file (see the ingest README); unknown keys are a problem."""
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidImport([Problem(name, None, None, None, f"not valid TOML: {exc}")]) from None
+    allowed = {"columns", "values", "separator", "dayfirst", "decimal_comma"}
+    unknown = sorted(set(doc) - allowed)
+    problems = [Problem(name, None, k, None, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+                for k in unknown]
+    cols, values = doc.get("columns", {}), doc.get("values", {})
+    if not isinstance(cols, dict) or not all(isinstance(v, str) for v in cols.values()):
+        problems.append(Problem(name, None, "columns", None,
+                                'must be a table of canonical = "header in your file"'))
+    if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
+        problems.append(Problem(name, None, "values", None,
+                                'must hold tables like [values.status] ok = "success"'))
+    sep = doc.get("separator", ",")
+    if not isinstance(sep, str) or len(sep) != 1:
+        problems.append(Problem(name, None, "separator", str(sep), "must be one character"))
+    if problems:
+        raise InvalidImport(problems)
+    return Mapping(columns=dict(cols), values={k: dict(v) for k, v in values.items()},
+                   separator=sep, dayfirst=bool(doc.get("dayfirst", False)),
+                   decimal_comma=bool(doc.get("decimal_comma", False)))
+
+
+def apply_mapping(frame: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Rename mapped headers to canonical names and translate mapped values.
+
+    Returns the frame and the labels (canonical → user header) used in problem messages.
+    """
+    renames = {src: canon for canon, src in mapping.columns.items() if src in frame.columns}
+    frame = frame.rename(renames)
+    for column, table in mapping.values.items():
+        if column in frame.columns:
+            frame = frame.with_columns(pl.col(column).replace(table))
+    return frame, {canon: src for src, canon in renames.items()}
+
+
+# ------------------------------------------------------------------------------------ tables
+
+
+def read_table(f: SourceFile, *, separator: str = ",") -> pl.DataFrame:
+    """Read a tabular file into string columns with ``__file`` and ``__row``.
+
+    CSV rows are numbered as a spreadsheet shows them (the header is row 1); JSON lines by line;
+    Parquet by record. Columns that are entirely unnamed (trailing separators) are dropped.
+    """
+    try:
+        if f.fmt == "parquet":
+            frame = _stringify(pl.read_parquet(io.BytesIO(f.data)))
+            first = 1
+        elif f.fmt in ("jsonl", "json"):
+            frame = _read_json_records(f)
+            first = 1
+        else:
+            frame = pl.read_csv(io.BytesIO(f.data), separator=separator, infer_schema=False,
+                                encoding="utf8-lossy", truncate_ragged_lines=False)
+            first = 2
+    except InvalidImport:
+        raise
+    except Exception as exc:  # polars raises several error types for malformed input
+        raise InvalidImport([Problem(f.name, _ragged_row(f, separator), None, None,
+                                     f"cannot read this {f.fmt} file: {_first_line(exc)}")]) from None
+    frame = frame.select([c for c in frame.columns if not _unnamed(c)])
+    frame = frame.rename({c: c.strip().lstrip("\ufeff") for c in frame.columns})
+    return frame.with_columns(pl.lit(f.name).alias(FILE),
+                              pl.int_range(first, frame.height + first, dtype=pl.Int64).alias(ROW))
+
+
+def _unnamed(column: str) -> bool:
+    c = column.strip()
+    return c == "" or (c.startswith("_duplicated_") and c[12:].isdigit()) or c.startswith("column_")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+
+
+def _ragged_row(f: SourceFile, separator: str) -> int | None:
+    """The spreadsheet row of the first line with more fields than the header (if any)."""
+    if f.fmt != "csv":
+        return None
+    import csv
+
+    reader = csv.reader(io.StringIO(f.data.decode("utf-8", "replace")), delimiter=separator)
+    header = next(reader, [])
+    for i, row in enumerate(reader, start=2):
+        if len(row) > len(header):
+            return i
+    return None
+
+
+def _stringify(frame: pl.DataFrame) -> pl.DataFrame:
+    """Cast every column to text; aware datetimes become UTC with a Z, naive ones stay naive."""
+    exprs = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            if dtype.time_zone:
+                col = col.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+            else:
+                col = col.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f")
+        elif dtype == pl.Boolean:
+            col = col.cast(pl.String).str.to_lowercase()
+        exprs.append(col.cast(pl.String).alias(name))
+    return frame.select(exprs)
+
+
+def _read_json_records(f: SourceFile) -> pl.DataFrame:
+    """JSON lines (one object per line) or a JSON array of flat objects, as text columns."""
+    text = f.data.decode("utf-8")
+    records: list[Any]
+    if f.fmt == "json":
+        records = json.loads(text)
+        if not isinstance(records, list):
+            raise InvalidImport([Problem(f.name, None, None, None,
+                                         "expected a JSON array of objects")])
+    else:
+        records = []
+        for i, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise InvalidImport([Problem(f.name, i, None, line[:40],
+                                                 f"not valid JSON ({exc.msg})")]) from None
+    rows = []
+    for i, rec in enumerate(records, start=1):
+        if not isinstance(rec, dict):
+            raise InvalidImport([Problem(f.name, i, None, None, "expected a JSON object")])
+        rows.append({k: _scalar_text(v) for k, v in rec.items()})
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    return pl.DataFrame({c: [r.get(c) for r in rows] for c in columns}, schema={c: pl.String for c in columns})
+
+
+def _scalar_text(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, dict | list):
+        return json.dumps(v)
+    return str(v)
+
+
+def read_json(f: SourceFile) -> Any:
+    """Parse a JSON document; a truncated or malformed one is a clear problem."""
+    try:
+        return json.loads(f.data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidImport([Problem(f.name, None, None, None, "not UTF-8 text")]) from None
+    except json.JSONDecodeError as exc:
+        hint = " (the file looks truncated)" if exc.pos >= len(f.data.rstrip()) - 1 else ""
+        raise InvalidImport([Problem(f.name, exc.lineno, None, None,
+                                     f"not valid JSON: {exc.msg} at line {exc.lineno} "
+                                     f"column {exc.colno}{hint}")]) from None

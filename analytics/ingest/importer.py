@@ -1,0 +1,170 @@
+"""The two entry points the CLI and the Import page share: :func:`import_files` and :func:`preview`.
+
+Both run the same parsing and validation; ``import_files`` then writes in one transaction
+(:mod:`analytics.ingest.batch`), ``preview`` stops before the store and returns the first rows,
+the detected kind and the problems.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine
+
+from analytics.ingest import canonical
+from analytics.ingest.batch import ImportResult, Parsed, write
+from analytics.ingest.columns import CANONICAL_KINDS, SPECS, Options
+from analytics.ingest.files import (Mapping, SourceFile, from_bytes, load, parse_mapping,
+                                    read_json, read_table)
+from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem, check_timezone
+
+# Tool and dataset kinds → the module that reads them (each has SOURCE and parse(files, opts)).
+SOURCES = {
+    "github": "analytics.ingest.github", "gitlab": "analytics.ingest.gitlab",
+    "jenkins": "analytics.ingest.jenkins", "pagerduty": "analytics.ingest.pagerduty",
+    "servicenow": "analytics.ingest.servicenow", "jira": "analytics.ingest.jira",
+    "fourkeys": "analytics.ingest.fourkeys", "bpic2014": "analytics.ingest.bpic2014",
+    "uci-incidents": "analytics.ingest.uci_incidents", "openslo": "analytics.ingest.openslo",
+}
+KINDS = CANONICAL_KINDS + tuple(SOURCES)
+# Canonical files keep their rows under this source unless --source says otherwise.
+CANONICAL_SOURCE = "canonical"
+
+
+def default_source(kind: str) -> str:
+    """The ``source`` rows of ``kind`` are stored under when --source is not given."""
+    return CANONICAL_SOURCE if kind in CANONICAL_KINDS else kind
+
+
+def _parse(kind: str, files: list[SourceFile], tz: str, mapping: Mapping | None) -> Parsed:
+    if kind not in KINDS:
+        raise InvalidImport([Problem("input", None, None, kind,
+                                     f"unknown kind (one of {', '.join(KINDS)})")])
+    try:
+        check_timezone(tz)
+    except ValueError as exc:
+        raise InvalidImport([Problem("--tz", None, None, tz, str(exc))]) from None
+    opts = Options(tz=tz)
+    if kind in CANONICAL_KINDS:
+        return canonical.parse(kind, files, opts, mapping)
+    if mapping is not None:
+        raise InvalidImport([Problem("--map", None, None, None,
+                                     f"a column mapping applies to canonical files, not to {kind}")])
+    return importlib.import_module(SOURCES[kind]).parse(files, opts)
+
+
+def _mapping(mapping: str | Path | bytes | None) -> Mapping | None:
+    if mapping is None:
+        return None
+    if isinstance(mapping, bytes):
+        return parse_mapping(mapping, "mapping")
+    path = Path(mapping)
+    if not path.is_file():
+        raise InvalidImport([Problem(str(path), None, None, None, "no such mapping file")])
+    return parse_mapping(path.read_bytes(), str(path))
+
+
+def import_files(engine: Engine, kind: str, paths: list[str | Path] | None = None, *,
+                 uploads: list[tuple[str, bytes]] | None = None, tz: str = "UTC",
+                 source: str | None = None, dry_run: bool = False,
+                 mapping: str | Path | bytes | None = None, actor: str | None = None) -> ImportResult:
+    """Import ``paths`` (files or folders) and/or ``uploads`` ((name, bytes) pairs) as ``kind``.
+
+    All or nothing: raises :class:`InvalidImport` (nothing written) on any invalid row.
+    Returns the counts; ``result.summary()`` is what the CLI prints.
+    """
+    files = (load(paths) if paths else []) + [from_bytes(n, b) for n, b in uploads or []]
+    if not files:
+        raise InvalidImport([Problem("input", None, None, None, "no file given")])
+    parsed = _parse(kind, files, tz, _mapping(mapping))
+    if actor is None:
+        from analytics.settings import get_settings
+
+        actor = get_settings().user
+    return write(engine, parsed, kind=kind, source=source or default_source(kind), actor=actor,
+                 files=[f.record() for f in files], dry_run=dry_run)
+
+
+def preview(kind: str | None, path_or_bytes: str | Path | bytes, filename: str | None = None, *,
+            tz: str = "UTC", mapping: str | Path | bytes | None = None,
+            rows: int = 20) -> dict[str, Any]:
+    """Parse one file without touching the store.
+
+    Returns ``{"kind", "detected_kind", "rows": polars frame of the first rows (per table),
+    "counts": rows per table, "problems": [str], "total_problems": int, "warnings": [str]}``.
+    References to rows already in the store are only checked by the import itself.
+    """
+    if isinstance(path_or_bytes, bytes):
+        f = from_bytes(filename or "upload", path_or_bytes)
+    else:
+        f = load([path_or_bytes])[0]
+    try:
+        m = _mapping(mapping)
+        detected = detect(f, m)
+    except InvalidImport as exc:
+        return _preview_result(kind, None, {}, exc, [])
+    chosen = kind or detected
+    if chosen is None:
+        return {"kind": None, "detected_kind": None, "rows": {}, "counts": {},
+                "problems": [f"{f.name}: cannot tell what this file holds; choose a kind"],
+                "total_problems": 1, "warnings": []}
+    try:
+        parsed = _parse(chosen, [f], tz, m)
+    except InvalidImport as exc:
+        return _preview_result(chosen, detected, {}, exc, [])
+    tables = {k: v.drop([c for c in (FILE, ROW) if c in v.columns]).head(rows)
+              for k, v in parsed.tables.items()}
+    out = _preview_result(chosen, detected, tables, None, parsed.warnings)
+    out["counts"] = {k: v.height for k, v in parsed.tables.items()}
+    out["rejected"] = parsed.rejected
+    return out
+
+
+def _preview_result(kind: str | None, detected: str | None, tables: dict[str, pl.DataFrame],
+                    exc: InvalidImport | None, warnings: list[str]) -> dict[str, Any]:
+    return {"kind": kind, "detected_kind": detected, "rows": tables, "counts": {},
+            "problems": [str(p) for p in exc.problems] if exc else [],
+            "total_problems": exc.total if exc else 0, "warnings": warnings}
+
+
+def detect(f: SourceFile, mapping: Mapping | None = None) -> str | None:
+    """The kind a file most likely holds, from its name, structure or headers (None if unsure)."""
+    stem = f.stem.replace(" ", "_")
+    if stem.startswith(("detail_change", "detail_incident", "detail_interaction")):
+        return "bpic2014"
+    if stem.startswith("incident_event_log"):
+        return "uci-incidents"
+    if f.fmt == "yaml":
+        return "openslo"
+    if f.fmt == "json":
+        return _detect_json(read_json(f))
+    frame = read_table(f, separator=mapping.separator if mapping else ",").head(0)
+    inverse = {src: canon for canon, src in (mapping.columns if mapping else {}).items()}
+    columns = [inverse.get(c, c) for c in frame.columns]
+    if {"event_type", "metadata"} <= set(columns):
+        return "fourkeys"
+    fits = [k for k in CANONICAL_KINDS if canonical.matches(k, columns)]
+    # The most specific kind wins: the one whose known columns overlap the header most.
+    fits.sort(key=lambda k: -len({c.name for c in SPECS[k].public} & set(columns)))
+    return fits[0] if fits else None
+
+
+def _detect_json(doc: Any) -> str | None:
+    first = doc[0] if isinstance(doc, list) and doc else doc
+    if not isinstance(first, dict):
+        return None
+    keys = set(first)
+    rules = (
+        ({"deployment_status"}, "github"), ({"statuses_url"}, "github"),
+        ({"deployment_url"}, "github"), ({"deployable"}, "gitlab"), ({"iid", "environment"}, "gitlab"),
+        ({"builds"}, "jenkins"), ({"allBuilds"}, "jenkins"), ({"incidents"}, "pagerduty"),
+        ({"log_entries"}, "pagerduty"), ({"result"}, "servicenow"), ({"issues"}, "jira"),
+        ({"rows"}, "fourkeys"), ({"event_type", "metadata"}, "fourkeys"),
+    )
+    for need, kind in rules:
+        if need <= keys:
+            return kind
+    return None

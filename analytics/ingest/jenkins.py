@@ -1,0 +1,85 @@
+"""Jenkins job builds (``/job/<name>/api/json?tree=builds[…]``) → deployments and changes.
+
+The job is taken to be a deployment job of the service it is named after; Jenkins records no
+environment, so every build counts as a production deployment. Ask for
+``builds[number,result,timestamp,duration,url,changeSets[items[commitId,timestamp]],changeSet[items[commitId,timestamp]]]``
+(``allBuilds`` or a ``{0,500}`` range for more than the newest 100); each file is one job.
+
+=================  ===========================================================================
+deployments        Jenkins field
+=================  ===========================================================================
+id                 ``<job>#<number>``
+service            job name from ``url`` (``/job/a/job/b/12/`` → ``a/b``)
+environment        production
+started_at         ``timestamp`` (epoch milliseconds, UTC)
+finished_at        ``timestamp + duration``
+status             ``SUCCESS`` → success; ``FAILURE``, ``UNSTABLE`` → failed
+=================  ===========================================================================
+
+=================  ===========================================================================
+changes            Jenkins field
+=================  ===========================================================================
+deployment_id      the build's id above
+change_id          ``changeSets[].items[].commitId`` (pipelines) or ``changeSet.items[].commitId``
+                   (freestyle builds)
+committed_at       the item's ``timestamp`` (epoch milliseconds)
+=================  ===========================================================================
+
+Builds still running (``result`` null, ``duration`` 0), ``ABORTED`` and ``NOT_BUILT`` never
+deployed: they are skipped and counted as rejected.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analytics.ingest.batch import Parsed
+from analytics.ingest.columns import Options
+from analytics.ingest.files import SourceFile
+from analytics.ingest.payloads import epoch_ms, json_documents, records
+from analytics.ingest.records import Rows
+
+SOURCE = "jenkins"
+RESULTS = {"SUCCESS": "success", "FAILURE": "failed", "UNSTABLE": "failed"}
+LABELS = {"deployments": {"service": "url", "finished_at": "timestamp+duration",
+                          "started_at": "timestamp", "status": "result", "id": "number"},
+          "changes": {"change_id": "commitId", "committed_at": "changeSets[].items[].timestamp"}}
+
+
+def parse(files: list[SourceFile], opts: Options) -> Parsed:
+    """One deployment per finished build, with the commits of its change sets."""
+    rows = Rows(opts, LABELS)
+    for f, doc in json_documents(files):
+        key = "allBuilds" if isinstance(doc, dict) and "allBuilds" in doc else "builds"
+        for i, b in enumerate(records(f, doc, key, "Jenkins builds"), start=1):
+            status = RESULTS.get(b.get("result") or "")
+            if status is None:
+                rows.rejected += 1
+                continue
+            job = _job(b.get("url") or "")
+            dep_id = f"{job}#{b.get('number')}"
+            start, duration = b.get("timestamp"), b.get("duration")
+            end = start + duration if isinstance(start, int) and isinstance(duration, int) else None
+            rows.add("deployments", f.name, i, id=dep_id, service=job or None,
+                     environment="production", started_at=epoch_ms(start),
+                     finished_at=epoch_ms(end), status=status)
+            for item in _items(b):
+                rows.add("changes", f.name, i, deployment_id=dep_id, change_id=item.get("commitId"),
+                         committed_at=epoch_ms(item.get("timestamp")))
+    if rows.rejected:
+        rows.warnings.append(f"{rows.rejected} build(s) are running, aborted or not built; skipped")
+    return rows.parsed()
+
+
+def _job(url: str) -> str:
+    """``https://ci/job/a/job/b/12/`` → ``a/b``."""
+    parts = url.split("/job/")[1:]
+    names = [p.split("/", 1)[0] for p in parts]
+    return "/".join(n for n in names if n)
+
+
+def _items(build: dict[str, Any]) -> list[dict[str, Any]]:
+    sets = list(build.get("changeSets") or [])
+    if isinstance(build.get("changeSet"), dict):
+        sets.append(build["changeSet"])
+    return [item for s in sets for item in (s.get("items") or []) if isinstance(item, dict)]

@@ -1,0 +1,210 @@
+"""Throughput KPIs (REFERENCE §1): which deployments count, deployment frequency, lead time.
+
+Every aggregate takes ``by`` (slice keys: service, team, environment, tier, criticality) and an
+optional ``every`` (``"1w"``, ``"1mo"``: adds a ``period`` key, the bucket start) and returns one
+row per slice; with no keys it returns exactly one row, also for an empty period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+
+import polars as pl
+
+from analytics.metrics.frames import (
+    CHANGE_COLUMNS,
+    DEPLOYMENT_COLUMNS,
+    Frame,
+    check_keys,
+    conform,
+    day_bounds,
+    hours,
+    in_period,
+)
+
+FINAL_STATUSES = ("success", "failed", "rolled_back")
+PRODUCTION = ("production",)
+BUCKETS = ("1d", "1w", "1mo", "1q")  # day, ISO week (Monday), calendar month, quarter
+_DAY_US = 86_400_000_000
+
+
+def scope(deployments: Frame, *, environments: Sequence[str] | None = PRODUCTION,
+          optional: Mapping[str, str] | None = None) -> pl.LazyFrame:
+    """The deployments every KPI counts (REFERENCE §1), at any time.
+
+    A deployment reached a final state, is not itself a rollback (rollbacks are remediations)
+    and ran in one of ``environments`` (default production only; ``None`` = every environment).
+    ``optional`` columns (name → kind) are kept when the frame has them.
+    """
+    frame = conform(deployments, "deployments", DEPLOYMENT_COLUMNS, optional)
+    keep = (pl.col("status").is_in(FINAL_STATUSES) & pl.col("finished_at").is_not_null()
+            & ~pl.col("is_rollback").fill_null(False))
+    if environments is not None:
+        keep = keep & pl.col("environment").is_in(list(environments))
+    return frame.filter(keep)
+
+
+def service_keys(environments: Sequence[str] | None) -> list[str]:
+    """Keys that say "same service" for as-of joins: the service, and its environment unless
+    a single environment is in scope (then it is constant, and string keys slow the join)."""
+    if environments is not None and len(environments) == 1:
+        return ["service_id"]
+    return ["service_id", "environment"]
+
+
+def with_period(frame: pl.LazyFrame, ts: str, every: str | None) -> pl.LazyFrame:
+    """Add ``period`` = start of the ``every`` bucket (ISO week starts Monday) holding ``ts``."""
+    if every is None:
+        return frame
+    return frame.with_columns(pl.col(ts).dt.truncate(every).alias("period"))
+
+
+def group_keys(by: Sequence[str], every: str | None, extra: Sequence[str] = ()) -> list[str]:
+    """Slice keys to group on, checked, with ``period`` appended when ``every`` is set."""
+    if isinstance(by, str):
+        raise ValueError(f"by: expected a list of slice keys, got the string {by!r}")
+    check_keys(tuple(k for k in by if k not in extra))
+    if every is not None and every not in BUCKETS:
+        raise ValueError(f"every: unknown bucket {every!r}; use one of {', '.join(BUCKETS)}")
+    keys = list(by)
+    if every is not None and "period" not in keys:
+        keys.append("period")
+    return keys
+
+
+def aggregate(frame: pl.LazyFrame, keys: list[str], aggs: list[pl.Expr]) -> pl.LazyFrame:
+    """``group_by(keys).agg(aggs)``; with no keys, one row even when ``frame`` is empty."""
+    if keys:
+        return frame.group_by(keys).agg(aggs).sort(keys, nulls_last=True)
+    return frame.select(aggs)
+
+
+def span(keys: Sequence[str], lo: datetime | None, hi: datetime | None,
+         every: str | None) -> tuple[pl.Expr, pl.Expr]:
+    """Start and end of each slice's observed time: the period, clipped to its bucket."""
+    lo_e = pl.lit(lo, dtype=pl.Datetime("us"))
+    hi_e = pl.lit(hi, dtype=pl.Datetime("us"))
+    if "period" in keys and every is not None:
+        lo_e = pl.max_horizontal(pl.col("period"), lo_e) if lo is not None else pl.col("period")
+        bucket_end = pl.col("period").dt.offset_by(every)
+        hi_e = pl.min_horizontal(bucket_end, hi_e) if hi is not None else bucket_end
+    return lo_e, hi_e
+
+
+def span_days(keys: Sequence[str], lo: datetime | None, hi: datetime | None,
+              every: str | None) -> pl.Expr:
+    """Calendar days each slice covers (the frequency denominator)."""
+    a, b = span(keys, lo, hi, every)
+    return (b - a).dt.total_microseconds() / _DAY_US
+
+
+def resolve_period(deps: pl.LazyFrame, lo: datetime | None, hi: datetime | None,
+                   ) -> tuple[datetime | None, datetime | None]:
+    """Fill an open period end with the first / last day that has a deployment."""
+    if lo is not None and hi is not None:
+        return lo, hi
+    row = deps.select(pl.col("finished_at").min().dt.truncate("1d").alias("a"),
+                      pl.col("finished_at").max().dt.truncate("1d").alias("b")).collect().row(0)
+    a, b = row
+    return (lo if lo is not None else a,
+            hi if hi is not None else (b + timedelta(days=1) if b is not None else None))
+
+
+def deployment_frequency(deployments: Frame, *, start: date | datetime | None = None,
+                         end: date | datetime | None = None, by: Sequence[str] = (),
+                         every: str | None = None,
+                         environments: Sequence[str] | None = PRODUCTION) -> pl.DataFrame:
+    """Deployments, per day, per week and median deploy-days per ISO week (REFERENCE §1).
+
+    ``start``/``end`` are inclusive days (or a half-open datetime range). Without them the
+    period runs from the first to the last day with a deployment. Weeks without a deployment
+    count as 0 deploy-days: every ISO week overlapping the period is in the median.
+
+    >>> from datetime import datetime as D
+    >>> d = pl.DataFrame({"id": [1, 2], "service_id": [1, 1], "service": "a", "team": "t",
+    ...     "tier": "gold", "criticality": 1, "environment": "production",
+    ...     "finished_at": [D(2024, 1, 1, 9), D(2024, 1, 2, 9)], "status": "success",
+    ...     "is_rollback": False, "unplanned": False})
+    >>> deployment_frequency(d, start=date(2024, 1, 1), end=date(2024, 1, 7))["deploys_per_day"][0]
+    0.2857142857142857
+    """
+    lo, hi = day_bounds(start, end)
+    keys = group_keys(by, every)
+    deps = with_period(scope(deployments, environments=environments)
+                       .filter(in_period("finished_at", lo, hi)), "finished_at", every)
+    return frequency_from_scoped(deps, keys=keys, lo=lo, hi=hi, every=every).collect()
+
+
+def frequency_from_scoped(deps: pl.LazyFrame, *, keys: Sequence[str], lo: datetime | None,
+                          hi: datetime | None, every: str | None) -> pl.LazyFrame:
+    """:func:`deployment_frequency` on deployments already scoped to the period (and given a
+    ``period`` column when ``every`` is set)."""
+    keys = list(keys)
+    lo, hi = resolve_period(deps, lo, hi)
+    span_lo, span_hi = span(keys, lo, hi, every)
+    day = pl.col("finished_at").dt.truncate("1d")
+    weekly = (deps.with_columns(day.alias("_day"), day.dt.truncate("1w").alias("_week"))
+              .group_by([*keys, "_week"]).agg(pl.col("_day").n_unique().alias("_days"),
+                                               pl.len().alias("_n")))
+    week_days = pl.col("_days") if keys else pl.col("_days").implode()
+    per_slice = aggregate(weekly, keys, [pl.col("_n").sum().alias("deployments"), week_days])
+    days = span_days(keys, lo, hi, every)
+    weeks = ((span_hi - pl.duration(microseconds=1)).dt.truncate("1w")
+             - span_lo.dt.truncate("1w")).dt.total_days() // 7 + 1
+    n = pl.col("deployments").fill_null(0).cast(pl.Int64)
+    per_day = pl.when(n == 0).then(0.0).otherwise(n / days)
+    # Zero-fill the weeks without a deployment before taking the median (docstring).
+    padded = pl.col("_days").list.concat(
+        pl.lit(0, dtype=pl.UInt32).repeat_by((weeks - pl.col("_days").list.len()).clip(0)))
+    return per_slice.with_columns(
+        n.alias("deployments"),
+        days.alias("days"),
+        per_day.alias("deploys_per_day"),
+        (per_day * 7).alias("deploys_per_week"),
+        padded.list.median().alias("deploy_days_per_week_median"),
+    ).drop("_days")
+
+
+def lead_time_pairs(deployments: Frame, changes: Frame, *, start: date | datetime | None = None,
+                    end: date | datetime | None = None,
+                    environments: Sequence[str] | None = PRODUCTION,
+                    carry: Sequence[str] = ()) -> pl.LazyFrame:
+    """Every (success deployment, change) pair in the period with ``lead_hours`` > 0:
+    ``deployment_id``, ``finished_at``, ``committed_at``, ``lead_hours`` and the deployment
+    columns named in ``carry`` (slice keys; carried only on request, there are millions of pairs).
+
+    Pairs whose commit is not before the deployment finished are dropped (REFERENCE §1).
+    """
+    lo, hi = day_bounds(start, end)
+    deps = (scope(deployments, environments=environments)
+            .filter(in_period("finished_at", lo, hi) & (pl.col("status") == "success"))
+            .select("id", "finished_at", *[c for c in carry if c != "period"]))
+    chg = conform(changes, "changes", CHANGE_COLUMNS)
+    return (chg.join(deps, left_on="deployment_id", right_on="id", how="inner")
+            .with_columns(hours(pl.col("finished_at") - pl.col("committed_at")).alias("lead_hours"))
+            .filter(pl.col("lead_hours") > 0))
+
+
+def lead_time_aggs() -> list[pl.Expr]:
+    """Median, p75, p90 (linear interpolation) and count of ``lead_hours``."""
+    x = pl.col("lead_hours")
+    return [x.median().alias("lead_time_median"),
+            x.quantile(0.75, interpolation="linear").alias("lead_time_p75"),
+            x.quantile(0.90, interpolation="linear").alias("lead_time_p90"),
+            x.count().cast(pl.Int64).alias("lead_time_n")]
+
+
+def lead_time(deployments: Frame, changes: Frame, *, start: date | datetime | None = None,
+              end: date | datetime | None = None, by: Sequence[str] = (),
+              every: str | None = None,
+              environments: Sequence[str] | None = PRODUCTION) -> pl.DataFrame:
+    """Lead time for changes in hours: median, p75, p90 and n pairs (REFERENCE §1).
+
+    Only ``success`` deployments count; a deployment without changes adds no pair.
+    """
+    keys = group_keys(by, every)
+    pairs = with_period(lead_time_pairs(deployments, changes, start=start, end=end,
+                                        environments=environments, carry=keys),
+                        "finished_at", every)
+    return aggregate(pairs, keys, lead_time_aggs()).collect()

@@ -1,0 +1,126 @@
+"""Release health scorecard: per service and per team (by criticality), the technical KPIs next
+to customer impact, a DORA band per KPI and an escalation flag (issue 4 item 6).
+
+Customer impact of the period's releases:
+
+- attributed incidents and their customer-facing minutes (restore time of customer-facing
+  incidents opened in the period and attributed to a deployment, REFERENCE §1.1);
+- tickets of the same service opened within the observation window after a release;
+- CSAT after releases: mean score of responses linked to a release or given within the window
+  after one, next to the mean of the other responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import polars as pl
+
+from analytics.metrics.bands import DEFAULT_YEAR, band
+from analytics.metrics.delivery import aggregate
+from analytics.metrics.delivery_report import Facts, summarize
+from analytics.metrics.frames import DATETIME, INT, STR, Frame, conform, in_period
+from analytics.metrics.trends import TREND_BUCKETS, degraded_runs
+
+LEVEL_KEYS = {"service": ["service"], "team": ["criticality", "team"]}
+# KPIs watched for three consecutive degradations, and which way is worse.
+ESCALATION_KPIS: dict[str, str] = {"cfr": "lower", "lead_time_median": "lower",
+                                   "recovery_median": "lower", "mttr_median": "lower",
+                                   "deploys_per_day": "higher"}
+ESCALATION_RUN = 3
+_SLICE = {"service_id": INT, "service": STR, "team": STR, "criticality": INT}
+BANDED = {"lead_time": "lead_time_median", "deployment_frequency": "deploys_per_day",
+          "change_failure_rate": "cfr", "recovery_time": "recovery_median"}
+
+
+def _after_release(events: pl.LazyFrame, ts: str, facts: Facts) -> pl.LazyFrame:
+    """Flag events of a service within ``window_hours`` after one of the period's releases."""
+    releases = facts.deployments.lazy().select(
+        "service_id", pl.col("finished_at").alias("_release")).sort("_release")
+    return (events.sort(ts)
+            .join_asof(releases, left_on=ts, right_on="_release", by="service_id",
+                       strategy="backward", tolerance=timedelta(hours=facts.window_hours),
+                       check_sortedness=False)
+            .with_columns(pl.col("_release").is_not_null().alias("after_release"))
+            .drop("_release"))
+
+
+def customer_impact(facts: Facts, tickets: Frame | None = None, csat: Frame | None = None, *,
+                    keys: list[str]) -> pl.DataFrame:
+    """Per slice: attributed incidents, customer-facing minutes, tickets after releases (and
+    all tickets), CSAT after releases and otherwise (mean, n)."""
+    hi = facts.end + timedelta(hours=facts.window_hours) if facts.end else None
+    attributed = pl.col("rule") != "unattributed"
+    parts = [aggregate(facts.incidents.lazy(), keys, [
+        attributed.sum().cast(pl.Int64).alias("attributed_incidents"),
+        pl.col("customer_minutes").filter(attributed).sum().alias("customer_facing_minutes")])]
+    if tickets is not None:
+        t = conform(tickets, "tickets", {**_SLICE, "opened_at": DATETIME}).filter(
+            in_period("opened_at", facts.start, hi) & pl.col("service_id").is_not_null())
+        parts.append(aggregate(_after_release(t, "opened_at", facts), keys, [
+            pl.col("after_release").sum().cast(pl.Int64).alias("tickets_after_releases"),
+            pl.len().cast(pl.Int64).alias("tickets")]))
+    if csat is not None:
+        r = conform(csat, "csat", {**_SLICE, "responded_at": DATETIME, "score": INT},
+                    optional={"related_deployment_id": INT}).filter(
+            in_period("responded_at", facts.start, hi) & pl.col("service_id").is_not_null())
+        if "related_deployment_id" not in r.collect_schema():
+            r = r.with_columns(pl.lit(None, pl.Int64).alias("related_deployment_id"))
+        r = _after_release(r, "responded_at", facts).with_columns(
+            (pl.col("after_release") | pl.col("related_deployment_id").is_in(
+                facts.deployments["id"].implode()).fill_null(False)).alias("after_release"))
+        after, score = pl.col("after_release"), pl.col("score").cast(pl.Float64)
+        parts.append(aggregate(r, keys, [
+            score.filter(after).mean().alias("csat_after_releases"),
+            after.sum().cast(pl.Int64).alias("csat_after_releases_n"),
+            score.filter(~after).mean().alias("csat_other"),
+            (~after).sum().cast(pl.Int64).alias("csat_other_n")]))
+    frames = pl.collect_all(parts)
+    out = frames[0]
+    for f in frames[1:]:
+        out = (out.join(f, on=keys, how="full", coalesce=True, nulls_equal=True) if keys
+               else pl.concat([out, f], how="horizontal"))
+    counts = [c for c in out.columns if c in ("attributed_incidents", "tickets_after_releases",
+                                              "tickets", "csat_after_releases_n", "csat_other_n")]
+    return out.with_columns(pl.col(c).fill_null(0) for c in counts).with_columns(
+        pl.col("customer_facing_minutes").fill_null(0.0))
+
+
+def scorecard(facts: Facts, tickets: Frame | None = None, csat: Frame | None = None, *,
+              level: str = "service", band_year: int = DEFAULT_YEAR, every: str = "month",
+              run: int = ESCALATION_RUN,
+              escalation_kpis: Mapping[str, str] = ESCALATION_KPIS) -> pl.DataFrame:
+    """Scorecard rows for ``level`` ``"service"`` or ``"team"`` (team rows are per team and
+    criticality), sorted by criticality: KPIs, customer impact, ``<kpi>_band`` columns,
+    ``escalate`` / ``escalated_kpis`` (KPI worse in each of the last ``run`` ``every``
+    periods), ``small_sample``."""
+    if level not in LEVEL_KEYS:
+        raise ValueError(f"level: use one of {', '.join(LEVEL_KEYS)}, got {level!r}")
+    if every not in TREND_BUCKETS:
+        raise ValueError(f"every: use one of {', '.join(TREND_BUCKETS)}, got {every!r}")
+    keys = LEVEL_KEYS[level]
+    kpis = summarize(facts, by=keys).drop("explicit", "window", "unattributed",
+                                          "attributed_incidents")
+    impact = customer_impact(facts, tickets, csat, keys=keys)
+    runs = degraded_runs(summarize(facts, by=keys, every=TREND_BUCKETS[every]), keys=keys,
+                         run=run, directions=escalation_kpis)
+    out = (kpis.join(impact, on=keys, how="full", coalesce=True, nulls_equal=True)
+           .join(runs, on=keys, how="left", nulls_equal=True)
+           .with_columns(pl.col("escalate").fill_null(False),
+                         pl.col("escalated_kpis").fill_null([]),
+                         pl.lit(level).alias("level")))
+    bands = {f"{name}_band": [band(name, v, band_year) for v in out[col].to_list()]
+             for name, col in BANDED.items()}
+    out = out.with_columns(pl.Series(k, v, dtype=pl.String) for k, v in bands.items())
+    first = ["level", *(c for c in ("service", "team", "tier", "criticality") if c in out.columns)]
+    return out.select(*first, pl.exclude(first)).sort("criticality", *keys, nulls_last=True)
+
+
+def scorecard_rows(facts: Facts, tickets: Frame | None = None, csat: Frame | None = None, *,
+                   band_year: int = DEFAULT_YEAR, every: str = "month") -> list[dict[str, Any]]:
+    """Service rows then team rows, as plain dicts (the ``report scorecard`` JSON)."""
+    frames = [scorecard(facts, tickets, csat, level=level, band_year=band_year, every=every)
+              for level in LEVEL_KEYS]
+    return pl.concat(frames, how="diagonal_relaxed").select(frames[0].columns).to_dicts()

@@ -1,0 +1,152 @@
+"""Trends, period-over-period comparison, escalation runs and bootstrap intervals for medians.
+
+Works on the output of :func:`analytics.metrics.delivery_report.summarize` (one row per slice,
+KPI columns named as there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from analytics.metrics.delivery_report import Facts, summarize
+
+# Which way is better for each KPI column of a summary (REFERENCE §1 directions).
+DIRECTIONS: dict[str, str] = {
+    "deploys_per_day": "higher", "deploy_days_per_week_median": "higher",
+    "lead_time_median": "lower", "cfr": "lower", "recovery_median": "lower",
+    "mttr_median": "lower", "ttd_median": "lower", "rework_rate": "lower",
+    "rollback_rate": "lower", "recurrence_rate": "lower",
+}
+TREND_BUCKETS = {"week": "1w", "month": "1mo"}
+DEFAULT_BOOT = 2000
+BOOT_CELLS = 4_000_000  # resampled values held in memory at once
+
+
+def trend(facts: Facts, every: str = "week", *, by: Sequence[str] = ()) -> pl.DataFrame:
+    """Weekly (ISO weeks) or monthly summary rows, one per slice and ``period``."""
+    if every not in TREND_BUCKETS:
+        raise ValueError(f"every: use one of {', '.join(TREND_BUCKETS)}, got {every!r}")
+    return summarize(facts, by=by, every=TREND_BUCKETS[every])
+
+
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The period of the same length that ends the day before ``start`` (inclusive days).
+
+    >>> previous_period(date(2024, 3, 1), date(2024, 3, 31))
+    (datetime.date(2024, 1, 30), datetime.date(2024, 2, 29))
+    """
+    if start > end:
+        raise ValueError(f"period: start {start} is after end {end}")
+    days = (end - start).days + 1
+    return start - timedelta(days=days), start - timedelta(days=1)
+
+
+def _verdict(direction: str, current: float | None, previous: float | None) -> str | None:
+    if current is None or previous is None:
+        return None
+    if current == previous:
+        return "unchanged"
+    better = current > previous if direction == "higher" else current < previous
+    return "improved" if better else "degraded"
+
+
+def compare(current: Mapping[str, Any], previous: Mapping[str, Any],
+            directions: Mapping[str, str] = DIRECTIONS) -> pl.DataFrame:
+    """Period-over-period table: metric, direction, current, previous, change, change_pct,
+    verdict (improved / degraded / unchanged; null when a side has no value).
+
+    >>> compare({"cfr": 0.1}, {"cfr": 0.2}, {"cfr": "lower"}).row(0)
+    ('cfr', 'lower', 0.1, 0.2, -0.1, -50.0, 'improved')
+    """
+    rows = []
+    for metric, direction in directions.items():
+        cur, prev = current.get(metric), previous.get(metric)
+        change = cur - prev if cur is not None and prev is not None else None
+        pct = change / prev * 100 if change is not None and prev else None
+        rows.append((metric, direction, cur, prev, change, pct, _verdict(direction, cur, prev)))
+    return pl.DataFrame(rows, orient="row", schema={
+        "metric": pl.String, "direction": pl.String, "current": pl.Float64,
+        "previous": pl.Float64, "change": pl.Float64, "change_pct": pl.Float64,
+        "verdict": pl.String})
+
+
+def degraded_runs(frame: pl.DataFrame, *, keys: Sequence[str], run: int = 3,
+                  directions: Mapping[str, str] = DIRECTIONS) -> pl.DataFrame:
+    """Per slice, which KPIs got worse in each of the last ``run`` consecutive periods.
+
+    ``frame`` has ``keys``, ``period`` and KPI columns (a :func:`trend`). A KPI escalates when
+    its last ``run`` period-over-period changes (``run`` + 1 periods with a value, ending at
+    the slice's latest period) are all in the worse direction. Returns ``keys``,
+    ``escalated_kpis`` (list) and ``escalate``.
+    """
+    if run < 1:
+        raise ValueError(f"run: must be at least 1, got {run}")
+    metrics = [m for m in directions if m in frame.columns]
+    keys = list(keys)
+    ordered = frame.sort([*keys, "period"])
+    worse = []
+    for m in metrics:
+        delta = pl.col(m) - pl.col(m).shift(1)
+        delta = delta.over(keys) if keys else delta
+        bad = delta > 0 if directions[m] == "lower" else delta < 0
+        worse.append(bad.fill_null(False).alias(m))
+    flags = ordered.select(*keys, *worse)
+    tail = [pl.col(m).tail(run).all() & (pl.col(m).len() >= run) for m in metrics]
+    per = (flags.group_by(keys, maintain_order=True).agg(tail) if keys
+           else flags.select(tail))
+    names = pl.concat_list([pl.when(pl.col(m)).then(pl.lit(m)) for m in metrics]) \
+        .list.drop_nulls() if metrics else pl.lit([], dtype=pl.List(pl.String))
+    return per.select(*keys, names.alias("escalated_kpis")).with_columns(
+        (pl.col("escalated_kpis").list.len() > 0).alias("escalate"))
+
+
+def bootstrap_median_ci(values: Sequence[float] | np.ndarray | pl.Series, *,
+                        n_boot: int = DEFAULT_BOOT, level: float = 0.95, seed: int = 0,
+                        ) -> tuple[float | None, float | None]:
+    """Percentile bootstrap interval for the median (fixed ``seed``: same data, same answer).
+
+    Nulls/NaN are ignored; no values gives ``(None, None)``.
+
+    >>> bootstrap_median_ci([5.0, 5.0, 5.0])
+    (5.0, 5.0)
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level: must be between 0 and 1, got {level}")
+    if n_boot < 1:
+        raise ValueError(f"n_boot: must be positive, got {n_boot}")
+    x = pl.Series(values, dtype=pl.Float64).drop_nulls().drop_nans().to_numpy()
+    if x.size == 0:
+        return None, None
+    rng = np.random.default_rng(seed)
+    chunk = max(1, BOOT_CELLS // x.size)
+    medians = np.concatenate([
+        np.median(x[rng.integers(0, x.size, (min(chunk, n_boot - done), x.size))], axis=1)
+        for done in range(0, n_boot, chunk)])
+    alpha = (1 - level) / 2
+    low, high = np.quantile(medians, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+def median_intervals(frame: pl.DataFrame, value: str, *, by: Sequence[str] = (),
+                     n_boot: int = DEFAULT_BOOT, level: float = 0.95, seed: int = 0,
+                     ) -> pl.DataFrame:
+    """Median, bootstrap interval and n of ``value`` per slice (e.g. ``lead_hours`` of
+    ``Facts.lead_pairs``, ``restore_hours`` of ``Facts.incidents``)."""
+    if value not in frame.columns:
+        raise ValueError(f"value: no column {value!r} in the frame")
+    groups = frame.partition_by(list(by), as_dict=True, maintain_order=True) if by \
+        else {(): frame}
+    rows = []
+    for key, part in groups.items():
+        low, high = bootstrap_median_ci(part[value], n_boot=n_boot, level=level, seed=seed)
+        vals = part[value].drop_nulls()
+        rows.append({**dict(zip(by, key, strict=True)), "median": vals.median(),
+                     "ci_low": low, "ci_high": high, "n": vals.len()})
+    schema = {**{k: frame.schema[k] for k in by}, "median": pl.Float64, "ci_low": pl.Float64,
+              "ci_high": pl.Float64, "n": pl.Int64}
+    return pl.DataFrame(rows, schema=schema)

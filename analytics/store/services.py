@@ -1,0 +1,23 @@
+"""Edits a person makes to services (through the ORM, with an audit entry)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from analytics.store import audit
+from analytics.store.models import Service
+
+
+def confirm_services(engine: Engine, names: list[str], *, actor: str) -> int:
+    """Mark services created by an import as confirmed; return how many changed."""
+    with Session(engine) as session:
+        rows = session.exec(select(Service).where(Service.name.in_(names),  # type: ignore[attr-defined]
+                                                  Service.confirmed == False)).all()  # noqa: E712
+        for svc in rows:
+            svc.confirmed = True
+        if rows:
+            audit.record(session, actor=actor, action="service.confirm", entity="service",
+                         detail={"services": sorted(s.name for s in rows)})
+        session.commit()
+        return len(rows)

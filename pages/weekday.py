@@ -1,0 +1,68 @@
+"""Weekday effect: do deployments fail more often on Fridays, after accounting for size?"""
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from analytics import ui
+from analytics.cli.common import CliError
+from analytics.cli.report_weekday import study
+from analytics.store.queries import Filters
+from analytics.studies import weekday as method
+
+filters = ui.global_filters()
+
+
+@st.cache_data(ttl=300, show_spinner="Fitting the weekday model…")
+def result(filters: Filters, outcome: str) -> dict:
+    """The weekday study for these filters (aggregated frames only)."""
+    return study(ui.engine(), filters, outcome)
+
+
+st.title("Weekday effect")
+st.caption(ui.describe(filters))
+outcome = st.radio("A deployment failed when it has…", tuple(method.OUTCOMES), horizontal=True,
+                   format_func=lambda o: method.OUTCOMES[o], key="wd_outcome")
+try:
+    res = result(filters, outcome)
+except (ValueError, CliError) as exc:
+    st.info(f"Nothing to compare here: {exc}.")
+    st.stop()
+st.subheader(res["verdict"])
+f, naive = res["friday_vs_rest"], res["naive_friday_vs_rest"]
+if f["odds_ratio"] is None:
+    st.dataframe(res["by_weekday"].select("weekday", "deployments", "failed"), hide_index=True)
+    st.stop()
+c1, c2, c3 = st.columns(3)
+ui.tile(c1, "Friday vs Mon–Thu (controlled)", f"{f['odds_ratio']:.2f}×",
+        f"odds ratio, 95% CI {f['ci_low']:.2f}–{f['ci_high']:.2f}, p = {f['p_value']:.2g}")
+ui.tile(c2, "Naive (no controls)", f"{naive['odds_ratio']:.2f}×",
+        f"{naive['test']} p = {naive['p_value']:.2g}; size confounds this one")
+ui.tile(c3, "Smallest detectable", f"{res['min_detectable_odds_ratio']:.2f}×",
+        "odds ratio found with 80% power at α 0.05 with this sample")
+
+by_day = res["by_weekday"]
+order = by_day["weekday"].to_list()
+base = alt.Chart(by_day).encode(x=alt.X("weekday:N", sort=order, title=None))
+st.altair_chart((base.mark_rule().encode(y=alt.Y("ci_low:Q", title="failure rate (Wilson 95% CI)",
+                                                 axis=alt.Axis(format="%")), y2="ci_high:Q")
+                 + base.mark_point(filled=True, size=80).encode(y="rate:Q", tooltip=by_day.columns)
+                 ).properties(height=260))
+st.dataframe(by_day, hide_index=True, width="stretch")
+st.caption("p: each weekday against all other days (chi-square, Fisher when sparse); p_holm: "
+           "Holm-adjusted across the days. Independence of weekday and failure: "
+           f"chi-square p = {res['independence']['p_value']:.2g}.")
+
+st.subheader("Odds ratios against Monday, with controls")
+st.dataframe(pl.DataFrame(res["odds_ratios_vs_monday"]), hide_index=True)
+st.subheader("By hour band (UTC)")
+st.dataframe(res["by_hour_band"], hide_index=True)
+if "incidents_by_weekday" in res:
+    st.subheader("Incidents and MTTR by weekday of the release that caused them")
+    st.dataframe(res["incidents_by_weekday"], hide_index=True)
+
+with st.expander("Method"):
+    st.markdown(method.__doc__ or "")
+    st.markdown(method.weekday_study.__doc__ or "")
+    st.caption(f"Model on {res['n_model']:,} deployments in {res['services_in_model']} services; "
+               f"errors {res['cov_type']}.")

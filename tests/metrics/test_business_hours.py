@@ -1,0 +1,178 @@
+"""Business-hours ticket timers: weekends, DST, holidays, pauses, breaches (REFERENCE §3)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
+import pytest
+
+from analytics.metrics.business_hours import (
+    BusinessCalendar,
+    Target,
+    holidays_from_ics,
+    ticket_timers,
+)
+
+AMS = "Europe/Amsterdam"
+OFFICE = BusinessCalendar.office(AMS)  # Mon-Fri 09:00-17:00 local
+TARGETS = {"P1": Target(1, 4), "P2": Target(2, 4), "P3": Target(8, 40)}
+
+
+def tickets(*rows: tuple) -> pl.DataFrame:
+    """(id, priority, opened_at[, responded_at[, resolved_at]]) rows, naive UTC."""
+    return pl.DataFrame([{"id": r[0], "priority": r[1], "opened_at": r[2],
+                          "responded_at": r[3] if len(r) > 3 else None,
+                          "resolved_at": r[4] if len(r) > 4 else None} for r in rows],
+                        schema={"id": pl.Int64, "priority": pl.String, "opened_at": pl.Datetime("us"),
+                                "responded_at": pl.Datetime("us"), "resolved_at": pl.Datetime("us")})
+
+
+def test_timer_across_a_weekend_and_the_dst_change() -> None:
+    # Opened Friday 27 March 2026 16:00 CET (15:00 UTC). Friday gives 1 h (16-17 CET). Clocks go
+    # forward on Sunday 29 March, so Monday 09:00 CEST = 07:00 UTC.
+    # Response 2 h → 1 h Fri + 1 h Mon → Mon 10:00 CEST = 08:00 UTC.
+    # Resolution 4 h → 1 h Fri + 3 h Mon → Mon 12:00 CEST = 10:00 UTC (wall-clock arithmetic
+    # in UTC+1 would say 11:00 UTC, an hour late).
+    # At now = Mon 09:00 UTC (11:00 CEST): responded 09:30 CEST → used 1.5 h of 2 → 0.5 left;
+    # resolution used 1 h + 2 h = 3 h → 1 h left.
+    t = tickets((1, "P2", datetime(2026, 3, 27, 15), datetime(2026, 3, 30, 7, 30)))
+    row = ticket_timers(t, TARGETS, OFFICE, now=datetime(2026, 3, 30, 9)).row(0, named=True)
+    assert row["response_due"] == datetime(2026, 3, 30, 8)
+    assert row["resolution_due"] == datetime(2026, 3, 30, 10)
+    assert (row["response_breached"], row["resolution_breached"]) == (False, False)
+    assert row["response_remaining_hours"] == pytest.approx(0.5)
+    assert row["resolution_remaining_hours"] == pytest.approx(1.0)
+    assert row["business_hours_open"] == pytest.approx(3.0)
+
+
+def test_24x7_timer_across_the_dst_night() -> None:
+    # Opened 00:00 CET on 29 March (28 March 23:00 UTC); 4 real hours later is 03:00 UTC =
+    # 05:00 CEST (the local night lost an hour; local wall clock + 4 h would say 04:00).
+    t = tickets((1, "P1", datetime(2026, 3, 28, 23)))
+    row = ticket_timers(t, TARGETS, BusinessCalendar.always(AMS),
+                        now=datetime(2026, 3, 29)).row(0, named=True)
+    assert row["resolution_due"] == datetime(2026, 3, 29, 3)
+    assert row["response_due"] == datetime(2026, 3, 29, 0)
+    assert row["resolution_due"].replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(AMS)).hour == 5
+    # At now = 00:00 UTC exactly: response due, not yet late; 1 h used of 4.
+    assert (row["response_breached"], row["resolution_remaining_hours"]) == (False, pytest.approx(3.0))
+
+
+ICS = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//holidays//EN
+BEGIN:VEVENT
+UID:easter-monday-2026
+SUMMARY:Easter Monday
+DTSTART;VALUE=DATE:20260406
+DTEND;VALUE=DATE:20260407
+END:VEVENT
+BEGIN:VEVENT
+UID:kings-day
+SUMMARY:King's Day
+DTSTART;VALUE=DATE:20140427
+RRULE:FREQ=YEARLY
+END:VEVENT
+BEGIN:VEVENT
+UID:christmas
+SUMMARY:Christmas
+DTSTART;VALUE=DATE:20261225
+DTEND;VALUE=DATE:20261227
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_holidays_from_ics(tmp_path: Path) -> None:
+    path = tmp_path / "nl.ics"
+    path.write_text(ICS)
+    days = holidays_from_ics(path, through=date(2027, 1, 1))
+    assert {date(2026, 4, 6), date(2026, 4, 27), date(2026, 12, 25), date(2026, 12, 26)} <= days
+    assert date(2026, 4, 7) not in days and date(2026, 12, 27) not in days
+    assert date(2020, 4, 27) in days and date(2027, 4, 27) not in days
+    assert holidays_from_ics(ICS, through=date(2026, 12, 31)) == days - {date(2027, 4, 27)}
+
+
+def test_timer_skips_holidays() -> None:
+    # Opened Thu 2 April 16:00 CEST (14:00 UTC), P1 resolution 4 h with Good Friday 3 April and
+    # Easter Monday 6 April as holidays: Thu 1 h, then Tue 7 April 09:00-12:00 CEST → 10:00 UTC.
+    cal = BusinessCalendar.office(AMS, holidays=frozenset({date(2026, 4, 3), date(2026, 4, 6)}))
+    row = ticket_timers(tickets((1, "P1", datetime(2026, 4, 2, 14))), TARGETS, cal,
+                        now=datetime(2026, 4, 2, 14)).row(0, named=True)
+    assert row["resolution_due"] == datetime(2026, 4, 7, 10)
+
+
+def test_waiting_on_customer_pauses_the_timer() -> None:
+    # Opened Mon 2 March 09:00 CET (08:00 UTC), P1 resolution 4 h. Ticket 1 waits 10:00-15:00 CET:
+    # 1 h used, then 15-17 (2 h), Tue 09:00-10:00 (1 h) → Tue 10:00 CET = 09:00 UTC.
+    # Ticket 2 has no wait: Mon 13:00 CET = 12:00 UTC. Ticket 3 waits from 10:00 CET with no
+    # end: no due time, 1 h used, 3 h left, never breached while waiting.
+    opened = datetime(2026, 3, 2, 8)
+    t = tickets((1, "P1", opened), (2, "P1", opened), (3, "P1", opened))
+    waits = pl.DataFrame({"ticket_id": [1, 3], "start": [datetime(2026, 3, 2, 9)] * 2,
+                          "end": [datetime(2026, 3, 2, 14), None]},
+                         schema_overrides={"end": pl.Datetime("us")})
+    out = ticket_timers(t, TARGETS, OFFICE, now=datetime(2026, 3, 4, 12), waits=waits)
+    assert out["resolution_due"].to_list() == [datetime(2026, 3, 3, 9), datetime(2026, 3, 2, 12), None]
+    assert out["resolution_breached"].to_list() == [True, True, False]
+    assert out["resolution_remaining_hours"][2] == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize(("resolved", "breached", "remaining"), [
+    (datetime(2026, 3, 2, 12), False, 0.0),       # exactly at the due time: not late
+    (datetime(2026, 3, 2, 12, 30), True, -0.5),   # 4.5 business hours used of 4
+    (None, True, 4 - 5 * 8),                      # open on Saturday: Mon-Fri used, 40 h
+])
+def test_breach_and_remaining(resolved: datetime | None, breached: bool, remaining: float) -> None:
+    # Opened Mon 2 March 08:00 UTC (09:00 CET), due 12:00 UTC; "now" is Friday 6 March 20:00 UTC
+    # for the resolved ones and Saturday 7 March for the open one. P1 target 4 h.
+    now = datetime(2026, 3, 7, 12) if resolved is None else datetime(2026, 3, 6, 20)
+    t = tickets((1, "P1", datetime(2026, 3, 2, 8), None, resolved))
+    row = ticket_timers(t, TARGETS, OFFICE, now=now).row(0, named=True)
+    assert row["resolution_breached"] is breached
+    assert row["resolution_remaining_hours"] == pytest.approx(remaining)
+
+
+def _brute_force_due(opened: datetime, hours: float) -> datetime:
+    """Walk minute by minute in UTC, counting minutes whose local time is a working minute."""
+    z, utc = ZoneInfo(AMS), ZoneInfo("UTC")
+    t, left = opened, round(hours * 60)
+    while left > 0:
+        local = t.replace(tzinfo=utc).astimezone(z)
+        if local.weekday() < 5 and 9 <= local.hour < 17:
+            left -= 1
+        t += timedelta(minutes=1)
+    return t
+
+
+def test_due_times_match_minute_by_minute_counting() -> None:
+    # Tickets around both 2026 DST changes, P3 (8 h response, 40 h resolution).
+    rng = np.random.default_rng(5)
+    base = [datetime(2026, 3, 25), datetime(2026, 10, 21)]
+    opened = [b + timedelta(minutes=int(m)) for b in base for m in rng.integers(0, 6 * 1440, 6)]
+    t = tickets(*[(i, "P3", o) for i, o in enumerate(opened)])
+    out = ticket_timers(t, TARGETS, OFFICE, now=datetime(2026, 12, 1))
+    assert out["response_due"].to_list() == [_brute_force_due(o, 8) for o in opened]
+    assert out["resolution_due"].to_list() == [_brute_force_due(o, 40) for o in opened]
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: ticket_timers(tickets((1, "P9", datetime(2026, 3, 2))), TARGETS, OFFICE,
+                           datetime(2026, 3, 3)), r"priority: no target for \['P9'\]"),
+    (lambda: ticket_timers(tickets((1, "P1", datetime(2026, 3, 2))).drop("opened_at"), TARGETS,
+                           OFFICE, datetime(2026, 3, 3)), "tickets: missing column 'opened_at'"),
+    (lambda: BusinessCalendar.office(AMS, start="9am"), r"hours\[0\]: expected HH:MM"),
+    (lambda: BusinessCalendar.office(AMS, start="17:00", end="09:00"), "ascending and non-empty"),
+    (lambda: BusinessCalendar(AMS, {7: (("09:00", "17:00"),)}), "weekday must be 0"),
+    (lambda: BusinessCalendar.office("Europe/Atlantis"), "timezone: unknown IANA"),
+    (lambda: ticket_timers(tickets((1, "P1", datetime(2026, 3, 2))), TARGETS,
+                           BusinessCalendar(AMS, {}), datetime(2026, 3, 3)), "no working hours"),
+    (lambda: holidays_from_ics("BEGIN:VCALENDAR\nnonsense"), "holidays: not a valid ICS"),
+])
+def test_bad_input_names_the_field(call, message: str) -> None:  # noqa: ANN001
+    with pytest.raises(ValueError, match=message):
+        call()

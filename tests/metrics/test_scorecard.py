@@ -1,0 +1,160 @@
+"""Release health scorecard: KPIs next to customer impact, bands and escalation, by hand."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import polars as pl
+import pytest
+from delivery_builders import (
+    END,
+    START,
+    service_cols,
+    changes,
+    deployments,
+    h,
+    incidents,
+    scenario,
+)
+
+from analytics.metrics.bands import band
+from analytics.metrics.delivery_report import build_facts
+from analytics.metrics.scorecard import customer_impact, scorecard, scorecard_rows
+
+
+def _tickets(rows: list[tuple[int, int, float]]) -> pl.DataFrame:
+    return pl.DataFrame([{"id": i, "service_id": s, **service_cols(s), "opened_at": h(at)}
+                         for i, s, at in rows],
+                        schema={"id": pl.Int64, "service_id": pl.Int64, "service": pl.String,
+                                "team": pl.String, "tier": pl.String, "criticality": pl.Int64,
+                                "opened_at": pl.Datetime("us")})
+
+
+def _csat(rows: list[tuple[int, int, float, int, int | None]]) -> pl.DataFrame:
+    return pl.DataFrame([{"id": i, "service_id": s, **service_cols(s), "responded_at": h(at),
+                          "score": score, "related_deployment_id": dep}
+                         for i, s, at, score, dep in rows],
+                        schema={"id": pl.Int64, "service_id": pl.Int64, "service": pl.String,
+                                "team": pl.String, "tier": pl.String, "criticality": pl.Int64,
+                                "responded_at": pl.Datetime("us"), "score": pl.Int64,
+                                "related_deployment_id": pl.Int64})
+
+
+# Releases in the period: checkout d1 h10, d2 h34, d4 h60, d5 h70; search d6 h30, d7 h200;
+# ledger d13 h80 (rollbacks d3, d12 are not releases).
+TICKETS = _tickets([
+    (1, 1, 12),    # checkout, 2 h after d1 → after a release
+    (2, 1, 100),   # checkout, 30 h after d5 → after
+    (3, 2, 90),    # search, 60 h after d6 → outside the 48 h window
+    (4, 2, 201),   # search, 1 h after d7 → after
+    (5, 3, 50),    # billing: no releases
+    (6, 1, -5),    # before the period: not counted
+    (7, 4, 300),   # ledger, 220 h after d13
+])
+CSAT = _csat([
+    (1, 1, 11, 2, None),   # checkout, 1 h after d1 → after
+    (2, 1, 200, 5, None),  # checkout, 130 h after d5 → other
+    (3, 1, 300, 1, 4),     # linked to d4 → after, whatever the time
+    (4, 2, 31, 4, None),   # search, 1 h after d6 → after
+    (5, 2, 100, 3, None),  # search, 70 h after d6 → other
+])
+
+
+@pytest.fixture
+def facts():  # noqa: ANN201
+    deps, chg, inc = scenario()
+    return build_facts(deps, chg, inc, start=START, end=END)
+
+
+def test_customer_impact_by_hand(facts) -> None:  # noqa: ANN001
+    table = customer_impact(facts, TICKETS, CSAT, keys=["service"])
+    got = {r["service"]: r for r in table.iter_rows(named=True)}
+    # checkout: attributed i1, i2, i7, i9; customer-facing i1 (3 h) + i2 (5 h) = 480 min.
+    assert (got["checkout"]["attributed_incidents"], got["checkout"]["customer_facing_minutes"]) \
+        == (4, 480.0)
+    assert (got["checkout"]["tickets_after_releases"], got["checkout"]["tickets"]) == (2, 2)
+    assert (got["checkout"]["csat_after_releases"], got["checkout"]["csat_after_releases_n"]) \
+        == (1.5, 2)  # (2 + 1) / 2
+    assert (got["checkout"]["csat_other"], got["checkout"]["csat_other_n"]) == (5.0, 1)
+    # search: i4 attributed but not customer-facing; i3 unattributed.
+    assert (got["search"]["attributed_incidents"], got["search"]["customer_facing_minutes"]) \
+        == (1, 0.0)
+    assert (got["search"]["tickets_after_releases"], got["search"]["tickets"]) == (1, 2)
+    assert (got["search"]["csat_after_releases"], got["search"]["csat_other"]) == (4.0, 3.0)
+    assert (got["billing"]["tickets_after_releases"], got["billing"]["tickets"]) == (0, 1)
+    assert (got["ledger"]["tickets_after_releases"], got["ledger"]["attributed_incidents"]) \
+        == (0, 0)
+
+
+def test_service_scorecard_rows(facts) -> None:  # noqa: ANN001
+    table = scorecard(facts, TICKETS, CSAT, level="service")
+    # Sorted by criticality, then service: checkout (1), ledger (1), search (2), billing (3).
+    assert table["service"].to_list() == ["checkout", "ledger", "search", "billing"]
+    checkout = table.row(0, named=True)
+    assert (checkout["level"], checkout["team"], checkout["tier"]) == ("service", "payments",
+                                                                        "gold")
+    assert (checkout["deployments"], checkout["cfr"], checkout["lead_time_median"]) == (
+        4, 0.75, 12.0)
+    assert checkout["change_failure_rate_band"] == band("change_failure_rate", 0.75) == "low"
+    assert checkout["lead_time_band"] == "elite"  # 12 h < 1 day
+    assert checkout["recovery_time_band"] == "high"  # median of 25, 16, 5 = 16 h < 1 day
+    assert (checkout["customer_facing_minutes"], checkout["csat_after_releases"]) == (480.0, 1.5)
+    assert checkout["small_sample"] is True  # 4 deployments < 20
+    # All in one ISO month: no three consecutive periods, so nothing escalates.
+    assert not table["escalate"].any()
+
+
+def test_team_rows_are_grouped_by_criticality(facts) -> None:  # noqa: ANN001
+    table = scorecard(facts, TICKETS, CSAT, level="team")
+    keys = table.select("criticality", "team").rows()
+    # payments owns checkout (criticality 1) and billing (3): two rows.
+    assert keys == [(1, "finance"), (1, "payments"), (2, "storefront"), (3, "payments")]
+    payments1 = table.filter((pl.col("team") == "payments") & (pl.col("criticality") == 1))
+    service = scorecard(facts, TICKETS, CSAT, level="service").filter(
+        pl.col("service") == "checkout")
+    for col in ("deployments", "cfr", "tickets_after_releases", "csat_after_releases"):
+        assert payments1[col][0] == service[col][0]
+
+
+def test_scorecard_rows_json_shape(facts) -> None:  # noqa: ANN001
+    rows = scorecard_rows(facts, TICKETS, CSAT)
+    assert [r["level"] for r in rows] == ["service"] * 4 + ["team"] * 4
+    assert rows[4]["service"] is None and rows[4]["team"] == "finance"
+    assert set(rows[0]) == set(rows[-1])
+
+
+def _monthly(failed_per_month: list[int], service_id: int, first_id: int) -> list[dict]:
+    """Ten deployments a month (Jan–Apr 2024) on days 1–10; `f` of them, on days 1, 3, 5, 7,
+    failed, and the success the next day ends each failure: recovery is a constant 24 h."""
+    rows, k = [], first_id
+    for m, failed in enumerate(failed_per_month, start=1):
+        for day in range(1, 11):
+            at = (datetime(2024, m, day, 10) - datetime(2024, 1, 1)) / timedelta(hours=1)
+            rows.append({"id": k, "service_id": service_id, "at": at,
+                         "status": "failed" if day in (1, 3, 5, 7)[:failed] else "success"})
+            k += 1
+    return rows
+
+
+def test_escalation_after_three_consecutive_degradations() -> None:
+    deps = deployments(_monthly([1, 2, 3, 4], 1, 1) + _monthly([1, 2, 1, 3], 2, 100))
+    facts = build_facts(deps, changes([]), incidents([]), start=date(2024, 1, 1),
+                        end=date(2024, 4, 30))
+    table = scorecard(facts, level="service")
+    got = {r["service"]: (r["escalate"], r["escalated_kpis"]) for r in table.iter_rows(named=True)}
+    # checkout CFR 10 % → 20 % → 30 % → 40 %: worse three times running. search: 10, 20, 10, 30.
+    # Deploys per day 10/31, 10/29, 10/31, 10/30 zig-zags; recovery is flat at 24 h.
+    assert got == {"checkout": (True, ["cfr"]), "search": (False, [])}
+    assert table.filter(pl.col("service") == "checkout")["cfr"][0] == pytest.approx(10 / 40)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"level": "org"}, "level: use one of"),
+                                                 ({"every": "day"}, "every: use one of")])
+def test_bad_arguments(facts, kwargs: dict, message: str) -> None:  # noqa: ANN001
+    with pytest.raises(ValueError, match=message):
+        scorecard(facts, **kwargs)
+
+
+def test_tickets_frame_is_checked(facts) -> None:  # noqa: ANN001
+    with pytest.raises(ValueError, match=r"tickets: missing column\(s\) opened_at"):
+        customer_impact(facts, TICKETS.drop("opened_at"), keys=["service"])

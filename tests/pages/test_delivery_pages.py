@@ -1,0 +1,138 @@
+"""Delivery page, headless from app.py: its numbers equal `report delivery` for the same
+filters and window, the window drives attribution, and the drill-down shows the rows."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from analytics.cli import main
+
+END = date(2026, 11, 22)
+START = END - timedelta(days=89)  # the sidebar's default period: the last 90 days of data
+PAGE = "pages/delivery.py"
+
+
+def _report(engine, capsys, *extra: str) -> dict:
+    url = engine.url.render_as_string(hide_password=False)
+    assert main(["--db", url, "report", "delivery", "--from", START.isoformat(), "--to",
+                 END.isoformat(), *extra, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _cfr_caption(at) -> dict[str, int]:
+    """The CFR tile's caption: failed ÷ deployments and the attribution counts."""
+    cap = next(c.value for c in at.caption if "failed ÷" in c.value)
+    m = re.search(r"([\d,]+) failed ÷ ([\d,]+) deployments.*explicit ([\d,]+) · window "
+                  r"([\d,]+) · unattributed ([\d,]+)", cap)
+    assert m, cap
+    keys = ("failed", "deployments", "explicit", "window", "unattributed")
+    return {k: int(v.replace(",", "")) for k, v in zip(keys, m.groups(), strict=True)}
+
+
+def _metric(at, label):
+    return next(m for m in at.metric if m.label == label).value
+
+
+def test_page_cfr_and_deployments_equal_report(demo_engine, app_for, capsys):
+    at = app_for(demo_engine, PAGE)
+    assert at.title[0].value == "Delivery"
+    report = _report(demo_engine, capsys)
+    shown = _cfr_caption(at)
+    cfr = report["change_failure_rate"]
+    assert (shown["failed"], shown["deployments"]) == (cfr["failed"], cfr["deployments"])
+    assert shown["deployments"] == report["deployments"] > 1000
+    assert _metric(at, "Change failure rate") == f"{cfr['value']:.1%}"
+    assert _metric(at, "Deployment frequency") == f"{report['deploys_per_day']:.2f}/day"
+    assert {k: shown[k] for k in report["attribution"]} == report["attribution"]
+
+    at.sidebar.multiselect(key="team").select("payments").run()
+    assert not at.exception
+    team = _report(demo_engine, capsys, "--team", "payments")
+    shown = _cfr_caption(at)
+    assert (shown["failed"], shown["deployments"]) == (
+        team["change_failure_rate"]["failed"], team["change_failure_rate"]["deployments"])
+    assert 0 < shown["deployments"] < report["deployments"]
+
+
+def test_window_slider_drives_attribution(demo_engine, app_for, capsys):
+    at = app_for(demo_engine, PAGE)
+    wide = _cfr_caption(at)
+    at.slider(key="delivery_window").set_value(6).run()
+    assert not at.exception
+    narrow = _cfr_caption(at)
+    assert {k: narrow[k] for k in ("explicit", "window", "unattributed")} == \
+        _report(demo_engine, capsys, "--window-hours", "6")["attribution"]
+    # Explicit links do not depend on the window; a shorter window moves incidents from
+    # "window" to "unattributed" and never loses one.
+    assert narrow["explicit"] == wide["explicit"]
+    assert narrow["window"] < wide["window"]
+    assert narrow["unattributed"] > wide["unattributed"]
+    assert sum(narrow[k] for k in ("explicit", "window", "unattributed")) == \
+        sum(wide[k] for k in ("explicit", "window", "unattributed"))
+    assert narrow["failed"] <= wide["failed"]  # fewer attributed incidents, fewer failures
+
+
+def test_drill_down_shows_the_records_behind_cfr(demo_engine, app_for, capsys):
+    at = app_for(demo_engine, PAGE)
+    assert at.selectbox(key="delivery_drill").value == "failed deployments"
+    failed = _cfr_caption(at)["failed"]
+    drill = at.dataframe[-1].value
+    assert len(drill) == min(failed, 500)
+    assert drill["failed"].all()
+    assert any(c.value.startswith(f"{failed:,} rows (failed deployments") for c in at.caption)
+
+    at.selectbox(key="delivery_group").set_value("service").run()
+    at.selectbox(key="delivery_drill_slice").set_value("checkout").run()
+    assert not at.exception
+    drill = at.dataframe[-1].value
+    per_service = {s["service"]: s for s in _report(demo_engine, capsys)["by_service"]}
+    assert len(drill) == per_service["checkout"]["change_failure_rate"]["failed"] > 0
+    assert set(drill["service"]) == {"checkout"}
+    sliced = next(d.value for d in at.dataframe if "service" in d.value.columns
+                  and "cfr_failed" in d.value.columns)
+    row = sliced[sliced["service"] == "checkout"].iloc[0]
+    assert row["cfr_failed"] == len(drill)
+
+
+@pytest.mark.parametrize("kind", ["lead-time pairs", "unattributed"])
+def test_drill_down_other_kinds_match_tile_counts(demo_engine, app_for, capsys, kind):
+    at = app_for(demo_engine, PAGE)
+    at.selectbox(key="delivery_drill").set_value(kind).run()
+    assert not at.exception
+    report = _report(demo_engine, capsys)
+    expected = (report["lead_time_hours"]["n"] if kind == "lead-time pairs"
+                else report["attribution"]["unattributed"])
+    assert any(c.value.startswith(f"{expected:,} rows ({kind}") for c in at.caption)
+    assert len(at.dataframe[-1].value) == min(expected, 500)
+
+
+def test_empty_store_shows_no_error(engine, app_for):
+    at = app_for(engine, PAGE)
+    assert _metric(at, "Change failure rate") == "—"
+    assert any("Small sample" in w.value for w in at.warning)
+
+
+def test_band_year_and_environment_grouping(demo_engine, app_for, capsys):
+    from analytics.metrics.bands import band
+
+    at = app_for(demo_engine, PAGE)
+    at.selectbox(key="delivery_band_year").set_value(2021).run()
+    at.selectbox(key="delivery_group").set_value("environment (all environments)").run()
+    assert not at.exception
+    bands = next(d.value for d in at.dataframe if "band" in d.value.columns)
+    report = _report(demo_engine, capsys, "--band-year", "2021")
+    cfr = report["change_failure_rate"]["value"]
+    row = bands[bands["KPI"] == "change failure rate"].iloc[0]
+    assert row["value"] == pytest.approx(cfr) and row["band"] == band("change_failure_rate", cfr, 2021)
+    assert row["band"] == report["bands"]["change_failure_rate"]
+    assert any("Gap-filling rule" in c.value for c in at.caption)
+    by_env = next(d.value for d in at.dataframe if "environment" in d.value.columns
+                  and "cfr_failed" in d.value.columns)
+    staging = _report(demo_engine, capsys, "--env", "staging")
+    assert set(by_env["environment"]) == {"production", "staging"}
+    got = by_env.set_index("environment")["deployments"].to_dict()
+    assert got == {"production": report["deployments"], "staging": staging["deployments"]}

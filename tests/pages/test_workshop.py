@@ -1,0 +1,60 @@
+"""Threshold workshop page, headless: the scorecard follows the sliders and Save versions the rule."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from analytics.store.db import get_engine
+
+
+@pytest.fixture
+def demo_copy(demo_engine, tmp_path):  # noqa: ANN001, ANN201
+    """A private copy of the demo store: Save writes rows the other tests must not see."""
+    if demo_engine.url.get_backend_name() != "sqlite":
+        pytest.skip("the page test copies the SQLite demo file; PostgreSQL runs use the other page tests")
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_engine.url.database, path)
+    return get_engine(f"sqlite:///{path}")
+
+
+def _card(at) -> dict:  # noqa: ANN001
+    frame = at.dataframe[0].value
+    return {r["measure"]: r for r in frame.to_dict("records")}
+
+
+def test_workshop_scores_and_saves(demo_copy, app_for) -> None:  # noqa: ANN001
+    from analytics.store.queries import Filters, incidents, sli_samples
+    from analytics.studies import thresholds as th
+
+    at = app_for(demo_copy, page="pages/workshop.py")
+    assert at.title[0].value == "Threshold workshop"
+    service = at.selectbox(key="ws_service").value
+    at.number_input(key="ws_threshold").set_value(0.2).run()
+    assert not at.exception, at.exception
+
+    samples = sli_samples(demo_copy, Filters(services=(service,)))
+    inc = incidents(demo_copy, Filters(services=(service,), environment="production"))
+    expected = th.replay(th.error_rate_series(samples),
+                         th.Rule(0.2, timedelta(minutes=15), timedelta(minutes=5), timedelta(minutes=30)), inc)
+    card = _card(at)
+    assert card["alerts"]["proposed"] == expected["alerts"]
+    assert card["recall"]["proposed"] == pytest.approx(expected["recall"])
+
+    at.text_input(key="ws_who").input("sre-lead")
+    at.text_input(key="ws_reason").input("too many pages at night").run()
+    at.button(key="ws_save").click().run()
+    assert not at.exception, at.exception
+    with demo_copy.connect() as conn:
+        row = conn.execute(text("SELECT version, thresholds, changed_by, reason FROM kpi_definition "
+                                "WHERE key = :k"), {"k": f"alert_rule.error_rate.{service}"}).one()
+        audit = conn.execute(text("SELECT actor, detail FROM audit_log WHERE action = 'kpi_threshold_changed'")).one()
+    assert row[0] == 1 and json.loads(row[1])["threshold"] == 0.2 and row[2:] == ("sre-lead", "too many pages at night")
+    detail = json.loads(audit[1])
+    assert audit[0] == "sre-lead" and detail["old"]["threshold"] == 0.05 and detail["new"]["threshold"] == 0.2
+    at.run()
+    assert any("version 1" in c.value for c in at.caption)
