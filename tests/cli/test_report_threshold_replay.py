@@ -4,7 +4,7 @@ over the samples read with plain SQL."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -12,6 +12,12 @@ from sqlalchemy import text
 from analytics.cli import main
 
 STEP = timedelta(minutes=5)
+
+
+def _utc(value) -> datetime:  # noqa: ANN001
+    """A naive UTC datetime from what the driver returns (text on SQLite, aware on PostgreSQL)."""
+    t = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
 
 
 def _reference(engine, service: str, thr: float, window: int, for_: timedelta,  # noqa: ANN001
@@ -24,7 +30,7 @@ def _reference(engine, service: str, thr: float, window: int, for_: timedelta,  
         inc = conn.execute(text(
             "SELECT i.opened_at, i.resolved_at FROM incident i JOIN service s ON s.id = i.service_id "
             "WHERE s.name = :s AND i.environment = 'production'"), {"s": service}).all()
-    ts = [r[0] if isinstance(r[0], datetime) else datetime.fromisoformat(str(r[0])) for r in rows]
+    ts = [_utc(r[0]) for r in rows]
     bad, tot = [float(r[1]) for r in rows], [float(r[2]) for r in rows]
     alerts, pending, firing, quiet_until, start = [], None, False, datetime.min, None
     for i, t in enumerate(ts):
@@ -43,9 +49,7 @@ def _reference(engine, service: str, thr: float, window: int, for_: timedelta,  
     if firing:
         alerts.append((start, ts[-1] + STEP))
     end = ts[-1] + STEP
-    incidents = [(o if isinstance(o, datetime) else datetime.fromisoformat(str(o)),
-                  (r if isinstance(r, datetime) else datetime.fromisoformat(str(r))) if r else end)
-                 for o, r in inc]
+    incidents = [(_utc(o), _utc(r) if r else end) for o, r in inc]
     incidents = [(o, r) for o, r in incidents if o < end and r > ts[0]]
     return alerts, incidents
 
