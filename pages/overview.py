@@ -12,7 +12,7 @@ from analytics.cli.report_delivery import environments_of, read_inputs
 from analytics.metrics.activity import totals, weekly_counts
 from analytics.metrics.bands import DEFAULT_YEAR
 from analytics.metrics.delivery_report import Facts, build_facts
-from analytics.metrics.drilldown import records
+from analytics.metrics.drilldown import AFTER_RELEASE_KINDS, after_release_records, records
 from analytics.metrics.scorecard import ESCALATION_RUN, scorecard
 from analytics.settings import get_settings
 from analytics.store import queries
@@ -51,6 +51,8 @@ CSAT = "CSAT after rel. / other"
 NAMES = {"cfr": "CFR", "lead_time_median": "lead time", "recovery_median": "recovery",
          "mttr_median": "MTTR", "deploys_per_day": "deploy freq."}
 EVERY = "month"
+DRILL_ROWS = 500
+EVENTS = {"tickets after releases": "tickets", "CSAT after releases": "csat"}  # kind → source
 
 
 @st.cache_data(ttl=300, show_spinner="Computing the scorecard…")
@@ -62,14 +64,33 @@ def delivery_facts(filters: Filters, window: float) -> Facts:
 
 
 @st.cache_data(ttl=300)
+def customer_events(filters: Filters, window: float) -> dict[str, pl.DataFrame]:
+    """Tickets and CSAT answers of the period and ``window`` hours past it (kept on the
+    server), as `report scorecard` reads them."""
+    pad = timedelta(hours=window)
+    return {"tickets": queries.tickets(ui.engine(), filters, pad_after=pad),
+            "csat": queries.csat(ui.engine(), filters, pad_after=pad)}
+
+
+@st.cache_data(ttl=300)
 def scorecards(filters: Filters, window: float) -> dict[str, pl.DataFrame]:
     """Service and team scorecard rows (aggregates only), as `report scorecard`."""
     facts = delivery_facts(filters, window)
-    pad = timedelta(hours=window)
-    tickets = queries.tickets(ui.engine(), filters, pad_after=pad)
-    csat = queries.csat(ui.engine(), filters, pad_after=pad)
-    return {level: scorecard(facts, tickets, csat, level=level, band_year=DEFAULT_YEAR,
-                             every=EVERY) for level in ("service", "team")}
+    events = customer_events(filters, window)
+    return {level: scorecard(facts, events["tickets"], events["csat"], level=level,
+                             band_year=DEFAULT_YEAR, every=EVERY)
+            for level in ("service", "team")}
+
+
+@st.cache_data(ttl=300)
+def drill(filters: Filters, window: float, kind: str, service: str | None,
+          ) -> tuple[pl.DataFrame, int]:
+    """At most DRILL_ROWS records behind a scorecard number of one service, and their count."""
+    facts, where = delivery_facts(filters, window), {"service": service}
+    if kind in AFTER_RELEASE_KINDS:
+        events = customer_events(filters, window)[EVENTS[kind]]
+        return after_release_records(facts, events, kind, where=where, limit=DRILL_ROWS)
+    return records(facts, kind, where=where, limit=DRILL_ROWS)
 
 
 def plain(rows: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -151,13 +172,15 @@ if services_shown:
     who = k1.selectbox("Service", services_shown, key="overview_drill_service",
                        format_func=lambda s: s or "(no service)")
     kind = k2.selectbox("Records", ["failed deployments", "deployments", "customer-facing incidents",
-                                    "explicit", "window", "unattributed", "incidents"],
+                                    "explicit", "window", "unattributed", "incidents",
+                                    *AFTER_RELEASE_KINDS],
                         key="overview_drill_kind",
-                        help="explicit / window: incidents attributed by that rule")
-    rows, total = records(delivery_facts(filters, window), kind, where={"service": who},
-                          limit=200)
+                        help=f"explicit / window: incidents attributed by that rule. After "
+                             f"releases: opened (answered) within {window:g} h after one of "
+                             "the service's releases in the period, or (CSAT) linked to one.")
+    rows, total = drill(filters, window, kind, who)
     st.caption(f"{total:,} {kind} of {who or '(no service)'}; showing the newest "
-               f"{min(total, 200):,}.")
+               f"{min(total, DRILL_ROWS):,}.")
     st.dataframe(rows, hide_index=True, width="stretch")
 
 with st.expander("Activity week by week", expanded=weekly.height == 0):

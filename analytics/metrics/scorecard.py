@@ -33,46 +33,76 @@ ESCALATION_RUN = 3
 _SLICE = {"service_id": INT, "service": STR, "team": STR, "criticality": INT}
 BANDED = {"lead_time": "lead_time_median", "deployment_frequency": "deploys_per_day",
           "change_failure_rate": "cfr", "recovery_time": "recovery_median"}
+# Columns kept for the drill-down beside the ones the counts need (present ones only).
+TICKET_EXTRA = {"id": INT, "tier": STR, "closed_at": DATETIME, "severity": INT, "channel": STR,
+                "related_incident_id": INT}
+CSAT_EXTRA = {"id": INT, "tier": STR, "nps": INT, "segment": STR, "related_deployment_id": INT}
 
 
-def _after_release(events: pl.LazyFrame, ts: str, facts: Facts) -> pl.LazyFrame:
-    """Flag events of a service within ``window_hours`` after one of the period's releases."""
+def after_release(events: Frame, ts: str, facts: Facts) -> pl.LazyFrame:
+    """Flag events of a service within ``facts.window_hours`` after one of the period's
+    releases: adds ``release_id`` / ``release_at`` (the latest such release, else null) and
+    ``after_release``. ``events`` needs ``service_id`` and the timestamp column ``ts``.
+
+    >>> from datetime import datetime
+    >>> from analytics.metrics import frames as fr
+    >>> from analytics.metrics.delivery_report import build_facts
+    >>> f = build_facts(fr.empty(fr.DEPLOYMENT_COLUMNS), fr.empty(fr.CHANGE_COLUMNS),
+    ...                 fr.empty(fr.INCIDENT_COLUMNS))
+    >>> ev = pl.DataFrame({"service_id": [1], "at": [datetime(2024, 1, 1)]})
+    >>> after_release(ev, "at", f).collect()["after_release"].to_list()
+    [False]
+    """
     releases = facts.deployments.lazy().select(
-        "service_id", pl.col("finished_at").alias("_release")).sort("_release")
-    return (events.sort(ts)
-            .join_asof(releases, left_on=ts, right_on="_release", by="service_id",
+        "service_id", pl.col("id").alias("release_id"),
+        pl.col("finished_at").alias("release_at")).sort("release_at")
+    return (events.lazy().sort(ts)
+            .join_asof(releases, left_on=ts, right_on="release_at", by="service_id",
                        strategy="backward", tolerance=timedelta(hours=facts.window_hours),
                        check_sortedness=False)
-            .with_columns(pl.col("_release").is_not_null().alias("after_release"))
-            .drop("_release"))
+            .with_columns(pl.col("release_at").is_not_null().alias("after_release")))
+
+
+def flag_tickets(facts: Facts, tickets: Frame) -> pl.LazyFrame:
+    """Tickets of a service opened from the period start to ``window_hours`` after its end,
+    each flagged by :func:`after_release` (the rows behind ``tickets_after_releases``)."""
+    hi = facts.end + timedelta(hours=facts.window_hours) if facts.end else None
+    t = conform(tickets, "tickets", {**_SLICE, "opened_at": DATETIME},
+                optional=TICKET_EXTRA).filter(
+        in_period("opened_at", facts.start, hi) & pl.col("service_id").is_not_null())
+    return after_release(t, "opened_at", facts)
+
+
+def flag_csat(facts: Facts, csat: Frame) -> pl.LazyFrame:
+    """CSAT answers of a service given from the period start to ``window_hours`` after its
+    end; ``after_release`` when linked to one of the period's releases or given within the
+    window after one (the rows behind ``csat_after_releases``)."""
+    hi = facts.end + timedelta(hours=facts.window_hours) if facts.end else None
+    r = conform(csat, "csat", {**_SLICE, "responded_at": DATETIME, "score": INT},
+                optional=CSAT_EXTRA).filter(
+        in_period("responded_at", facts.start, hi) & pl.col("service_id").is_not_null())
+    if "related_deployment_id" not in r.collect_schema():
+        r = r.with_columns(pl.lit(None, pl.Int64).alias("related_deployment_id"))
+    return after_release(r, "responded_at", facts).with_columns(
+        (pl.col("after_release") | pl.col("related_deployment_id").is_in(
+            facts.deployments["id"].implode()).fill_null(False)).alias("after_release"))
 
 
 def customer_impact(facts: Facts, tickets: Frame | None = None, csat: Frame | None = None, *,
                     keys: list[str]) -> pl.DataFrame:
     """Per slice: attributed incidents, customer-facing minutes, tickets after releases (and
     all tickets), CSAT after releases and otherwise (mean, n)."""
-    hi = facts.end + timedelta(hours=facts.window_hours) if facts.end else None
     attributed = pl.col("rule") != "unattributed"
     parts = [aggregate(facts.incidents.lazy(), keys, [
         attributed.sum().cast(pl.Int64).alias("attributed_incidents"),
         pl.col("customer_minutes").filter(attributed).sum().alias("customer_facing_minutes")])]
     if tickets is not None:
-        t = conform(tickets, "tickets", {**_SLICE, "opened_at": DATETIME}).filter(
-            in_period("opened_at", facts.start, hi) & pl.col("service_id").is_not_null())
-        parts.append(aggregate(_after_release(t, "opened_at", facts), keys, [
+        parts.append(aggregate(flag_tickets(facts, tickets), keys, [
             pl.col("after_release").sum().cast(pl.Int64).alias("tickets_after_releases"),
             pl.len().cast(pl.Int64).alias("tickets")]))
     if csat is not None:
-        r = conform(csat, "csat", {**_SLICE, "responded_at": DATETIME, "score": INT},
-                    optional={"related_deployment_id": INT}).filter(
-            in_period("responded_at", facts.start, hi) & pl.col("service_id").is_not_null())
-        if "related_deployment_id" not in r.collect_schema():
-            r = r.with_columns(pl.lit(None, pl.Int64).alias("related_deployment_id"))
-        r = _after_release(r, "responded_at", facts).with_columns(
-            (pl.col("after_release") | pl.col("related_deployment_id").is_in(
-                facts.deployments["id"].implode()).fill_null(False)).alias("after_release"))
         after, score = pl.col("after_release"), pl.col("score").cast(pl.Float64)
-        parts.append(aggregate(r, keys, [
+        parts.append(aggregate(flag_csat(facts, csat), keys, [
             score.filter(after).mean().alias("csat_after_releases"),
             after.sum().cast(pl.Int64).alias("csat_after_releases_n"),
             score.filter(~after).mean().alias("csat_other"),

@@ -150,3 +150,44 @@ def median_intervals(frame: pl.DataFrame, value: str, *, by: Sequence[str] = (),
     schema = {**{k: frame.schema[k] for k in by}, "median": pl.Float64, "ci_low": pl.Float64,
               "ci_high": pl.Float64, "n": pl.Int64}
     return pl.DataFrame(rows, schema=schema)
+
+
+# Median KPI → (fact table, value column): the values whose median the summary reports
+# (recovery_hours is null unless the deployment failed, as in deployment_aggs).
+MEDIAN_KPIS: dict[str, tuple[str, str]] = {
+    "lead_time": ("lead_pairs", "lead_hours"),
+    "recovery_time": ("deployments", "recovery_hours"),
+    "mttr": ("incidents", "restore_hours"),
+}
+
+
+def kpi_median_intervals(facts: Facts, *, n_boot: int = DEFAULT_BOOT, level: float = 0.95,
+                         seed: int = 0) -> pl.DataFrame:
+    """One row per KPI of :data:`MEDIAN_KPIS` (lead time, failed deployment recovery time,
+    MTTR): ``kpi``, ``median``, bootstrap ``ci_low`` / ``ci_high`` and ``n``, hours.
+
+    >>> from analytics.metrics import frames as fr
+    >>> from analytics.metrics.delivery_report import build_facts
+    >>> f = build_facts(fr.empty(fr.DEPLOYMENT_COLUMNS), fr.empty(fr.CHANGE_COLUMNS),
+    ...                 fr.empty(fr.INCIDENT_COLUMNS))
+    >>> kpi_median_intervals(f).select("kpi", "n").rows()
+    [('lead_time', 0), ('recovery_time', 0), ('mttr', 0)]
+    """
+    return pl.concat([
+        median_intervals(getattr(facts, table), value, n_boot=n_boot, level=level, seed=seed)
+        .select(pl.lit(kpi).alias("kpi"), pl.all())
+        for kpi, (table, value) in MEDIAN_KPIS.items()])
+
+
+def mttr_by_severity(facts: Facts, *, n_boot: int = DEFAULT_BOOT, level: float = 0.95,
+                     seed: int = 0) -> pl.DataFrame:
+    """MTTR per incident severity (REFERENCE §1): ``severity``, ``incidents`` opened,
+    ``n`` restored, ``median`` and ``mean`` hours, bootstrap ``ci_low`` / ``ci_high`` of the
+    median; sorted by severity (unknown last)."""
+    counts = facts.incidents.group_by("severity").agg(
+        pl.len().cast(pl.Int64).alias("incidents"), pl.col("restore_hours").mean().alias("mean"))
+    medians = median_intervals(facts.incidents, "restore_hours", by=["severity"],
+                               n_boot=n_boot, level=level, seed=seed)
+    return (counts.join(medians, on="severity", how="left", nulls_equal=True)
+            .select("severity", "incidents", "n", "median", "mean", "ci_low", "ci_high")
+            .sort("severity", nulls_last=True))

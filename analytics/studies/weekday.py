@@ -35,6 +35,9 @@ HOUR_BANDS = ((0, 6, "night 00–06"), (6, 12, "morning 06–12"), (12, 18, "aft
               (18, 24, "evening 18–24"))
 Z95, Z80 = 1.959963984540054, 0.8416212335729143
 MIN_CLUSTERS = 10
+# Above this many services one dummy per service makes the design matrix N × S (9.6 GB for 1M
+# deployments in 1,200 services); the service then enters as its leave-one-out failure log-odds.
+MAX_SERVICE_DUMMIES = 200
 CONTROL_NAMES = {"lines_changed": "size", "emergency": "emergency", "test_coverage": "coverage"}
 OUTCOMES = {"status": "status failed or rolled back",
             "incident": "an incident attributed to the deployment",
@@ -108,14 +111,21 @@ def _controlled(rel: pl.DataFrame) -> dict[str, Any]:
             cols.append(data[c].fill_null(False).to_numpy().astype(float))
             names.append(c)
     services = data["service_id"].to_numpy()
-    for s in np.unique(services)[1:]:
-        cols.append((services == s).astype(float))
-        names.append(f"service_{s}")
+    n_services = np.unique(services).size
+    if n_services <= MAX_SERVICE_DUMMIES:
+        for s in np.unique(services)[1:]:
+            cols.append((services == s).astype(float))
+            names.append(f"service_{s}")
+        service_control = "service"
+    else:
+        cols.append(_leave_one_out_log_odds(data))
+        names.append("service_log_odds")
+        service_control = "service (its failure log-odds)"
     x = np.column_stack(cols)
     keep = np.concatenate([[True], x[:, 1:].std(axis=0) > 0])
     x, names = x[:, keep], [n for n, k in zip(names, keep, strict=True) if k]
     glm = sm.GLM(data["failed"].to_numpy().astype(float), x, family=sm.families.Binomial())
-    n_clusters = np.unique(services).size
+    n_clusters = n_services
     # Small dense solves: BLAS threads only contend with each other on a shared box.
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore")
@@ -143,7 +153,17 @@ def _controlled(rel: pl.DataFrame) -> dict[str, Any]:
                                "p_value": float(2 * stats.norm.sf(abs(est / se)))},
             "se_log_or": se, "odds_ratios_vs_monday": per_day, "n_model": data.height,
             "services_in_model": int(n_clusters), "cov_type": cov,
-            "controls": [CONTROL_NAMES[c] for c in used] + ["service"]}
+            "controls": [CONTROL_NAMES[c] for c in used] + [service_control]}
+
+
+def _leave_one_out_log_odds(data: pl.DataFrame) -> np.ndarray:
+    """Each deployment's service failure log-odds from the service's OTHER deployments (+½
+    smoothing), so a deployment's own outcome never explains itself."""
+    loo = data.with_columns(
+        f=pl.col("failed").cast(pl.Float64).sum().over("service_id") - pl.col("failed").cast(pl.Float64),
+        n=pl.len().over("service_id").cast(pl.Float64) - 1.0,
+    ).select(((pl.col("f") + 0.5) / (pl.col("n") - pl.col("f") + 0.5)).log())
+    return loo.to_series().to_numpy()
 
 
 def _two_by_two(rel: pl.DataFrame) -> tuple[np.ndarray, str, float]:

@@ -19,6 +19,7 @@ from delivery_builders import (
 
 from analytics.metrics.bands import band
 from analytics.metrics.delivery_report import build_facts
+from analytics.metrics.drilldown import after_release_records
 from analytics.metrics.scorecard import customer_impact, scorecard, scorecard_rows
 
 
@@ -158,3 +159,36 @@ def test_bad_arguments(facts, kwargs: dict, message: str) -> None:  # noqa: ANN0
 def test_tickets_frame_is_checked(facts) -> None:  # noqa: ANN001
     with pytest.raises(ValueError, match=r"tickets: missing column\(s\) opened_at"):
         customer_impact(facts, TICKETS.drop("opened_at"), keys=["service"])
+
+
+@pytest.mark.parametrize(("kind", "events", "service", "ids", "releases", "count_col"), [
+    # checkout tickets t2 (30 h after d5) then t1 (2 h after d1), newest first.
+    ("tickets after releases", TICKETS, "checkout", [2, 1], [5, 1], "tickets_after_releases"),
+    ("tickets after releases", TICKETS, "search", [4], [7], "tickets_after_releases"),
+    ("tickets after releases", TICKETS, "billing", [], [], "tickets_after_releases"),
+    # checkout CSAT r3 (linked to d4, 230 h after d5: no release in the window) and r1 (d1).
+    ("CSAT after releases", CSAT, "checkout", [3, 1], [None, 1], "csat_after_releases_n"),
+    ("CSAT after releases", CSAT, "search", [4], [6], "csat_after_releases_n"),
+])
+def test_after_release_records_are_the_counted_rows(facts, kind, events, service, ids,  # noqa: ANN001
+                                                    releases, count_col) -> None:
+    rows, total = after_release_records(facts, events, kind, where={"service": service})
+    assert (rows["id"].to_list(), rows["release_id"].to_list(), total) == (ids, releases,
+                                                                           len(ids))
+    impact = customer_impact(facts, TICKETS, CSAT, keys=["service"])
+    assert impact.filter(pl.col("service") == service)[count_col][0] == total
+    assert after_release_records(facts, events, kind, where={"service": service},
+                                 limit=1)[0].height == min(1, len(ids))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"kind": "tickets"}, "kind: unknown 'tickets'"),
+    ({"where": {"environment": "production"}},
+     "where: tickets after releases have no environment"),
+    ({"where": {"owner": "x"}}, "where: unknown slice key"),
+    ({"limit": 0}, "limit: expected a positive whole number"),
+])
+def test_after_release_records_bad_input(facts, kwargs: dict, message: str) -> None:  # noqa: ANN001
+    args = {"kind": "tickets after releases", **kwargs}
+    with pytest.raises(ValueError, match=message):
+        after_release_records(facts, TICKETS, args.pop("kind"), **args)

@@ -9,12 +9,14 @@ import polars as pl
 import pytest
 from delivery_builders import END, START, scenario
 
-from analytics.metrics.delivery_report import build_facts
+from analytics.metrics.delivery_report import build_facts, summarize
 from analytics.metrics.trends import (
     bootstrap_median_ci,
     compare,
     degraded_runs,
+    kpi_median_intervals,
     median_intervals,
+    mttr_by_severity,
     previous_period,
     trend,
 )
@@ -97,3 +99,51 @@ def test_median_intervals_per_slice() -> None:
         None, None, 0)  # only an open incident
     with pytest.raises(ValueError, match="value: no column 'nope'"):
         median_intervals(facts.incidents, "nope")
+
+
+def _numpy_bootstrap(x: np.ndarray, n_boot: int, seed: int) -> tuple[float, float]:
+    """Second method: a plain numpy percentile bootstrap of the median, one draw matrix."""
+    rng = np.random.default_rng(seed)
+    medians = np.median(x[rng.integers(0, x.size, (n_boot, x.size))], axis=1)
+    low, high = np.percentile(medians, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def test_kpi_median_intervals_match_numpy_bootstrap() -> None:
+    deps, chg, inc = scenario()
+    facts = build_facts(deps, chg, inc, start=START, end=END)
+    table = kpi_median_intervals(facts, n_boot=800, seed=5)
+    got = {r["kpi"]: r for r in table.iter_rows(named=True)}
+    # By hand (delivery_builders): lead pairs 6, 24, 12, 48, 1; recovery of the failed d1 25,
+    # d2 16, d4 5, d6 184 (= 214 − 30); restore 3, 5, 1, 4, 2, 1 (i5 open).
+    hand = {"lead_time": ("lead_pairs", "lead_hours", [1, 6, 12, 24, 48], 12.0),
+            "recovery_time": ("deployments", "recovery_hours", [5, 16, 25, 184], 20.5),
+            "mttr": ("incidents", "restore_hours", [1, 1, 2, 3, 4, 5], 2.5)}
+    assert list(got) == list(hand)
+    summary = summarize(facts).row(0, named=True)
+    for kpi, (table_name, col, values, median) in hand.items():
+        x = getattr(facts, table_name)[col].drop_nulls().to_numpy()
+        assert sorted(x.tolist()) == values
+        row = got[kpi]
+        assert (row["median"], row["n"]) == (median, len(values))
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx(_numpy_bootstrap(x, 800, 5))
+        assert row["ci_low"] <= median <= row["ci_high"]
+    # The medians are the summary's (the tiles' numbers).
+    assert (got["lead_time"]["median"], got["recovery_time"]["median"],
+            got["mttr"]["median"]) == (summary["lead_time_median"], summary["recovery_median"],
+                                       summary["mttr_median"])
+
+
+def test_mttr_by_severity_by_hand() -> None:
+    deps, chg, inc = scenario()
+    table = mttr_by_severity(build_facts(deps, chg, inc, start=START, end=END), seed=1)
+    # sev 1: i1 3 h, i9 1 h; sev 2: i2 5, i4 4, i5 open; sev 3: i3 1, i7 2. With two values
+    # {a, b} a resample's median is a, (a+b)/2 or b, each end with probability 1/4: over 2,000
+    # resamples the 2.5 % and 97.5 % points are the two values themselves.
+    assert table.rows() == [(1, 2, 2, 2.0, 2.0, 1.0, 3.0), (2, 3, 2, 4.5, 4.5, 4.0, 5.0),
+                            (3, 2, 2, 1.5, 1.5, 1.0, 2.0)]
+    assert table.columns == ["severity", "incidents", "n", "median", "mean", "ci_low",
+                             "ci_high"]
+    empty = mttr_by_severity(build_facts(deps, chg, inc, start=date(2023, 6, 1),
+                                         end=date(2023, 6, 30)))
+    assert empty.height == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
@@ -136,3 +136,50 @@ def test_band_year_and_environment_grouping(demo_engine, app_for, capsys):
     assert set(by_env["environment"]) == {"production", "staging"}
     got = by_env.set_index("environment")["deployments"].to_dict()
     assert got == {"production": report["deployments"], "staging": staging["deployments"]}
+
+
+def _sql_restore_hours(engine) -> dict[int, list[float]]:
+    """Second method: production incidents opened in the period, restore hours per severity,
+    straight from the table (open or negative ones left out)."""
+    import pandas as pd
+    from sqlalchemy import text
+
+    lo, hi = datetime.combine(START, time()), datetime.combine(END + timedelta(days=1), time())
+    with engine.connect() as conn:
+        rows = pd.read_sql(text("SELECT severity, opened_at, resolved_at FROM incident WHERE "
+                                "environment = 'production' AND opened_at >= :lo AND "
+                                "opened_at < :hi AND resolved_at IS NOT NULL"),
+                           conn, params={"lo": lo, "hi": hi})
+    hours = (pd.to_datetime(rows["resolved_at"]) - pd.to_datetime(rows["opened_at"])) \
+        .dt.total_seconds() / 3600
+    rows = rows.assign(hours=hours)[hours >= 0]
+    return {int(s): g["hours"].tolist() for s, g in rows.groupby("severity")}
+
+
+def test_median_intervals_and_mttr_by_severity(demo_engine, app_for, capsys):
+    import numpy as np
+
+    at = app_for(demo_engine, PAGE)
+    report = _report(demo_engine, capsys)
+    ci = next(d.value for d in at.dataframe if "kpi" in d.value.columns).set_index("kpi")
+    expected = {"Lead time for changes": report["lead_time_hours"],
+                "Failed deployment recovery": report["recovery_time_hours"],
+                "MTTR": report["mttr_hours"]}
+    assert list(ci.index) == list(expected)
+    for name, fig in expected.items():
+        row = ci.loc[name]
+        assert (row["median"], row["n"]) == (pytest.approx(fig["median"]), fig["n"])
+        assert fig["n"] > 100 and row["ci_low"] < fig["median"] < row["ci_high"]
+
+    sev = next(d.value for d in at.dataframe if "severity" in d.value.columns
+               and "incidents" in d.value.columns)
+    by_hand = _sql_restore_hours(demo_engine)
+    assert sev["severity"].tolist() == sorted(by_hand)
+    for r in sev.to_dict("records"):
+        x = np.array(by_hand[r["severity"]])
+        assert r["n"] == len(x)
+        assert (r["median"], r["mean"]) == (pytest.approx(np.median(x)), pytest.approx(x.mean()))
+        assert r["ci_low"] <= r["median"] <= r["ci_high"]
+    assert sev["n"].sum() == report["mttr_hours"]["n"]
+    assert sev["incidents"].sum() == report["incidents"]
+    assert any("bootstrap" in c.value and "2,000 resamples" in c.value for c in at.caption)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import text
 
 
@@ -101,3 +102,26 @@ def test_overview_drill_down_lists_a_services_failed_deployments(demo_engine, ap
     drill = next(d.value for d in at.dataframe if "failed" in d.value.columns)
     assert len(drill) == rows["checkout"]["cfr_failed"] > 0
     assert set(drill["service"]) == {"checkout"} and drill["failed"].all()
+
+
+@pytest.mark.parametrize(("kind", "count"), [("tickets after releases", "tickets_after_releases"),
+                                             ("CSAT after releases", "csat_after_releases_n")])
+def test_overview_drill_down_lists_customer_events_after_releases(demo_engine, app_for, capsys,
+                                                                  kind, count):
+    at = app_for(demo_engine)
+    rows = {r["service"]: r for r in _scorecard_json(demo_engine, capsys) if r["level"] == "service"}
+    service = max((s for s in rows if s), key=lambda s: rows[s][count])
+    expected = rows[service][count]
+    at.selectbox(key="overview_drill_service").set_value(service).run()
+    at.selectbox(key="overview_drill_kind").set_value(kind).run()
+    assert not at.exception
+    assert any(c.value.startswith(f"{expected:,} {kind} of {service};") for c in at.caption)
+    drill = next(d.value for d in at.dataframe if "release_at" in d.value.columns)
+    assert expected > 0 and len(drill) == min(expected, 500)
+    assert set(drill["service"]) == {service}
+    # Each row followed one of the service's releases by at most the 48 h window, or (CSAT)
+    # is linked to a release.
+    ts = "opened_at" if kind.startswith("tickets") else "responded_at"
+    gap = (drill[ts] - drill["release_at"]).dt.total_seconds() / 3600
+    linked = drill["related_deployment_id"].notna() if "related_deployment_id" in drill else False
+    assert ((gap.between(0, 48)) | linked).all()

@@ -162,3 +162,16 @@ def test_outcome_incident_and_either_count_attributed_deployments() -> None:
 def test_verdict_names_only_controls_used() -> None:
     assert "after accounting for emergency and service." in verdict(
         2.1, 1.6, 2.7, 1.2, "status", ["emergency", "service"])
+
+
+def test_many_services_control_by_service_log_odds_and_recover_the_effect() -> None:
+    """Past MAX_SERVICE_DUMMIES services the model swaps dummies for each service's
+    leave-one-out failure log-odds (memory N × S otherwise); the planted OR 2 is still inside."""
+    from analytics.studies.weekday import MAX_SERVICE_DUMMIES
+
+    data = _synthetic(seed=3, friday_log_odds=float(np.log(2.0)), n_services=MAX_SERVICE_DUMMIES + 40,
+                      per_day=12, weeks=26)
+    out = weekday_study(data)
+    f = out["friday_vs_rest"]
+    assert f["ci_low"] < 2.0 < f["ci_high"]
+    assert "service (its failure log-odds)" in out["controls"]
