@@ -13,7 +13,6 @@ import streamlit as st
 from analytics import ui
 from analytics.metrics.control_charts import LANEY_AUTO_N, ewma_chart, p_chart
 from analytics.metrics.csat import csat_periods, local_time, overall
-from analytics.metrics.stability import FAILED_STATUSES
 from analytics.settings import get_settings
 from analytics.store import queries
 from analytics.store.queries import Filters
@@ -28,7 +27,6 @@ from analytics.studies.csat_ops import (
 DRIVER_LABELS = {"tickets": "tickets opened", "backlog_age_hours": "backlog age (h)",
                  "incidents": "incidents opened", "customer_facing_minutes": "customer-facing minutes"}
 BACKLOG_PAD_DAYS = 60
-RELEASES_SHOWN = 200
 AFTER_INCIDENT_DAYS = 7
 
 
@@ -79,18 +77,6 @@ def after_incidents(filters: Filters, tz: str) -> Any:
         return after_incident_comparison(frame, incidents, window=timedelta(days=AFTER_INCIDENT_DAYS))
     except ValueError as exc:
         return str(exc)
-
-
-@st.cache_data(ttl=300)
-def failed_releases(filters: Filters) -> pl.DataFrame:
-    """The most recent failed production deployments in the period (status failed/rolled_back)."""
-    deps = queries.deployments(ui.engine(), Filters(filters.start, filters.end, filters.teams,
-                                                    filters.services, "production"))
-    if deps.height == 0:
-        return deps
-    return (deps.filter(pl.col("status").is_in(FAILED_STATUSES), ~pl.col("is_rollback"))
-            .sort("finished_at", descending=True).head(RELEASES_SHOWN)
-            .select("id", "service", "version", "status", "finished_at"))
 
 
 @st.cache_data(ttl=300, show_spinner="Comparing cohorts…")
@@ -250,7 +236,7 @@ else:
             f"pts · two-proportion z p = {drop.p_value:.3g} · " + scope)
 
 st.subheader("Customers affected by a release")
-releases = failed_releases(filters)
+releases = ui.failed_releases(filters)
 if releases.height == 0:
     st.info("No failed production deployment (status failed or rolled_back) in this period.")
     st.stop()

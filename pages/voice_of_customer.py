@@ -10,7 +10,6 @@ import polars as pl
 import streamlit as st
 
 from analytics import ui
-from analytics.metrics.stability import FAILED_STATUSES
 from analytics.settings import get_settings
 from analytics.store import queries
 from analytics.store.queries import Filters
@@ -19,7 +18,6 @@ from analytics.studies.themes import ThemeModel, fit_themes, rising_themes, them
 SAMPLE_MAX = 50_000
 SEED = 0
 EXAMPLES = 3
-RELEASES_SHOWN = 200
 ROLES = ("leader", "analyst")
 
 
@@ -52,18 +50,6 @@ def examples(filters: Filters, n_themes: int) -> pl.DataFrame:
             .sort("weight", descending=True).unique(["theme", "text"], keep="first", maintain_order=True)
             .group_by("theme", maintain_order=True).head(EXAMPLES)
             .select("theme", "opened_at", "service", "text").sort("theme"))
-
-
-@st.cache_data(ttl=300)
-def failed_releases(filters: Filters) -> pl.DataFrame:
-    """The most recent failed production deployments in the period (status failed/rolled_back), newest RELEASES_SHOWN."""
-    deps = queries.deployments(ui.engine(), Filters(filters.start, filters.end, filters.teams,
-                                                    filters.services, "production"))
-    if deps.height == 0:
-        return deps
-    return (deps.filter(pl.col("status").is_in(FAILED_STATUSES), ~pl.col("is_rollback"))
-            .sort("finished_at", descending=True).head(RELEASES_SHOWN)
-            .select("id", "service", "version", "status", "finished_at"))
 
 
 @st.cache_data(ttl=300)
@@ -123,7 +109,7 @@ st.caption("Share = tickets of the theme ÷ tickets of the week (in the fitted s
            "last week may be partial. " + scope)
 
 st.subheader("Themes that rose after a release")
-releases = failed_releases(filters)
+releases = ui.failed_releases(filters)
 if releases.height == 0:
     st.info("No failed production deployment (status failed or rolled_back) in this period.")
 else:
