@@ -13,7 +13,7 @@ from analytics import ui
 from analytics.settings import get_settings
 from analytics.store import queries
 from analytics.store.queries import Filters
-from analytics.studies.themes import ThemeModel, fit_themes, rising_themes, theme_volume
+from analytics.studies.themes import ThemeModel, fit_themes, rising_themes, theme_severity, theme_volume
 
 SAMPLE_MAX = 50_000
 SEED = 0
@@ -30,7 +30,7 @@ def themes_fit(filters: Filters, n_themes: int) -> tuple[ThemeModel, int] | None
     if total == 0:
         return None
     sample = tickets.sample(SAMPLE_MAX, seed=SEED) if total > SAMPLE_MAX else tickets
-    frame = sample.select("id", "service", "opened_at", "text")
+    frame = sample.select("id", "service", "opened_at", "user_role", "transaction_criticality", "text")
     return fit_themes(frame, n_themes=n_themes, seed=SEED), total
 
 
@@ -38,8 +38,9 @@ def themes_fit(filters: Filters, n_themes: int) -> tuple[ThemeModel, int] | None
 def volumes(filters: Filters, n_themes: int, tz: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The theme table and documents per theme per week (aggregates only)."""
     model, _ = themes_fit(filters, n_themes)
-    return (model.themes.with_columns(top_terms=pl.col("top_terms").list.join(", ")),
-            theme_volume(model, "opened_at", "week", tz))
+    table = (model.themes.with_columns(top_terms=pl.col("top_terms").list.join(", "))
+             .join(theme_severity(model).select("theme", "weighted", "mean_weight"), on="theme"))
+    return table, theme_volume(model, "opened_at", "week", tz)
 
 
 @st.cache_data(ttl=300)
@@ -87,10 +88,16 @@ st.caption(f"TF-IDF + NMF ({n_themes} themes, init nndsvda, seed {SEED}) on "
              "each theme is named by its top three terms.")
 
 st.subheader("Themes")
-st.dataframe(themes.select("name", "documents", "share", "top_terms"), hide_index=True,
+st.dataframe(themes.select("name", "documents", "share", "weighted", "mean_weight", "top_terms"),
+             hide_index=True,
              column_config={"share": st.column_config.NumberColumn(
                  "share", format="percent", help="tickets whose dominant theme this is ÷ tickets with text"),
-                 "documents": st.column_config.NumberColumn("tickets")})
+                 "documents": st.column_config.NumberColumn("tickets"),
+                 "weighted": st.column_config.NumberColumn(
+                     "impact-weighted", format="%.0f",
+                     help="Σ user-role weight × transaction-criticality weight over the theme's "
+                          "tickets (the release-impact weights, analytics/studies/impact_weights.toml)"),
+                 "mean_weight": st.column_config.NumberColumn("mean weight", format="%.2f")})
 st.altair_chart(alt.Chart(themes).mark_bar().encode(
     x=alt.X("documents:Q", title="tickets (dominant theme)"),
     y=alt.Y("name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=300)),

@@ -210,6 +210,29 @@ def theme_volume(model: ThemeModel, time_col: str = "opened_at", every: str = "w
             .drop("total").sort("period", "theme"))
 
 
+def theme_severity(model: ThemeModel, weights: dict[str, dict[str, float]] | None = None,
+                   ) -> pl.DataFrame:
+    """Per theme: documents, impact-weighted volume and mean weight, heaviest first.
+
+    A ticket weighs its user role × transaction criticality, with the same editable weights as the
+    release-impact score (``analytics/studies/impact_weights.toml``), so a theme raised by
+    executives about critical transactions ranks above one of the same size from end users.
+    """
+    from analytics.studies.release_panel import load_weights, ticket_weight
+
+    docs = model.documents
+    missing = [c for c in ("user_role", "transaction_criticality") if c not in docs.columns]
+    if missing:
+        raise ValueError(f"columns {missing} are missing: severity needs the tickets' user role and "
+                         f"transaction criticality")
+    weighted = (docs.filter(pl.col("theme").is_not_null())
+                .with_columns(w=ticket_weight(weights or load_weights()))
+                .group_by("theme").agg(weighted=pl.col("w").sum(), mean_weight=pl.col("w").mean()))
+    return (model.themes.select("theme", "name", "documents").join(weighted, on="theme", how="left")
+            .with_columns(pl.col("weighted", "mean_weight").fill_null(0.0))
+            .sort("weighted", descending=True))
+
+
 def rising_themes(model: ThemeModel, release_at: datetime, time_col: str = "opened_at", *,
                   window: timedelta = timedelta(days=7), service: str | None = None,
                   alpha: float = 0.05) -> pl.DataFrame:

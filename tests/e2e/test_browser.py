@@ -50,9 +50,12 @@ def server(demo_engine):
     proc.wait(timeout=20)
 
 
+def _metric_value(page, label: str):  # noqa: ANN001, ANN202
+    return page.get_by_test_id("stMetric").filter(has_text=label).first.get_by_test_id("stMetricValue")
+
+
 def _metric(page, label: str) -> str:
-    box = page.get_by_test_id("stMetric").filter(has_text=label).first
-    return box.get_by_test_id("stMetricValue").inner_text()
+    return _metric_value(page, label).inner_text()
 
 
 def test_overview_filter_changes_url_and_numbers(server):
@@ -84,6 +87,8 @@ def test_overview_filter_changes_url_and_numbers(server):
         page.wait_for_url("**team=payments**", timeout=20_000)
         expect(page.get_by_test_id("stCaptionContainer").first).to_contain_text("teams: payments",
                                                                                  timeout=30_000)
+        # Elements rerender one by one: wait for the tile itself, not just the caption above it.
+        expect(_metric_value(page, "Deployments")).not_to_have_text(before, timeout=30_000)
         after = _metric(page, "Deployments")
         assert 0 < int(after.replace(",", "")) < int(before.replace(",", ""))
         page.screenshot(path=str(ARTIFACTS / "overview-filtered.png"), full_page=True)
@@ -93,5 +98,5 @@ def test_overview_filter_changes_url_and_numbers(server):
         shared.goto(page.url)
         expect(shared.get_by_test_id("stCaptionContainer").first).to_contain_text("teams: payments",
                                                                                    timeout=60_000)
-        assert _metric(shared, "Deployments") == after
+        expect(_metric_value(shared, "Deployments")).to_have_text(after, timeout=30_000)
         browser.close()

@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import json
-import shutil
+import sqlite3
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
+from analytics import demo
 from analytics.store.db import get_engine
+from tests.conftest import DEMO_END
 
 
 @pytest.fixture
-def demo_copy(demo_engine, tmp_path):  # noqa: ANN001, ANN201
-    """A private copy of the demo store: Save writes rows the other tests must not see."""
+def demo_copy(demo_engine, engine, tmp_path):  # noqa: ANN001, ANN201
+    """A private copy of the demo store: Save writes rows the other tests must not see.
+
+    SQLite: an online backup of the demo file; PostgreSQL: the demo loaded into a fresh database."""
     if demo_engine.url.get_backend_name() != "sqlite":
-        pytest.skip("the page test copies the SQLite demo file; PostgreSQL runs use the other page tests")
+        demo.load(engine, demo.generate(seed=7, end=DEMO_END))
+        return engine
     path = tmp_path / "demo.db"
-    shutil.copy(demo_engine.url.database, path)
+    src, dst = sqlite3.connect(demo_engine.url.database), sqlite3.connect(path)
+    with dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
     return get_engine(f"sqlite:///{path}")
 
 

@@ -165,3 +165,19 @@ def test_rising_themes_for_one_service() -> None:
     assert not rising_themes(model, release, window=timedelta(weeks=2), service="web")["rising"].any()
     with pytest.raises(ValueError, match="column 'service' is missing"):
         rising_themes(fit_themes(_corpus(100), n_themes=4), release, service="api")
+
+
+def test_theme_severity_weights_by_role_and_criticality():
+    """Weighted volume = Σ role weight × criticality weight, by hand with the default weights."""
+    from analytics.studies.themes import ThemeModel, theme_severity
+
+    themes = pl.DataFrame({"theme": [0, 1], "name": ["login", "payment"], "documents": [2, 1]})
+    docs = pl.DataFrame({"theme": [0, 0, 1, None],
+                         "user_role": ["end_user", "executive", "admin", "admin"],
+                         "transaction_criticality": ["low", "critical", "unknown", "high"]})
+    out = theme_severity(ThemeModel(themes, docs, None, None))
+    # login: 1.0×1.0 + 3.0×8.0 = 25; payment: 2.0 × 1 (an unlisted criticality weighs 1) = 2
+    assert out.select("name", "weighted", "mean_weight").rows() == [("login", 25.0, 12.5),
+                                                                    ("payment", 2.0, 2.0)]
+    with pytest.raises(ValueError, match="user role"):
+        theme_severity(ThemeModel(themes, docs.drop("user_role"), None, None))
