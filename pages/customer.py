@@ -17,6 +17,7 @@ from analytics.settings import get_settings
 from analytics.store import queries
 from analytics.store.queries import Filters
 from analytics.studies.csat_ops import (
+    CohortComparison,
     after_incident_comparison,
     cohort_comparison,
     lagged_correlations,
@@ -218,22 +219,31 @@ else:
                  column_config={"r": st.column_config.NumberColumn(format="%.3f"),
                                 "p_value": st.column_config.NumberColumn(format="%.3g")})
 
+def comparison_tiles(cc: CohortComparison, labels: tuple[str, str, str], who: tuple[str, str],
+                     difference: str, extra: str = "") -> None:
+    """Three tiles: CSAT of a cohort, of everyone else, and the difference, each saying what was
+    counted (numerator of denominator, 95% interval, test)."""
+    a, b, d = st.columns(3)
+    ui.tile(a, labels[0], f"{cc.affected_csat:.1%}",
+            f"{round(cc.affected_csat * cc.affected_n):,} of {cc.affected_n:,} {who[0]} scored 4–5 · "
+            f"95% {cc.affected_ci[0]:.1%}–{cc.affected_ci[1]:.1%}")
+    ui.tile(b, labels[1], f"{cc.baseline_csat:.1%}",
+            f"{round(cc.baseline_csat * cc.baseline_n):,} of {cc.baseline_n:,} {who[1]} scored 4–5 · "
+            f"95% {cc.baseline_ci[0]:.1%}–{cc.baseline_ci[1]:.1%}")
+    ui.tile(d, labels[2], f"{cc.difference * 100:+.1f} pts",
+            f"{difference} · 95% {cc.difference_ci[0] * 100:+.1f} to {cc.difference_ci[1] * 100:+.1f} "
+            f"pts · two-proportion z p = {cc.p_value:.3g}{extra}")
+
+
 st.subheader("CSAT after customer-facing incidents")
 drop = after_incidents(filters, tz)
 if isinstance(drop, str):
     st.info(f"Cannot compare: {drop}.")
 else:
-    a, b, d = st.columns(3)
-    ui.tile(a, "CSAT after incidents", f"{drop.affected_csat:.1%}",
-            f"{round(drop.affected_csat * drop.affected_n):,} of {drop.affected_n:,} answers given within "
-            f"{AFTER_INCIDENT_DAYS} days after a customer-facing incident of the same service scored 4–5 · "
-            f"95% {drop.affected_ci[0]:.1%}–{drop.affected_ci[1]:.1%}")
-    ui.tile(b, "CSAT otherwise", f"{drop.baseline_csat:.1%}",
-            f"{round(drop.baseline_csat * drop.baseline_n):,} of {drop.baseline_n:,} other answers scored "
-            f"4–5 · 95% {drop.baseline_ci[0]:.1%}–{drop.baseline_ci[1]:.1%}")
-    ui.tile(d, "Incident effect", f"{drop.difference * 100:+.1f} pts",
-            f"after − otherwise · 95% {drop.difference_ci[0] * 100:+.1f} to {drop.difference_ci[1] * 100:+.1f} "
-            f"pts · two-proportion z p = {drop.p_value:.3g} · " + scope)
+    comparison_tiles(drop, ("CSAT after incidents", "CSAT otherwise", "Incident effect"),
+                     (f"answers given within {AFTER_INCIDENT_DAYS} days after a customer-facing "
+                      "incident of the same service", "other answers"),
+                     "after − otherwise", " · " + scope)
 
 st.subheader("Customers affected by a release")
 releases = ui.failed_releases(filters)
@@ -259,18 +269,9 @@ when = (f"answers in [{release['finished_at']:%Y-%m-%d %H:%M}, +{follow_up} d) U
 if isinstance(comparison, str):
     st.info(f"Cannot compare: {comparison}.")
 else:
-    cc = comparison
-    a, b, d = st.columns(3)
-    ui.tile(a, "Affected CSAT", f"{cc.affected_csat:.1%}",
-            f"{round(cc.affected_csat * cc.affected_n):,} of {cc.affected_n:,} answers from "
-            f"{cc.affected_customers:,} affected customers scored 4–5 · 95% "
-            f"{cc.affected_ci[0]:.1%}–{cc.affected_ci[1]:.1%}")
-    ui.tile(b, "Baseline CSAT", f"{cc.baseline_csat:.1%}",
-            f"{round(cc.baseline_csat * cc.baseline_n):,} of {cc.baseline_n:,} answers from everyone "
-            f"else scored 4–5 · 95% {cc.baseline_ci[0]:.1%}–{cc.baseline_ci[1]:.1%}")
-    ui.tile(d, "Difference", f"{cc.difference * 100:+.1f} pts",
-            f"affected − baseline · 95% {cc.difference_ci[0] * 100:+.1f} to {cc.difference_ci[1] * 100:+.1f} "
-            f"pts · two-proportion z p = {cc.p_value:.3g}")
+    comparison_tiles(comparison, ("Affected CSAT", "Baseline CSAT", "Difference"),
+                     (f"answers from {comparison.affected_customers:,} affected customers",
+                      "answers from everyone else"), "affected − baseline")
     st.caption(when)
 
 st.subheader("Survey-targeting list")
