@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "analytics.cli.init",
     "analytics.cli.demo",
     "analytics.cli.imports",
+    "analytics.cli.export",
     "analytics.cli.report",
     "analytics.cli.serve",
     "analytics.cli.experiment",

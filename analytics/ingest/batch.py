@@ -6,8 +6,9 @@ Rules (issue 3):
 - idempotent: rows are matched on ``(source, external_id)`` (services and SLOs on their unique
   name, SLI samples on ``(slo, ts)``); a matched row whose values differ is updated in place,
   one whose values are equal is left alone (and counted as unchanged);
-- new rows go through :func:`analytics.store.db.bulk_insert` (the fast path); existing keys are
-  looked up with one query per table;
+- new rows go through :func:`analytics.store.db.bulk_insert` (the fast path, staged through a
+  scratch file for large SQLite batches, see ``staged_writes``); existing keys are looked up with
+  one query per table;
 - services the data names but the store does not know are created with ``confirmed=False``;
 - the batch (who, when, files with sha256, counts) is an ``import_batch`` row and an audit entry.
 
@@ -30,7 +31,7 @@ from sqlmodel import Session, SQLModel
 from analytics.ingest.columns import SPECS, Spec
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
 from analytics.store import audit, models
-from analytics.store.db import bulk_insert
+from analytics.store.db import bulk_insert, staged_writes
 
 ORDER = ("services", "slos", "change_requests", "deployments", "changes", "incidents",
          "tickets", "csat", "sli", "maintenance", "outages")
@@ -84,7 +85,7 @@ def write(engine: Engine, parsed: Parsed, *, kind: str, source: str, actor: str,
     result = ImportResult(kind=kind, files=files, rejected=parsed.rejected,
                           warnings=list(parsed.warnings))
     try:
-        with engine.connect() as conn, conn.begin():
+        with engine.connect() as conn, staged_writes(conn), conn.begin():
             batch_id = _start_batch(conn, kind, source, actor, files)
             w = _Writer(conn, source, batch_id, parsed.strict_refs, result)
             w.services(parsed.tables)

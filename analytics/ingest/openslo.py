@@ -142,7 +142,7 @@ def to_documents(slos: pl.DataFrame) -> list[dict[str, Any]]:
 
 
 def export(engine: Engine) -> str:
-    """Every SLO of the store as a multi-document OpenSLO v1 YAML string."""
+    """Every SLO of the store as a multi-document OpenSLO v1 YAML string (CLI: `export openslo`)."""
     from analytics.store.queries import slos
 
     return yaml.safe_dump_all(to_documents(slos(engine)), sort_keys=False)

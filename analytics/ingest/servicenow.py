@@ -24,6 +24,7 @@ resolved_at        ``resolved_at``, else ``closed_at``
 problem_id         ``problem_id``
 caused_by_change_request  ``rfc`` (a change's sys_id is turned into its number when the change
                    is in the same import)
+made_sla           ``made_sla`` (true/false; the tool's own SLA verdict, empty when absent)
 environment        production
 =================  ===========================================================================
 
@@ -124,7 +125,7 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
                      resolved_at=_date(r, "resolved_at") or _date(r, "closed_at"),
                      problem_id=display(r.get("problem_id")),
                      caused_by_change_request=change_numbers.get(str(rfc), rfc) if rfc else None,
-                     environment="production")
+                     made_sla=value(r.get("made_sla")), environment="production")
         else:
             kind = value(r.get("type"))
             rows.add("change_requests", file, i, id=value(r.get("number")), service=service,

@@ -23,10 +23,12 @@ problem_id         ``problem_id``
 caused_by_change_request  ``rfc``; the log holds no change records, so each rfc becomes a
                    placeholder change request of this source (id only) that keeps the explicit
                    link (REFERENCE §1.1)
+made_sla           ``made_sla`` of the final record (true/false)
 environment        production
 =================  ===========================================================================
 
-``made_sla`` (SLA met, per the final record) has no column in the store and is not imported.
+The final ``incident_state`` decides whether the incident is resolved (Resolved or Closed sets
+``resolved_at``; any other state leaves it open).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from analytics.ingest.validate import FILE, ROW, Checker, InvalidImport, Problem
 
 SOURCE = "uci-incidents"
 NEEDED = ("number", "incident_state", "opened_at", "category", "priority", "problem_id", "rfc",
-          "resolved_at", "closed_at")
+          "resolved_at", "closed_at", "made_sla")
 DONE_STATES = ("Resolved", "Closed")
 
 
@@ -77,7 +79,7 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
         prio.alias("severity"), opened.alias("opened_at"),
         pl.select(pl.when(done).then(resolved)).to_series().alias("resolved_at"),
         ck.text("problem_id", 80).alias("problem_id"),
-        ck.raw("rfc").alias("caused_by_change_request"), last[FILE], last[ROW],
+        ck.raw("rfc").alias("caused_by_change_request"), ck.boolean("made_sla"), last[FILE], last[ROW],
     ]).with_columns(environment=pl.lit("production"))
     ck.raise_if_any()
     changes = (incidents.filter(pl.col("caused_by_change_request").is_not_null())
@@ -88,5 +90,4 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
     if changes.height:
         tables["change_requests"] = changes
     return Parsed(tables=tables, rejected=0, strict_refs=True,
-                  warnings=[f"{events.height} events collapsed into {incidents.height} incidents; "
-                            "made_sla is not stored (no column)"])
+                  warnings=[f"{events.height} events collapsed into {incidents.height} incidents"])

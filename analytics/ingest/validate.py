@@ -79,6 +79,7 @@ class Checker:
     labels: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     total: int = 0
+    _raw: dict[str, pl.Series] = field(default_factory=dict, repr=False)
 
     def label(self, column: str) -> str:
         """The user-facing name of ``column``."""
@@ -103,6 +104,16 @@ class Checker:
             self.problems.append(Problem(f, r, self.label(column) if column else None,
                                          None if v is None else str(v), message))
 
+    def fork(self) -> Checker:
+        """An empty checker over the same frame (to check columns in parallel, then ``absorb``)."""
+        return Checker(self.frame, self.labels)
+
+    def absorb(self, other: Checker) -> None:
+        """Add ``other``'s problems after this one's, as if they had been found here."""
+        self.total += other.total
+        room = MAX_LISTED + 1 - len(self.problems)
+        self.problems += other.problems[:max(room, 0)]
+
     def flag_frame(self, message: str) -> None:
         """A problem with the file as a whole (e.g. a missing column)."""
         f = self.frame[FILE][0] if self.frame.height else "input"
@@ -112,8 +123,10 @@ class Checker:
 
     def raw(self, column: str) -> pl.Series:
         """The stripped string values of ``column`` (empty strings become null)."""
-        s = self.frame[column].cast(pl.String).str.strip_chars()
-        return s.set(s == "", None) if s.len() else s
+        if column not in self._raw:
+            s = self.frame[column].cast(pl.String).str.strip_chars()
+            self._raw[column] = s.set(s == "", None) if s.len() else s
+        return self._raw[column]
 
     def required(self, column: str, values: pl.Series) -> None:
         """Flag rows where a required column is empty."""
@@ -207,6 +220,8 @@ class Checker:
 
     def unique(self, key: pl.Series, column: str) -> None:
         """Flag every repeat of a key (the first occurrence is fine)."""
+        if key.n_unique() == key.len() - max(key.null_count() - 1, 0):
+            return  # one hash pass settles the usual case; locating repeats costs three
         dup = key.is_duplicated() & ~key.is_first_distinct() & key.is_not_null()
         self.flag(dup, column, "duplicate id (appears earlier in the input)", key)
 

@@ -4,14 +4,20 @@ Two paths by design (DESIGN.md "Bulk data"):
 - rows a person edits go through the ORM (``session``);
 - bulk rows (imports, the demo, benchmarks) are written in batches inside the caller's SQLAlchemy
   Core transaction with the driver's fastest bulk call (``executemany`` of tuples on SQLite,
-  ``COPY`` on PostgreSQL): 5-10x faster than Core's per-row parameter processing, and read back through ADBC as Arrow straight into polars, filters in SQL.
+  ``COPY`` on PostgreSQL): 5-10x faster than Core's per-row parameter processing. Inside
+  :func:`staged_writes`, large SQLite batches are staged in a scratch file through ADBC (Arrow, no
+  Python object per value) and copied in with one ``INSERT … SELECT``; read back into polars with
+  filters in SQL.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, datetime
 from functools import lru_cache
@@ -30,6 +36,12 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # SQLAlchemy's SQLite DateTime storage format; bulk writes use the same so ORM reads still work.
 SQLITE_TS_FORMAT = "%Y-%m-%d %H:%M:%S%.6f"
 BATCH_ROWS = 50_000
+# From this many rows a staged SQLite insert beats executemany (ADBC startup and the copy cost
+# less than binding Python values one by one); SQLite attaches at most 10 databases.
+STAGE_ROWS = 50_000
+STAGE_PARTS = 4
+MAX_ATTACHED = 10
+_STAGE_KEY = "analytics.stage_dir"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -113,6 +125,8 @@ def bulk_insert(conn: Any, table: str, frame: pl.DataFrame) -> int:
     dialect = conn.dialect.name
     if dialect == "postgresql":
         _copy_postgres(conn, table, frame)
+    elif frame.height >= STAGE_ROWS and _can_stage(conn):
+        _insert_staged(conn, table, _for_sqlite(frame))
     else:
         cols = ", ".join(f'"{c}"' for c in frame.columns)
         stmt = f'INSERT INTO "{table}" ({cols}) VALUES ({", ".join("?" * frame.width)})'
@@ -125,6 +139,84 @@ def bulk_insert(conn: Any, table: str, frame: pl.DataFrame) -> int:
             cur.executemany(stmt, zip(*(c.to_list() for c in batch.get_columns()), strict=True))
         cur.close()
     return frame.height
+
+
+@contextmanager
+def staged_writes(conn: Any) -> Iterator[None]:
+    """Let :func:`bulk_insert` stage large SQLite batches on ``conn`` (a SQLAlchemy Connection).
+
+    Enter it *outside* the transaction: SQLite can ATTACH a scratch database inside a
+    transaction but only DETACH it after the transaction ended, which this does on exit (then it
+    deletes the scratch files). No-op on PostgreSQL, whose COPY is already the fast path.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="slw-stage-")
+    state: dict[str, Any] = {"dir": folder, "attached": []}
+    conn.info[_STAGE_KEY] = state
+    try:
+        yield
+    finally:
+        try:
+            conn.info.pop(_STAGE_KEY, None)
+            listed = {r[1] for r in conn.exec_driver_sql("PRAGMA database_list")}
+            for alias in state["attached"]:
+                if alias in listed:
+                    conn.exec_driver_sql(f"DETACH DATABASE {alias}")
+        except Exception:  # the block's own exception, if any, is the one to report
+            # Still in a transaction (misuse) or the connection broke: a connection that may
+            # hold a scratch database never goes back to the pool.
+            conn.invalidate()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _can_stage(conn: Any) -> bool:
+    state = conn.info.get(_STAGE_KEY)
+    return bool(state) and len(state["attached"]) + STAGE_PARTS <= MAX_ATTACHED
+
+
+def _insert_staged(conn: Any, table: str, prepared: pl.DataFrame) -> None:
+    """Write ``prepared`` to scratch SQLite files with ADBC, attach them, copy them in with SQL.
+
+    The rows go in ``STAGE_PARTS`` slices, and ADBC writes slice i+1 in a worker thread while
+    SQLite copies slice i (both release the GIL), so staging costs little more than the copy.
+    Each scratch file is only ever open in one SQLite library at a time (ADBC closes it before
+    the stdlib driver attaches it), so the two libraries' POSIX locks never meet on one file.
+    """
+    state = conn.info[_STAGE_KEY]
+    prepared = prepared.with_columns(pl.col(c).cast(pl.Int64) for c, t in prepared.schema.items()
+                                     if t == pl.Null)
+    size = -(-prepared.height // STAGE_PARTS)
+    parts = [prepared.slice(i, size) for i in range(0, prepared.height, size)]
+    cols = ", ".join(f'"{c}"' for c in prepared.columns)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        def stage(part: pl.DataFrame) -> Future[tuple[str, Path]]:
+            alias = f"stage{len(state['attached'])}"
+            state["attached"].append(alias)  # reserved now, attached below
+            path = Path(state["dir"]) / f"{alias}.db"
+            return pool.submit(lambda: (alias, _write_scratch(path, part)))
+        pending = stage(parts[0])
+        for i in range(len(parts)):
+            alias, path = pending.result()
+            if i + 1 < len(parts):
+                pending = stage(parts[i + 1])
+            conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (str(path),))
+            # A plain table scans in rowid order, so rows keep the order the caller sorted.
+            conn.exec_driver_sql(f'INSERT INTO main."{table}" ({cols}) SELECT {cols} FROM {alias}.rows')
+
+
+def _write_scratch(path: Path, frame: pl.DataFrame) -> Path:
+    scratch = _adbc_connect(f"sqlite:///{path}")
+    try:
+        cur = scratch.cursor()
+        cur.adbc_ingest("rows", frame.to_arrow(), mode="create")
+        cur.close()
+        scratch.commit()
+    finally:
+        scratch.close()
+    return path
 
 
 def _with_defaults(table: str, frame: pl.DataFrame) -> pl.DataFrame:

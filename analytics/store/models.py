@@ -159,6 +159,8 @@ class Incident(Imported, table=True):
     problem_id: str | None = Field(default=None, max_length=80)
     root_cause: str | None = Field(default=None, max_length=80)
     postmortem_url: str | None = None
+    # The source tool's own "SLA met" flag (ServiceNow, UCI); None when the source has none.
+    made_sla: bool | None = None
 
 
 class IncidentAttribution(SQLModel, table=True):

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from analytics.cli import main
 from analytics.ingest import openslo
 from analytics.ingest.importer import import_files
 from analytics.ingest.validate import InvalidImport
@@ -50,3 +51,22 @@ def test_unsupported_window_zone_and_target_are_named(engine, dump):
     assert "column 'calendar.timeZone', value 'Mars/Olympus': not an IANA time zone" in text
     assert "column 'objectives[].target', value '1.5': must be between 0 and 1" in text
     assert dump(engine) == before
+
+
+def test_export_command_writes_what_import_reads_back(engine, tmp_path, capsys, read):
+    url = engine.url.render_as_string(hide_password=False)
+    assert main(["--db", url, "export", "openslo"]) == 2
+    assert "holds no SLO definition" in capsys.readouterr().err
+    import_files(engine, "openslo", [FIXTURES / "openslo-slos.yaml"])
+    assert main(["--db", url, "export", "openslo"]) == 0
+    assert capsys.readouterr().out == openslo.export(engine)
+    out = tmp_path / "slos.yaml"
+    assert main(["--db", url, "export", "openslo", "--service", "search", "--out", str(out)]) == 0
+    assert "wrote 1 SLO definition(s)" in capsys.readouterr().err
+    assert [d["metadata"]["name"] for d in yaml.safe_load_all(out.read_text())] == ["search-latency"]
+    assert main(["--db", url, "export", "openslo", "--service", "nope"]) == 2
+    assert "--service: no SLO belongs to 'nope'" in capsys.readouterr().err
+    # The whole export imported into the store again changes nothing.
+    assert main(["--db", url, "export", "openslo", "--out", str(out)]) == 0
+    again = import_files(engine, "openslo", [out])
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)

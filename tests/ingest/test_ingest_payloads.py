@@ -100,8 +100,9 @@ def test_servicenow_table_api_and_change_management_shapes(engine, payload, read
                                                    payload("servicenow-table-incident-get.json"),
                                                    payload("servicenow-sn_chg_rest-change-list.json")])
     assert tables["incidents"]["inserted"] == 2  # INC0000046 is in both files, once
-    assert read(engine, "SELECT external_id, severity, opened_at FROM incident ORDER BY 1").rows() == [
-        ("INC0000046", 3, datetime(2015, 11, 2, 22, 4, 15)), ("INC0000050", 1, datetime(2015, 11, 2, 21, 58, 24))]
+    assert read(engine, "SELECT external_id, severity, opened_at, made_sla FROM incident ORDER BY 1").rows() == [
+        ("INC0000046", 3, datetime(2015, 11, 2, 22, 4, 15), False),
+        ("INC0000050", 1, datetime(2015, 11, 2, 21, 58, 24), True)]
     # {display_value, value}: the value is UTC (display is UTC−7).
     assert read(engine, "SELECT external_id, actual_start, outcome FROM change_request").rows() == [
         ("CHG0000024", datetime(2015, 7, 6, 18, 56, 4), "successful")]

@@ -109,7 +109,18 @@ def test_audit_log_is_append_only_and_chained(engine):
 def test_migrate_is_idempotent(engine):
     migrate(engine)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+
+
+def test_migrations_build_exactly_the_models_schema(engine):
+    """A model change without its migration (or the reverse) shows up as a difference here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
 
 
 def test_orm_model_round_trip(engine):

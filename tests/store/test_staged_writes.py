@@ -1,0 +1,138 @@
+"""Staged SQLite bulk writes (ADBC scratch file + INSERT … SELECT) store exactly what executemany does.
+
+The staged path only runs for large batches; these tests lower the threshold so that a handful of
+rows goes through it, and compare against the row-by-row path value for value and storage class.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine, text
+
+from analytics.ingest.importer import import_files
+from analytics.ingest.validate import InvalidImport
+from analytics.store import db
+from analytics.store.db import bulk_insert, get_engine, migrate, staged_writes
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "analytics" / "ingest" / "examples"
+KINDS = [("services", "services.csv"), ("openslo", "slos.yaml"), ("deployments", "deployments.csv"),
+         ("changes", "changes.csv"), ("incidents", "incidents.csv"), ("tickets", "tickets.csv"),
+         ("csat", "csat.jsonl"), ("sli", "sli.csv"), ("maintenance", "maintenance.csv"),
+         ("outages", "outages.csv")]
+DATA_TABLES = ("service", "slo", "deployment", "change", "incident", "ticket", "csat_response",
+               "sli_sample", "maintenance_window", "outage")
+
+
+def _sqlite(path: Path) -> Engine:
+    engine = get_engine(f"sqlite:///{path}")
+    migrate(engine)
+    return engine
+
+
+def _typed_rows(engine: Engine, table: str) -> list[tuple]:
+    """Every row with each value's SQLite storage class (batch ids differ by design: left out)."""
+    with engine.connect() as conn:
+        cols = [r[1] for r in conn.exec_driver_sql(f'PRAGMA table_info("{table}")') if r[1] != "batch_id"]
+        select = ", ".join(f'"{c}", typeof("{c}")' for c in cols)
+        return conn.execute(text(f'SELECT {select} FROM "{table}" ORDER BY id')).all()
+
+
+def _deployments(n: int) -> pl.DataFrame:
+    return pl.DataFrame({
+        "service_id": [1] * n, "environment": ["production", "staging"] * (n // 2),
+        "finished_at": [datetime(2026, 3, 29, 0, 59, 59, 123456 + i) for i in range(n)],
+        "started_at": [None] * n,  # an all-null column has no Arrow type of its own
+        "status": ["success"] * n, "is_rollback": [i % 3 == 0 for i in range(n)],
+        "version": ["v1 ✓", None] * (n // 2), "lines_changed": [None, 12] * (n // 2),
+        "test_coverage": [85.5, None] * (n // 2), "source": ["t"] * n,
+        "external_id": [f"d{i:03d}" for i in range(n)]})
+
+
+@pytest.fixture
+def staged(monkeypatch):
+    """Send every bulk batch of two or more rows through the staged path, in two slices."""
+    monkeypatch.setattr(db, "STAGE_ROWS", 2)
+    monkeypatch.setattr(db, "STAGE_PARTS", 2)
+
+
+def test_every_kind_imports_identically_staged_and_row_by_row(tmp_path, monkeypatch):
+    plain, fast = _sqlite(tmp_path / "plain.db"), _sqlite(tmp_path / "staged.db")
+    for kind, name in KINDS:
+        import_files(plain, kind, [EXAMPLES / name], actor="tester")
+    monkeypatch.setattr(db, "STAGE_ROWS", 2)
+    monkeypatch.setattr(db, "STAGE_PARTS", 2)
+    calls = []
+    real = db._insert_staged
+    monkeypatch.setattr(db, "_insert_staged", lambda *a: calls.append(a[1]) or real(*a))
+    for kind, name in KINDS:
+        import_files(fast, kind, [EXAMPLES / name], actor="tester")
+    assert {"deployment", "change", "sli_sample"} <= set(calls)  # the examples with 2+ rows
+    for table in DATA_TABLES:
+        assert _typed_rows(fast, table) == _typed_rows(plain, table), table
+
+
+def test_staged_rows_keep_values_order_and_storage_classes(tmp_path, staged):
+    engine = _sqlite(tmp_path / "s.db")
+    deps = _deployments(10)
+    with engine.connect() as conn, staged_writes(conn), conn.begin():
+        conn.exec_driver_sql("INSERT INTO service (id, name, team, tier, criticality, customer_facing, "
+                             "timezone, confirmed, source, external_id) VALUES "
+                             "(1, 'checkout', 'payments', 'gold', 1, 1, 'UTC', 1, 't', 'checkout')")
+        bulk_insert(conn, "deployment", deps)
+    rows = _typed_rows(engine, "deployment")
+    assert [r[2] for r in rows] == deps["external_id"].to_list()  # (source, type, external_id, …) in id order
+    got = db.read_frame(engine, "SELECT external_id, finished_at, is_rollback, version, lines_changed, "
+                                "test_coverage, started_at FROM deployment ORDER BY id")
+    assert got.to_dicts() == deps.select(got.columns).to_dicts()
+    with engine.connect() as conn:
+        kinds = conn.execute(text("SELECT DISTINCT typeof(finished_at), typeof(is_rollback), "
+                                  "typeof(started_at) FROM deployment")).all()
+    assert kinds == [("text", "integer", "null")]
+
+
+def test_a_failed_staged_write_leaves_nothing_behind(tmp_path, staged):
+    engine = _sqlite(tmp_path / "s.db")
+    folders = []
+    with pytest.raises(RuntimeError, match="late problem"):
+        with engine.connect() as conn, staged_writes(conn), conn.begin():
+            folders.append(Path(conn.info[db._STAGE_KEY]["dir"]))
+            conn.exec_driver_sql("INSERT INTO service (id, name, team, tier, criticality, "
+                                 "customer_facing, timezone, confirmed, source, external_id) VALUES "
+                                 "(1, 'checkout', 'payments', 'gold', 1, 1, 'UTC', 1, 't', 'checkout')")
+            bulk_insert(conn, "deployment", _deployments(6))
+            assert len(list(folders[0].glob("*.db"))) == 2
+            raise RuntimeError("late problem")
+    assert not folders[0].exists()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM deployment")).scalar_one() == 0
+        # The pooled connection carries no scratch database into its next use.
+        assert {r[1] for r in conn.exec_driver_sql("PRAGMA database_list")} <= {"main", "temp"}
+        assert db._STAGE_KEY not in conn.info
+
+
+def test_an_invalid_staged_import_changes_nothing(tmp_path, staged):
+    engine = _sqlite(tmp_path / "s.db")
+    import_files(engine, "deployments", [EXAMPLES / "deployments.csv"], actor="tester")
+    with engine.connect() as conn:
+        before = {t: conn.execute(text(f'SELECT * FROM "{t}" ORDER BY id')).all()
+                  for t in ("deployment", "import_batch", "audit_log")}
+    bad = tmp_path / "deployments.csv"
+    lines = (EXAMPLES / "deployments.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
+    # New ids (so they are staged), the last one naming a change request nobody has.
+    for i, r in enumerate(rows):
+        r["id"] = f"new-{i}"
+    rows[-1]["change_request"] = "CHG-404"
+    bad.write_text("\n".join([",".join(header)] + [",".join(r[h] for h in header) for r in rows]) + "\n")
+    with pytest.raises(InvalidImport, match="CHG-404"):
+        import_files(engine, "deployments", [bad], actor="tester")
+    with engine.connect() as conn:
+        after = {t: conn.execute(text(f'SELECT * FROM "{t}" ORDER BY id')).all()
+                 for t in ("deployment", "import_batch", "audit_log")}
+    assert after == before
