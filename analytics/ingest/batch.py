@@ -31,7 +31,7 @@ from sqlmodel import Session, SQLModel
 from analytics.ingest.columns import SPECS, Spec
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
 from analytics.store import audit, models
-from analytics.store.db import bulk_insert, staged_writes
+from analytics.store.db import bulk_insert, create_indexes, staged_writes
 
 ORDER = ("services", "slos", "change_requests", "deployments", "changes", "incidents",
          "tickets", "csat", "sli", "maintenance", "outages")
@@ -355,8 +355,7 @@ def _bulk(conn: Connection, table: str, frame: pl.DataFrame) -> None:
             ix.drop(conn)
     bulk_insert(conn, table, frame)
     if rebuild:
-        for ix in indexes:
-            ix.create(conn)
+        create_indexes(conn, indexes)
 
 
 def _chunks(items: list[Any]) -> list[list[Any]]:

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine, text
 
+from analytics.ingest import batch
 from analytics.ingest.importer import import_files
 from analytics.ingest.validate import InvalidImport
 from analytics.store import db
@@ -66,6 +67,7 @@ def test_every_kind_imports_identically_staged_and_row_by_row(tmp_path, monkeypa
         import_files(plain, kind, [EXAMPLES / name], actor="tester")
     monkeypatch.setattr(db, "STAGE_ROWS", 2)
     monkeypatch.setattr(db, "STAGE_PARTS", 2)
+    monkeypatch.setattr(batch, "REBUILD_ROWS", 2)  # secondary indexes dropped and rebuilt too
     calls = []
     real = db._insert_staged
     monkeypatch.setattr(db, "_insert_staged", lambda *a: calls.append(a[1]) or real(*a))
@@ -74,6 +76,12 @@ def test_every_kind_imports_identically_staged_and_row_by_row(tmp_path, monkeypa
     assert {"deployment", "change", "sli_sample"} <= set(calls)  # the examples with 2+ rows
     for table in DATA_TABLES:
         assert _typed_rows(fast, table) == _typed_rows(plain, table), table
+    indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+    with fast.connect() as a, plain.connect() as b:
+        assert a.exec_driver_sql(indexes).all() == b.exec_driver_sql(indexes).all()
+        # The index builds' sorter settings do not outlive them on the pooled connection.
+        assert (a.exec_driver_sql("PRAGMA cache_size").scalar_one(),
+                a.exec_driver_sql("PRAGMA threads").scalar_one()) == (-65536, 0)
 
 
 def test_staged_rows_keep_values_order_and_storage_classes(tmp_path, staged):
@@ -95,17 +103,22 @@ def test_staged_rows_keep_values_order_and_storage_classes(tmp_path, staged):
     assert kinds == [("text", "integer", "null")]
 
 
-def test_a_failed_staged_write_leaves_nothing_behind(tmp_path, staged):
+@pytest.mark.parametrize("ram", [True, False], ids=["scratch-in-ram", "scratch-in-temp"])
+def test_a_failed_staged_write_leaves_nothing_behind(tmp_path, staged, monkeypatch, ram):
+    if ram and not Path(db.SHM).is_dir():
+        pytest.skip(f"{db.SHM} does not exist on this machine")
+    monkeypatch.setattr(db, "SHM", db.SHM if ram else str(tmp_path / "no-shm"))
     engine = _sqlite(tmp_path / "s.db")
     folders = []
     with pytest.raises(RuntimeError, match="late problem"):
         with engine.connect() as conn, staged_writes(conn), conn.begin():
-            folders.append(Path(conn.info[db._STAGE_KEY]["dir"]))
             conn.exec_driver_sql("INSERT INTO service (id, name, team, tier, criticality, "
                                  "customer_facing, timezone, confirmed, source, external_id) VALUES "
                                  "(1, 'checkout', 'payments', 'gold', 1, 1, 'UTC', 1, 't', 'checkout')")
             bulk_insert(conn, "deployment", _deployments(6))
+            folders.append(Path(conn.info[db._STAGE_KEY]["dir"]))
             assert len(list(folders[0].glob("*.db"))) == 2
+            assert (folders[0].parent == Path(db.SHM)) is ram
             raise RuntimeError("late problem")
     assert not folders[0].exists()
     with engine.connect() as conn:
