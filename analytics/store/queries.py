@@ -102,7 +102,7 @@ def incidents(engine: Engine, filters: Filters = Filters(), **pad: timedelta) ->
                i.severity, i.title, i.opened_at, i.detected_at, i.acknowledged_at, i.resolved_at,
                i.customer_facing, i.outage, i.caused_by_deployment_id,
                i.caused_by_change_request_id, i.root_cause_commit, i.problem_id, i.root_cause,
-               i.postmortem_url
+               i.postmortem_url, i.made_sla
         FROM incident i {join} service s ON s.id = i.service_id WHERE {where}""", params)
 
 
