@@ -111,6 +111,26 @@ def plain(rows: pl.DataFrame, name: str) -> pl.DataFrame:
         csat.alias(CSAT))
 
 
+def fitted(name: str) -> dict[str, object]:
+    """Short headings (the full ones as tooltips) and widths that fit the scorecard into the
+    page at 1400 px, so no column hides behind a horizontal scrollbar."""
+    col = st.column_config.Column
+    widths = {"Escalation": (100, "Escalate", "KPIs that got worse in each of the last "
+                             f"{ESCALATION_RUN} {EVERY}s"),
+              "Deploys": (52, "Deploys", "production deployments in the period"),
+              "Deploys/day": (82, "Freq/day", "deployment frequency per day · DORA band"),
+              "Lead time": (90, "Lead time", "median commit → production lead time · DORA band"),
+              "CFR": (86, "CFR", "change failure rate · DORA band"),
+              "Recovery": (84, "Recovery", "median failed-deployment recovery time · DORA band"),
+              "MTTR (h)": (55, "MTTR h", "median incident time to restore, hours"),
+              **{head: (w, short, head) for head, w, short in zip(
+                  IMPACT.values(), (52, 68, 58), ("Incid.", "Cust. min", "Tickets"), strict=True)},
+              CSAT: (86, "CSAT rel./oth.", "CSAT score after releases / at other times")}
+    config: dict[str, object] = {name: col(name.capitalize(), width=120, pinned=True)}
+    config |= {head: col(label, width=w, help=tip) for head, (w, label, tip) in widths.items()}
+    return config
+
+
 def coloured(table: pl.DataFrame):  # noqa: ANN201 (a pandas Styler)
     """Background of each KPI cell by its band, escalations in red."""
     def paint(cell: str) -> str:
@@ -163,7 +183,7 @@ for tab, level in ((by_service, "service"), (by_team, "team")):
             st.markdown(f"**Criticality {crit if crit is not None else 'unknown'}**")
             # Tall enough for every row (35 px a row plus the header): no inner scrollbar.
             st.dataframe(coloured(plain(part, level)), hide_index=True, width="stretch",
-                         height=35 * (part.height + 1) + 3)
+                         height=35 * (part.height + 1) + 3, column_config=fitted(level))
 
 st.subheader("Records behind a number")
 services_shown = cards["service"]["service"].to_list()
