@@ -4,9 +4,14 @@ import polars as pl
 import streamlit as st
 
 from analytics import ui
+from analytics.ingest.reconciliation import change_requests, reconcile
 from analytics.settings import get_settings
 from analytics.store import queries
+from analytics.store.queries import Filters
 from analytics.store.services import confirm_services
+
+
+RECONCILIATION_ROWS = 500
 
 
 @st.cache_data(ttl=60)
@@ -19,6 +24,15 @@ def summary() -> dict:
 def quality() -> pl.DataFrame:
     """Data-quality flags."""
     return queries.data_quality(ui.engine())
+
+
+@st.cache_data(ttl=60)
+def reconciliation(tolerance: float) -> tuple[int, pl.DataFrame]:
+    """Deployments linked to a change request, and those that disagree with it."""
+    engine = ui.engine()
+    deployments = queries.deployments(engine, Filters())
+    linked = int(deployments["change_request_id"].is_not_null().sum())
+    return linked, reconcile(deployments, change_requests(engine), tolerance)
 
 
 st.title("Data")
@@ -38,6 +52,52 @@ q = quality()
 flagged = q.filter(pl.col("rows") > 0).height
 st.caption(f"{flagged} of {q.height} checks find rows to look at.")
 st.dataframe(q, hide_index=True, width="stretch")
+
+st.subheader("Deployments against their change requests")
+st.caption("A deployment linked to a change request should run in the change's actual window "
+           "and end the way its outcome says. Differences are deployment − change, in minutes; an "
+           "outcome the workbench does not recognise is not a disagreement. The same report: "
+           "`python -m analytics report reconciliation`.")
+tolerance = st.columns(4)[0].number_input(
+    "Tolerance (minutes)", min_value=0.0, value=0.0, step=5.0, key="data_recon_tolerance",
+    help="Differences up to this many minutes are not listed.")
+linked, disagree = reconciliation(tolerance)
+if linked == 0:
+    st.info("No deployment is linked to a change request. ServiceNow and BPIC 2014 imports, and "
+            "canonical deployments with a change_request column, carry the link.")
+else:
+    issues = disagree["issues"].str.split(", ").explode()
+    tiles = {"linked deployments": (linked, "deployments with a change request"),
+             "disagree": (disagree.height, f"with a start, end or status difference "
+                                           f"beyond {tolerance:g} min")}
+    tiles |= {f"{kind} differs": (int((issues == kind).sum()), f"deployments whose {kind} "
+                                  "disagrees") for kind in ("start", "end", "status")}
+    for column, (label, (value, how)) in zip(st.columns(len(tiles)), tiles.items(), strict=True):
+        ui.tile(column, label, f"{value:,}", how)
+    if disagree.height:
+        shown = min(disagree.height, RECONCILIATION_ROWS)
+        st.caption(f"Largest discrepancy first; showing {shown:,} of {disagree.height:,} "
+                   "(the CSV also has the change's actual start and end).")
+        when = st.column_config.DatetimeColumn
+        minutes = st.column_config.NumberColumn
+        st.dataframe(
+            disagree.head(RECONCILIATION_ROWS).select(
+                "external_id", "service", "change_request", "started_at", "start_diff_min",
+                "finished_at", "end_diff_min", "status", "outcome", "issues"),
+            hide_index=True, width="stretch",
+            column_config={"external_id": st.column_config.TextColumn("Deployment", width=95),
+                           "service": "Service", "status": "Status", "issues": "Differs",
+                           "change_request": st.column_config.TextColumn("Change", width=80),
+                           "started_at": when("Started (UTC)", format="YYYY-MM-DD HH:mm", width=130),
+                           "start_diff_min": minutes("Δ start min", format="%.0f", width=75,
+                                                     help="deployment start − change actual start"),
+                           "finished_at": when("Finished (UTC)", format="YYYY-MM-DD HH:mm", width=130),
+                           "end_diff_min": minutes("Δ end min", format="%.0f", width=75,
+                                                   help="deployment end − change actual end"),
+                           "outcome": st.column_config.TextColumn(
+                               "Change outcome", help="the change's close code, as a status")})
+        st.download_button("Download all as CSV", disagree.write_csv(), "reconciliation.csv",
+                           mime="text/csv", key="data_recon_csv")
 
 unconfirmed = ui.services().filter(~pl.col("confirmed"))
 if unconfirmed.height:

@@ -57,6 +57,38 @@ def test_data_page_lists_tables_and_quality_flags(demo_engine, app_for):
     assert no_service["rows"] == 10
 
 
+RECON = ("SELECT count(*) FROM deployment d JOIN change_request c ON c.id = d.change_request_id "
+         "WHERE {}")
+# The demo's change outcomes are these two; the page maps them to deployment statuses.
+STATUS_MISMATCH = ("(CASE c.outcome WHEN 'successful' THEN 'success' WHEN 'unsuccessful' "
+                   "THEN 'failed' END) <> d.status")
+
+
+def test_data_page_reconciles_deployments_with_their_change_requests(demo_engine, app_for):
+    assert _count(demo_engine, "SELECT count(DISTINCT outcome) FROM change_request "
+                               "WHERE outcome NOT IN ('successful', 'unsuccessful')") == 0
+    at = app_for(demo_engine, "pages/data.py")
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["linked deployments"] == f"{_count(demo_engine, RECON.format('1 = 1')):,}"
+    # Plain SQL on the stored text: any difference at tolerance 0.
+    start = _count(demo_engine, RECON.format("d.started_at <> c.actual_start"))
+    end = _count(demo_engine, RECON.format("d.finished_at <> c.actual_end"))
+    status = _count(demo_engine, RECON.format(STATUS_MISMATCH))
+    assert (tiles["start differs"], tiles["end differs"], tiles["status differs"]) == (
+        f"{start:,}", f"{end:,}", f"{status:,}")
+    assert end > 0 and status > 0
+    table = at.dataframe[2].value
+    assert len(table) == min(500, _count(demo_engine, RECON.format(
+        f"d.started_at <> c.actual_start OR d.finished_at <> c.actual_end OR {STATUS_MISMATCH}")))
+    size = table[["start_diff_min", "end_diff_min"]].abs().max(axis=1).fillna(0)
+    assert list(size) == sorted(size, reverse=True)  # largest discrepancy first
+    at.number_input(key="data_recon_tolerance").set_value(60.0).run()
+    late = _count(demo_engine, RECON.format(
+        "abs(julianday(d.finished_at) - julianday(c.actual_end)) * 1440 > 60.0001"))
+    assert {m.label: m.value for m in at.metric}["end differs"] == f"{late:,}"
+    assert 0 < late < end
+
+
 def _scorecard_json(engine, capsys):
     import json
 
