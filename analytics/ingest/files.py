@@ -172,6 +172,7 @@ def read_table(f: SourceFile, *, separator: str = ",") -> pl.DataFrame:
             frame = pl.read_csv(io.BytesIO(f.data), separator=separator, infer_schema=False,
                                 encoding="utf8-lossy", truncate_ragged_lines=False)
             first = 2
+            _refuse_cut_csv(f, separator, frame.width, frame.height + 1)
     except InvalidImport:
         raise
     except Exception as exc:  # polars raises several error types for malformed input
@@ -181,6 +182,21 @@ def read_table(f: SourceFile, *, separator: str = ",") -> pl.DataFrame:
     frame = frame.rename({c: c.strip().lstrip("\ufeff") for c in frame.columns})
     return frame.with_columns(pl.lit(f.name).alias(FILE),
                               pl.int_range(first, frame.height + first, dtype=pl.Int64).alias(ROW))
+
+
+def _refuse_cut_csv(f: SourceFile, separator: str, width: int, last_row: int) -> None:
+    """A CSV whose last line has no line end and fewer fields than the header was cut short
+    (an interrupted download or copy); its last row would otherwise import with empty fields."""
+    if not f.data or f.data.endswith((b"\n", b"\r")) or last_row < 2:
+        return
+    import csv
+
+    tail = f.data[f.data.rfind(b"\n") + 1:].decode("utf-8", "replace")
+    fields = next(csv.reader([tail], delimiter=separator), [])
+    if len(fields) < width:
+        raise InvalidImport([Problem(f.name, last_row, None, None,
+                                     f"the file looks truncated: its last row has {len(fields)} "
+                                     f"of {width} fields and no line end")])
 
 
 def _unnamed(column: str) -> bool:

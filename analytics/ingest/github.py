@@ -25,7 +25,7 @@ status             ``success`` → success; ``failure``, ``error`` → failed
 =================  ===========================================================================
 
 A deployment with no final status (only queued, pending, in_progress or inactive) has not
-finished: it is skipped and counted as rejected. A status whose deployment record is missing
+finished: it is skipped and counted as rejected. A state GitHub does not document is an error. A status whose deployment record is missing
 still yields a deployment (no start time, no version).
 """
 
@@ -42,6 +42,8 @@ from analytics.ingest.validate import InvalidImport, Problem
 
 SOURCE = "github"
 FINAL = {"success": "success", "failure": "failed", "error": "failed"}
+# Every state GitHub documents for a deployment status; anything else is malformed input.
+STATES = (*FINAL, "inactive", "in_progress", "queued", "pending")
 LABELS = {"deployments": {"finished_at": "deployment_status.created_at",
                           "started_at": "deployment.created_at", "status": "deployment_status.state",
                           "environment": "environment", "service": "repository_url"}}
@@ -68,6 +70,11 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
             else:
                 raise InvalidImport([Problem(f.name, i, None, None, "neither a GitHub deployment "
                                              "(no sha) nor a deployment status (no deployment_url)")])
+    bad = [Problem(file, row, "deployment_status.state", str(st.get("state")),
+                   f"not a GitHub deployment state ({', '.join(STATES)})")
+           for items in statuses.values() for file, row, st in items if st.get("state") not in STATES]
+    if bad:
+        raise InvalidImport(bad[:20], len(bad))
     rows = Rows(opts, LABELS)
     for dep_id in sorted(set(deployments) | set(statuses), key=_natural):
         final = _final_status(statuses.get(dep_id, []))

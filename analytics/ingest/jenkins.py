@@ -38,6 +38,7 @@ from analytics.ingest.columns import Options
 from analytics.ingest.files import SourceFile
 from analytics.ingest.payloads import epoch_ms, json_documents, records
 from analytics.ingest.records import Rows
+from analytics.ingest.validate import InvalidImport, Problem
 
 SOURCE = "jenkins"
 RESULTS = {"SUCCESS": "success", "FAILURE": "failed", "UNSTABLE": "failed"}
@@ -49,6 +50,7 @@ LABELS = {"deployments": {"service": "url", "finished_at": "timestamp+duration",
 def parse(files: list[SourceFile], opts: Options) -> Parsed:
     """One deployment per finished build, with the commits of its change sets."""
     rows = Rows(opts, LABELS)
+    problems: list[Problem] = []
     for f, doc in json_documents(files):
         key = "allBuilds" if isinstance(doc, dict) and "allBuilds" in doc else "builds"
         for i, b in enumerate(records(f, doc, key, "Jenkins builds"), start=1):
@@ -56,6 +58,9 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
             if status is None:
                 rows.rejected += 1
                 continue
+            problems += [Problem(f.name, i, name, str(b[name]), "not a whole number of "
+                                 "milliseconds (Jenkins sends epoch milliseconds)")
+                         for name in ("timestamp", "duration") if not _ms(b.get(name))]
             job = _job(b.get("url") or "")
             dep_id = f"{job}#{b.get('number')}"
             start, duration = b.get("timestamp"), b.get("duration")
@@ -66,9 +71,16 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
             for item in _items(b):
                 rows.add("changes", f.name, i, deployment_id=dep_id, change_id=item.get("commitId"),
                          committed_at=epoch_ms(item.get("timestamp")))
+    if problems:
+        raise InvalidImport(problems[:20], len(problems))
     if rows.rejected:
         rows.warnings.append(f"{rows.rejected} build(s) are running, aborted or not built; skipped")
     return rows.parsed()
+
+
+def _ms(value: Any) -> bool:
+    """True for a missing value or epoch milliseconds (a whole number, not a boolean)."""
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def _job(url: str) -> str:
