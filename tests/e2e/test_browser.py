@@ -1,5 +1,6 @@
 """A real browser (Debian chromium driven by playwright) on a real server on loopback:
-open Overview, change a filter, see it in the URL and in the numbers, reopen the link."""
+open Overview, change a filter, see it in the URL and in the numbers, reopen the link; upload a
+file on the Import page, preview it, import it, and see a bad file refused."""
 
 from __future__ import annotations
 
@@ -29,8 +30,18 @@ def _free_port() -> int:
 def server(demo_engine):
     """`python -m analytics serve` (what `make run` starts) on a free loopback port, against the
     demo store."""
+    yield from _serve(demo_engine)
+
+
+@pytest.fixture
+def empty_server(engine):
+    """The same server against an empty store of this test (it may write)."""
+    yield from _serve(engine)
+
+
+def _serve(engine):  # noqa: ANN001, ANN202
     port = _free_port()
-    env = dict(os.environ, DATABASE_URL=demo_engine.url.render_as_string(hide_password=False))
+    env = dict(os.environ, DATABASE_URL=engine.url.render_as_string(hide_password=False))
     proc = subprocess.Popen(
         [sys.executable, "-m", "analytics", "serve", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -100,3 +111,35 @@ def test_overview_filter_changes_url_and_numbers(server):
                                                                                    timeout=60_000)
         expect(_metric_value(shared, "Deployments")).to_have_text(after, timeout=30_000)
         browser.close()
+
+
+def test_import_page_uploads_previews_and_imports(empty_server, engine):
+    from playwright.sync_api import expect, sync_playwright
+    from sqlalchemy import text
+
+    examples = ROOT / "analytics" / "ingest" / "examples"
+    bad = ROOT / "tests" / "fixtures" / "ingest" / "deployments-bad-enum.csv"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{empty_server}/import_data")
+        expect(page.get_by_role("heading", name="Import", exact=True)).to_be_visible(timeout=60_000)
+        uploader = page.get_by_test_id("stFileUploader").filter(has_text="File (at most")
+        uploader.locator("input[type=file]").set_input_files(str(examples / "deployments.csv"))
+        main = page.get_by_test_id("stMain")
+        expect(main).to_contain_text("detected kind: deployments", timeout=30_000)
+        expect(main).to_contain_text("Rows per table: deployments 3")
+        page.get_by_role("button", name="Import").click()
+        expect(main).to_contain_text("3 inserted, 0 updated, 0 unchanged", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "import-done.png"), full_page=True)
+
+        uploader.locator("input[type=file]").set_input_files(str(bad))
+        expect(main).to_contain_text("this file cannot be imported", timeout=30_000)
+        expect(main).to_contain_text("row 2, column 'status', value 'succeeded'")
+        expect(page.get_by_role("button", name="Import")).to_have_count(0)
+        page.screenshot(path=str(ARTIFACTS / "import-refused.png"), full_page=True)
+        browser.close()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM deployment")).scalar_one() == 3
+        assert conn.execute(text("SELECT count(*) FROM import_batch")).scalar_one() == 1
