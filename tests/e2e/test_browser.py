@@ -61,6 +61,16 @@ def _serve(engine):  # noqa: ANN001, ANN202
     proc.wait(timeout=20)
 
 
+def _open(browser, url: str, heading: str):  # noqa: ANN001, ANN202
+    """A new 1400×1000 page at ``url``, once its title ``heading`` shows."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=60_000)
+    return page
+
+
 def _metric_value(page, label: str):  # noqa: ANN001, ANN202
     return page.get_by_test_id("stMetric").filter(has_text=label).first.get_by_test_id("stMetricValue")
 
@@ -77,9 +87,7 @@ def test_overview_filter_changes_url_and_numbers(server):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         # A shared link to a page, as the first request to a fresh server, opens inside the router.
-        deep = browser.new_page(viewport={"width": 1400, "height": 1000})
-        deep.goto(f"{server}/data")
-        expect(deep.get_by_role("heading", name="Data", exact=True)).to_be_visible(timeout=60_000)
+        deep = _open(browser, f"{server}/data", "Data")
         nav = deep.get_by_test_id("stSidebarNav")
         for section in ("Delivery", "Reliability", "Store"):
             expect(nav).to_contain_text(section)
@@ -117,14 +125,13 @@ def test_import_page_uploads_previews_and_imports(empty_server, engine):
     from playwright.sync_api import expect, sync_playwright
     from sqlalchemy import text
 
+    assert Path(CHROMIUM).exists(), "Debian chromium is required: `make test` installs it"
     examples = ROOT / "analytics" / "ingest" / "examples"
     bad = ROOT / "tests" / "fixtures" / "ingest" / "deployments-bad-enum.csv"
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{empty_server}/import_data")
-        expect(page.get_by_role("heading", name="Import", exact=True)).to_be_visible(timeout=60_000)
+        page = _open(browser, f"{empty_server}/import_data", "Import")
         uploader = page.get_by_test_id("stFileUploader").filter(has_text="File (at most")
         uploader.locator("input[type=file]").set_input_files(str(examples / "deployments.csv"))
         main = page.get_by_test_id("stMain")
