@@ -68,8 +68,8 @@ if linked == 0:
 else:
     issues = disagree["issues"].str.split(", ").explode()
     tiles = {"linked deployments": (linked, "deployments with a change request"),
-             "disagree": (disagree.height, f"with a start, end or status difference "
-                                           f"beyond {tolerance:g} min")}
+             "disagree": (disagree.height, f"with a start or end more than {tolerance:g} "
+                                           "min off, or another outcome")}
     tiles |= {f"{kind} differs": (int((issues == kind).sum()), f"deployments whose {kind} "
                                   "disagrees") for kind in ("start", "end", "status")}
     for column, (label, (value, how)) in zip(st.columns(len(tiles)), tiles.items(), strict=True):
