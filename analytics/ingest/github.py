@@ -25,8 +25,9 @@ status             ``success`` → success; ``failure``, ``error`` → failed
 =================  ===========================================================================
 
 A deployment with no final status (only queued, pending, in_progress or inactive) has not
-finished: it is skipped and counted as rejected. A state GitHub does not document is an error. A status whose deployment record is missing
-still yields a deployment (no start time, no version).
+finished: it is skipped and counted as rejected. A state GitHub does not document is an error.
+A status whose deployment record is missing still yields a deployment (no start time, no
+version).
 """
 
 from __future__ import annotations
