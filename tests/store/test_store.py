@@ -140,3 +140,29 @@ def test_empty_results_keep_their_types(engine):
     frame = read_frame(engine, "SELECT opened_at, resolved_at, customer_facing FROM incident")
     assert frame.height == 0
     assert frame.schema["opened_at"] == pl.Datetime("us") and frame.schema["resolved_at"] == pl.Datetime("us")
+
+
+def test_migrations_go_down_and_up_on_a_store_with_rows(engine):
+    """0002 adds incident.made_sla in place: rows (and the rows that point at them) survive."""
+    from alembic import command
+    from alembic.config import Config
+
+    from analytics.ingest.importer import import_files
+    from analytics.store.db import MIGRATIONS
+
+    examples = MIGRATIONS.parents[2] / "analytics" / "ingest" / "examples"
+    for kind, name in (("services", "services.csv"), ("deployments", "deployments.csv"),
+                       ("incidents", "incidents.csv"), ("tickets", "tickets.csv")):
+        import_files(engine, kind, [examples / name])
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    command.downgrade(cfg, "0001")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+    engine.dispose()  # pooled connections remember the old table layout
+    migrate(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT i.external_id, i.made_sla, t.external_id FROM incident i "
+                                 "JOIN ticket t ON t.related_incident_id = i.id")).all()
+    assert rows == [("INC-77", None, "T-501")]

@@ -19,10 +19,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('incident', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('made_sla', sa.Boolean(), nullable=True))
+    # Plain ALTER TABLE on both databases: a batch (copy-and-move) rebuild of incident would
+    # trip the foreign keys of tickets and attributions that point at it.
+    op.add_column('incident', sa.Column('made_sla', sa.Boolean(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('incident', schema=None) as batch_op:
-        batch_op.drop_column('made_sla')
+    op.execute('ALTER TABLE incident DROP COLUMN made_sla')  # SQLite ≥ 3.35 and PostgreSQL
