@@ -222,14 +222,30 @@ def _insert_staged(conn: Any, table: str, prepared: pl.DataFrame) -> None:
 
 
 def _write_scratch(path: Path, frame: pl.DataFrame) -> Path:
-    scratch = _adbc_connect(f"sqlite:///{path}")
+    """Ingest ``frame`` into table ``rows`` of a new SQLite file with ADBC's C API.
+
+    polars hands its Arrow stream straight to the driver: no pyarrow (importing it for the
+    DB-API wrapper costs ~0.4 s) and no conversion.
+    """
+    import adbc_driver_manager as adbc
+    import adbc_driver_sqlite
+
+    database = adbc_driver_sqlite.connect(str(path))
+    conn = adbc.AdbcConnection(database)
     try:
-        cur = scratch.cursor()
-        cur.adbc_ingest("rows", frame.to_arrow(), mode="create")
-        cur.close()
-        scratch.commit()
+        conn.set_autocommit(False)  # one transaction, not one per row
+        stmt = adbc.AdbcStatement(conn)
+        try:
+            stmt.set_options(**{adbc.INGEST_OPTION_TARGET_TABLE: "rows",
+                                adbc.INGEST_OPTION_MODE: adbc.INGEST_OPTION_MODE_CREATE})
+            stmt.bind_stream(frame)
+            stmt.execute_update()
+        finally:
+            stmt.close()
+        conn.commit()
     finally:
-        scratch.close()
+        conn.close()
+        database.close()
     return path
 
 
