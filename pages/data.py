@@ -27,12 +27,18 @@ def quality() -> pl.DataFrame:
 
 
 @st.cache_data(ttl=60)
-def reconciliation(tolerance: float) -> tuple[int, pl.DataFrame]:
-    """Deployments linked to a change request, and those that disagree with it."""
+def linked_deployments() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Deployments that name a change request, and the change requests (read once; moving the
+    tolerance only re-runs the comparison)."""
     engine = ui.engine()
     deployments = queries.deployments(engine, Filters())
-    linked = int(deployments["change_request_id"].is_not_null().sum())
-    return linked, reconcile(deployments, change_requests(engine), tolerance)
+    return deployments.filter(pl.col("change_request_id").is_not_null()), change_requests(engine)
+
+
+def reconciliation(tolerance: float) -> tuple[int, pl.DataFrame]:
+    """How many deployments are linked to a change request, and those that disagree with it."""
+    deployments, changes = linked_deployments()
+    return deployments.height, reconcile(deployments, changes, tolerance)
 
 
 st.title("Data")

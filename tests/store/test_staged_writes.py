@@ -43,6 +43,13 @@ def _typed_rows(engine: Engine, table: str) -> list[tuple]:
         return conn.execute(text(f'SELECT {select} FROM "{table}" ORDER BY id')).all()
 
 
+def _one_service(conn) -> None:  # noqa: ANN001
+    bulk_insert(conn, "service", pl.DataFrame({
+        "id": [1], "name": ["checkout"], "team": ["payments"], "tier": ["gold"], "criticality": [1],
+        "customer_facing": [True], "timezone": ["UTC"], "confirmed": [True], "source": ["t"],
+        "external_id": ["checkout"]}))
+
+
 def _deployments(n: int) -> pl.DataFrame:
     return pl.DataFrame({
         "service_id": [1] * n, "environment": ["production", "staging"] * (n // 2),
@@ -88,9 +95,7 @@ def test_staged_rows_keep_values_order_and_storage_classes(tmp_path, staged):
     engine = _sqlite(tmp_path / "s.db")
     deps = _deployments(10)
     with engine.connect() as conn, staged_writes(conn), conn.begin():
-        conn.exec_driver_sql("INSERT INTO service (id, name, team, tier, criticality, customer_facing, "
-                             "timezone, confirmed, source, external_id) VALUES "
-                             "(1, 'checkout', 'payments', 'gold', 1, 1, 'UTC', 1, 't', 'checkout')")
+        _one_service(conn)
         bulk_insert(conn, "deployment", deps)
     rows = _typed_rows(engine, "deployment")
     assert [r[2] for r in rows] == deps["external_id"].to_list()  # (source, type, external_id, …) in id order
@@ -112,9 +117,7 @@ def test_a_failed_staged_write_leaves_nothing_behind(tmp_path, staged, monkeypat
     folders = []
     with pytest.raises(RuntimeError, match="late problem"):
         with engine.connect() as conn, staged_writes(conn), conn.begin():
-            conn.exec_driver_sql("INSERT INTO service (id, name, team, tier, criticality, "
-                                 "customer_facing, timezone, confirmed, source, external_id) VALUES "
-                                 "(1, 'checkout', 'payments', 'gold', 1, 1, 'UTC', 1, 't', 'checkout')")
+            _one_service(conn)
             bulk_insert(conn, "deployment", _deployments(6))
             folders.append(Path(conn.info[db._STAGE_KEY]["dir"]))
             assert len(list(folders[0].glob("*.db"))) == 2
