@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, datetime
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,17 @@ MAX_ATTACHED = 10
 _STAGE_KEY = "analytics.staging"
 SHM = "/dev/shm"
 SORT_RUN_KIB = -16384  # PRAGMA cache_size while building indexes (negative = KiB)
+# New SQLite stores use 32 KiB pages instead of 4 KiB: an analytics store is written in bulk and
+# read by scans, and 8x fewer pages make the 1M-row import ~10% faster (fewer B-tree splits,
+# fewer WAL frames to checkpoint; bench/RESULTS.md). Existing stores keep their page size.
+PAGE_SIZE = 32768
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # WAL lets the app read while an import writes; FKs are off by default in SQLite.
     cur = dbapi_conn.cursor()
+    # Only takes effect while the file is still empty, so it must precede journal_mode.
+    cur.execute(f"PRAGMA page_size={PAGE_SIZE}")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
@@ -193,7 +200,7 @@ def _can_stage(conn: Any) -> bool:
 def _insert_staged(conn: Any, table: str, prepared: pl.DataFrame) -> None:
     """Write ``prepared`` to scratch SQLite files with ADBC, attach them, copy them in with SQL.
 
-    The rows go in ``STAGE_PARTS`` slices, and ADBC writes slice i+1 in a worker thread while
+    The rows go in ``STAGE_PARTS`` growing slices, and ADBC writes slice i+1 in a worker thread while
     SQLite copies slice i (both release the GIL), so staging costs little more than the copy.
     Each scratch file is only ever open in one SQLite library at a time (ADBC closes it before
     the stdlib driver attaches it), so the two libraries' POSIX locks never meet on one file.
@@ -202,8 +209,7 @@ def _insert_staged(conn: Any, table: str, prepared: pl.DataFrame) -> None:
     prepared = prepared.with_columns(pl.col(c).cast(pl.Int64) for c, t in prepared.schema.items()
                                      if t == pl.Null)
     folder = _scratch_dir(state, int(prepared.estimated_size()))
-    size = -(-prepared.height // STAGE_PARTS)
-    parts = [prepared.slice(i, size) for i in range(0, prepared.height, size)]
+    parts = _graded_slices(prepared, STAGE_PARTS)
     cols = ", ".join(f'"{c}"' for c in prepared.columns)
     with ThreadPoolExecutor(max_workers=1) as pool:
         def stage(part: pl.DataFrame) -> Future[tuple[str, Path]]:
@@ -219,6 +225,18 @@ def _insert_staged(conn: Any, table: str, prepared: pl.DataFrame) -> None:
             conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (str(path),))
             # A plain table scans in rowid order, so rows keep the order the caller sorted.
             conn.exec_driver_sql(f'INSERT INTO main."{table}" ({cols}) SELECT {cols} FROM {alias}.rows')
+
+
+def _graded_slices(frame: pl.DataFrame, parts: int) -> list[pl.DataFrame]:
+    """``frame`` cut into ``parts`` consecutive slices sized 1 : 2 : … : parts.
+
+    Staging a row costs about half of copying it, so slice i+1 is still staged in time while
+    slice i is copied, and only the small first slice is staged with nothing to overlap it.
+    """
+    weights = range(1, parts + 1)
+    total = sum(weights)
+    cuts = [0, *(frame.height * sum(weights[:i]) // total for i in range(1, parts)), frame.height]
+    return [frame.slice(a, b - a) for a, b in pairwise(cuts) if b > a]
 
 
 def _write_scratch(path: Path, frame: pl.DataFrame) -> Path:

@@ -152,3 +152,31 @@ def test_an_invalid_staged_import_changes_nothing(tmp_path, staged):
         after = {t: conn.execute(text(f'SELECT * FROM "{t}" ORDER BY id')).all()
                  for t in ("deployment", "import_batch", "audit_log")}
     assert after == before
+
+
+def test_new_sqlite_stores_use_large_pages_and_old_ones_keep_theirs(tmp_path):
+    """The page size is set before WAL (afterwards SQLite ignores it); an existing store with
+    SQLite's default 4 KiB pages still opens, migrates and writes."""
+    with get_engine(f"sqlite:///{tmp_path / 'new.db'}").connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar_one() == db.PAGE_SIZE == 32768
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+    import sqlite3
+
+    old_path = tmp_path / "old.db"
+    raw = sqlite3.connect(old_path)
+    raw.execute("PRAGMA journal_mode=WAL")
+    raw.close()
+    old = _sqlite(old_path)
+    with old.begin() as conn:
+        _one_service(conn)
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar_one() == 4096
+        assert conn.execute(text("SELECT name FROM service")).scalar_one() == "checkout"
+
+
+def test_graded_slices_cover_every_row_once_in_order():
+    frame = pl.DataFrame({"n": range(1_003)})
+    parts = db._graded_slices(frame, 4)
+    assert [p.height for p in parts] == [100, 200, 301, 402]  # ≈ 1 : 2 : 3 : 4 of 1,003
+    assert pl.concat(parts).equals(frame)
+    assert [p.height for p in db._graded_slices(frame.head(3), 4)] == [1, 2]  # no empty slice
+    assert db._graded_slices(frame.head(0), 4) == []
