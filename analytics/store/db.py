@@ -200,8 +200,8 @@ def _can_stage(conn: Any) -> bool:
 def _insert_staged(conn: Any, table: str, prepared: pl.DataFrame) -> None:
     """Write ``prepared`` to scratch SQLite files with ADBC, attach them, copy them in with SQL.
 
-    The rows go in ``STAGE_PARTS`` growing slices, and ADBC writes slice i+1 in a worker thread while
-    SQLite copies slice i (both release the GIL), so staging costs little more than the copy.
+    The rows go in ``STAGE_PARTS`` growing slices, and ADBC writes slice i+1 in a worker thread
+    while SQLite copies slice i (both release the GIL), so staging costs little more than the copy.
     Each scratch file is only ever open in one SQLite library at a time (ADBC closes it before
     the stdlib driver attaches it), so the two libraries' POSIX locks never meet on one file.
     """
