@@ -117,9 +117,9 @@ def fitted(name: str) -> dict[str, object]:
     col = st.column_config.Column
     widths = {"Escalation": (100, "Escalate", "KPIs that got worse in each of the last "
                              f"{ESCALATION_RUN} {EVERY}s"),
-              "Deploys": (52, "Deploys", "deployments in the period and environment"),
-              "Deploys/day": (82, "Freq/day", "deployment frequency per day · DORA band"),
-              "Lead time": (90, "Lead time", "median commit → production lead time · DORA band"),
+              "Deploys": (60, "Deploys", "deployments in the period and environment"),
+              "Deploys/day": (78, "Freq/day", "deployment frequency per day · DORA band"),
+              "Lead time": (84, "Lead time", "median commit → production lead time · DORA band"),
               "CFR": (86, "CFR", "change failure rate · DORA band"),
               "Recovery": (84, "Recovery", "median failed-deployment recovery time · DORA band"),
               "MTTR (h)": (55, "MTTR h", "median incident time to restore, hours"),
