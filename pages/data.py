@@ -31,8 +31,7 @@ def linked_deployments() -> tuple[pl.DataFrame, pl.DataFrame]:
     """Deployments that name a change request, and the change requests (read once; moving the
     tolerance only re-runs the comparison)."""
     engine = ui.engine()
-    deployments = queries.deployments(engine, Filters())
-    return deployments.filter(pl.col("change_request_id").is_not_null()), change_requests(engine)
+    return queries.deployments(engine, Filters(), linked=True), change_requests(engine)
 
 
 def reconciliation(tolerance: float) -> tuple[int, pl.DataFrame]:

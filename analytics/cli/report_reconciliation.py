@@ -26,5 +26,5 @@ def compute(engine: Engine, args: argparse.Namespace) -> list[dict[str, Any]]:
     """One row per disagreeing deployment, largest discrepancy first."""
     if args.tolerance_minutes < 0:
         raise CliError(f"--tolerance-minutes must not be negative, got {args.tolerance_minutes}")
-    deps = queries.deployments(engine, filters_from(args, engine))
+    deps = queries.deployments(engine, filters_from(args, engine), linked=True)
     return reconcile(deps, change_requests(engine), args.tolerance_minutes).to_dicts()

@@ -74,9 +74,13 @@ def services(engine: Engine) -> pl.DataFrame:
                               "customer_facing, timezone, confirmed, source FROM service ORDER BY name")
 
 
-def deployments(engine: Engine, filters: Filters = Filters(), **pad: timedelta) -> pl.DataFrame:
-    """Deployments whose ``finished_at`` falls in the period (``pad_before``/``pad_after`` widen it)."""
+def deployments(engine: Engine, filters: Filters = Filters(), *, linked: bool = False,
+                **pad: timedelta) -> pl.DataFrame:
+    """Deployments whose ``finished_at`` falls in the period (``pad_before``/``pad_after`` widen it);
+    with ``linked``, only those that name a change request (filtered in SQL)."""
     where, params = _where(filters, "d.finished_at", "d.environment", **pad)
+    if linked:
+        where += " AND d.change_request_id IS NOT NULL"
     return read_frame(engine, f"""
         SELECT d.id, d.source, d.external_id, d.service_id, {SERVICE_COLS}, d.environment,
                d.version, d.started_at, d.finished_at, d.status, d.is_rollback, d.unplanned,
