@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The observation window's one default (REFERENCE §1.1): hours after a deployment in which an
+# incident is attributed to it. Metrics take it as a default argument; reports pass the setting.
+DEFAULT_WINDOW_HOURS = 48.0
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ SETTINGS: tuple[Setting, ...] = (
             "SQLAlchemy URL of the store; SQLite by default, postgresql+psycopg://… for teams."),
     Setting("WORKBENCH_TIMEZONE", "UTC",
             "IANA time zone in which period boundaries (days, weeks, months) are drawn."),
-    Setting("WORKBENCH_WINDOW_HOURS", "48",
+    Setting("WORKBENCH_WINDOW_HOURS", f"{DEFAULT_WINDOW_HOURS:g}",
             "Observation window, hours after a deployment in which an incident is attributed to it."),
     Setting("WORKBENCH_UPLOAD_LIMIT_MB", "200",
             "Largest file the Import page accepts, in megabytes."),
@@ -42,7 +45,7 @@ class Settings:
 
     database_url: str
     timezone: str = "UTC"
-    window_hours: float = 48.0
+    window_hours: float = DEFAULT_WINDOW_HOURS
     upload_limit_mb: int = 200
     user: str = field(default_factory=lambda: os.environ.get("USER", "unknown"))
 

@@ -52,7 +52,8 @@ def global_filters() -> Filters:
     svc = services()
     with st.sidebar:
         st.subheader("Filters")
-        period = st.date_input("Period (UTC days, inclusive)", value=default, min_value=lo,
+        tz = get_settings().timezone
+        period = st.date_input(f"Period ({tz} days, inclusive)", value=default, min_value=lo,
                                max_value=hi, key="period", bind="query-params")
         teams = st.multiselect("Teams", sorted(svc["team"].unique().to_list()), key="team",
                                bind="query-params", placeholder="All teams")
@@ -65,13 +66,13 @@ def global_filters() -> Filters:
     start, end = (period if isinstance(period, tuple) and len(period) == 2 else default)
     filters = Filters(start=start, end=end, teams=tuple(teams),
                       services=tuple(n for n in names if n in set(pool["service"].to_list())),
-                      environment=env)
+                      environment=env, timezone=tz)
     return filters
 
 
 def describe(filters: Filters) -> str:
     """One line naming the window and filters, for tile captions."""
-    parts = [f"{filters.start} – {filters.end} (UTC, inclusive)"]
+    parts = [f"{filters.start} – {filters.end} ({filters.timezone}, inclusive)"]
     parts.append(f"teams: {', '.join(filters.teams)}" if filters.teams else "all teams")
     parts.append(f"services: {', '.join(filters.services)}" if filters.services else "all services")
     if filters.environment:

@@ -54,11 +54,11 @@ def parse_day(value: str) -> date:
 
 
 def add_filter_arguments(parser: argparse.ArgumentParser, *, environment: bool = True) -> None:
-    """--from/--to (inclusive whole UTC days), --service/--team (repeatable), --env."""
+    """--from/--to (inclusive whole days in $WORKBENCH_TIMEZONE), --service/--team (repeatable), --env."""
     parser.add_argument("--from", dest="start", type=parse_day, metavar="DATE",
-                        help="first day, inclusive (YYYY-MM-DD, UTC)")
+                        help="first day, inclusive (YYYY-MM-DD, in $WORKBENCH_TIMEZONE, default UTC)")
     parser.add_argument("--to", dest="end", type=parse_day, metavar="DATE",
-                        help="last day, inclusive (YYYY-MM-DD, UTC)")
+                        help="last day, inclusive (YYYY-MM-DD, in $WORKBENCH_TIMEZONE, default UTC)")
     parser.add_argument("--service", action="append", default=[], metavar="S",
                         help="only this service (repeatable)")
     parser.add_argument("--team", action="append", default=[], metavar="T",
@@ -82,7 +82,8 @@ def filters_from(args: argparse.Namespace, engine: Engine | None = None) -> Filt
             if missing:
                 raise CliError(f"unknown {flag[2:]} {', '.join(missing)} ({flag})")
     return Filters(start=args.start, end=args.end, teams=tuple(args.team),
-                   services=tuple(args.service), environment=getattr(args, "env", None))
+                   services=tuple(args.service), environment=getattr(args, "env", None),
+                   timezone=get_settings().timezone)
 
 
 def add_format_argument(parser: argparse.ArgumentParser, choices: tuple[str, ...] = ("table", "json", "csv")) -> None:

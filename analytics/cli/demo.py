@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from analytics import demo
 from analytics.cli.common import CliError, add_format_argument, emit, engine_from, parse_day
-from analytics.kpis import seed_definitions
+from analytics.store.definitions import seed_kpi_definitions
 from analytics.settings import get_settings
 from analytics.store import audit
 from analytics.store.db import is_empty
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     frames = demo.generate(seed=args.seed, end=args.end)
     written = demo.load(engine, frames)
     with Session(engine) as session:
-        seed_definitions(session)
+        seed_kpi_definitions(session=session)
         audit.record(session, actor=get_settings().user, action="demo.load", entity="store",
                      detail={"seed": args.seed, "rows": written})
         session.commit()

@@ -20,9 +20,9 @@ from sqlalchemy import text
 
 from analytics.metrics.delivery import PRODUCTION, scope, service_keys
 from analytics.metrics.frames import INCIDENT_COLUMNS, INT, STR, Frame, conform, hours
+from analytics.settings import DEFAULT_WINDOW_HOURS
 from analytics.store.db import bulk_insert
 
-DEFAULT_WINDOW_HOURS = 48.0
 RULES = ("explicit", "window", "unattributed")
 ATTRIBUTION_SCHEMA = {"incident_id": pl.Int64, "deployment_id": pl.Int64, "rule": pl.String,
                       "gap_hours": pl.Float64}

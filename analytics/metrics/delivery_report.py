@@ -29,6 +29,7 @@ from analytics.metrics.delivery import (
     span_days,
     with_period,
 )
+from analytics import catalogue
 from analytics.metrics.frames import Frame, day_bounds
 from analytics.metrics.stability import (
     deployment_aggs,
@@ -40,40 +41,10 @@ from analytics.metrics.stability import (
 # A slice with fewer deployments or incidents than this gets a small-sample warning (issue 4).
 SMALL_DEPLOYMENTS = 20
 SMALL_INCIDENTS = 5
-# What each figure of the report means (REFERENCE §1): the text a page or the CLI shows beside
-# a number. A test fails when a figure has no definition.
+# What each figure of the report means: the KPI catalogue's methodology texts and count notes
+# (REFERENCE §1). A test fails when a figure has no definition.
 DEFINITIONS: dict[str, str] = {
-    "deployments": "Deployments that reached success, failed or rolled_back with finished_at in "
-                   "the period, production only by default; rollbacks (is_rollback) are "
-                   "remediations and not counted.",
-    "deploys_per_day": "Deployments ÷ calendar days in the period.",
-    "deploys_per_week": "Deployments ÷ calendar days in the period × 7.",
-    "deploy_days_per_week_median": "Median over the ISO weeks overlapping the period of the "
-                                   "distinct UTC days with at least one deployment (a week "
-                                   "without one counts 0).",
-    "lead_time_hours": "Over (success deployment, change) pairs: finished_at − committed_at, "
-                       "hours; pairs ≤ 0 dropped; median, p75, p90 (linear), n pairs.",
-    "change_failure_rate": "Failed ÷ deployments, Wilson 95% interval. Failed: status failed or "
-                           "rolled_back, or at least one attributed incident.",
-    "recovery_time_hours": "Per failed deployment: last resolved_at of its attributed incidents "
-                           "− finished_at (unknown while one is open); without incidents, the "
-                           "next success deployment of the service (rollbacks included) − "
-                           "finished_at. Median, p90, n.",
-    "incidents": "Incidents opened in the period, production only by default.",
-    "mttr_hours": "Over incidents opened in the period: resolved_at − opened_at, hours (open "
-                  "or negative ones left out); median, mean, n.",
-    "time_to_detect_hours": "Over attributed incidents opened in the period: detected_at (else "
-                            "opened_at) − the deployment's finished_at; median, n.",
-    "rework_rate": "Deployments flagged unplanned ÷ deployments.",
-    "rollback_rate": "Deployments with status rolled_back ÷ deployments.",
-    "incident_recurrence_rate": "Share of incidents opened in the period with an incident of "
-                                "the same service and problem_id (else root_cause) opened in "
-                                "the 30 days before.",
-    "attribution": "Incidents opened in the period by the rule that linked them to a deployment"
-                   ": explicit link, else the latest deployment of the service finished within "
-                   "the observation window before, else unattributed (REFERENCE §1.1).",
-    "bands": "DORA band of lead time, deployment frequency, CFR and recovery time for the "
-             "report year (see bands.GAP_RULE).",
+    **catalogue.definitions(),
     "small_sample": f"Fewer than {SMALL_DEPLOYMENTS} deployments or {SMALL_INCIDENTS} "
                     "incidents in the slice: read with care.",
 }

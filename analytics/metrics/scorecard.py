@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from analytics import catalogue
 from analytics.metrics.bands import DEFAULT_YEAR, band
 from analytics.metrics.delivery import aggregate
 from analytics.metrics.delivery_report import Facts, summarize
@@ -25,14 +26,11 @@ from analytics.metrics.frames import DATETIME, INT, STR, Frame, conform, in_peri
 from analytics.metrics.trends import TREND_BUCKETS, degraded_runs
 
 LEVEL_KEYS = {"service": ["service"], "team": ["criticality", "team"]}
-# KPIs watched for three consecutive degradations, and which way is worse.
-ESCALATION_KPIS: dict[str, str] = {"cfr": "lower", "lead_time_median": "lower",
-                                   "recovery_median": "lower", "mttr_median": "lower",
-                                   "deploys_per_day": "higher"}
+# KPIs watched for three consecutive degradations, and which way is better (the catalogue's).
+ESCALATION_KPIS: dict[str, str] = catalogue.escalation()
 ESCALATION_RUN = 3
 _SLICE = {"service_id": INT, "service": STR, "team": STR, "criticality": INT}
-BANDED = {"lead_time": "lead_time_median", "deployment_frequency": "deploys_per_day",
-          "change_failure_rate": "cfr", "recovery_time": "recovery_median"}
+BANDED = catalogue.banded()
 # Columns kept for the drill-down beside the ones the counts need (present ones only).
 TICKET_EXTRA = {"id": INT, "tier": STR, "closed_at": DATETIME, "severity": INT, "channel": STR,
                 "related_incident_id": INT}

@@ -13,15 +13,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from analytics import catalogue
 from analytics.metrics.delivery_report import Facts, summarize
 
-# Which way is better for each KPI column of a summary (REFERENCE §1 directions).
-DIRECTIONS: dict[str, str] = {
-    "deploys_per_day": "higher", "deploy_days_per_week_median": "higher",
-    "lead_time_median": "lower", "cfr": "lower", "recovery_median": "lower",
-    "mttr_median": "lower", "ttd_median": "lower", "rework_rate": "lower",
-    "rollback_rate": "lower", "recurrence_rate": "lower",
-}
+# Which way is better for each KPI column of a summary: from the KPI catalogue.
+DIRECTIONS: dict[str, str] = catalogue.directions()
 TREND_BUCKETS = {"week": "1w", "month": "1mo"}
 DEFAULT_BOOT = 2000
 BOOT_CELLS = 4_000_000  # resampled values held in memory at once

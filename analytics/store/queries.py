@@ -7,8 +7,9 @@ metrics can slice without another join. Times are naive UTC ``Datetime("us")``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from sqlalchemy import Engine
@@ -20,10 +21,15 @@ SERVICE_COLS = "s.name AS service, s.team AS team, s.tier AS tier, s.criticality
 
 @dataclass(frozen=True)
 class Filters:
-    """The global filters: inclusive whole UTC days, teams, services, environment.
+    """The global filters: inclusive whole days in ``timezone``, teams, services, environment.
+
+    Days start at local midnight of ``timezone`` (an IANA name, default UTC; the workbench's
+    ``WORKBENCH_TIMEZONE``); :meth:`bounds` turns them into the naive UTC instants the store holds.
 
     >>> Filters(start=date(2026, 1, 1), end=date(2026, 1, 31)).bounds()[1]
     datetime.datetime(2026, 2, 1, 0, 0)
+    >>> Filters(start=date(2026, 11, 1), timezone="Pacific/Kiritimati").bounds()[0]
+    datetime.datetime(2026, 10, 31, 10, 0)
     """
 
     start: date | None = None
@@ -31,11 +37,13 @@ class Filters:
     teams: tuple[str, ...] = field(default_factory=tuple)
     services: tuple[str, ...] = field(default_factory=tuple)
     environment: str | None = None
+    timezone: str = "UTC"
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
-        """Half-open [start, end + 1 day) datetimes for SQL."""
-        lo = datetime.combine(self.start, time()) if self.start else None
-        hi = datetime.combine(self.end, time()) + timedelta(days=1) if self.end else None
+        """Half-open [start, end + 1 day) as naive UTC datetimes, days drawn in ``timezone``."""
+        lo = local_midnight_utc(self.start, self.timezone) if self.start else None
+        hi = (local_midnight_utc(self.end + timedelta(days=1), self.timezone)
+              if self.end else None)
         return lo, hi
 
     def days(self) -> int | None:
@@ -43,6 +51,19 @@ class Filters:
         if self.start and self.end:
             return (self.end - self.start).days + 1
         return None
+
+
+def local_midnight_utc(day: date, tz: str = "UTC") -> datetime:
+    """The naive UTC instant at which ``day`` begins in zone ``tz``.
+
+    >>> local_midnight_utc(date(2026, 7, 1), "Europe/Berlin")
+    datetime.datetime(2026, 6, 30, 22, 0)
+    """
+    start = datetime.combine(day, time())
+    if tz in ("UTC", "Etc/UTC"):
+        return start
+    aware = start.replace(tzinfo=ZoneInfo(tz))
+    return aware.astimezone(UTC).replace(tzinfo=None)
 
 
 def _where(filters: Filters, ts_col: str, env_col: str | None = None,

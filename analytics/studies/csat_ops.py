@@ -16,6 +16,7 @@ from scipy import stats
 
 from analytics.metrics.csat import csat_periods, local_time
 from analytics.metrics.stability import wilson
+from analytics.settings import DEFAULT_WINDOW_HOURS
 
 DRIVERS = ("tickets", "backlog_age_hours", "incidents", "customer_facing_minutes")
 
@@ -105,7 +106,7 @@ def lagged_correlations(weekly: pl.DataFrame, target: str = "csat", drivers: Seq
 
 
 def affected_customers(csat: pl.DataFrame, tickets: pl.DataFrame, release_at: datetime, *,
-                       window: timedelta = timedelta(hours=48), service: str | None = None) -> pl.DataFrame:
+                       window: timedelta = timedelta(hours=DEFAULT_WINDOW_HOURS), service: str | None = None) -> pl.DataFrame:
     """Customers who opened a ticket or answered a survey in [release_at, release_at + window).
 
     ``service`` limits both to that service (the released one). Columns: customer_id,
@@ -169,7 +170,7 @@ def _compare(responses: pl.DataFrame, affected: pl.Expr, where: str, confidence:
 
 
 def cohort_comparison(csat: pl.DataFrame, tickets: pl.DataFrame, release_at: datetime, *,
-                      window: timedelta = timedelta(hours=48), follow_up: timedelta = timedelta(days=14),
+                      window: timedelta = timedelta(hours=DEFAULT_WINDOW_HOURS), follow_up: timedelta = timedelta(days=14),
                       service: str | None = None, confidence: float = 0.95) -> CohortComparison:
     """CSAT of affected customers vs the rest, responses in [release_at, release_at + follow_up).
 
@@ -200,7 +201,7 @@ def after_incident_comparison(csat: pl.DataFrame, incidents: pl.DataFrame, *,
 
 
 def survey_targets(csat: pl.DataFrame, tickets: pl.DataFrame, release_at: datetime, *,
-                   window: timedelta = timedelta(hours=48), service: str | None = None,
+                   window: timedelta = timedelta(hours=DEFAULT_WINDOW_HOURS), service: str | None = None,
                    exclude_days: int = 30, as_of: datetime | None = None) -> pl.DataFrame:
     """Affected customers to survey about a release, minus anyone surveyed in the last N days.
 

@@ -33,10 +33,10 @@ import statsmodels.api as sm
 from statsmodels.discrete.discrete_model import NegativeBinomial
 from threadpoolctl import threadpool_limits
 
+from analytics.settings import DEFAULT_WINDOW_HOURS
 from analytics.studies.release_panel import (HOURS_PER_WEEK, PRODUCTION, Panel, event_study,
                                              hourly_panel)
 
-DEFAULT_WINDOW_HOURS = 48
 MIN_CLUSTERS = 10  # below this, cluster-robust errors are unreliable; use HC0 instead
 MODELS = {"all": ("all",), "by_outcome": ("failed", "success")}
 
