@@ -9,14 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from sqlmodel import Session
-
 from analytics.cli.common import add_format_argument, emit, engine_from
 from analytics.cli.report_delivery import positive_hours
-from analytics.metrics.attribution import attribute, save_attribution
-from analytics.settings import get_settings
-from analytics.store import audit, queries
-from analytics.store.queries import Filters
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,19 +30,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute, store and audit the attribution; print the counts per rule."""
+    # Heavy imports here, not at the top: `python -m analytics --help` stays fast.
+    from sqlmodel import Session
+
+    from analytics.metrics.attribution import attribute
+    from analytics.settings import get_settings
+    from analytics.store import audit, queries
+    from analytics.store.attributions import save_attributions
+    from analytics.store.queries import Filters
+
     engine = engine_from(args)
     window = args.window_hours if args.window_hours is not None else get_settings().window_hours
     everything = Filters()
     links = attribute(queries.incidents(engine, everything), queries.deployments(engine, everything),
                       queries.changes(engine, everything), window_hours=window,
                       environments=(args.env,))
-    with engine.begin() as conn:
-        counts = save_attribution(conn, links, window_hours=window)
+    with Session(engine) as session:
+        counts = save_attributions(session=session, attribution=links, window_hours=window)
         # The audit entry joins the same transaction: links and their audit commit together.
-        with Session(bind=conn) as session:
-            audit.record(session, actor=get_settings().user, action="attribute",
-                         entity="incident_attribution", entity_id=f"{window:g}h",
-                         detail={"window_hours": window, "environment": args.env, **counts})
+        audit.record(session, actor=get_settings().user, action="attribute",
+                     entity="incident_attribution", entity_id=f"{window:g}h",
+                     detail={"window_hours": window, "environment": args.env, **counts})
+        session.commit()
     emit({"window_hours": window, "environment": args.env, "incidents": links.height, **counts},
          args.format)
     return 0

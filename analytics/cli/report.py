@@ -15,6 +15,7 @@ REPORT_MODULES = (
     "analytics.cli.report_summary",
     "analytics.cli.report_delivery",
     "analytics.cli.report_scorecard",
+    "analytics.cli.report_mttr_baselines",
     "analytics.cli.report_slo",
     "analytics.cli.report_sla",
     "analytics.cli.report_csat",

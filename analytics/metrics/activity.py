@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 
+from analytics.metrics.delivery import local_truncate
 
-def weekly_counts(events: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """Count events per ISO week (weeks start on Monday, UTC) for each kind.
+
+def weekly_counts(events: dict[str, pl.DataFrame], tz: str = "UTC") -> pl.DataFrame:
+    """Count events per ISO week (weeks start on Monday at local midnight in ``tz``) per kind.
 
     ``events`` maps a kind ("deployments", …) to a frame with a datetime column ``at``.
     Returns columns ``week`` (date of the Monday), ``kind``, ``count``; weeks without events of a
@@ -18,7 +20,7 @@ def weekly_counts(events: dict[str, pl.DataFrame]) -> pl.DataFrame:
     [2, 1]
     """
     parts = [
-        frame.select(week=pl.col("at").dt.truncate("1w").dt.date())
+        frame.select(week=local_truncate(pl.col("at"), "1w", tz).dt.date())
         .group_by("week").len("count").with_columns(kind=pl.lit(kind))
         for kind, frame in events.items() if frame.height
     ]

@@ -7,21 +7,24 @@ Rules, first that applies wins:
 2. ``window``: the latest in-scope deployment of the same service and environment that finished
    strictly before the incident opened, at most ``window_hours`` earlier (default 48 h);
 3. ``unattributed``: neither; the incident stays in the output (never silently dropped).
+
+Ties (REFERENCE §1.1): deployments are ordered by ``finished_at``, then ``external_id``
+ascending (then ``id``); "the latest before" is the last deployment in that order, so of two
+deployments of a service sharing ``finished_at`` the one with the larger external id is taken,
+whatever the row order of the input. Storing the links is :mod:`analytics.store.attributions`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import text
 
-from analytics.metrics.delivery import PRODUCTION, scope, service_keys
+from analytics.metrics.delivery import PRODUCTION, scope, service_keys, tie_order
 from analytics.metrics.frames import INCIDENT_COLUMNS, INT, STR, Frame, conform, hours
-from analytics.settings import DEFAULT_WINDOW_HOURS
-from analytics.store.db import bulk_insert
+from analytics.settings import DEFAULT_WINDOW_HOURS  # the constant only: settings are not read
 
 RULES = ("explicit", "window", "unattributed")
 ATTRIBUTION_SCHEMA = {"incident_id": pl.Int64, "deployment_id": pl.Int64, "rule": pl.String,
@@ -69,9 +72,12 @@ def attribute(incidents: Frame, deployments: Frame, changes: Frame | None = None
                   optional={"caused_by_change_request_id": INT, "root_cause_commit": STR},
                   ).collect()
     cand_cols = ["id", "service_id", "environment", "finished_at"]
-    scoped = scope(deployments, environments=environments, optional={"change_request_id": INT})
-    has_cr = "change_request_id" in scoped.collect_schema()
-    cands = scoped.select(cand_cols + ["change_request_id"] * has_cr).sort("finished_at").collect()
+    scoped = scope(deployments, environments=environments,
+                   optional={"change_request_id": INT, "external_id": STR})
+    schema = scoped.collect_schema()
+    has_cr = "change_request_id" in schema
+    extra = ["change_request_id"] * has_cr + ["external_id"] * ("external_id" in schema)
+    cands = tie_order(scoped.select(cand_cols + extra), ["finished_at"]).collect()
     explicit = [pl.col("caused_by_deployment_id")]
     links = inc.lazy()
     if has_cr and "caused_by_change_request_id" in inc.columns:
@@ -92,7 +98,12 @@ def attribute(incidents: Frame, deployments: Frame, changes: Frame | None = None
     left = inc.lazy().select("id", "service_id", "environment", "opened_at")
     if by == ["service_id"]:  # one environment in scope: only its incidents can match
         left = left.filter(pl.col("environment").is_in(list(environments or ())))
-    right = cands.lazy().select(*by, "finished_at", pl.col("id").alias("window_dep"))
+    # One candidate per (service, instant): the last in (finished_at, external id) order, so
+    # the as-of join has unique keys and its answer does not depend on row order.
+    right = (tie_order(cands.lazy(), [*by, "finished_at"])
+             .unique([*by, "finished_at"], keep="last", maintain_order=True)
+             .select(*by, "finished_at", pl.col("id").alias("window_dep"))
+             .sort("finished_at"))
     windowed = (left.sort("opened_at")
                 .join_asof(right, left_on="opened_at", right_on="finished_at", by=by,
                            strategy="backward", tolerance=timedelta(hours=window),
@@ -121,28 +132,3 @@ def rule_counts(attribution: pl.DataFrame) -> dict[str, int]:
     """
     counts = dict(attribution["rule"].value_counts().iter_rows()) if attribution.height else {}
     return {r: int(counts.get(r, 0)) for r in RULES}
-
-
-def save_attribution(conn: Any, attribution: pl.DataFrame, *, window_hours: float,
-                     computed_at: datetime | None = None) -> dict[str, int]:
-    """Replace the stored attribution for ``window_hours`` with ``attribution``.
-
-    ``conn`` is the caller's SQLAlchemy Connection inside ``engine.begin()``: the delete and the
-    insert then commit together or not at all. Pass the attribution of every incident (rows of
-    this window not in ``attribution`` are deleted). Returns the counts per rule.
-    """
-    window = check_window(window_hours)
-    missing = {"incident_id", "deployment_id", "rule"} - set(attribution.columns)
-    if missing:
-        raise ValueError(f"attribution: missing column(s) {', '.join(sorted(missing))}")
-    bad = set(attribution["rule"].unique().to_list()) - set(RULES)
-    if bad:
-        raise ValueError(f"attribution: unknown rule(s) {', '.join(map(str, sorted(bad)))}")
-    stamp = computed_at or datetime.now(UTC).replace(tzinfo=None)
-    rows = attribution.select(
-        pl.col("incident_id").cast(pl.Int64), pl.col("deployment_id").cast(pl.Int64),
-        pl.col("rule").cast(pl.String), pl.lit(window).alias("window_hours"),
-        pl.lit(stamp, dtype=pl.Datetime("us")).alias("computed_at"))
-    conn.execute(text("DELETE FROM incident_attribution WHERE window_hours = :w"), {"w": window})
-    bulk_insert(conn, "incident_attribution", rows)
-    return rule_counts(attribution)

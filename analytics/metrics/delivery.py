@@ -8,7 +8,8 @@ row per slice; with no keys it returns exactly one row, also for an empty period
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -18,7 +19,6 @@ from analytics.metrics.frames import (
     Frame,
     check_keys,
     conform,
-    day_bounds,
     hours,
     in_period,
 )
@@ -27,6 +27,54 @@ FINAL_STATUSES = ("success", "failed", "rolled_back")
 PRODUCTION = ("production",)
 BUCKETS = ("1d", "1w", "1mo", "1q")  # day, ISO week (Monday), calendar month, quarter
 _DAY_US = 86_400_000_000
+UTC_NAMES = ("UTC", "Etc/UTC")
+
+
+def local_day_bounds(start: date | datetime | None, end: date | datetime | None,
+                     tz: str = "UTC") -> tuple[datetime | None, datetime | None]:
+    """Half-open ``[start, end)`` as naive UTC; a ``date`` is a whole day in zone ``tz`` (local
+    midnight to local midnight), a ``datetime`` is already a naive UTC instant.
+
+    >>> local_day_bounds(date(2026, 11, 1), date(2026, 11, 30), "Pacific/Kiritimati")
+    (datetime.datetime(2026, 10, 31, 10, 0), datetime.datetime(2026, 11, 30, 10, 0))
+    """
+    def midnight(day: date) -> datetime:
+        naive = datetime.combine(day, time())
+        if tz in UTC_NAMES:
+            return naive
+        return naive.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC).replace(tzinfo=None)
+
+    lo = start if isinstance(start, datetime) or start is None else midnight(start)
+    hi = end if isinstance(end, datetime) or end is None else midnight(end + timedelta(days=1))
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"period: start {lo} is after end {hi}")
+    return lo, hi
+
+
+def to_local(expr: pl.Expr, tz: str) -> pl.Expr:
+    """Naive UTC → naive wall-clock time in ``tz`` (identity for UTC)."""
+    if tz in UTC_NAMES:
+        return expr
+    return expr.dt.replace_time_zone("UTC").dt.convert_time_zone(tz).dt.replace_time_zone(None)
+
+
+def to_utc(expr: pl.Expr, tz: str) -> pl.Expr:
+    """Naive wall-clock time in ``tz`` → naive UTC (an ambiguous local time takes the earlier)."""
+    if tz in UTC_NAMES:
+        return expr
+    return (expr.dt.replace_time_zone(tz, ambiguous="earliest").dt.convert_time_zone("UTC")
+            .dt.replace_time_zone(None))
+
+
+def local_truncate(expr: pl.Expr, every: str, tz: str = "UTC") -> pl.Expr:
+    """Start of the ``every`` bucket holding a naive-UTC instant, as LOCAL wall-clock time in
+    ``tz`` (the period label a person in that zone reads: their day, ISO week, month).
+
+    >>> f = pl.DataFrame({"t": [datetime(2026, 10, 31, 12)]})
+    >>> f.select(local_truncate(pl.col("t"), "1mo", "Pacific/Kiritimati"))["t"][0]
+    datetime.datetime(2026, 11, 1, 0, 0)
+    """
+    return to_local(expr, tz).dt.truncate(every)
 
 
 def scope(deployments: Frame, *, environments: Sequence[str] | None = PRODUCTION,
@@ -45,6 +93,15 @@ def scope(deployments: Frame, *, environments: Sequence[str] | None = PRODUCTION
     return frame.filter(keep)
 
 
+def tie_order(frame: pl.LazyFrame, keys: Sequence[str]) -> pl.LazyFrame:
+    """Sort by ``keys`` then the deployment's ``external_id`` ascending, then ``id``: the
+    deterministic order REFERENCE §1.1 prescribes for deployments sharing ``finished_at``
+    (``external_id`` is used when the frame has it)."""
+    names = frame.collect_schema().names()
+    extra = [c for c in ("external_id", "id") if c in names and c not in keys]
+    return frame.sort([*keys, *extra], nulls_last=True)
+
+
 def service_keys(environments: Sequence[str] | None) -> list[str]:
     """Keys that say "same service" for as-of joins: the service, and its environment unless
     a single environment is in scope (then it is constant, and string keys slow the join)."""
@@ -53,11 +110,13 @@ def service_keys(environments: Sequence[str] | None) -> list[str]:
     return ["service_id", "environment"]
 
 
-def with_period(frame: pl.LazyFrame, ts: str, every: str | None) -> pl.LazyFrame:
-    """Add ``period`` = start of the ``every`` bucket (ISO week starts Monday) holding ``ts``."""
+def with_period(frame: pl.LazyFrame, ts: str, every: str | None,
+                tz: str = "UTC") -> pl.LazyFrame:
+    """Add ``period`` = start of the ``every`` bucket (ISO week starts Monday) holding ``ts``,
+    as local wall-clock time in ``tz`` (see :func:`local_truncate`)."""
     if every is None:
         return frame
-    return frame.with_columns(pl.col(ts).dt.truncate(every).alias("period"))
+    return frame.with_columns(local_truncate(pl.col(ts), every, tz).alias("period"))
 
 
 def group_keys(by: Sequence[str], every: str | None, extra: Sequence[str] = ()) -> list[str]:
@@ -81,43 +140,47 @@ def aggregate(frame: pl.LazyFrame, keys: list[str], aggs: list[pl.Expr]) -> pl.L
 
 
 def span(keys: Sequence[str], lo: datetime | None, hi: datetime | None,
-         every: str | None) -> tuple[pl.Expr, pl.Expr]:
-    """Start and end of each slice's observed time: the period, clipped to its bucket."""
+         every: str | None, tz: str = "UTC") -> tuple[pl.Expr, pl.Expr]:
+    """Start and end (naive UTC) of each slice's observed time: the period, clipped to its
+    bucket (a bucket is drawn in local time of ``tz``)."""
     lo_e = pl.lit(lo, dtype=pl.Datetime("us"))
     hi_e = pl.lit(hi, dtype=pl.Datetime("us"))
     if "period" in keys and every is not None:
-        lo_e = pl.max_horizontal(pl.col("period"), lo_e) if lo is not None else pl.col("period")
-        bucket_end = pl.col("period").dt.offset_by(every)
+        start = to_utc(pl.col("period"), tz)
+        lo_e = pl.max_horizontal(start, lo_e) if lo is not None else start
+        bucket_end = to_utc(pl.col("period").dt.offset_by(every), tz)
         hi_e = pl.min_horizontal(bucket_end, hi_e) if hi is not None else bucket_end
     return lo_e, hi_e
 
 
 def span_days(keys: Sequence[str], lo: datetime | None, hi: datetime | None,
-              every: str | None) -> pl.Expr:
+              every: str | None, tz: str = "UTC") -> pl.Expr:
     """Calendar days each slice covers (the frequency denominator)."""
-    a, b = span(keys, lo, hi, every)
+    a, b = span(keys, lo, hi, every, tz)
     return (b - a).dt.total_microseconds() / _DAY_US
 
 
 def resolve_period(deps: pl.LazyFrame, lo: datetime | None, hi: datetime | None,
-                   ) -> tuple[datetime | None, datetime | None]:
-    """Fill an open period end with the first / last day that has a deployment."""
+                   tz: str = "UTC") -> tuple[datetime | None, datetime | None]:
+    """Fill an open period end with the first / last (local) day that has a deployment."""
     if lo is not None and hi is not None:
         return lo, hi
-    row = deps.select(pl.col("finished_at").min().dt.truncate("1d").alias("a"),
-                      pl.col("finished_at").max().dt.truncate("1d").alias("b")).collect().row(0)
-    a, b = row
-    return (lo if lo is not None else a,
-            hi if hi is not None else (b + timedelta(days=1) if b is not None else None))
+    day = local_truncate(pl.col("finished_at"), "1d", tz)
+    a, b = deps.select(day.min().alias("a"), day.max().alias("b")).collect().row(0)
+    first = local_day_bounds(a.date(), None, tz)[0] if a is not None else None
+    last = local_day_bounds(None, b.date(), tz)[1] if b is not None else None
+    return (lo if lo is not None else first, hi if hi is not None else last)
 
 
 def deployment_frequency(deployments: Frame, *, start: date | datetime | None = None,
                          end: date | datetime | None = None, by: Sequence[str] = (),
                          every: str | None = None,
-                         environments: Sequence[str] | None = PRODUCTION) -> pl.DataFrame:
+                         environments: Sequence[str] | None = PRODUCTION,
+                         tz: str = "UTC") -> pl.DataFrame:
     """Deployments, per day, per week and median deploy-days per ISO week (REFERENCE §1).
 
-    ``start``/``end`` are inclusive days (or a half-open datetime range). Without them the
+    ``start``/``end`` are inclusive days in zone ``tz`` (or a half-open naive-UTC datetime
+    range); days, weeks and ``every`` buckets are drawn in ``tz`` too. Without them the
     period runs from the first to the last day with a deployment. Weeks without a deployment
     count as 0 deploy-days: every ISO week overlapping the period is in the median.
 
@@ -129,29 +192,30 @@ def deployment_frequency(deployments: Frame, *, start: date | datetime | None = 
     >>> deployment_frequency(d, start=date(2024, 1, 1), end=date(2024, 1, 7))["deploys_per_day"][0]
     0.2857142857142857
     """
-    lo, hi = day_bounds(start, end)
+    lo, hi = local_day_bounds(start, end, tz)
     keys = group_keys(by, every)
     deps = with_period(scope(deployments, environments=environments)
-                       .filter(in_period("finished_at", lo, hi)), "finished_at", every)
-    return frequency_from_scoped(deps, keys=keys, lo=lo, hi=hi, every=every).collect()
+                       .filter(in_period("finished_at", lo, hi)), "finished_at", every, tz)
+    return frequency_from_scoped(deps, keys=keys, lo=lo, hi=hi, every=every, tz=tz).collect()
 
 
 def frequency_from_scoped(deps: pl.LazyFrame, *, keys: Sequence[str], lo: datetime | None,
-                          hi: datetime | None, every: str | None) -> pl.LazyFrame:
+                          hi: datetime | None, every: str | None,
+                          tz: str = "UTC") -> pl.LazyFrame:
     """:func:`deployment_frequency` on deployments already scoped to the period (and given a
-    ``period`` column when ``every`` is set)."""
+    ``period`` column when ``every`` is set); days and weeks are local to ``tz``."""
     keys = list(keys)
-    lo, hi = resolve_period(deps, lo, hi)
-    span_lo, span_hi = span(keys, lo, hi, every)
-    day = pl.col("finished_at").dt.truncate("1d")
+    lo, hi = resolve_period(deps, lo, hi, tz)
+    span_lo, span_hi = span(keys, lo, hi, every, tz)
+    day = local_truncate(pl.col("finished_at"), "1d", tz)
     weekly = (deps.with_columns(day.alias("_day"), day.dt.truncate("1w").alias("_week"))
               .group_by([*keys, "_week"]).agg(pl.col("_day").n_unique().alias("_days"),
                                                pl.len().alias("_n")))
     week_days = pl.col("_days") if keys else pl.col("_days").implode()
     per_slice = aggregate(weekly, keys, [pl.col("_n").sum().alias("deployments"), week_days])
     days = span_days(keys, lo, hi, every)
-    weeks = ((span_hi - pl.duration(microseconds=1)).dt.truncate("1w")
-             - span_lo.dt.truncate("1w")).dt.total_days() // 7 + 1
+    weeks = (local_truncate(span_hi - pl.duration(microseconds=1), "1w", tz)
+             - local_truncate(span_lo, "1w", tz)).dt.total_days() // 7 + 1
     n = pl.col("deployments").fill_null(0).cast(pl.Int64)
     per_day = pl.when(n == 0).then(0.0).otherwise(n / days)
     # Zero-fill the weeks without a deployment before taking the median (docstring).
@@ -169,14 +233,15 @@ def frequency_from_scoped(deps: pl.LazyFrame, *, keys: Sequence[str], lo: dateti
 def lead_time_pairs(deployments: Frame, changes: Frame, *, start: date | datetime | None = None,
                     end: date | datetime | None = None,
                     environments: Sequence[str] | None = PRODUCTION,
-                    carry: Sequence[str] = ()) -> pl.LazyFrame:
+                    carry: Sequence[str] = (), tz: str = "UTC") -> pl.LazyFrame:
     """Every (success deployment, change) pair in the period with ``lead_hours`` > 0:
     ``deployment_id``, ``finished_at``, ``committed_at``, ``lead_hours`` and the deployment
     columns named in ``carry`` (slice keys; carried only on request, there are millions of pairs).
 
     Pairs whose commit is not before the deployment finished are dropped (REFERENCE §1).
+    ``start``/``end`` days are drawn in zone ``tz``.
     """
-    lo, hi = day_bounds(start, end)
+    lo, hi = local_day_bounds(start, end, tz)
     deps = (scope(deployments, environments=environments)
             .filter(in_period("finished_at", lo, hi) & (pl.col("status") == "success"))
             .select("id", "finished_at", *[c for c in carry if c != "period"]))
@@ -198,13 +263,14 @@ def lead_time_aggs() -> list[pl.Expr]:
 def lead_time(deployments: Frame, changes: Frame, *, start: date | datetime | None = None,
               end: date | datetime | None = None, by: Sequence[str] = (),
               every: str | None = None,
-              environments: Sequence[str] | None = PRODUCTION) -> pl.DataFrame:
+              environments: Sequence[str] | None = PRODUCTION, tz: str = "UTC") -> pl.DataFrame:
     """Lead time for changes in hours: median, p75, p90 and n pairs (REFERENCE §1).
 
-    Only ``success`` deployments count; a deployment without changes adds no pair.
+    Only ``success`` deployments count; a deployment without changes adds no pair. Days and
+    ``every`` buckets are drawn in zone ``tz``.
     """
     keys = group_keys(by, every)
     pairs = with_period(lead_time_pairs(deployments, changes, start=start, end=end,
-                                        environments=environments, carry=keys),
-                        "finished_at", every)
+                                        environments=environments, carry=keys, tz=tz),
+                        "finished_at", every, tz)
     return aggregate(pairs, keys, lead_time_aggs()).collect()

@@ -25,12 +25,14 @@ from analytics.metrics.delivery import (
     group_keys,
     lead_time_aggs,
     lead_time_pairs,
+    local_day_bounds,
     resolve_period,
     span_days,
+    to_local,
     with_period,
 )
 from analytics import catalogue
-from analytics.metrics.frames import Frame, day_bounds
+from analytics.metrics.frames import Frame
 from analytics.metrics.stability import (
     deployment_aggs,
     deployment_facts,
@@ -65,21 +67,23 @@ class Facts:
     end: datetime | None
     window_hours: float
     environments: tuple[str, ...] | None
+    tz: str = "UTC"  # IANA zone in which days, weeks and months are drawn
 
 
 def build_facts(deployments: Frame, changes: Frame, incidents: Frame,
                 attribution: pl.DataFrame | None = None, *,
                 start: date | datetime | None = None, end: date | datetime | None = None,
                 window_hours: float = DEFAULT_WINDOW_HOURS,
-                environments: Sequence[str] | None = PRODUCTION) -> Facts:
-    """Compute the fact tables for the period (inclusive days, or a half-open datetime range).
+                environments: Sequence[str] | None = PRODUCTION, tz: str = "UTC") -> Facts:
+    """Compute the fact tables for the period (inclusive days in zone ``tz``, or a half-open
+    naive-UTC datetime range); later slicing by ``every`` draws buckets in ``tz`` too.
 
     The frames may (and, for exact edges, should) reach beyond the period: ``window_hours``
     before for attribution, 30 days before for recurrence, and later for the next successful
     deployment that ends a recovery. ``attribution`` defaults to :func:`attribute` on them.
     """
     window = check_window(window_hours)
-    lo, hi = day_bounds(start, end)
+    lo, hi = local_day_bounds(start, end, tz)
     envs = tuple(environments) if environments is not None else None
     if attribution is None:
         attribution = attribute(incidents, deployments, changes, window_hours=window,
@@ -90,8 +94,8 @@ def build_facts(deployments: Frame, changes: Frame, incidents: Frame,
                           environments=envs)
     pairs = lead_time_pairs(deployments, changes, start=lo, end=hi, environments=envs)
     dep_df, inc_df, pair_df = pl.collect_all([deps, incs, pairs])
-    lo, hi = resolve_period(dep_df.lazy(), lo, hi)
-    return Facts(dep_df, inc_df, pair_df, attribution, lo, hi, window, envs)
+    lo, hi = resolve_period(dep_df.lazy(), lo, hi, tz)
+    return Facts(dep_df, inc_df, pair_df, attribution, lo, hi, window, envs, tz)
 
 
 def summarize(facts: Facts, *, by: Sequence[str] = (), every: str | None = None) -> pl.DataFrame:
@@ -104,17 +108,17 @@ def summarize(facts: Facts, *, by: Sequence[str] = (), every: str | None = None)
     (0, None, 0)
     """
     keys = group_keys(by, every)
-    lo, hi = facts.start, facts.end
-    deps = with_period(facts.deployments.lazy(), "finished_at", every)
+    lo, hi, tz = facts.start, facts.end, facts.tz
+    deps = with_period(facts.deployments.lazy(), "finished_at", every, tz)
     pairs = facts.lead_pairs.lazy()
     carried = [k for k in keys if k != "period"]
     if carried:  # pairs carry only the deployment id; fetch the slice keys for them
         pairs = pairs.join(facts.deployments.lazy().select(
             pl.col("id").alias("deployment_id"), *carried), on="deployment_id", how="left")
-    pairs = with_period(pairs, "finished_at", every)
-    incs = with_period(facts.incidents.lazy(), "opened_at", every)
+    pairs = with_period(pairs, "finished_at", every, tz)
+    incs = with_period(facts.incidents.lazy(), "opened_at", every, tz)
     parts = pl.collect_all([
-        frequency_from_scoped(deps, keys=keys, lo=lo, hi=hi, every=every),
+        frequency_from_scoped(deps, keys=keys, lo=lo, hi=hi, every=every, tz=tz),
         aggregate(deps, keys, deployment_aggs()),
         aggregate(pairs, keys, lead_time_aggs()),
         aggregate(incs, keys, incident_aggs()),
@@ -123,7 +127,7 @@ def summarize(facts: Facts, *, by: Sequence[str] = (), every: str | None = None)
     for part in parts[1:]:
         out = (out.join(part, on=keys, how="full", coalesce=True, nulls_equal=True)
                if keys else pl.concat([out, part], how="horizontal"))
-    days = span_days(keys, lo, hi, every)
+    days = span_days(keys, lo, hi, every, tz)
     n = pl.col("deployments")
     out = out.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNTS).with_columns(
         days.alias("days"),
@@ -191,19 +195,36 @@ def delivery_report(deployments: Frame, changes: Frame, incidents: Frame,
                     start: date | datetime | None = None, end: date | datetime | None = None,
                     window_hours: float = DEFAULT_WINDOW_HOURS,
                     environments: Sequence[str] | None = PRODUCTION,
-                    band_year: int = DEFAULT_YEAR) -> dict[str, Any]:
-    """The delivery report for a period: overall figures, ``period`` (inclusive days) and
-    ``by_service`` rows.
+                    band_year: int = DEFAULT_YEAR, tz: str = "UTC") -> dict[str, Any]:
+    """The delivery report for a period: overall figures, ``period`` (inclusive days, in zone
+    ``tz``) and ``by_service`` rows.
 
     An empty period gives zero counts and null medians/rates, not an error.
     """
     facts = build_facts(deployments, changes, incidents, attribution, start=start, end=end,
-                        window_hours=window_hours, environments=environments)
+                        window_hours=window_hours, environments=environments, tz=tz)
+    return report_of(facts, band_year)
+
+
+def local_day(instant: datetime | None, tz: str) -> date | None:
+    """The local calendar day (in ``tz``) of a naive-UTC instant.
+
+    >>> local_day(datetime(2026, 10, 31, 10), "Pacific/Kiritimati")
+    datetime.date(2026, 11, 1)
+    """
+    if instant is None:
+        return None
+    return pl.select(to_local(pl.lit(instant, dtype=pl.Datetime("us")), tz)).item().date()
+
+
+def report_of(facts: Facts, band_year: int = DEFAULT_YEAR) -> dict[str, Any]:
+    """The report dict of :func:`delivery_report` from already computed facts."""
     overall = summarize(facts).row(0, named=True)
     per_service = summarize(facts, by=("service",))
     report: dict[str, Any] = {
-        "period": {"from": facts.start.date() if facts.start else None,
-                   "to": (facts.end - timedelta(microseconds=1)).date() if facts.end else None,
+        "period": {"from": local_day(facts.start, facts.tz),
+                   "to": local_day(facts.end - timedelta(microseconds=1), facts.tz)
+                   if facts.end else None,
                    "days": overall["days"],
                    "environments": list(facts.environments) if facts.environments else None,
                    "window_hours": facts.window_hours, "band_year": band_year},

@@ -19,8 +19,10 @@ from analytics.metrics.delivery import (
     PRODUCTION,
     aggregate,
     group_keys,
+    local_day_bounds,
     scope,
     service_keys,
+    tie_order,
     with_period,
 )
 from analytics.metrics.frames import (
@@ -28,7 +30,6 @@ from analytics.metrics.frames import (
     INCIDENT_COLUMNS,
     Frame,
     conform,
-    day_bounds,
     hours,
     in_period,
 )
@@ -49,18 +50,26 @@ def _attribution(attribution: Frame) -> pl.LazyFrame:
 
 def deployment_facts(deployments: Frame, incidents: Frame, attribution: Frame, *,
                      start: date | datetime | None = None, end: date | datetime | None = None,
-                     environments: Sequence[str] | None = PRODUCTION) -> pl.LazyFrame:
+                     environments: Sequence[str] | None = PRODUCTION,
+                     tz: str = "UTC") -> pl.LazyFrame:
     """One row per deployment finished in the period, with ``failed``, ``incidents``
-    (attributed), ``recovery_hours`` and ``next_success_at``.
+    (attributed), ``recovery_hours``, ``next_success_at`` and ``next_success_id``.
 
     Failed = status failed/rolled_back or ≥1 attributed incident. Recovery (REFERENCE §1):
     with incidents, their last ``resolved_at`` − ``finished_at`` (null while one is open);
     without, the next ``success`` deployment of the same service and environment, rollbacks
     included since they restore service. ``deployments`` should reach past the period end so
     the next success can be found. Negative spans (bad clocks) are left out (null).
+
+    Ties (REFERENCE §1.1): deployments are ordered by ``finished_at``, then ``external_id``
+    ascending (``id`` when the frame has no external id); "the next success" is the first in
+    that order that finished strictly after the failed one, so among successes sharing a
+    ``finished_at`` the one with the smallest external id is taken, whatever the row order.
+    ``start``/``end`` days are drawn in zone ``tz``.
     """
-    lo, hi = day_bounds(start, end)
-    everything = conform(deployments, "deployments", DEPLOYMENT_COLUMNS)
+    lo, hi = local_day_bounds(start, end, tz)
+    everything = conform(deployments, "deployments", DEPLOYMENT_COLUMNS,
+                         optional={"external_id": "text"})
     deps = scope(deployments, environments=environments).filter(in_period("finished_at", lo, hi))
     inc = conform(incidents, "incidents", INCIDENT_COLUMNS).select(
         pl.col("id").alias("incident_id"), "resolved_at")
@@ -74,8 +83,13 @@ def deployment_facts(deployments: Frame, incidents: Frame, attribution: Frame, *
     if environments is not None:
         restorers = restorers.filter(pl.col("environment").is_in(list(environments)))
     same = service_keys(environments)
-    restorers = restorers.select(*same, pl.col("finished_at").alias("next_success_at")
-                                 ).sort("next_success_at")
+    # One restorer per (service, instant): the first in (finished_at, external id) order, so
+    # the as-of join below has unique keys and cannot depend on row order.
+    restorers = (tie_order(restorers, [*same, "finished_at"])
+                 .unique([*same, "finished_at"], keep="first", maintain_order=True)
+                 .select(*same, pl.col("finished_at").alias("next_success_at"),
+                         pl.col("id").alias("next_success_id"))
+                 .sort("next_success_at"))
     has_inc = pl.col("incidents") > 0
     recovery = (pl.when(has_inc & pl.col("_open")).then(None)
                 .when(has_inc).then(hours(pl.col("_resolved") - pl.col("finished_at")))
@@ -128,18 +142,22 @@ def deployment_aggs() -> list[pl.Expr]:
 def change_failure(deployments: Frame, incidents: Frame, attribution: Frame, *,
                    start: date | datetime | None = None, end: date | datetime | None = None,
                    by: Sequence[str] = (), every: str | None = None,
-                   environments: Sequence[str] | None = PRODUCTION) -> pl.DataFrame:
+                   environments: Sequence[str] | None = PRODUCTION,
+                   tz: str = "UTC") -> pl.DataFrame:
     """CFR (failed ÷ deployments, Wilson 95%), recovery time (median, p90, n), rework and
-    rollback rates per slice (see :func:`deployment_facts` for the definitions)."""
+    rollback rates per slice (see :func:`deployment_facts` for the definitions); days and
+    ``every`` buckets in zone ``tz``."""
     keys = group_keys(by, every)
     facts = with_period(deployment_facts(deployments, incidents, attribution, start=start,
-                                         end=end, environments=environments), "finished_at", every)
+                                         end=end, environments=environments, tz=tz),
+                        "finished_at", every, tz)
     return aggregate(facts, keys, deployment_aggs()).collect()
 
 
 def rollback_frequency(deployments: Frame, *, start: date | datetime | None = None,
                        end: date | datetime | None = None, by: Sequence[str] = ("service",),
-                       environments: Sequence[str] | None | tuple[str] = _AUTO) -> pl.DataFrame:
+                       environments: Sequence[str] | None | tuple[str] = _AUTO,
+                       tz: str = "UTC") -> pl.DataFrame:
     """Rolled-back deployments ÷ deployments per slice.
 
     By default production only, except when slicing by ``environment``: that view shows every
@@ -147,7 +165,7 @@ def rollback_frequency(deployments: Frame, *, start: date | datetime | None = No
     """
     if environments == _AUTO:
         environments = None if "environment" in by else PRODUCTION
-    lo, hi = day_bounds(start, end)
+    lo, hi = local_day_bounds(start, end, tz)
     deps = scope(deployments, environments=environments).filter(in_period("finished_at", lo, hi))
     n = pl.len().cast(pl.Int64)
     rolled = (pl.col("status") == "rolled_back").sum().cast(pl.Int64)
@@ -159,7 +177,7 @@ def rollback_frequency(deployments: Frame, *, start: date | datetime | None = No
 def incident_facts(incidents: Frame, attribution: Frame, deployments: Frame, *,
                    start: date | datetime | None = None, end: date | datetime | None = None,
                    environments: Sequence[str] | None = PRODUCTION,
-                   recurrence_days: float = RECURRENCE_DAYS) -> pl.LazyFrame:
+                   recurrence_days: float = RECURRENCE_DAYS, tz: str = "UTC") -> pl.LazyFrame:
     """One row per incident opened in the period, with ``restore_hours``, ``rule``,
     ``deployment_id``, ``detect_hours``, ``recurred`` and ``customer_minutes``.
 
@@ -167,9 +185,9 @@ def incident_facts(incidents: Frame, attribution: Frame, deployments: Frame, *,
     opened) − the attributed deployment's finish (null when negative or unknown). Recurred: an
     incident of the same service with the same ``problem_id`` (else the same ``root_cause``
     when it has no problem id) opened in the ``recurrence_days`` before it; ``incidents``
-    should reach that far before the period start.
+    should reach that far before the period start. ``start``/``end`` days are in zone ``tz``.
     """
-    lo, hi = day_bounds(start, end)
+    lo, hi = local_day_bounds(start, end, tz)
     inc = conform(incidents, "incidents", INCIDENT_COLUMNS)
     if environments is not None:
         inc = inc.filter(pl.col("environment").is_in(list(environments)))
@@ -221,12 +239,14 @@ def incident_aggs() -> list[pl.Expr]:
 def incident_stability(incidents: Frame, attribution: Frame, deployments: Frame, *,
                        start: date | datetime | None = None, end: date | datetime | None = None,
                        by: Sequence[str] = (), every: str | None = None,
-                       environments: Sequence[str] | None = PRODUCTION) -> pl.DataFrame:
+                       environments: Sequence[str] | None = PRODUCTION,
+                       tz: str = "UTC") -> pl.DataFrame:
     """MTTR, time to detect, recurrence rate and attribution counts per slice.
 
-    ``by`` may also hold ``severity`` (MTTR by severity).
+    ``by`` may also hold ``severity`` (MTTR by severity). Days and buckets in zone ``tz``.
     """
     keys = group_keys(by, every, extra=("severity",))
     facts = with_period(incident_facts(incidents, attribution, deployments, start=start,
-                                       end=end, environments=environments), "opened_at", every)
+                                       end=end, environments=environments, tz=tz),
+                        "opened_at", every, tz)
     return aggregate(facts, keys, incident_aggs()).collect()

@@ -179,3 +179,74 @@ def test_scorecard_json(engine: Engine, capsys) -> None:  # noqa: ANN001
     assert checkout["customer_facing_minutes"] == 480.0
     teams = [(r["criticality"], r["team"]) for r in rows if r["level"] == "team"]
     assert teams == [(1, "finance"), (1, "payments"), (2, "storefront"), (3, "payments")]
+
+
+def test_mttr_baselines_equal_sql_and_numpy(engine: Engine, capsys) -> None:  # noqa: ANN001
+    from datetime import datetime
+
+    import numpy as np
+
+    from analytics.cli.report_mttr_baselines import DEFAULT_MONTHS as CLI_MONTHS
+    from analytics.metrics.baselines import DEFAULT_MONTHS, DEFAULT_TIER_COMMITMENT_HOURS
+
+    assert CLI_MONTHS == DEFAULT_MONTHS
+    _fill(engine)
+    code, rows = _run(engine, capsys, "mttr-baselines")
+    assert code == 0
+    # Second method: restored production incidents straight from the table, numpy percentiles.
+    # The last incident opened 2024-01-09, so the six months run 2023-07-10 … 2024-01-09.
+    with engine.connect() as conn:
+        found = conn.execute(text(
+            "SELECT s.name, s.tier, i.opened_at, i.resolved_at FROM incident i "
+            "JOIN service s ON s.id = i.service_id WHERE i.environment = 'production' "
+            "AND i.resolved_at IS NOT NULL AND i.opened_at >= '2023-07-10' "
+            "AND i.opened_at < '2024-01-10'")).all()
+    by_service: dict[str, list[float]] = {}
+    tiers = {}
+    for name, tier, opened, resolved in found:
+        opened, resolved = (datetime.fromisoformat(v) if isinstance(v, str) else v
+                            for v in (opened, resolved))
+        by_service.setdefault(name, []).append((resolved - opened).total_seconds() / 3600)
+        tiers[name] = tier
+    assert {r["service"] for r in rows} == set(by_service) == {"checkout", "search"}
+    for r in rows:
+        x = np.array(by_service[r["service"]])
+        assert r["n"] == len(x)
+        assert r["p50_hours"] == pytest.approx(np.median(x))
+        assert r["p80_hours"] == pytest.approx(np.percentile(x, 80))
+        assert r["commitment_hours"] == DEFAULT_TIER_COMMITMENT_HOURS[tiers[r["service"]]]
+        assert r["within_commitment"] == (np.percentile(x, 80) <= r["commitment_hours"])
+    # By hand: checkout restores 3, 5, 1, 2, 1 h → p50 2 h, p80 3.4 h; search 1, 4 h → p80 3.4 h.
+    checkout = next(r for r in rows if r["service"] == "checkout")
+    assert (checkout["p50_hours"], checkout["p80_hours"]) == (2.0, pytest.approx(3.4))
+    with pytest.raises(SystemExit) as err:
+        _run(engine, capsys, "mttr-baselines", "--months", "0")
+    assert err.value.code == 2 and "--months must be at least 1" in capsys.readouterr().err
+
+
+def test_mttr_baselines_table_and_empty_store(engine: Engine, capsys) -> None:  # noqa: ANN001
+    code, out = _run(engine, capsys, "mttr-baselines", fmt="table")
+    assert code == 2 and "No restored incident" in out
+    _fill(engine)
+    code, out = _run(engine, capsys, "mttr-baselines", "--months", "1", fmt="table")
+    assert code == 0 and "checkout" in out and "p80_hours" in out
+
+
+def test_report_help_does_not_import_the_heavy_stack() -> None:
+    """`report --help` stays light: the delivery CLI modules import no report/polars stack."""
+    import subprocess
+
+    code = ("import sys; import analytics.cli.report_delivery, analytics.cli.report_scorecard, "
+            "analytics.cli.report_mttr_baselines, analytics.cli.attribute; "
+            "heavy = [m for m in ('analytics.reports.delivery', 'analytics.reports.scorecard', "
+            "'statsmodels', 'scipy', 'sklearn', 'altair') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"
+
+
+def test_pages_and_notebooks_do_not_import_the_cli() -> None:
+    root = Path(__file__).resolve().parents[2]
+    for name in ("pages/overview.py", "pages/delivery.py", "notebooks/overview.py",
+                 "notebooks/delivery.py"):
+        assert "analytics.cli" not in (root / name).read_text(), name

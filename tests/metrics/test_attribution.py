@@ -8,8 +8,10 @@ import polars as pl
 import pytest
 from delivery_builders import SERVICES, changes, deployments, incidents, scenario
 from sqlalchemy import Engine, text
+from sqlmodel import Session
 
-from analytics.metrics.attribution import attribute, rule_counts, save_attribution
+from analytics.metrics.attribution import attribute, rule_counts
+from analytics.store.attributions import save_attributions
 from analytics.store.db import bulk_insert
 
 
@@ -118,12 +120,16 @@ def test_save_attribution_replaces_rows_of_that_window(engine: Engine) -> None:
     deps, chg, inc = scenario()
     _fill_store(engine, deps, inc)
     stamp = datetime(2024, 2, 1, 12)
-    with engine.begin() as conn:
-        counts48 = save_attribution(conn, attribute(inc, deps, chg), window_hours=48,
-                                    computed_at=stamp)
-        save_attribution(conn, attribute(inc, deps, chg, window_hours=10), window_hours=10)
-    with engine.begin() as conn:  # recompute 48 h: replaces, does not duplicate
-        save_attribution(conn, attribute(inc, deps, chg), window_hours=48, computed_at=stamp)
+    with Session(engine) as session:
+        counts48 = save_attributions(session=session, attribution=attribute(inc, deps, chg),
+                                     window_hours=48, computed_at=stamp)
+        save_attributions(session=session, attribution=attribute(inc, deps, chg, window_hours=10),
+                          window_hours=10)
+        session.commit()
+    with Session(engine) as session:  # recompute 48 h: replaces, does not duplicate
+        save_attributions(session=session, attribution=attribute(inc, deps, chg),
+                          window_hours=48, computed_at=stamp)
+        session.commit()
     assert counts48 == {"explicit": 1, "window": 4, "unattributed": 4}
     with engine.connect() as conn:
         per_rule = dict(conn.execute(text(
@@ -140,13 +146,15 @@ def test_save_attribution_replaces_rows_of_that_window(engine: Engine) -> None:
 def test_save_attribution_is_all_or_nothing(engine: Engine) -> None:
     deps, chg, inc = scenario()
     _fill_store(engine, deps, inc)
-    with engine.begin() as conn:
-        save_attribution(conn, attribute(inc, deps, chg), window_hours=48)
+    with Session(engine) as session:
+        save_attributions(session=session, attribution=attribute(inc, deps, chg), window_hours=48)
+        session.commit()
     broken = attribute(inc, deps, chg).with_columns(
         pl.when(pl.col("incident_id") == 9).then(999).otherwise(pl.col("deployment_id"))
         .alias("deployment_id"))  # deployment 999 does not exist: the FK fails on insert
-    with pytest.raises(Exception), engine.begin() as conn:  # noqa: B017, PT011
-        save_attribution(conn, broken, window_hours=48)
+    with pytest.raises(Exception), Session(engine) as session:  # noqa: B017, PT011
+        save_attributions(session=session, attribution=broken, window_hours=48)
+        session.commit()
     with engine.connect() as conn:
         n = conn.execute(text("SELECT count(*) FROM incident_attribution")).scalar_one()
     assert n == 9  # the delete was rolled back with the failed insert
@@ -154,6 +162,6 @@ def test_save_attribution_is_all_or_nothing(engine: Engine) -> None:
 
 def test_save_attribution_rejects_unknown_rule(engine: Engine) -> None:
     bad = pl.DataFrame({"incident_id": [1], "deployment_id": [None], "rule": ["guess"]})
-    with pytest.raises(ValueError, match="attribution: unknown rule"), engine.begin() as conn:
-        save_attribution(conn, bad, window_hours=48)
+    with pytest.raises(ValueError, match="attribution: unknown rule"), Session(engine) as session:
+        save_attributions(session=session, attribution=bad, window_hours=48)
 

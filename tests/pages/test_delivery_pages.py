@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
+from analytics import catalogue
 from analytics.cli import main
 
 END = date(2026, 11, 22)
@@ -126,7 +127,7 @@ def test_band_year_and_environment_grouping(demo_engine, app_for, capsys):
     bands = next(d.value for d in at.dataframe if "band" in d.value.columns)
     report = _report(demo_engine, capsys, "--band-year", "2021")
     cfr = report["change_failure_rate"]["value"]
-    row = bands[bands["KPI"] == "change failure rate"].iloc[0]
+    row = bands[bands["KPI"] == catalogue.get("change_failure_rate").label].iloc[0]
     assert row["value"] == pytest.approx(cfr) and row["band"] == band("change_failure_rate", cfr, 2021)
     assert row["band"] == report["bands"]["change_failure_rate"]
     assert any("Gap-filling rule" in c.value for c in at.caption)
@@ -162,9 +163,9 @@ def test_median_intervals_and_mttr_by_severity(demo_engine, app_for, capsys):
     at = app_for(demo_engine, PAGE)
     report = _report(demo_engine, capsys)
     ci = next(d.value for d in at.dataframe if "kpi" in d.value.columns).set_index("kpi")
-    expected = {"Lead time for changes": report["lead_time_hours"],
-                "Failed deployment recovery": report["recovery_time_hours"],
-                "MTTR": report["mttr_hours"]}
+    expected = {catalogue.get("lead_time").label: report["lead_time_hours"],
+                catalogue.get("recovery_time").label: report["recovery_time_hours"],
+                catalogue.get("mttr").label: report["mttr_hours"]}
     assert list(ci.index) == list(expected)
     for name, fig in expected.items():
         row = ci.loc[name]

@@ -7,6 +7,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import text
 
+from analytics import catalogue
+
 
 def _count(engine, sql, **params):
     with engine.connect() as conn:
@@ -104,7 +106,9 @@ def _scorecard_json(engine, capsys):
 def test_overview_scorecard_matches_report_scorecard(demo_engine, app_for, capsys):
     at = app_for(demo_engine)
     rows = {r["service"]: r for r in _scorecard_json(demo_engine, capsys) if r["level"] == "service"}
-    tables = [d.value for d in at.dataframe if "service" in d.value.columns and "CFR" in d.value.columns]
+    cfr_heading = catalogue.get("change_failure_rate").label  # headings come from the catalogue
+    tables = [d.value for d in at.dataframe if "service" in d.value.columns
+              and cfr_heading in d.value.columns]
     shown = {r["service"].removesuffix(" *"): r for t in tables for r in t.to_dict("records")}
     assert set(shown) == {s or "(no service)" for s in rows}
     for name, r in rows.items():
@@ -115,7 +119,7 @@ def test_overview_scorecard_matches_report_scorecard(demo_engine, app_for, capsy
         assert s["Incidents (attrib.)"] == r["attributed_incidents"]
         assert s["Tickets after rel."] == r["tickets_after_releases"]
         if r["cfr"] is not None:
-            assert s["CFR"] == f"{r['cfr']:.1%} · {r['change_failure_rate_band']}"
+            assert s[cfr_heading] == f"{r['cfr']:.1%} · {r['change_failure_rate_band']}"
         assert bool(s["Escalation"]) == r["escalate"]
         assert s["service"].endswith(" *") == r["small_sample"]
     # Grouped by criticality: one table per level, in order, each holding one criticality.

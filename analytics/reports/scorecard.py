@@ -1,0 +1,94 @@
+"""The release health scorecard and the Overview's activity counts (issue 4 item 6).
+
+Per service and per team (by criticality): the delivery KPIs of :mod:`analytics.reports.delivery`
+next to customer impact (tickets and CSAT answers within one observation window after a
+release), a DORA band per KPI and the escalation flag. ``python -m analytics report scorecard``,
+the Overview page and the overview notebook all call these functions.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine
+
+from analytics.metrics import drilldown
+from analytics.metrics import scorecard as cards
+from analytics.metrics.activity import totals, weekly_counts
+from analytics.metrics.bands import DEFAULT_YEAR
+from analytics.metrics.delivery_report import Facts
+from analytics.metrics.trends import TREND_BUCKETS
+from analytics.reports import BadRequest
+from analytics.reports.delivery import facts as delivery_facts
+from analytics.reports.delivery import window_of
+from analytics.store import queries
+from analytics.store.queries import Filters
+
+LEVELS = tuple(cards.LEVEL_KEYS)
+EVERY = "month"  # period of the three-periods escalation rule by default
+ACTIVITY_KINDS = ("deployments", "incidents", "tickets", "csat_responses")
+EVENT_SOURCE = {"tickets after releases": "tickets", "CSAT after releases": "csat"}
+
+
+def customer_events(engine: Engine, filters: Filters, *, window_hours: float | None = None,
+                    ) -> dict[str, pl.DataFrame]:
+    """Tickets and CSAT answers of the period and one observation window past it."""
+    pad = timedelta(hours=window_of(window_hours))
+    return {"tickets": queries.tickets(engine, filters, pad_after=pad),
+            "csat": queries.csat(engine, filters, pad_after=pad)}
+
+
+def _check(level: str | None, every: str) -> None:
+    if level is not None and level not in LEVELS:
+        raise BadRequest(f"The scorecard has no level {level!r}; use {' or '.join(LEVELS)}.")
+    if every not in TREND_BUCKETS:
+        raise BadRequest(f"Escalation periods are {' or '.join(TREND_BUCKETS)}, not {every!r}.")
+
+
+def from_facts(data: Facts, events: dict[str, pl.DataFrame], *, level: str,
+               band_year: int = DEFAULT_YEAR, every: str = EVERY) -> pl.DataFrame:
+    """Scorecard rows of one level from facts and customer events already read."""
+    _check(level, every)
+    return cards.scorecard(data, events["tickets"], events["csat"], level=level,
+                           band_year=band_year, every=every)
+
+
+def scorecard(engine: Engine, filters: Filters, *, level: str = "service",
+              window_hours: float | None = None, band_year: int = DEFAULT_YEAR,
+              every: str = EVERY) -> pl.DataFrame:
+    """Scorecard rows for ``level`` "service" or "team" (team rows per team and criticality)."""
+    _check(level, every)
+    data = delivery_facts(engine, filters, window_hours=window_hours)
+    events = customer_events(engine, filters, window_hours=window_hours)
+    return from_facts(data, events, level=level, band_year=band_year, every=every)
+
+
+def scorecard_rows(engine: Engine, filters: Filters, *, window_hours: float | None = None,
+                   band_year: int = DEFAULT_YEAR, every: str = EVERY) -> list[dict[str, Any]]:
+    """Service rows then team rows as plain dicts (the ``report scorecard`` JSON)."""
+    _check(None, every)
+    data = delivery_facts(engine, filters, window_hours=window_hours)
+    events = customer_events(engine, filters, window_hours=window_hours)
+    return cards.scorecard_rows(data, events["tickets"], events["csat"], band_year=band_year,
+                                every=every)
+
+
+def records(data: Facts, events: dict[str, pl.DataFrame], kind: str, *,
+            service: str | None, limit: int | None = None) -> tuple[pl.DataFrame, int]:
+    """At most ``limit`` records behind a scorecard number of one service, and their count."""
+    where = {"service": service}
+    if kind in drilldown.AFTER_RELEASE_KINDS:
+        return drilldown.after_release_records(data, events[EVENT_SOURCE[kind]], kind,
+                                               where=where, limit=limit)
+    if kind not in drilldown.KINDS:
+        raise BadRequest(f"There is no record list called {kind!r}.")
+    return drilldown.records(data, kind, where=where, limit=limit)
+
+
+def activity(engine: Engine, filters: Filters) -> tuple[dict[str, int], pl.DataFrame]:
+    """Events of each kind in the period and their counts per ISO week (weeks in
+    ``filters.timezone``); aggregates only."""
+    events = {kind: queries.event_times(engine, kind, filters) for kind in ACTIVITY_KINDS}
+    return totals(events), weekly_counts(events, filters.timezone)
