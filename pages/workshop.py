@@ -86,11 +86,10 @@ st.caption("Orange bands: incidents. Shaded: alerts of the proposed rule. Red da
 st.subheader("Precision–recall over thresholds")
 st.altair_chart(charts.pr_curve_chart(view["sweep"], view["marks"]), width="stretch")
 
-left, right = st.columns(2)
-left.markdown("**False alarms**")
-left.dataframe(view["false_alarms"], hide_index=True)
-right.markdown("**Missed incidents**")
-right.dataframe(view["missed"], hide_index=True)
+st.markdown("**False alarms**")
+st.dataframe(view["false_alarms"], hide_index=True)
+st.markdown("**Missed incidents**")
+st.dataframe(view["missed"], hide_index=True, width="stretch")
 
 st.subheader("Save the proposed rule")
 who = st.text_input("Who", key="ws_who")

@@ -35,7 +35,8 @@ def event_study_chart(event_study: pl.DataFrame) -> alt.LayerChart:
 def weekday_rate_chart(by_weekday: pl.DataFrame) -> alt.LayerChart:
     """Failure rate by weekday with Wilson 95% intervals, Monday first."""
     order = by_weekday["weekday"].to_list()
-    base = alt.Chart(by_weekday).encode(x=alt.X("weekday:N", sort=order, title=None))
+    base = alt.Chart(by_weekday).encode(x=alt.X("weekday:N", sort=order, title=None,
+                                                axis=alt.Axis(labelAngle=0)))
     return (base.mark_rule().encode(y=alt.Y("ci_low:Q", title="failure rate (Wilson 95% CI)",
                                             axis=alt.Axis(format="%")), y2="ci_high:Q")
             + base.mark_point(filled=True, size=80).encode(y="rate:Q", tooltip=by_weekday.columns)

@@ -257,5 +257,8 @@ def workshop(inputs: ReplayInputs, *, current: dict[str, float], proposed: dict[
             "false_alarms": alerts.filter(pl.col("kind") == "false alarm").select("start", "end"),
             "missed": result["incidents_scored"].filter(~caught)
             .select("id", "severity", "title", "opened_at", "resolved_at"),
-            "deployments": inputs.deployments}
+            # Only deployments inside the replayed span: older ones would stretch the time axis.
+            "deployments": inputs.deployments.filter(
+                pl.col("finished_at").is_between(one.start, one.start + one.step * one.num.shape[1],
+                                                 closed="left"))}
 
