@@ -9,20 +9,23 @@
 
 # %% [markdown]
 # # Release impact
-# Do production releases raise ticket and incident rates? The same study as the Release impact
-# page and `report release-impact`, over the whole store. Set `DATABASE_URL` for another store.
+# Do production releases raise ticket and incident rates? The same report as the Release impact
+# page and `report release-impact` (`analytics.reports.release_impact`), over the whole store,
+# drawn with the page's charts. Set `DATABASE_URL` for another store.
 
 # %%
 import polars as pl
 
-from analytics.cli.report_release_impact import study
+from analytics.charts import studies as charts
+from analytics.reports import release_impact as report
 from analytics.settings import get_settings
 from analytics.store import queries
 from analytics.store.db import get_engine
 
 engine = get_engine(get_settings().database_url)
 filters = queries.Filters(environment="production")
-result = study(engine, filters)
+window = get_settings().window_hours
+result = report.release_impact(engine, filters=filters, window_hours=window)
 result["verdict"]
 
 # %% [markdown]
@@ -30,27 +33,29 @@ result["verdict"]
 # should sit at 1: if they do not, something other than the release drives the counts).
 
 # %%
-rows = []
-for which in ("failed", "success"):
-    for kind in ("tickets", "incidents"):
-        est = result["by_outcome"][which][kind]
-        rows.append({"outcome": which, "kind": kind, "rate_ratio": est["rate_ratio"],
-                     "ci_low": est["ci_low"], "ci_high": est["ci_high"],
-                     "placebo": est["placebo"]["rate_ratio"], "n_releases": est["n_releases"]})
-pl.DataFrame(rows)
+rates = report.rate_ratios(result)
+charts.rate_ratio_chart(rates)
+
+# %%
+rates
 
 # %% [markdown]
-# Sensitivity: does the answer depend on the window? A curious analyst tries 24 h and 72 h.
+# Sensitivity: does the answer depend on the window? A curious analyst tries half and one and
+# a half times the observation window.
 
 # %%
 sensitivity = pl.DataFrame([
-    {"window_hours": w, **{k: (result if w == 48 else study(engine, filters, w))
+    {"window_hours": w, **{k: (result if w == window else
+                               report.release_impact(engine, filters=filters, window_hours=w))
                            ["by_outcome"]["failed"]["tickets"][k] for k in ("rate_ratio", "ci_low", "ci_high")}}
-    for w in (24, 48, 72)])
+    for w in (window / 2, window, window * 1.5)])
 sensitivity
 
 # %% [markdown]
-# The event study around failed releases: observed against what the hour of week predicts.
+# The event study around releases: observed against what the hour of week predicts.
+
+# %%
+charts.event_study_chart(result["event_study"])
 
 # %%
 es = result["event_study"].filter(pl.col("outcome") == "failed")

@@ -1,12 +1,12 @@
 """Weekday effect: do deployments fail more often on Fridays, after accounting for size?"""
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
 from analytics import ui
-from analytics.cli.common import CliError
-from analytics.cli.report_weekday import study
+from analytics.charts import studies as charts
+from analytics.reports import ReportError
+from analytics.reports import weekday as report
 from analytics.store.queries import Filters
 from analytics.studies import weekday as method
 
@@ -16,16 +16,16 @@ filters = ui.global_filters()
 @st.cache_data(ttl=300, show_spinner="Fitting the weekday model…")
 def result(filters: Filters, outcome: str) -> dict:
     """The weekday study for these filters (aggregated frames only)."""
-    return study(ui.engine(), filters, outcome)
+    return report.weekday(ui.engine(), filters=filters, outcome=outcome)
 
 
 st.title("Weekday effect")
 st.caption(ui.describe(filters))
-outcome = st.radio("A deployment failed when it has…", tuple(method.OUTCOMES), horizontal=True,
-                   format_func=lambda o: method.OUTCOMES[o], key="wd_outcome")
+outcome = st.radio("A deployment failed when it has…", tuple(report.OUTCOMES), horizontal=True,
+                   format_func=lambda o: report.OUTCOMES[o], key="wd_outcome")
 try:
     res = result(filters, outcome)
-except (ValueError, CliError) as exc:
+except ReportError as exc:
     st.info(f"Nothing to compare here: {exc}.")
     st.stop()
 st.subheader(res["verdict"])
@@ -42,12 +42,7 @@ ui.tile(c3, "Smallest detectable", f"{res['min_detectable_odds_ratio']:.2f}×",
         "odds ratio found with 80% power at α 0.05 with this sample")
 
 by_day = res["by_weekday"]
-order = by_day["weekday"].to_list()
-base = alt.Chart(by_day).encode(x=alt.X("weekday:N", sort=order, title=None))
-st.altair_chart((base.mark_rule().encode(y=alt.Y("ci_low:Q", title="failure rate (Wilson 95% CI)",
-                                                 axis=alt.Axis(format="%")), y2="ci_high:Q")
-                 + base.mark_point(filled=True, size=80).encode(y="rate:Q", tooltip=by_day.columns)
-                 ).properties(height=260))
+st.altair_chart(charts.weekday_rate_chart(by_day))
 st.dataframe(by_day, hide_index=True, width="stretch")
 st.caption("p: each weekday against all other days (chi-square, Fisher when sparse); p_holm: "
            "Holm-adjusted across the days. Independence of weekday and failure: "
@@ -60,6 +55,8 @@ st.dataframe(res["by_hour_band"], hide_index=True)
 if "incidents_by_weekday" in res:
     st.subheader("Incidents and MTTR by weekday of the release that caused them")
     st.dataframe(res["incidents_by_weekday"], hide_index=True)
+    st.caption(f"Incidents attributed to a release opened within {res['window_hours']:g} h of it "
+               "(observation window, WORKBENCH_WINDOW_HOURS; REFERENCE §1.1).")
 
 with st.expander("Method"):
     st.markdown(method.__doc__ or "")

@@ -2,7 +2,8 @@
 
 Exit status: 0 pass, 1 fail, 3 escalate (escalated approval needed); 2 for bad input such as an
 unknown service. The risk score is the calibrated deployment risk model (REFERENCE §4) fitted on
-the store's production deployments.
+the store's production deployments (:mod:`analytics.reports.gate`, imported when the command
+runs so that ``--help`` does not load scikit-learn).
 """
 
 from __future__ import annotations
@@ -11,9 +12,23 @@ import argparse
 from datetime import UTC, datetime
 
 from analytics.cli.common import CliError, add_format_argument, emit, engine_from
-from analytics.cli.report_slo import parse_timestamp
-from analytics.store.queries import Filters, deployments, incidents, services
-from analytics.studies import gates, risk
+
+# Mirrors analytics.studies.gates.EXIT_CODES (a test keeps them equal).
+EXIT_CODES = {"pass": 0, "fail": 1, "escalate": 3}
+
+
+def parse_timestamp(value: str) -> datetime:
+    """argparse type: ISO 8601; a naive value is UTC, an offset is converted to UTC.
+
+    >>> parse_timestamp("2026-03-01T13:00+01:00")
+    datetime.datetime(2026, 3, 1, 12, 0)
+    """
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid timestamp {value!r}, expected ISO 8601 (e.g. 2026-03-01T12:00)") from None
+    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,19 +55,16 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"{flag} must be zero or more, got {value}")
     if not 0 <= args.coverage <= 100:
         raise CliError(f"--coverage must be a percentage in [0, 100], got {args.coverage:g}")
+    from analytics.reports import ReportError
+    from analytics.reports.gate import gate
+
     engine = engine_from(args)
-    if args.service not in set(services(engine)["service"].to_list()):
-        raise CliError(f"unknown service {args.service} (--service)")
     at = args.at or datetime.now(UTC).replace(tzinfo=None)
     try:
-        model, rows = risk.fit_latest(deployments(engine, Filters(environment="production")))
-    except ValueError as exc:
-        raise CliError(f"cannot fit the risk model: {exc}") from None
-    change = risk.change_row(rows, args.service, args.lines_changed, args.files_changed,
-                             args.coverage, args.emergency)
-    score = float(model.predict(change)[0])
-    sev1 = gates.open_sev1_count(incidents(engine, Filters(services=(args.service,))), args.service, at)
-    result = gates.decide(gates.default_gate(at), service=args.service, coverage=args.coverage,
-                          risk=round(score, 6), emergency=args.emergency, open_sev1=sev1, at=at)
+        result = gate(engine, service=args.service, lines_changed=args.lines_changed,
+                      files_changed=args.files_changed, coverage=args.coverage,
+                      emergency=args.emergency, at=at)
+    except ReportError as exc:
+        raise CliError(str(exc)) from None
     emit(result, args.format)
-    return gates.EXIT_CODES[result["decision"]]
+    return EXIT_CODES[result["decision"]]

@@ -21,6 +21,7 @@ REPORT_MODULES = (
     "analytics.cli.report_csat",
     "analytics.cli.report_reconciliation",
     "analytics.cli.report_threshold_replay",
+    "analytics.cli.report_rollback_replay",
     "analytics.cli.report_release_impact",
     "analytics.cli.report_weekday",
 )

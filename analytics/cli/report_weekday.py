@@ -1,51 +1,46 @@
-"""`report weekday`: the Friday effect — failure by weekday, controlled odds ratio (REFERENCE §4)."""
+"""`report weekday`: the Friday effect — failure by weekday, controlled odds ratio (REFERENCE §4).
+
+Argparse and formatting only: the numbers come from :mod:`analytics.reports.weekday` (imported
+when the report runs, so ``--help`` does not load statsmodels).
+"""
 
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine
-
 from analytics.cli.common import CliError, add_filter_arguments, filters_from
-from analytics.metrics.attribution import DEFAULT_WINDOW_HOURS, attribute
-from analytics.store import queries
-from analytics.studies.weekday import OUTCOMES, weekday_study
+from analytics.cli.report_release_impact import positive_hours
 
 NAME = "weekday"
 HELP = "do deployments fail more on Fridays? rates by weekday, controlled odds ratio, verdict"
+# The choices of --outcome; analytics.reports.weekday.OUTCOMES says what each means (a test
+# keeps the two equal).
+OUTCOME_CHOICES = ("status", "incident", "either")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """--from/--to/--service/--team/--env and --outcome (what counts as a failure)."""
+    """Filters, --outcome (what counts as a failure) and --window-hours (attribution window)."""
     add_filter_arguments(parser)
-    parser.add_argument("--outcome", choices=tuple(OUTCOMES), default="status",
+    parser.add_argument("--outcome", choices=OUTCOME_CHOICES, default="status",
                         help="failure = status failed/rolled back (default), an attributed "
                              "incident, or either (REFERENCE §1)")
+    parser.add_argument("--window-hours", type=positive_hours, default=None, metavar="H",
+                        help="observation window for attributing incidents to deployments, hours "
+                             "(default $WORKBENCH_WINDOW_HOURS or 48; REFERENCE §1.1)")
 
 
-def study(engine: Engine, filters: queries.Filters, outcome: str = "status") -> dict[str, Any]:
-    """Read the store for ``filters`` and run the study (frames included); pages use it too."""
-    deployments = queries.deployments(engine, filters)
-    window = timedelta(hours=DEFAULT_WINDOW_HOURS)
-    incidents = queries.incidents(engine, filters, pad_after=window)
-    envs = (filters.environment,) if filters.environment else None
-    attribution = attribute(incidents, queries.deployments(engine, filters, pad_before=window),
-                            environments=envs)
-    return weekday_study(deployments, incidents, attribution, environments=envs, outcome=outcome)
-
-
-def compute(engine: Engine, args: argparse.Namespace) -> dict[str, Any]:
+def compute(engine: Any, args: argparse.Namespace) -> dict[str, Any]:
     """The weekday report; frames become lists of rows."""
+    from analytics.reports import ReportError
+    from analytics.reports.weekday import weekday
+
     filters = filters_from(args, engine)
     try:
-        out = study(engine, filters, args.outcome)
-    except ValueError as exc:
-        raise CliError(str(exc)) from exc
+        out = weekday(engine, filters=filters, outcome=args.outcome, window_hours=args.window_hours)
+    except ReportError as exc:
+        raise CliError(str(exc)) from None
     out.pop("se_log_or")
     for key in ("by_weekday", "by_hour_band", "incidents_by_weekday"):
         out[key] = out[key].to_dicts()
-    out["period"] = {"from": filters.start, "to": filters.end, "services": list(filters.services),
-                     "teams": list(filters.teams), "environment": filters.environment}
     return out

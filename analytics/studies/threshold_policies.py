@@ -1,4 +1,8 @@
-"""Rollback triggers, KPI thresholds from history and SLAs, and the escalation rule (REFERENCE §4).
+"""Rollback triggers and KPI thresholds from history and SLAs (REFERENCE §4).
+
+Used by ``analytics.reports.thresholds`` (``report rollback-replay`` and the Threshold workshop,
+which suggests thresholds from history and from the SLO's error budget). Escalation after
+consecutive degraded periods lives in ``analytics.metrics.scorecard``.
 
 A rollback trigger "error rate above X within N minutes of a deployment" is replayed over every
 production deployment on the same grid and windowed values as ``thresholds`` (evaluation e is the
@@ -92,10 +96,12 @@ def rollback_summary(replayed: pl.DataFrame) -> dict:
 
 
 def thresholds_from_history(values: Sequence[float] | np.ndarray, warn_pct: float = 75.0,
-                            critical_pct: float = 90.0, direction: str = "lower_is_better") -> dict:
+                            critical_pct: float = 90.0, direction: str = "lower") -> dict:
     """Warn and critical thresholds as percentiles of past values (e.g. MTTR hours).
 
-    For a higher-is-better KPI the mirror percentiles are used (warn below p25, critical below p10).
+    ``direction`` is the catalogue's spelling of which way is better: for ``"lower"`` (the
+    default) high values warn; for ``"higher"`` the mirror percentiles are used (warn below
+    p25, critical below p10). NaNs (no traffic) are ignored.
 
     >>> thresholds_from_history([1, 2, 3, 4, 5])
     {'warn_above': 4.0, 'critical_above': 4.6}
@@ -104,13 +110,13 @@ def thresholds_from_history(values: Sequence[float] | np.ndarray, warn_pct: floa
     v = v[~np.isnan(v)]
     if v.size == 0:
         raise ValueError("values: no history to propose thresholds from")
-    if direction == "lower_is_better":
+    if direction == "lower":
         return {"warn_above": float(np.percentile(v, warn_pct)),
                 "critical_above": float(np.percentile(v, critical_pct))}
-    if direction == "higher_is_better":
+    if direction == "higher":
         return {"warn_below": float(np.percentile(v, 100 - warn_pct)),
                 "critical_below": float(np.percentile(v, 100 - critical_pct))}
-    raise ValueError(f"direction must be lower_is_better or higher_is_better, got {direction!r}")
+    raise ValueError(f"direction must be 'higher' or 'lower', got {direction!r}")
 
 
 def thresholds_from_sla(commitment: float, warn_share: float = 0.8) -> dict:
@@ -124,18 +130,3 @@ def thresholds_from_sla(commitment: float, warn_share: float = 0.8) -> dict:
         raise ValueError("commitment must be positive and warn_share in (0, 1]")
     return {"warn_above": round(commitment * warn_share, 10), "critical_above": float(commitment)}
 
-
-def escalate(degraded: Sequence[bool], periods: int = 3) -> list[bool]:
-    """Per period, whether it completes a run of ``periods`` consecutive degraded periods
-    ("degraded three consecutive periods" → escalate).
-
-    >>> escalate([True, True, False, True, True, True, True])
-    [False, False, False, False, False, True, True]
-    """
-    if periods < 1:
-        raise ValueError(f"periods must be at least 1, got {periods}")
-    out, run = [], 0
-    for flag in degraded:
-        run = run + 1 if flag else 0
-        out.append(run >= periods)
-    return out

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from analytics.cli.report_release_impact import study as release_study
-from analytics.cli.report_weekday import study as weekday_study
+from analytics.reports.release_impact import release_impact
+from analytics.reports.weekday import weekday
 from analytics.store.queries import Filters
 
 END = date(2026, 11, 22)
@@ -15,23 +15,25 @@ DEFAULT = Filters(start=END - timedelta(days=89), end=END, environment="producti
 def test_release_impact_page_shows_verdict_and_top_release(demo_engine, app_for):
     at = app_for(demo_engine, "pages/release_impact.py")
     assert at.title[0].value == "Release impact"
-    expected = release_study(demo_engine, DEFAULT, 48, top=50)
+    expected = release_impact(demo_engine, filters=DEFAULT, top=50)  # window: the setting
     assert at.subheader[0].value == expected["verdict"]
     table = at.dataframe[0].value
     assert int(table["id"].iloc[0]) == expected["releases"][0]["id"]
     # Drill-down: the top release's tickets in its window, counted as the study counted them.
     top = expected["releases"][0]
-    drill = next(c.value for c in at.caption if "tickets and" in c.value)
+    drill = next(t.value for t in at.text if "tickets and" in t.value)
     assert drill.startswith(f"{top['observed']} tickets") and top["service"] in drill
 
 
 def test_weekday_page_shows_verdict_and_odds_ratio(demo_engine, app_for):
     at = app_for(demo_engine, "pages/weekday.py")
     assert at.title[0].value == "Weekday effect"
-    expected = weekday_study(demo_engine, DEFAULT)
+    expected = weekday(demo_engine, filters=DEFAULT)
     assert at.subheader[0].value == expected["verdict"]
     tile = next(m for m in at.metric if m.label == "Friday vs Mon–Thu (controlled)")
     assert tile.value == f"{expected['friday_vs_rest']['odds_ratio']:.2f}×"
+    window = next(c.value for c in at.caption if "observation window" in c.value)
+    assert f"within {expected['window_hours']:g} h" in window
 
 
 def test_study_pages_on_empty_store_say_so(engine, app_for):

@@ -59,11 +59,28 @@ def test_workshop_scores_and_saves(demo_copy, app_for) -> None:  # noqa: ANN001
     at.button(key="ws_save").click().run()
     assert not at.exception, at.exception
     with demo_copy.connect() as conn:
-        row = conn.execute(text("SELECT version, thresholds, changed_by, reason FROM kpi_definition "
-                                "WHERE key = :k"), {"k": f"alert_rule.error_rate.{service}"}).one()
+        row = conn.execute(text("SELECT version, thresholds, changed_by, reason, direction "
+                                "FROM kpi_definition WHERE key = :k"),
+                           {"k": f"alert_rule.error_rate.{service}"}).one()
         audit = conn.execute(text("SELECT actor, detail FROM audit_log WHERE action = 'kpi_threshold_changed'")).one()
-    assert row[0] == 1 and json.loads(row[1])["threshold"] == 0.2 and row[2:] == ("sre-lead", "too many pages at night")
+    assert row[0] == 1 and json.loads(row[1])["threshold"] == 0.2 and row[2:] == ("sre-lead", "too many pages at night", "lower")
     detail = json.loads(audit[1])
-    assert audit[0] == "sre-lead" and detail["old"]["threshold"] == 0.05 and detail["new"]["threshold"] == 0.2
+    # Saved through store.definitions.save_definition, whose "old" is the previous stored
+    # version: none here (the page's default rule was never stored).
+    assert audit[0] == "sre-lead" and detail["old"] is None and detail["new"]["threshold"] == 0.2
     at.run()
     assert any("version 1" in c.value for c in at.caption)
+
+
+def test_workshop_rollback_trigger_matches_report(demo_engine, app_for) -> None:  # noqa: ANN001
+    from analytics.reports.thresholds import rollback_replay
+
+    at = app_for(demo_engine, page="pages/workshop.py")
+    service = at.selectbox(key="ws_service").value
+    at.number_input(key="ws_rb_threshold").set_value(0.02).run()
+    assert not at.exception, at.exception
+    expected = rollback_replay(demo_engine, service=service, threshold=0.02, within=timedelta(minutes=15))
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Failures caught"] == f"{expected['caught']} of {expected['caught'] + expected['missed']}"
+    assert tiles["False rollbacks"] == str(expected["false rollback"])
+    assert tiles["Impact minutes saved"] == f"{expected['impact_minutes_saved']:,.0f}"

@@ -191,23 +191,16 @@ def test_rollback_replay_by_hand() -> None:
 
 
 @pytest.mark.parametrize(("values", "direction", "expected"), [
-    (list(range(1, 11)), "lower_is_better", {"warn_above": 7.75, "critical_above": 9.1}),
-    (list(range(1, 11)), "higher_is_better", {"warn_below": 3.25, "critical_below": 1.9}),
+    (list(range(1, 11)), "lower", {"warn_above": 7.75, "critical_above": 9.1}),
+    (list(range(1, 11)), "higher", {"warn_below": 3.25, "critical_below": 1.9}),
 ])
 def test_thresholds_from_history(values: list[float], direction: str, expected: dict) -> None:
     # Linear interpolation: p75 of 1..10 = 1 + 0.75·9 = 7.75; p90 = 1 + 0.9·9 = 9.1; p25 = 3.25.
     assert tp.thresholds_from_history(values, direction=direction) == pytest.approx(expected)
     with pytest.raises(ValueError, match="values"):
         tp.thresholds_from_history([])
-
-
-@pytest.mark.parametrize(("flags", "expected"), [
-    ([True, True, True], [False, False, True]),
-    ([True, True, False, True, True], [False] * 5),
-    ([False, True, True, True, True, False], [False, False, False, True, True, False]),
-])
-def test_escalation_three_consecutive(flags: list[bool], expected: list[bool]) -> None:
-    assert tp.escalate(flags) == expected
+    with pytest.raises(ValueError, match="'higher' or 'lower'"):
+        tp.thresholds_from_history(values, direction="lower_is_better")
 
 
 def test_sla_thresholds() -> None:

@@ -1,0 +1,105 @@
+"""The weekday report attributes incidents with the observation window of the settings (or the
+argument), not a literal 48 h: on a small store built here, failure counts by hand."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from analytics.cli import main
+from analytics.reports import BadRequest, NoData
+from analytics.reports import weekday as report
+from analytics.store.models import Deployment, Incident, Service
+from analytics.store.queries import Filters
+
+MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # four weeks of Mon–Fri deployments at 10:00 UTC
+FILTERS = Filters(start=date(2026, 3, 1), end=date(2026, 3, 31), environment="production")
+
+
+def _build(engine: Engine) -> None:
+    """20 successful deployments (Mon–Fri × 4 weeks). Each weekday has one deployment followed
+    by an incident 1 h later and one followed by an incident 10 h later (attributed within 48 h,
+    not within 2 h), in rotating weeks; the other two have none. So with a 2 h window 1 of 4
+    deployments fails each weekday, with 48 h 2 of 4. Sizes and coverage are scrambled so that
+    no control separates the failures (the model must fit)."""
+    with Session(engine) as s:
+        svc = Service(external_id="api", name="api", team="core")
+        s.add(svc)
+        s.flush()
+        n = 0
+        for week in range(4):
+            for day in range(5):
+                at = MONDAY + timedelta(weeks=week, days=day)
+                dep = Deployment(external_id=f"d{week}{day}", service_id=svc.id, finished_at=at,
+                                 started_at=at - timedelta(minutes=10), status="success",
+                                 lines_changed=(week * 37 + day * 53) % 97 + 5,
+                                 files_changed=1 + (week + 2 * day) % 5,
+                                 test_coverage=60.0 + (week * 13 + day * 7) % 30)
+                s.add(dep)
+                gap = {day % 4: 1, (day + 2) % 4: 10}.get(week)
+                if gap is not None:
+                    n += 1
+                    s.add(Incident(external_id=f"i{n}", service_id=svc.id, severity=3,
+                                   opened_at=at + timedelta(hours=gap),
+                                   resolved_at=at + timedelta(hours=gap + 1)))
+        s.commit()
+
+
+def _failed(result: dict) -> dict[str, int]:
+    rows = result["by_weekday"]
+    rows = rows.to_dicts() if hasattr(rows, "to_dicts") else rows
+    return {r["weekday"]: r["failed"] for r in rows}
+
+
+BY_HAND = {2.0: dict.fromkeys(("Mon", "Tue", "Wed", "Thu", "Fri"), 1),
+           48.0: dict.fromkeys(("Mon", "Tue", "Wed", "Thu", "Fri"), 2)}
+
+
+@pytest.mark.parametrize("hours", [2.0, 48.0])
+def test_window_comes_from_the_setting(engine: Engine, monkeypatch, hours: float) -> None:  # noqa: ANN001
+    _build(engine)
+    monkeypatch.setenv("WORKBENCH_WINDOW_HOURS", f"{hours:g}")
+    result = report.weekday(engine, filters=FILTERS, outcome="incident")
+    assert result["window_hours"] == hours
+    assert _failed(result) == BY_HAND[hours]
+    assert result["by_weekday"]["deployments"].to_list() == [4] * 5
+
+
+@pytest.mark.parametrize("hours", [2.0, 48.0])
+def test_window_argument_wins(engine: Engine, monkeypatch, hours: float) -> None:  # noqa: ANN001
+    _build(engine)
+    monkeypatch.setenv("WORKBENCH_WINDOW_HOURS", "48")
+    assert _failed(report.weekday(engine, filters=FILTERS, outcome="either",
+                                  window_hours=hours)) == BY_HAND[hours]
+
+
+@pytest.mark.parametrize("hours", ["2", "48"])
+def test_cli_window_hours(engine: Engine, capsys, hours: str) -> None:  # noqa: ANN001
+    _build(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    assert main(["--db", url, "report", "weekday", "--outcome", "incident", "--from", "2026-03-01",
+                 "--to", "2026-03-31", "--window-hours", hours, "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["window_hours"] == float(hours)
+    assert _failed(out) == BY_HAND[float(hours)]
+
+
+def test_errors(engine: Engine) -> None:
+    with pytest.raises(NoData, match="no deployments"):
+        report.weekday(engine, filters=FILTERS)
+    _build(engine)
+    with pytest.raises(BadRequest, match="outcome"):
+        report.weekday(engine, filters=FILTERS, outcome="vibes")
+    with pytest.raises(BadRequest, match="positive"):
+        report.weekday(engine, filters=FILTERS, window_hours=0)
+
+
+def test_outcomes_match_the_study() -> None:
+    from analytics.cli.report_weekday import OUTCOME_CHOICES
+    from analytics.studies.weekday import OUTCOMES
+
+    assert report.OUTCOMES == OUTCOMES and tuple(OUTCOMES) == OUTCOME_CHOICES
