@@ -105,7 +105,9 @@ else:
     # Select-box options are drawn as plain text, so service names need no escaping here.
     labels = {r["id"]: f"{r['finished_at']:%Y-%m-%d %H:%M} · {r['service']} {r['version'] or ''} · {r['status']}"
               for r in releases.iter_rows(named=True)}
-    c1, c2, c3 = st.columns([3, 1, 1])
+    # The release on a row of its own: its label and the toggle's are long and must not be cut.
+    c1 = st.container()
+    c2, c3 = st.columns([1, 2], vertical_alignment="bottom")
     days = c2.number_input("Window (days)", 1, 28, 7, key="voc_window")
     # Default to the newest release whose after-window ends inside the period.
     complete = releases["finished_at"] + timedelta(days=int(days)) <= datetime.combine(filters.end, time.max)

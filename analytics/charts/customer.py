@@ -103,7 +103,7 @@ def csat_by_group(groups: pl.DataFrame, by: str) -> alt.LayerChart:
             f"{by}:N", "n:Q", "satisfied:Q", alt.Tooltip("csat:Q", format=".1%"),
             alt.Tooltip("csat_low:Q", format=".1%"), alt.Tooltip("csat_high:Q", format=".1%"),
             alt.Tooltip("nps:Q", format="+.1f")])
-    ).properties(height=40 + 28 * frame.height)
+    ).properties(height=alt.Step(32))  # a row per group: a fixed height would hide labels
 
 
 def driver_correlations(corr: pl.DataFrame) -> alt.LayerChart:
