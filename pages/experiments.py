@@ -33,18 +33,24 @@ def results_table(result: ExperimentResult) -> None:
     v = result.variants
     st.dataframe(v.select("variant", "n", "mean", "abs_lift", "abs_ci_low", "abs_ci_high", "rel_lift",
                           "rel_ci_low", "rel_ci_high", "p_value", "chance_to_win"), hide_index=True,
-                 # Short headings so all eleven columns fit at 1400 px; the help says the rest.
+                 # Short headings and 3 decimals so all eleven columns fit at 1400 px (a cut
+                 # variant name is unreadable); each heading's help says the rest.
                  column_config={
-                     "variant": st.column_config.TextColumn(width="small"),
-                     "mean": st.column_config.NumberColumn(format="%.4f"),
-                     "abs_lift": st.column_config.NumberColumn("abs lift", format="%.4f"),
-                     "abs_ci_low": st.column_config.NumberColumn("abs low", format="%.4f", help="absolute lift, 95% interval low"),
-                     "abs_ci_high": st.column_config.NumberColumn("abs high", format="%.4f", help="absolute lift, 95% interval high"),
+                     "variant": st.column_config.TextColumn("variant", width=120, pinned=True),
+                     "mean": st.column_config.NumberColumn(format="%.3f"),
+                     "abs_lift": st.column_config.NumberColumn("abs lift", format="%.3f"),
+                     "abs_ci_low": st.column_config.NumberColumn(
+                         "abs low", format="%.3f", help="absolute lift, 95% Welch interval low"),
+                     "abs_ci_high": st.column_config.NumberColumn(
+                         "abs high", format="%.3f", help="absolute lift, 95% Welch interval high"),
                      "rel_lift": st.column_config.NumberColumn("rel lift", format="percent"),
-                     "rel_ci_low": st.column_config.NumberColumn("rel low", format="percent", help="relative lift, 95% delta-method interval low"),
-                     "rel_ci_high": st.column_config.NumberColumn("rel high", format="percent", help="relative lift, 95% delta-method interval high"),
-                     "p_value": st.column_config.NumberColumn("p", format="%.4g", help="two-sided Welch t test"),
-                     "chance_to_win": st.column_config.NumberColumn("P(win)", format="percent", help="chance to win (flat-prior Gaussian posterior)")})
+                     "rel_ci_low": st.column_config.NumberColumn(
+                         "rel low", format="percent", help="relative lift, 95% delta-method interval low"),
+                     "rel_ci_high": st.column_config.NumberColumn(
+                         "rel high", format="percent", help="relative lift, 95% delta-method interval high"),
+                     "p_value": st.column_config.NumberColumn("p", format="%.2g", help="two-sided Welch t test"),
+                     "chance_to_win": st.column_config.NumberColumn(
+                         "P(win)", format="percent", help="chance to win (flat-prior Gaussian posterior)")})
     st.altair_chart(charts.relative_lifts(v, result.control))
     st.caption(f"Each variant against the control {charts.plain(repr(result.control))} ({result.metric_type} metric): "
                "absolute lift = mean − control mean with the Welch t 95% interval; relative lift = "
