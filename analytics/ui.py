@@ -18,7 +18,6 @@ from analytics.store.db import get_engine, migrate
 from analytics.store.queries import Filters
 
 DEFAULT_DAYS = 90
-RELEASES_SHOWN = 200
 
 
 @st.cache_resource
@@ -86,18 +85,3 @@ def tile(column: st.delta_generator.DeltaGenerator, label: str, value: str, how:
     with column:
         st.metric(label, value, delta=delta, delta_color="off" if delta is None else "normal")
         st.caption(how)
-
-
-@st.cache_data(ttl=300)
-def failed_releases(filters: Filters) -> pl.DataFrame:
-    """The newest RELEASES_SHOWN failed production deployments in the period (status failed or
-    rolled_back), for pages that study what followed a release."""
-    from analytics.metrics.stability import FAILED_STATUSES
-
-    deps = queries.deployments(engine(), Filters(filters.start, filters.end, filters.teams,
-                                                 filters.services, "production"))
-    if deps.height == 0:
-        return deps
-    return (deps.filter(pl.col("status").is_in(FAILED_STATUSES), ~pl.col("is_rollback"))
-            .sort("finished_at", descending=True).head(RELEASES_SHOWN)
-            .select("id", "service", "version", "status", "finished_at"))

@@ -9,27 +9,33 @@
 
 # %% [markdown]
 # # Customer satisfaction
-# The Customer page's numbers from the same functions: CSAT and NPS with intervals, the weekly
-# p-chart and daily EWMA, weekly seasonality, change points, the CSAT drop after customer-facing
-# incidents, and CSAT against operations. Set `DATABASE_URL` to point at another store.
+# The Customer page's numbers from the same report functions (`analytics.reports.csat`) and the
+# same charts (`analytics.charts.customer`): CSAT and NPS with intervals, the weekly p-chart and
+# daily EWMA, CSAT by segment, weekly seasonality, change points, the CSAT drop after
+# customer-facing incidents, and CSAT against operations. Set `DATABASE_URL` to point at another
+# store and `WORKBENCH_TIMEZONE` to draw days in another zone.
 
 # %%
 from datetime import timedelta
 
 import polars as pl
 
-from analytics.metrics.control_charts import change_points, ewma_chart, p_chart, weekly_seasonality
-from analytics.metrics.csat import csat_periods, overall
+from analytics.charts import customer as charts
+from analytics.metrics.control_charts import change_points, weekly_seasonality
+from analytics.metrics.csat import csat_periods
+from analytics.reports import csat as report
 from analytics.settings import get_settings
 from analytics.store import queries
 from analytics.store.db import get_engine
-from analytics.studies.csat_ops import after_incident_comparison, lagged_correlations, weekly_operations
 
-engine = get_engine(get_settings().database_url)
+settings = get_settings()
+engine = get_engine(settings.database_url)
 first, last = queries.data_extent(engine)
-filters = queries.Filters(start=last - timedelta(days=179), end=last, environment="production")
-responses = queries.csat(engine, filters)
-total = overall(responses)
+# The sidebar's default: the last 90 days, incidents from production.
+filters = queries.Filters(start=last - timedelta(days=89), end=last, environment="production",
+                          timezone=settings.timezone)
+result = report.csat_report(engine, filters=filters)
+total = result.total
 {k: total[k] for k in ("n", "csat", "csat_low", "csat_high", "nps_n", "nps", "nps_low", "nps_high")}
 
 # %% [markdown]
@@ -37,21 +43,35 @@ total = overall(responses)
 # stay as gap rows.
 
 # %%
-weekly = p_chart(csat_periods(responses, "week", start=filters.start, end=filters.end))
+weekly = result.weekly
 weekly.select("period", "n", "csat", "csat_low", "csat_high", "lcl", "ucl", "signal", "gap")
+
+# %%
+charts.csat_weekly(weekly)
 
 # %% [markdown]
 # The daily EWMA (λ 0.2) and the days it flags.
 
 # %%
-daily = csat_periods(responses, "day", start=filters.start, end=filters.end)
-ewma = ewma_chart(daily)
+ewma = result.daily
 ewma.filter(pl.col("out_of_control").fill_null(False)).select("period", "n", "csat", "ewma", "lcl", "ucl", "signal")
+
+# %%
+charts.ewma_daily(ewma) | charts.nps_weekly(weekly)
+
+# %% [markdown]
+# CSAT by segment over the whole period (`report csat --by segment`).
+
+# %%
+segments = report.csat_by(engine, filters=filters, by="segment")
+charts.csat_by_group(segments, "segment")
 
 # %% [markdown]
 # Is there a weekday pattern? STL with a 7-day period; strength near 0 means none.
 
 # %%
+daily = csat_periods(report.responses(engine, filters=filters), "day", tz=filters.timezone,
+                     start=filters.start, end=filters.end)
 season = weekly_seasonality(daily)
 season.strength, season.by_weekday
 
@@ -63,15 +83,16 @@ change_points(weekly)
 # against all other answers.
 
 # %%
-drop = after_incident_comparison(responses, queries.incidents(engine, filters))
+drop = report.after_incidents(engine, filters=filters)
 drop
 
 # %% [markdown]
 # CSAT against operations, with the drivers leading by 0–4 weeks.
 
 # %%
-tickets = queries.tickets(engine, filters, pad_before=timedelta(days=60))
-ops = weekly_operations(responses, tickets, queries.incidents(engine, filters),
-                        start=filters.start, end=filters.end)
-correlations = lagged_correlations(ops)
+ops = report.operations(engine, filters=filters)
+correlations = ops.correlations
+charts.driver_correlations(correlations)
+
+# %%
 correlations.sort("p_value").head(8)

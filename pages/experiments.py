@@ -3,27 +3,15 @@ the sample-ratio check on top, and main effects with an interaction plot (REFERE
 
 from __future__ import annotations
 
-import json
-import tempfile
-from pathlib import Path
-
-import altair as alt
 import polars as pl
 import streamlit as st
 
 from analytics import ui
-from analytics.cli.common import CliError
-from analytics.cli.experiment import read_experiment_csv
+from analytics.charts import customer as charts
+from analytics.reports import ReportError
+from analytics.reports import experiments as report
 from analytics.settings import get_settings
-from analytics.store.db import read_frame
-from analytics.studies.experiments import (
-    METRIC_TYPES,
-    SRM_ALARM_P,
-    ExperimentResult,
-    FactorialResult,
-    analyse,
-    factorial_2x2,
-)
+from analytics.studies.experiments import METRIC_TYPES, SRM_ALARM_P, ExperimentResult, FactorialResult
 
 SOURCES = ("Stored experiment", "Upload a CSV")
 
@@ -31,45 +19,13 @@ SOURCES = ("Stored experiment", "Upload a CSV")
 @st.cache_data(ttl=300)
 def stored() -> pl.DataFrame:
     """The experiments in the store (definitions only)."""
-    return read_frame(ui.engine(), "SELECT id, name, design, metric, metric_type, control, factors, "
-                                   "planned_split, started_at, ended_at, description FROM experiment ORDER BY id")
+    return report.stored_experiments(ui.engine())
 
 
 @st.cache_data(ttl=300, show_spinner="Analysing…")
-def stored_result(exp_id: int) -> tuple[ExperimentResult, FactorialResult | None]:
+def stored_result(exp_id: int) -> report.StoredResult:
     """Per-variant results (and the 2×2 fit for factorial designs) of one stored experiment."""
-    exp = stored().filter(pl.col("id") == exp_id).row(0, named=True)
-    obs = read_frame(ui.engine(), "SELECT variant, levels, value FROM experiment_observation "
-                                  "WHERE experiment_id = ? ORDER BY id", [exp_id])
-    if obs.height == 0:
-        raise ValueError(f"experiment {exp['name']!r} has no observations")
-    split = json.loads(exp["planned_split"] or "{}") or None
-    result = analyse(obs.select("variant", "value"), exp["metric_type"], exp["control"], split)
-    factors = json.loads(exp["factors"] or "[]")
-    fit = None
-    if exp["design"] == "factorial" and len(factors) == 2:
-        levels = pl.DataFrame([json.loads(s) for s in obs["levels"]]).select(
-            pl.col(f).cast(pl.String) for f in factors)
-        fit = factorial_2x2(levels.with_columns(value=obs["value"]), factors[0], factors[1], "value")
-    return result, fit
-
-
-def uploaded_result(upload, metric_type: str, control: str | None) -> ExperimentResult:  # noqa: ANN001
-    """Validate and analyse an uploaded CSV with the CLI's reader; raise CliError naming the
-    row and column. Nothing is written to the store."""
-    limit = get_settings().upload_limit_mb
-    if upload.size > limit * 1024 * 1024:
-        raise CliError(f"{upload.name}: {upload.size / 1024 / 1024:.1f} MB is over the upload limit of {limit} MB")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(upload.name).name
-        path.write_bytes(upload.getvalue())
-        try:
-            frame = read_experiment_csv(path, metric_type)
-            return analyse(frame, metric_type, control)
-        except CliError as exc:
-            raise CliError(str(exc).replace(str(path), upload.name)) from None
-        except ValueError as exc:
-            raise CliError(f"{upload.name}: {exc}") from None
+    return report.stored_result(ui.engine(), experiment_id=exp_id)
 
 
 def results_table(result: ExperimentResult) -> None:
@@ -77,28 +33,26 @@ def results_table(result: ExperimentResult) -> None:
     v = result.variants
     st.dataframe(v.select("variant", "n", "mean", "abs_lift", "abs_ci_low", "abs_ci_high", "rel_lift",
                           "rel_ci_low", "rel_ci_high", "p_value", "chance_to_win"), hide_index=True,
+                 # Short headings and 3 decimals so all eleven columns fit at 1400 px (a cut
+                 # variant name is unreadable); each heading's help says the rest.
                  column_config={
-                     "variant": st.column_config.TextColumn(width="medium"),
-                     "mean": st.column_config.NumberColumn(format="%.4f"),
-                     "abs_lift": st.column_config.NumberColumn("abs lift", format="%.4f"),
-                     "abs_ci_low": st.column_config.NumberColumn("abs 95% low", format="%.4f"),
-                     "abs_ci_high": st.column_config.NumberColumn("abs 95% high", format="%.4f"),
+                     "variant": st.column_config.TextColumn("variant", width=120, pinned=True),
+                     "mean": st.column_config.NumberColumn(format="%.3f"),
+                     "abs_lift": st.column_config.NumberColumn("abs lift", format="%.3f"),
+                     "abs_ci_low": st.column_config.NumberColumn(
+                         "abs low", format="%.3f", help="absolute lift, 95% Welch interval low"),
+                     "abs_ci_high": st.column_config.NumberColumn(
+                         "abs high", format="%.3f", help="absolute lift, 95% Welch interval high"),
                      "rel_lift": st.column_config.NumberColumn("rel lift", format="percent"),
-                     "rel_ci_low": st.column_config.NumberColumn("rel 95% low", format="percent"),
-                     "rel_ci_high": st.column_config.NumberColumn("rel 95% high", format="percent"),
-                     "p_value": st.column_config.NumberColumn("p (Welch)", format="%.4g"),
-                     "chance_to_win": st.column_config.NumberColumn("chance to win", format="percent")})
-    lifts = v.filter(pl.col("variant") != result.control)
-    base = alt.Chart(lifts).encode(y=alt.Y("variant:N", title=None, axis=alt.Axis(labelLimit=300)))
-    st.altair_chart((base.mark_rule(strokeWidth=3).encode(
-        x=alt.X("rel_ci_low:Q", title="relative lift vs control (95% CI)", axis=alt.Axis(format="%")),
-        x2="rel_ci_high:Q")
-        + base.mark_point(filled=True, size=80).encode(x="rel_lift:Q", tooltip=[
-            "variant:N", alt.Tooltip("rel_lift:Q", format=".2%"), alt.Tooltip("rel_ci_low:Q", format=".2%"),
-            alt.Tooltip("rel_ci_high:Q", format=".2%"), alt.Tooltip("p_value:Q", format=".4g")])
-        + alt.Chart(pl.DataFrame({"x": [0.0]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(x="x:Q")
-        ).properties(height=60 + 40 * lifts.height))
-    st.caption(f"Each variant against the control {result.control!r} ({result.metric_type} metric): "
+                     "rel_ci_low": st.column_config.NumberColumn(
+                         "rel low", format="percent", help="relative lift, 95% delta-method interval low"),
+                     "rel_ci_high": st.column_config.NumberColumn(
+                         "rel high", format="percent", help="relative lift, 95% delta-method interval high"),
+                     "p_value": st.column_config.NumberColumn("p", format="%.2g", help="two-sided Welch t test"),
+                     "chance_to_win": st.column_config.NumberColumn(
+                         "P(win)", format="percent", help="chance to win (flat-prior Gaussian posterior)")})
+    st.altair_chart(charts.relative_lifts(v, result.control))
+    st.caption(f"Each variant against the control {charts.plain(repr(result.control))} ({result.metric_type} metric): "
                "absolute lift = mean − control mean with the Welch t 95% interval; relative lift = "
                "lift ÷ control mean with a delta-method 95% interval (not the absolute interval ÷ the "
                "control mean); two-sided Welch p; chance to win from a flat-prior Gaussian posterior. "
@@ -111,14 +65,10 @@ def factorial_section(fit: FactorialResult, factors: list[str], metric: str) -> 
     st.dataframe(fit.effects, hide_index=True, column_config={
         c: st.column_config.NumberColumn(format="%.4f") for c in ("estimate", "std_error", "ci_low", "ci_high")}
         | {"p_value": st.column_config.NumberColumn(format="%.4g")})
-    st.caption(f"OLS {metric} ~ {factors[0]} + {factors[1]} + {factors[0]}:{factors[1]} with each factor "
+    st.caption(charts.plain(f"OLS {metric} ~ {factors[0]} + {factors[1]} + {factors[0]}:{factors[1]}") + " with each factor "
                "coded −½/+½: a main effect is that factor's effect averaged over the other factor's "
                "levels; the interaction is the difference of differences. 95% intervals.")
-    a, b = factors
-    st.altair_chart((alt.Chart(fit.cells).mark_line(point=True).encode(
-        x=alt.X(f"{a}:N", title=a, axis=alt.Axis(labelAngle=0)), y=alt.Y("mean:Q", title=f"mean {metric}", scale=alt.Scale(zero=False)),
-        color=alt.Color(f"{b}:N", title=b), tooltip=[f"{a}:N", f"{b}:N", "n:Q", alt.Tooltip("mean:Q", format=".4f")])
-    ).properties(height=280, width=420, title="Interaction plot: non-parallel lines mean the factors interact"))
+    st.altair_chart(charts.interaction_plot(fit.cells, factors, metric))
 
 
 st.title("Experiments")
@@ -136,15 +86,16 @@ if source == SOURCES[0]:
     names = dict(zip(exps["id"].to_list(), exps["name"].to_list(), strict=True))
     pick = st.selectbox("Experiment", list(names), format_func=names.get, key="exp_pick")
     exp = exps.filter(pl.col("id") == pick).row(0, named=True)
-    st.caption(f"{exp['description'] or ''} · design {exp['design']} · metric {exp['metric']} "
-               f"({exp['metric_type']}) · {exp['started_at']:%Y-%m-%d} – {exp['ended_at']:%Y-%m-%d} UTC · "
-               f"planned split {exp['planned_split']}")
+    # Description, metric and split are stored text: escaped, since a caption is Markdown.
+    st.caption(charts.plain(f"{exp['description'] or ''} · design {exp['design']} · metric {exp['metric']} "
+                            f"({exp['metric_type']}) · {exp['started_at']:%Y-%m-%d} – "
+                            f"{exp['ended_at']:%Y-%m-%d} UTC · planned split {exp['planned_split']}"))
     try:
-        result, fit = stored_result(pick)
-    except ValueError as exc:
-        st.error(f"{exp['name']}: {exc}")
+        analysed = stored_result(pick)
+    except ReportError as exc:
+        st.info(str(exc))
         st.stop()
-    factors, metric = json.loads(exp["factors"] or "[]"), exp["metric"]
+    result, fit, factors, metric = analysed.result, analysed.fit, analysed.factors, exp["metric"]
 else:
     limit = get_settings().upload_limit_mb
     c1, c2 = st.columns([3, 1])
@@ -158,9 +109,13 @@ else:
         st.info("Upload a CSV to analyse it. Nothing uploaded is stored.")
         st.stop()
     try:
-        result = uploaded_result(upload, metric_type, control)
-    except CliError as exc:
-        st.error(f"Not analysed: {exc}. Nothing was changed; fix the file and upload it again.")
+        result = report.analyse_upload(upload.getvalue(), name=upload.name, metric_type=metric_type,
+                                       control=control)
+    except ReportError as exc:
+        # The message quotes the file's name and cells: shown as text, not Markdown.
+        st.error("Not analysed: the file has the problem below. Nothing was changed; fix the file "
+                 "and upload it again.")
+        st.text(str(exc))
         st.stop()
 
 with top:
@@ -170,7 +125,8 @@ with top:
                  "do not trust these results until it is explained.", icon=":material/warning:")
 st.subheader("Results")
 results_table(result)
-st.caption(f"Sample-ratio check: chi-square of arm sizes {', '.join(f'{v}={n:,}' for v, n in result.variants.select('variant', 'n').iter_rows())} "
-           f"against the planned split, p = {result.srm.p_value:.4g} (alarm below {SRM_ALARM_P}).")
+arms = ", ".join(f"{v}={n:,}" for v, n in result.variants.select("variant", "n").iter_rows())
+st.caption(f"Sample-ratio check: chi-square of arm sizes {charts.plain(arms)} against the planned "
+           f"split, p = {result.srm.p_value:.4g} (alarm below {SRM_ALARM_P}).")
 if fit is not None:
     factorial_section(fit, factors, metric)

@@ -125,3 +125,20 @@ def csat_periods(frame: pl.DataFrame, every: str = "week", by: str | None = None
     out = grid.join(counts, on=keys, how="left", nulls_equal=True).with_columns(
         pl.col("n", "satisfied", "nps_n", "promoters", "detractors").fill_null(0).cast(pl.Int64))
     return _rates(out, _z(confidence)).with_columns(gap=pl.col("n") == 0).sort(keys, nulls_last=True)
+
+
+def by_group(frame: pl.DataFrame, by: str, confidence: float = 0.95) -> pl.DataFrame:
+    """CSAT and NPS over the whole frame per ``by`` group (service, segment, tier or team).
+
+    Columns: ``by``, n, satisfied, csat, csat_low, csat_high, nps_n, promoters, detractors, nps,
+    nps_low, nps_high; most answers first, then by name (a null group last).
+
+    >>> f = pl.DataFrame({"responded_at": [None] * 5, "score": [5, 4, 1, 5, 2],
+    ...                   "nps": [10, None, 0, 9, 7], "segment": ["smb", "smb", "smb", "ent", "ent"]})
+    >>> by_group(f, "segment").select("segment", "n", "csat").rows()
+    [('smb', 3, 0.6666666666666666), ('ent', 2, 0.5)]
+    """
+    _validate(frame, by)
+    counts = frame.group_by(by).agg(_counts())
+    return (_rates(counts, _z(confidence))
+            .sort(["n", by], descending=[True, False], nulls_last=True))

@@ -168,8 +168,29 @@ def test_experiments_upload_malformed_csv_names_row_and_column(demo_engine, app_
     at = _upload(app_for(demo_engine, "pages/experiments.py"), "bad.csv",
                  b"variant,value\nA,1.5\nA,2.5\nB,3.0\nB,abc\n")
     assert len(at.error) == 1
-    msg = at.error[0].value
-    assert "bad.csv, row 4 (line 5), column 'value': 'abc' is not a number" in msg
-    assert "Nothing was changed" in msg
+    assert "Nothing was changed" in at.error[0].value
+    # The problem quotes the file's name and cells, so it is shown as text, not Markdown.
+    assert "bad.csv, row 4 (line 5), column 'value': 'abc' is not a number" in at.text[0].value
     assert not at.dataframe
     assert _scalar(demo_engine, "SELECT count(*) FROM experiment") == 2
+
+
+def test_customer_page_csat_by_segment_matches_sql(demo_engine, app_for):
+    at = app_for(demo_engine, "pages/customer.py")
+    lo, hi = datetime(2026, 8, 25), datetime(2026, 11, 23)
+    with demo_engine.connect() as conn:
+        sql = {seg: (n, k) for seg, n, k in conn.execute(text(
+            "SELECT segment, count(*), sum(CASE WHEN score >= 4 THEN 1 ELSE 0 END) FROM csat_response "
+            "WHERE responded_at >= :lo AND responded_at < :hi GROUP BY segment"), {"lo": lo, "hi": hi})}
+    table = next(d.value for d in at.dataframe if "segment" in d.value.columns)
+    shown = {r["segment"]: (r["n"], r["satisfied"]) for r in table.to_dict("records")}
+    assert shown == sql and len(sql) > 1
+    assert table["csat"].tolist() == pytest.approx([k / n for n, k in (sql[s] for s in table["segment"])])
+
+    at.button_group(key="customer_by").set_value("tier").run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "tier" in d.value.columns)
+    with demo_engine.connect() as conn:
+        answers = conn.execute(text("SELECT count(*) FROM csat_response WHERE responded_at >= :lo "
+                                    "AND responded_at < :hi"), {"lo": lo, "hi": hi}).scalar_one()
+    assert table["n"].sum() == answers
