@@ -1,15 +1,17 @@
 """SLAs: monthly compliance per contract and service, credits owed, breaches and their
 escalation, and the downloadable compliance report (REFERENCE §3)."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import polars as pl
 import streamlit as st
 
 from analytics import ui
+from analytics.charts.reliability import ticket_sla_chart
 from analytics.metrics.sla_report import to_csv, to_html
 from analytics.reports import ReportError
 from analytics.reports import sla as report
+from analytics.reports import ticket_sla
 from analytics.store import queries
 from analytics.store.queries import Filters
 
@@ -42,6 +44,14 @@ def compliance(year: int, month: int, teams: tuple[str, ...],
                                  filters=Filters(teams=teams, services=services))
 
 
+@st.cache_data(ttl=300, show_spinner="Running ticket timers…")
+def tickets(filters: Filters) -> tuple[pl.DataFrame, str, datetime, int]:
+    """Per-priority resolution summary, the calendar in words, the evaluation instant and the
+    tickets without a priority (aggregates only: per-ticket timers stay on the server)."""
+    result = ticket_sla.ticket_sla(ui.engine(), filters=filters)
+    return result.summary, result.policy.describe(), result.at, result.unprioritised
+
+
 filters = ui.global_filters()
 st.title("SLAs")
 first = first_contract_day()
@@ -71,66 +81,101 @@ if label == newest_month:
     st.warning("This month is still running: minutes after the newest data count as up.")
 if report_rows.height == 0:
     st.info("No contract covers the selected services in this month.")
-    st.stop()
 
-breaches = report_rows.filter(pl.col("breached"))
-c1, c2, c3, c4 = st.columns(4)
-ui.tile(c1, "Contracts in force", f"{report_rows['contract'].n_unique()}",
-        "contract versions in force on the month's first day (or starting inside it)")
-ui.tile(c2, "Service-months", f"{report_rows.height}", "one row per contract and covered service")
-ui.tile(c3, "Breaches", f"{result.breaches}",
-        "service-months whose uptime is below the contract target (exactly on it is met)")
-ui.tile(c4, "Credits owed", " · ".join(f"{amount:,.2f} {currency}"
-                                       for currency, amount in result.credits_owed().items()),
-        "Σ credit % × monthly fee; the first ladder band the uptime is below, capped per contract")
+if report_rows.height:
+    breaches = report_rows.filter(pl.col("breached"))
+    c1, c2, c3, c4 = st.columns(4)
+    ui.tile(c1, "Contracts in force", f"{report_rows['contract'].n_unique()}",
+            "contract versions in force on the month's first day (or starting inside it)")
+    ui.tile(c2, "Service-months", f"{report_rows.height}", "one row per contract and covered service")
+    ui.tile(c3, "Breaches", f"{result.breaches}",
+            "service-months whose uptime is below the contract target (exactly on it is met)")
+    ui.tile(c4, "Credits owed", " · ".join(f"{amount:,.2f} {currency}"
+                                           for currency, amount in result.credits_owed().items()),
+            "Σ credit % × monthly fee; the first ladder band the uptime is below, capped per contract")
 
-st.subheader("Compliance per contract and service")
-st.dataframe(
-    report_rows.select("contract", "tier", "service", "period_minutes", "excluded_minutes",
-                       "downtime_minutes", "uptime_pct", "target_pct", "breached", "credit_pct",
-                       "credit_amount", "currency", "exclusion_mode")
-    .sort(["contract", "uptime_pct"], nulls_last=True),
-    hide_index=True, width="stretch",
-    column_config={"uptime_pct": st.column_config.NumberColumn("uptime %", format="%.4f"),
-                   "target_pct": st.column_config.NumberColumn("target %", format="%.2f"),
-                   "credit_pct": st.column_config.NumberColumn("credit %", format="%.2f"),
-                   "credit_amount": st.column_config.NumberColumn("credit", format="%.2f"),
-                   "exclusion_mode": st.column_config.TextColumn("mode"),
-                   **{c: st.column_config.NumberColumn(c.replace("_minutes", " min"), format="%.1f")
-                      for c in ("period_minutes", "excluded_minutes", "downtime_minutes")}})
+    st.subheader("Compliance per contract and service")
+    st.dataframe(
+        report_rows.select("contract", "tier", "service", "period_minutes", "excluded_minutes",
+                           "downtime_minutes", "uptime_pct", "target_pct", "breached", "credit_pct",
+                           "credit_amount", "currency", "exclusion_mode")
+        .sort(["contract", "uptime_pct"], nulls_last=True),
+        hide_index=True, width="stretch",
+        column_config={"uptime_pct": st.column_config.NumberColumn("uptime %", format="%.4f"),
+                       "target_pct": st.column_config.NumberColumn("target %", format="%.2f"),
+                       "credit_pct": st.column_config.NumberColumn("credit %", format="%.2f"),
+                       "credit_amount": st.column_config.NumberColumn("credit", format="%.2f"),
+                       "exclusion_mode": st.column_config.TextColumn("mode"),
+                       **{c: st.column_config.NumberColumn(c.replace("_minutes", " min"), format="%.1f")
+                          for c in ("period_minutes", "excluded_minutes", "downtime_minutes")}})
 
-st.subheader("Credits owed per contract")
-per = result.per_contract
-st.dataframe(per, hide_index=True, width="stretch",
-             column_config={"credit_pct_of_fee": st.column_config.NumberColumn(format="%.2f"),
-                            "credit_amount": st.column_config.NumberColumn(format="%.2f")})
-st.caption("A contract's credits add up over its services and are capped at cap % of its "
-           "monthly fee (scaled down in proportion when over).")
-st.subheader("Breaches and their escalation")
-if breaches.height == 0:
-    st.success("No breach this month.")
-else:
-    st.dataframe(breaches.select("contract", "customer", "service", "uptime_pct", "target_pct",
-                                 "credit_pct", "credit_amount", "currency", "escalation")
-                 .sort("uptime_pct"), hide_index=True, width="stretch",
-                 column_config={"uptime_pct": st.column_config.NumberColumn(format="%.4f"),
-                                "credit_pct": st.column_config.NumberColumn(format="%.2f"),
+    st.subheader("Credits owed per contract")
+    per = result.per_contract
+    st.dataframe(per, hide_index=True, width="stretch",
+                 column_config={"credit_pct_of_fee": st.column_config.NumberColumn(format="%.2f"),
                                 "credit_amount": st.column_config.NumberColumn(format="%.2f")})
-    st.caption("Escalation is the path named by the contract version in force.")
+    st.caption("A contract's credits add up over its services and are capped at cap % of its "
+               "monthly fee (scaled down in proportion when over).")
+    st.subheader("Breaches and their escalation")
+    if breaches.height == 0:
+        st.success("No breach this month.")
+    else:
+        st.dataframe(breaches.select("contract", "customer", "service", "uptime_pct", "target_pct",
+                                     "credit_pct", "credit_amount", "currency", "escalation")
+                     .sort("uptime_pct"), hide_index=True, width="stretch",
+                     column_config={"uptime_pct": st.column_config.NumberColumn(format="%.4f"),
+                                    "credit_pct": st.column_config.NumberColumn(format="%.2f"),
+                                    "credit_amount": st.column_config.NumberColumn(format="%.2f")})
+        st.caption("Escalation is the path named by the contract version in force.")
 
-st.subheader("Monthly compliance report")
-st.caption("Every input: period minutes, each excluded window with its reason, each downtime "
-           "interval with the minutes inside an exclusion; the counted columns sum to the totals.")
-d1, d2 = st.columns(2)
-with d1:
-    st.download_button("Download CSV", to_csv(report_rows, excl, down),
-                       file_name=f"sla-compliance-{label}.csv", mime="text/csv",
-                       key="slas_csv", icon=":material/download:")
-with d2:
-    st.download_button("Download HTML", to_html(report_rows, excl, down, f"SLA compliance {label}"),
-                       file_name=f"sla-compliance-{label}.html", mime="text/html",
-                       key="slas_html", icon=":material/download:")
-with st.expander(f"Excluded windows ({excl.height})"):
-    st.dataframe(excl, hide_index=True, width="stretch")
-with st.expander(f"Downtime intervals ({down.height})"):
-    st.dataframe(down, hide_index=True, width="stretch")
+    st.subheader("Monthly compliance report")
+    st.caption("Every input: period minutes, each excluded window with its reason, each downtime "
+               "interval with the minutes inside an exclusion; the counted columns sum to the totals.")
+    d1, d2 = st.columns(2)
+    with d1:
+        st.download_button("Download CSV", to_csv(report_rows, excl, down),
+                           file_name=f"sla-compliance-{label}.csv", mime="text/csv",
+                           key="slas_csv", icon=":material/download:")
+    with d2:
+        st.download_button("Download HTML", to_html(report_rows, excl, down, f"SLA compliance {label}"),
+                           file_name=f"sla-compliance-{label}.html", mime="text/html",
+                           key="slas_html", icon=":material/download:")
+    with st.expander(f"Excluded windows ({excl.height})"):
+        st.dataframe(excl, hide_index=True, width="stretch")
+    with st.expander(f"Downtime intervals ({down.height})"):
+        st.dataframe(down, hide_index=True, width="stretch")
+
+st.subheader("Ticket SLA (business hours)")
+try:
+    summary, calendar, evaluated, unprioritised = tickets(filters)
+except ReportError as exc:
+    st.info(str(exc))
+else:
+    resolved = int(summary["resolved"].sum())
+    met = int(summary["resolution_met"].sum())
+    k1, k2, k3 = st.columns(3)
+    ui.tile(k1, "Tickets", f"{int(summary['tickets'].sum()):,}",
+            f"support tickets opened in the sidebar period with a priority · {ui.describe(filters)}")
+    ui.tile(k2, "Resolved within target",
+            "—" if resolved == 0 else f"{met / resolved:.1%}",
+            f"{met:,} of {resolved:,} resolved tickets closed within their business-hours "
+            "resolution target")
+    ui.tile(k3, "Open past due", f"{int(summary['open_overdue'].sum()):,}",
+            f"open tickets whose resolution due time passed by {evaluated:%Y-%m-%d %H:%M} UTC")
+    left, right = st.columns([3, 2])
+    with left:
+        st.dataframe(summary, hide_index=True, width="stretch", column_config={
+            "met_pct": st.column_config.NumberColumn("met %", format="%.1f"),
+            "response_target_hours": st.column_config.NumberColumn("response target h",
+                                                                   format="%g"),
+            "resolution_target_hours": st.column_config.NumberColumn("resolution target h",
+                                                                     format="%g")})
+    with right:
+        st.altair_chart(ticket_sla_chart(summary), width="stretch")
+    st.caption(
+        f"Default calendar {calendar}; priority Pn = ticket severity n; targets are the "
+        "workbench defaults (analytics/reports/ticket_sla.toml), not a contract. A timer runs "
+        "only inside working hours and pauses while the ticket waits on the customer; a ticket "
+        "is resolved at closed_at. " + ticket_sla.RESPONSE_NOTE
+        + (f" {unprioritised:,} tickets without a priority are left out." if unprioritised
+           else ""))

@@ -17,6 +17,7 @@ REPORT_MODULES = (
     "analytics.cli.report_scorecard",
     "analytics.cli.report_slo",
     "analytics.cli.report_sla",
+    "analytics.cli.report_ticket_sla", "analytics.cli.report_uci_sla_timers",
     "analytics.cli.report_csat",
     "analytics.cli.report_reconciliation",
     "analytics.cli.report_threshold_replay",
