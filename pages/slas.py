@@ -28,7 +28,9 @@ def months(first: date) -> list[str]:
     """YYYY-MM from the first contract's start to the last day with any data, newest first."""
     _lo, hi = ui.extent()
     newest = queries.newest_sample_ts(ui.engine())
+    # At least the first contract month, even when every data point is older.
     last = max([d for d in (hi, newest.date() if newest else None) if d] or [date.today()])
+    last = max(last, first)
     out, cur = [], first.replace(day=1)
     while cur <= last:
         out.append(f"{cur:%Y-%m}")
