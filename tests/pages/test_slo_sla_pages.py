@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 import polars as pl
 import pytest
 
-from analytics.cli import main, report_sla
+from analytics.cli import main, report_sla, report_ticket_sla
 from analytics.metrics.slo import slo_status
 from analytics.metrics.slo_alerts import alert_history, alert_status, deployments_during_burn
 from analytics.store import queries
-from analytics.store.db import bulk_insert
+from analytics.store.db import bulk_insert, read_frame
 from analytics.store.queries import Filters
 
 AT = datetime(2026, 11, 23)  # the demo's newest 5-minute bucket starts 2026-11-22 23:55
@@ -225,3 +225,37 @@ def test_slas_page_and_cli_agree_on_services_and_old_outages(engine, app_for):
     assert _by_service(shown) == pytest.approx(hand)
     assert _metric(at, "Breaches") == "1"
     assert _metric(at, "Credits owed") == "300.00 EUR"
+
+
+def test_slos_page_composite_section(demo_engine, app_for, truth):
+    _defs, status, _firing, _fired = truth
+    at = app_for(demo_engine, "pages/slos.py")
+    svc = at.selectbox(key="slos_composite_service").value
+    own = status.filter(pl.col("service") == svc)
+    # Default: every SLO of the service, equal weights, target = their mean target.
+    assert _metric(at, "Composite SLI") == f"{own['sli'].mean() * 100:.4f}%"
+    assert _metric(at, "Composite target") == f"{own['target'].mean() * 100:.3f}%"
+    other = status.filter(pl.col("service") != svc).sort("slo").row(0, named=True)
+    at.multiselect(key=f"slos_composite_{svc}").select(other["slo"]).run()
+    assert not at.exception
+    both = pl.concat([own.select("sli", "target"),
+                      pl.DataFrame({"sli": [other["sli"]], "target": [other["target"]]})])
+    assert _metric(at, "Composite SLI") == f"{both['sli'].mean() * 100:.4f}%"
+
+
+def test_slas_page_ticket_section_matches_plain_sql(demo_engine, app_for):
+    at = app_for(demo_engine, "pages/slas.py")
+    start, end = at.sidebar.date_input(key="period").value
+    counts = read_frame(demo_engine, """
+        SELECT count(*) AS n, sum(CASE WHEN closed_at IS NOT NULL THEN 1 ELSE 0 END) AS closed
+        FROM ticket WHERE severity IS NOT NULL AND opened_at >= ? AND opened_at < ?""",
+                        [datetime.combine(start, datetime.min.time()),
+                         datetime.combine(end + timedelta(days=1), datetime.min.time())]).row(0)
+    assert _metric(at, "Tickets") == f"{counts[0]:,}"
+    args = argparse.Namespace(start=start, end=end, service=[], team=[], at=None)
+    cli = pl.DataFrame(report_ticket_sla.compute(demo_engine, args))
+    assert cli["resolved"].sum() == counts[1]
+    met = cli["resolution_met"].sum() / cli["resolved"].sum()
+    assert _metric(at, "Resolved within target") == f"{met:.1%}"
+    table = next(d.value for d in at.dataframe if "resolution_met" in d.value.columns)
+    assert table["resolution_breached"].tolist() == cli["resolution_breached"].to_list()
