@@ -103,19 +103,30 @@ if report_rows.height:
                            "credit_amount", "currency", "exclusion_mode")
         .sort(["contract", "uptime_pct"], nulls_last=True),
         hide_index=True, width="stretch",
-        column_config={"uptime_pct": st.column_config.NumberColumn("uptime %", format="%.4f"),
-                       "target_pct": st.column_config.NumberColumn("target %", format="%.2f"),
-                       "credit_pct": st.column_config.NumberColumn("credit %", format="%.2f"),
-                       "credit_amount": st.column_config.NumberColumn("credit", format="%.2f"),
-                       "exclusion_mode": st.column_config.TextColumn("mode"),
-                       **{c: st.column_config.NumberColumn(c.replace("_minutes", " min"), format="%.1f")
-                          for c in ("period_minutes", "excluded_minutes", "downtime_minutes")}})
+        column_config={
+            "tier": st.column_config.TextColumn("tier", width="small"),
+            "uptime_pct": st.column_config.NumberColumn("uptime %", format="%.4f"),
+            "target_pct": st.column_config.NumberColumn("target %", format="%.2f",
+                                                        width="small"),
+            "breached": st.column_config.CheckboxColumn("breached"),
+            "credit_pct": st.column_config.NumberColumn("credit %", format="%.2f",
+                                                        width="small"),
+            "credit_amount": st.column_config.NumberColumn("credit", format="%.2f",
+                                                           width="small"),
+            "currency": st.column_config.TextColumn("currency"),
+            "exclusion_mode": st.column_config.TextColumn("mode", width="small"),
+            **{c: st.column_config.NumberColumn(label, format="%.1f", help=f"{label} minutes")
+               for c, label in (("period_minutes", "period"), ("excluded_minutes", "excluded"),
+                                ("downtime_minutes", "downtime"))}})
 
     st.subheader("Credits owed per contract")
     per = result.per_contract
     st.dataframe(per, hide_index=True, width="stretch",
-                 column_config={"credit_pct_of_fee": st.column_config.NumberColumn(format="%.2f"),
-                                "credit_amount": st.column_config.NumberColumn(format="%.2f")})
+                 column_config={
+                     "credit_pct_of_fee": st.column_config.NumberColumn("credit % of fee",
+                                                                        format="%.2f"),
+                     "credit_amount": st.column_config.NumberColumn("credit", format="%.2f"),
+                     "cap_pct": st.column_config.NumberColumn("cap %", format="%g")})
     st.caption("A contract's credits add up over its services and are capped at cap % of its "
                "monthly fee (scaled down in proportion when over).")
     st.subheader("Breaches and their escalation")
@@ -157,22 +168,25 @@ else:
     met = int(summary["resolution_met"].sum())
     k1, k2, k3 = st.columns(3)
     ui.tile(k1, "Tickets", f"{int(summary['tickets'].sum()):,}",
-            f"support tickets opened in the sidebar period with a priority · {ui.describe(filters)}")
+            f"support tickets with a priority opened {filters.start} – {filters.end} "
+            f"({filters.timezone} days) of the sidebar's teams and services")
     ui.tile(k2, "Resolved within target",
             "—" if resolved == 0 else f"{met / resolved:.1%}",
             f"{met:,} of {resolved:,} resolved tickets closed within their business-hours "
             "resolution target")
     ui.tile(k3, "Open past due", f"{int(summary['open_overdue'].sum()):,}",
             f"open tickets whose resolution due time passed by {evaluated:%Y-%m-%d %H:%M} UTC")
-    left, right = st.columns([3, 2])
+    st.dataframe(summary, hide_index=True, width="stretch", column_config={
+        "resolution_met": st.column_config.NumberColumn("met"),
+        "resolution_breached": st.column_config.NumberColumn("breached"),
+        "met_pct": st.column_config.NumberColumn("met %", format="%.1f"),
+        "open_overdue": st.column_config.NumberColumn("open past due"),
+        "response_target_hours": st.column_config.NumberColumn("response target h",
+                                                               format="%g"),
+        "resolution_target_hours": st.column_config.NumberColumn("resolution target h",
+                                                                 format="%g")})
+    left, _right = st.columns([2, 1])
     with left:
-        st.dataframe(summary, hide_index=True, width="stretch", column_config={
-            "met_pct": st.column_config.NumberColumn("met %", format="%.1f"),
-            "response_target_hours": st.column_config.NumberColumn("response target h",
-                                                                   format="%g"),
-            "resolution_target_hours": st.column_config.NumberColumn("resolution target h",
-                                                                     format="%g")})
-    with right:
         st.altair_chart(ticket_sla_chart(summary), width="stretch")
     st.caption(
         f"Default calendar {calendar}; priority Pn = ticket severity n; targets are the "

@@ -234,7 +234,8 @@ else:
     else:
         w1, w2, w3 = st.columns(3)
         ui.tile(w1, "Composite SLI", pct(comp["sli"], 4),
-                f"Σ weight × SLI ÷ Σ weight over {len(chosen) - len(comp['missing'])} components")
+                f"Σ weight × SLI ÷ Σ weight over {len(chosen) - len(comp['missing'])} "
+                "component(s)")
         ui.tile(w2, "Composite target", pct(comp["target"], 3),
                 "weight-averaged component target")
         ui.tile(w3, "Composite budget remaining", pct(comp["budget_remaining"], 1),

@@ -40,7 +40,7 @@ def burn_rate_chart(rates: pl.DataFrame, height: int = 300) -> alt.LayerChart:
     return (lines + rules).properties(height=height)
 
 
-def composite_chart(components: pl.DataFrame, height: int = 220) -> alt.LayerChart:
+def composite_chart(components: pl.DataFrame, height: int | None = None) -> alt.LayerChart:
     """Component SLIs against their targets (``reports.slo.composite`` → components: slo,
     weight, target, sli); bar length is the SLI, the tick the target."""
     data = components.filter(pl.col("sli").is_not_null())
@@ -52,18 +52,20 @@ def composite_chart(components: pl.DataFrame, height: int = 220) -> alt.LayerCha
         tooltip=["slo:N", alt.Tooltip("sli:Q", format=".4%"),
                  alt.Tooltip("target:Q", format=".3%"), alt.Tooltip("weight:Q", format=".3g")])
     ticks = base.mark_tick(color="black", thickness=2).encode(x="target:Q")
-    return (bars + ticks).properties(height=height)
+    # Streamlit sizes the whole chart (axes included): keep room for the axis below the bars.
+    return (bars + ticks).properties(height=height or 40 * data.height + 100)
 
 
-def ticket_sla_chart(summary: pl.DataFrame, height: int = 240) -> alt.Chart:
-    """Resolved tickets per priority, met against breached (``reports.ticket_sla`` summary:
-    priority, resolution_met, resolution_breached)."""
+def ticket_sla_chart(summary: pl.DataFrame, height: int = 300) -> alt.Chart:
+    """Share of resolved tickets per priority that met or breached the resolution target
+    (``reports.ticket_sla`` summary: priority, resolution_met, resolution_breached)."""
     long = summary.unpivot(index="priority", on=["resolution_met", "resolution_breached"],
                            variable_name="outcome").with_columns(
         pl.col("outcome").str.replace("resolution_", ""))
     return alt.Chart(long).mark_bar().encode(
-        x=alt.X("priority:N", title="Priority"),
-        y=alt.Y("value:Q", title="Resolved tickets", stack="zero"),
+        x=alt.X("priority:N", title="Priority", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("value:Q", title="Share of resolved", stack="normalize",
+                axis=alt.Axis(format="%")),
         color=alt.Color("outcome:N", title=None, legend=alt.Legend(orient="bottom"),
                         scale=alt.Scale(domain=["met", "breached"],
                                         range=["#4c78a8", "#e45756"])),
