@@ -7,32 +7,31 @@ import polars as pl
 import streamlit as st
 
 from analytics import ui
-from analytics.metrics.sla import Contract, sla_report
-from analytics.metrics.sla_report import sla_details, to_csv, to_html
+from analytics.charts.reliability import ticket_sla_chart
+from analytics.metrics.sla_report import to_csv, to_html
+from analytics.reports import ReportError
+from analytics.reports import sla as report
+from analytics.reports import ticket_sla
 from analytics.store import queries
 from analytics.store.queries import Filters
 
-# Zones are at most 14 h from UTC: a UTC day on each side covers every contract's month.
-ZONE_PAD = timedelta(days=1)
-# An outage incident opened this long before the month may still run into it.
-INCIDENT_LOOKBACK = timedelta(days=92)
+
+@st.cache_data(ttl=300)
+def first_contract_day() -> date | None:
+    """The earliest effective date of any contract version (None without contracts)."""
+    versions = report.contracts(ui.engine())
+    return min(c.effective_from for c in versions) if versions else None
 
 
 @st.cache_data(ttl=300)
-def contracts() -> list[Contract]:
-    """Every version of every contract."""
-    return [Contract.from_record(r) for r in queries.sla_contracts(ui.engine()).iter_rows(named=True)]
-
-
-@st.cache_data(ttl=300)
-def months() -> list[str]:
+def months(first: date) -> list[str]:
     """YYYY-MM from the first contract's start to the last day with any data, newest first."""
-    versions = contracts()
     _lo, hi = ui.extent()
     newest = queries.newest_sample_ts(ui.engine())
+    # At least the first contract month, even when every data point is older.
     last = max([d for d in (hi, newest.date() if newest else None) if d] or [date.today()])
-    first = min(c.effective_from for c in versions).replace(day=1)
-    out, cur = [], first
+    last = max(last, first)
+    out, cur = [], first.replace(day=1)
     while cur <= last:
         out.append(f"{cur:%Y-%m}")
         cur = (cur + timedelta(days=32)).replace(day=1)
@@ -40,44 +39,41 @@ def months() -> list[str]:
 
 
 @st.cache_data(ttl=300, show_spinner="Computing compliance…")
-def compliance(year: int, month: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The month's report rows and the exclusion and downtime intervals behind them."""
-    lo = datetime(year, month, 1) - ZONE_PAD
-    hi = datetime(year + month // 12, month % 12 + 1, 1) + ZONE_PAD
-    window = Filters(start=lo.date(), end=(hi - timedelta(days=1)).date())
-    outages = queries.outages(ui.engine(), window)
-    windows = queries.maintenance_windows(ui.engine())
-    flagged = queries.incidents(ui.engine(), Filters(start=window.start, end=window.end,
-                                                     environment="production"),
-                                pad_before=INCIDENT_LOOKBACK)
-    flagged = flagged.filter(pl.col("outage") & (pl.col("resolved_at").is_null()
-                                                 | (pl.col("resolved_at") > lo)))
-    report = sla_report(contracts(), outages, windows, year, month, incidents=flagged)
-    excl, down = sla_details(report, contracts(), outages, windows, flagged)
-    return report, excl, down
+def compliance(year: int, month: int, teams: tuple[str, ...],
+               services: tuple[str, ...]) -> report.SlaReport:
+    """The month's report for the sidebar's teams and services (aggregates and intervals)."""
+    return report.sla_compliance(ui.engine(), year=year, month=month,
+                                 filters=Filters(teams=teams, services=services))
+
+
+@st.cache_data(ttl=300, show_spinner="Running ticket timers…")
+def tickets(filters: Filters) -> tuple[pl.DataFrame, str, datetime, int]:
+    """Per-priority resolution summary, the calendar in words, the evaluation instant and the
+    tickets without a priority (aggregates only: per-ticket timers stay on the server)."""
+    result = ticket_sla.ticket_sla(ui.engine(), filters=filters)
+    return result.summary, result.policy.describe(), result.at, result.unprioritised
 
 
 filters = ui.global_filters()
 st.title("SLAs")
-if not contracts():
+first = first_contract_day()
+if first is None:
     st.info("No SLA contract in the store. Import one with "
             "`python -m analytics import sla-contracts FILE`.")
     st.stop()
 
-options = months()
+options = months(first)
 newest_month = options[0]
 label = st.selectbox("Contract month", options, index=min(1, len(options) - 1), key="slas_month",
                      format_func=lambda m: f"{m} (in progress)" if m == newest_month else m,
                      help="A calendar month in each contract's own time zone.")
 year, month = (int(x) for x in label.split("-"))
-report, excl, down = compliance(year, month)
-
-svc = ui.services()
-pool = svc.filter(pl.col("team").is_in(filters.teams)) if filters.teams else svc
-if filters.services:
-    pool = pool.filter(pl.col("service").is_in(filters.services))
-keep = pl.col("service").is_in(pool["service"].implode())
-report, excl, down = report.filter(keep), excl.filter(keep), down.filter(keep)
+try:
+    result = compliance(year, month, filters.teams, filters.services)
+except ReportError as exc:
+    st.info(str(exc))
+    st.stop()
+report_rows, excl, down = result.rows, result.exclusions, result.downtime
 st.caption(f"{label} · contract months are calendar months in each contract's zone · teams and "
            "services from the sidebar (the sidebar period does not apply: the month does) · "
            "uptime = (period − excluded − downtime) ÷ (period − excluded) in the `exclude` mode, "
@@ -85,76 +81,117 @@ st.caption(f"{label} · contract months are calendar months in each contract's z
            "count (REFERENCE §3).")
 if label == newest_month:
     st.warning("This month is still running: minutes after the newest data count as up.")
-if report.height == 0:
+if report_rows.height == 0:
     st.info("No contract covers the selected services in this month.")
-    st.stop()
 
-breaches = report.filter(pl.col("breached"))
-owed = report.group_by("currency").agg(pl.col("credit_amount").sum()).sort("currency")
-c1, c2, c3, c4 = st.columns(4)
-ui.tile(c1, "Contracts in force", f"{report['contract'].n_unique()}",
-        "contract versions in force on the month's first day (or starting inside it)")
-ui.tile(c2, "Service-months", f"{report.height}", "one row per contract and covered service")
-ui.tile(c3, "Breaches", f"{breaches.height}",
-        "service-months whose uptime is below the contract target (exactly on it is met)")
-ui.tile(c4, "Credits owed", " · ".join(f"{r['credit_amount']:,.2f} {r['currency']}"
-                                       for r in owed.iter_rows(named=True)),
-        "Σ credit % × monthly fee; the first ladder band the uptime is below, capped per contract")
+if report_rows.height:
+    breaches = report_rows.filter(pl.col("breached"))
+    c1, c2, c3, c4 = st.columns(4)
+    ui.tile(c1, "Contracts in force", f"{report_rows['contract'].n_unique()}",
+            "contract versions in force on the month's first day (or starting inside it)")
+    ui.tile(c2, "Service-months", f"{report_rows.height}", "one row per contract and covered service")
+    ui.tile(c3, "Breaches", f"{result.breaches}",
+            "service-months whose uptime is below the contract target (exactly on it is met)")
+    ui.tile(c4, "Credits owed", " · ".join(f"{amount:,.2f} {currency}"
+                                           for currency, amount in result.credits_owed().items()),
+            "Σ credit % × monthly fee; the first ladder band the uptime is below, capped per contract")
 
-st.subheader("Compliance per contract and service")
-st.dataframe(
-    report.select("contract", "tier", "service", "period_minutes", "excluded_minutes",
-                  "downtime_minutes", "uptime_pct", "target_pct", "breached", "credit_pct",
-                  "credit_amount", "currency", "exclusion_mode")
-    .sort(["contract", "uptime_pct"], nulls_last=True),
-    hide_index=True, width="stretch",
-    column_config={"uptime_pct": st.column_config.NumberColumn("uptime %", format="%.4f"),
-                   "target_pct": st.column_config.NumberColumn("target %", format="%.2f"),
-                   "credit_pct": st.column_config.NumberColumn("credit %", format="%.2f"),
-                   "credit_amount": st.column_config.NumberColumn("credit", format="%.2f"),
-                   "exclusion_mode": st.column_config.TextColumn("mode"),
-                   **{c: st.column_config.NumberColumn(c.replace("_minutes", " min"), format="%.1f")
-                      for c in ("period_minutes", "excluded_minutes", "downtime_minutes")}})
+    st.subheader("Compliance per contract and service")
+    st.dataframe(
+        report_rows.select("contract", "tier", "service", "period_minutes", "excluded_minutes",
+                           "downtime_minutes", "uptime_pct", "target_pct", "breached", "credit_pct",
+                           "credit_amount", "currency", "exclusion_mode")
+        .sort(["contract", "uptime_pct"], nulls_last=True),
+        hide_index=True, width="stretch",
+        column_config={
+            "tier": st.column_config.TextColumn("tier", width="small"),
+            "uptime_pct": st.column_config.NumberColumn("uptime %", format="%.4f"),
+            "target_pct": st.column_config.NumberColumn("target %", format="%.2f",
+                                                        width="small"),
+            "breached": st.column_config.CheckboxColumn("breached"),
+            "credit_pct": st.column_config.NumberColumn("credit %", format="%.2f",
+                                                        width="small"),
+            "credit_amount": st.column_config.NumberColumn("credit", format="%.2f",
+                                                           width="small"),
+            "currency": st.column_config.TextColumn("currency"),
+            "exclusion_mode": st.column_config.TextColumn("mode", width="small"),
+            **{c: st.column_config.NumberColumn(label, format="%.1f", help=f"{label} minutes")
+               for c, label in (("period_minutes", "period"), ("excluded_minutes", "excluded"),
+                                ("downtime_minutes", "downtime"))}})
 
-st.subheader("Credits owed per contract")
-fees = {c.name: c for c in contracts()}
-per = (report.group_by("contract", "customer", "currency")
-       .agg(pl.col("credit_pct").sum().alias("credit_pct_of_fee"),
-            pl.col("credit_amount").sum(), pl.len().alias("services"),
-            pl.col("breached").sum().alias("breached"))
-       .with_columns(cap_pct=pl.col("contract").replace_strict(
-           {k: v.credit_cap_pct for k, v in fees.items()}, return_dtype=pl.Float64))
-       .sort("credit_amount", descending=True))
-st.dataframe(per, hide_index=True, width="stretch",
-             column_config={"credit_pct_of_fee": st.column_config.NumberColumn(format="%.2f"),
-                            "credit_amount": st.column_config.NumberColumn(format="%.2f")})
-st.caption("A contract's credits add up over its services and are capped at cap % of its "
-           "monthly fee (scaled down in proportion when over).")
-st.subheader("Breaches and their escalation")
-if breaches.height == 0:
-    st.success("No breach this month.")
+    st.subheader("Credits owed per contract")
+    per = result.per_contract
+    st.dataframe(per, hide_index=True, width="stretch",
+                 column_config={
+                     "credit_pct_of_fee": st.column_config.NumberColumn("credit % of fee",
+                                                                        format="%.2f"),
+                     "credit_amount": st.column_config.NumberColumn("credit", format="%.2f"),
+                     "cap_pct": st.column_config.NumberColumn("cap %", format="%g")})
+    st.caption("A contract's credits add up over its services and are capped at cap % of its "
+               "monthly fee (scaled down in proportion when over).")
+    st.subheader("Breaches and their escalation")
+    if breaches.height == 0:
+        st.success("No breach this month.")
+    else:
+        st.dataframe(breaches.select("contract", "customer", "service", "uptime_pct", "target_pct",
+                                     "credit_pct", "credit_amount", "currency", "escalation")
+                     .sort("uptime_pct"), hide_index=True, width="stretch",
+                     column_config={"uptime_pct": st.column_config.NumberColumn(format="%.4f"),
+                                    "credit_pct": st.column_config.NumberColumn(format="%.2f"),
+                                    "credit_amount": st.column_config.NumberColumn(format="%.2f")})
+        st.caption("Escalation is the path named by the contract version in force.")
+
+    st.subheader("Monthly compliance report")
+    st.caption("Every input: period minutes, each excluded window with its reason, each downtime "
+               "interval with the minutes inside an exclusion; the counted columns sum to the totals.")
+    d1, d2 = st.columns(2)
+    with d1:
+        st.download_button("Download CSV", to_csv(report_rows, excl, down),
+                           file_name=f"sla-compliance-{label}.csv", mime="text/csv",
+                           key="slas_csv", icon=":material/download:")
+    with d2:
+        st.download_button("Download HTML", to_html(report_rows, excl, down, f"SLA compliance {label}"),
+                           file_name=f"sla-compliance-{label}.html", mime="text/html",
+                           key="slas_html", icon=":material/download:")
+    with st.expander(f"Excluded windows ({excl.height})"):
+        st.dataframe(excl, hide_index=True, width="stretch")
+    with st.expander(f"Downtime intervals ({down.height})"):
+        st.dataframe(down, hide_index=True, width="stretch")
+
+st.subheader("Ticket SLA (business hours)")
+try:
+    summary, calendar, evaluated, unprioritised = tickets(filters)
+except ReportError as exc:
+    st.info(str(exc))
 else:
-    st.dataframe(breaches.select("contract", "customer", "service", "uptime_pct", "target_pct",
-                                 "credit_pct", "credit_amount", "currency", "escalation")
-                 .sort("uptime_pct"), hide_index=True, width="stretch",
-                 column_config={"uptime_pct": st.column_config.NumberColumn(format="%.4f"),
-                                "credit_pct": st.column_config.NumberColumn(format="%.2f"),
-                                "credit_amount": st.column_config.NumberColumn(format="%.2f")})
-    st.caption("Escalation is the path named by the contract version in force.")
-
-st.subheader("Monthly compliance report")
-st.caption("Every input: period minutes, each excluded window with its reason, each downtime "
-           "interval with the minutes inside an exclusion; the counted columns sum to the totals.")
-d1, d2 = st.columns(2)
-with d1:
-    st.download_button("Download CSV", to_csv(report, excl, down),
-                       file_name=f"sla-compliance-{label}.csv", mime="text/csv",
-                       key="slas_csv", icon=":material/download:")
-with d2:
-    st.download_button("Download HTML", to_html(report, excl, down, f"SLA compliance {label}"),
-                       file_name=f"sla-compliance-{label}.html", mime="text/html",
-                       key="slas_html", icon=":material/download:")
-with st.expander(f"Excluded windows ({excl.height})"):
-    st.dataframe(excl, hide_index=True, width="stretch")
-with st.expander(f"Downtime intervals ({down.height})"):
-    st.dataframe(down, hide_index=True, width="stretch")
+    resolved = int(summary["resolved"].sum())
+    met = int(summary["resolution_met"].sum())
+    k1, k2, k3 = st.columns(3)
+    ui.tile(k1, "Tickets", f"{int(summary['tickets'].sum()):,}",
+            f"support tickets with a priority opened {filters.start} – {filters.end} "
+            f"({filters.timezone} days) of the sidebar's teams and services")
+    ui.tile(k2, "Resolved within target",
+            "—" if resolved == 0 else f"{met / resolved:.1%}",
+            f"{met:,} of {resolved:,} resolved tickets closed within their business-hours "
+            "resolution target")
+    ui.tile(k3, "Open past due", f"{int(summary['open_overdue'].sum()):,}",
+            f"open tickets whose resolution due time passed by {evaluated:%Y-%m-%d %H:%M} UTC")
+    st.dataframe(summary, hide_index=True, width="stretch", column_config={
+        "resolution_met": st.column_config.NumberColumn("met"),
+        "resolution_breached": st.column_config.NumberColumn("breached"),
+        "met_pct": st.column_config.NumberColumn("met %", format="%.1f"),
+        "open_overdue": st.column_config.NumberColumn("open past due"),
+        "response_target_hours": st.column_config.NumberColumn("response target h",
+                                                               format="%g"),
+        "resolution_target_hours": st.column_config.NumberColumn("resolution target h",
+                                                                 format="%g")})
+    left, _right = st.columns([2, 1])
+    with left:
+        st.altair_chart(ticket_sla_chart(summary), width="stretch")
+    st.caption(
+        f"Default calendar {calendar}; priority Pn = ticket severity n; targets are the "
+        "workbench defaults (analytics/reports/ticket_sla.toml), not a contract. A timer runs "
+        "only inside working hours and pauses while the ticket waits on the customer; a ticket "
+        "is resolved at closed_at. " + ticket_sla.RESPONSE_NOTE
+        + (f" {unprioritised:,} tickets without a priority are left out." if unprioritised
+           else ""))

@@ -2,21 +2,17 @@
 
 from datetime import datetime, timedelta
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
 from analytics import ui
-from analytics.metrics.slo import CURRENT_BURN_WINDOW, Window, slo_status
-from analytics.metrics.slo_alerts import (DEFAULT_ALERTS, alert_history, alert_status,
-                                          alert_warnings, deployments_during_burn, span)
-from analytics.metrics.slo_series import burn_down, burn_rates
+from analytics.charts.reliability import burn_down_chart, burn_rate_chart, composite_chart
+from analytics.metrics.slo import CURRENT_BURN_WINDOW, Window
+from analytics.metrics.slo_alerts import DEFAULT_ALERTS, span
+from analytics.reports import ReportError
+from analytics.reports import slo as report
 from analytics.store import queries
 from analytics.store.queries import Filters
-
-# The longest alert window: samples before a period start that its first evaluations need.
-LOOKBACK = max(max(a.long_window for a in DEFAULT_ALERTS), CURRENT_BURN_WINDOW)
-ALERTS = [a.name for a in DEFAULT_ALERTS]
 
 
 @st.cache_data(ttl=300)
@@ -25,68 +21,42 @@ def newest() -> datetime | None:
     return queries.newest_sample_ts(ui.engine())
 
 
-@st.cache_data(ttl=300)
-def definitions(teams: tuple[str, ...], services: tuple[str, ...]) -> pl.DataFrame:
-    """SLO definitions of the services the sidebar selects."""
-    svc = ui.services()
-    pool = svc.filter(pl.col("team").is_in(teams)) if teams else svc
-    if services:
-        pool = pool.filter(pl.col("service").is_in(services))
-    return queries.slos(ui.engine()).filter(pl.col("service").is_in(pool["service"].implode()))
-
-
 @st.cache_resource(ttl=300, max_entries=2, show_spinner="Reading SLI samples…")
-def samples(slo_ids: tuple[int, ...], lo: datetime, at: datetime) -> pl.DataFrame:
-    """SLI samples of the SLOs in [lo, at), read once and kept on the server (a resource, so it
-    is shared, not copied); only the aggregates the functions below return reach the browser."""
-    return (queries.sli_samples(ui.engine(), Filters(start=lo.date(), end=at.date()),
-                                slo_ids=list(slo_ids))
-            .filter(pl.col("ts") < at).select("slo_id", "service", "ts", "good", "total"))
-
-
-def read_from(defs: pl.DataFrame, at: datetime, lo: datetime) -> datetime:
-    """First instant any status window, or the alert windows of a period starting at ``lo``, needs."""
-    return min(min(Window.of(r).bounds(at)[0] for r in defs.iter_rows(named=True)), lo) - LOOKBACK
-
-
-def _defs(slo_ids: tuple[int, ...]) -> pl.DataFrame:
-    return queries.slos(ui.engine()).filter(pl.col("slo_id").is_in(list(slo_ids)))
+def inputs(teams: tuple[str, ...], services: tuple[str, ...], at: datetime,
+           since: datetime) -> report.SloInputs:
+    """The report's read (definitions and samples), kept on the server as a shared resource;
+    only the aggregates the functions below return reach the browser."""
+    return report.load(ui.engine(), filters=Filters(teams=teams, services=services), at=at,
+                       since=since)
 
 
 @st.cache_data(ttl=300, show_spinner="Evaluating SLOs…")
-def evaluate(slo_ids: tuple[int, ...], at: datetime, first: datetime
-             ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Status, alert states and warnings of the SLOs at ``at`` (one row per SLO or alert)."""
-    defs, data = _defs(slo_ids), samples(slo_ids, first, at)
-    return (slo_status(data, defs, at), alert_status(data, defs, at),
-            alert_warnings(defs, at, data))
+def evaluate(teams: tuple[str, ...], services: tuple[str, ...], at: datetime,
+             since: datetime) -> tuple[report.SloStatus, pl.DataFrame]:
+    """The status report at ``at`` and the SLO definitions behind it."""
+    data = inputs(teams, services, at, since)
+    return report.evaluate(data), data.definitions
 
 
 @st.cache_data(ttl=300, show_spinner="Replaying burn-rate alerts…")
-def history(slo_ids: tuple[int, ...], at: datetime, first: datetime, lo: datetime,
-            hi: datetime) -> pl.DataFrame:
-    """Firing intervals that reach into [lo, hi) (the samples start ``LOOKBACK`` before lo, so
-    the first evaluations see full windows)."""
-    data = samples(slo_ids, first, at).filter(pl.col("ts") < hi)
-    return alert_history(data, _defs(slo_ids)).filter(pl.col("end") > lo)
+def history(teams: tuple[str, ...], services: tuple[str, ...], at: datetime, since: datetime,
+            until: datetime) -> pl.DataFrame:
+    """Firing intervals that reach into [since, until)."""
+    return report.history(inputs(teams, services, at, since), since, until)
 
 
 @st.cache_data(ttl=300)
-def candidates(filters: Filters, slo_ids: tuple[int, ...], at: datetime, first: datetime,
-               lo: datetime, hi: datetime) -> pl.DataFrame:
+def candidates(filters: Filters, at: datetime, since: datetime, until: datetime) -> pl.DataFrame:
     """Deployments in the period during which a page-level burn alert of their service fired."""
-    deps = queries.deployments(ui.engine(), filters)
-    return deployments_during_burn(deps, history(slo_ids, at, first, lo, hi), severity="page",
-                                   environment=filters.environment)
+    fired = history(filters.teams, filters.services, at, since, until)
+    return report.burn_candidates(ui.engine(), filters=filters, fired=fired)
 
 
 @st.cache_data(ttl=300)
-def charts(slo_id: int, slo_ids: tuple[int, ...], at: datetime, first: datetime,
-           lo: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Hourly burn-down of the current window and burn rates from ``lo`` to ``at``."""
-    defs = _defs((slo_id,))
-    data = samples(slo_ids, first, at).filter(pl.col("slo_id") == slo_id)
-    return burn_down(data, defs, slo_id, at), burn_rates(data, defs, slo_id, lo, at)
+def charts(teams: tuple[str, ...], services: tuple[str, ...], at: datetime, since: datetime,
+           slo_id: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Hourly burn-down of the current window and burn rates from ``since`` to ``at``."""
+    return report.series(inputs(teams, services, at, since), slo_id, since)
 
 
 def pct(value: float | None, digits: int = 3) -> str:
@@ -123,17 +93,18 @@ def status_table(status: pl.DataFrame, alerts: pl.DataFrame) -> pl.DataFrame:
 filters = ui.global_filters()
 st.title("SLOs")
 at = newest()
-defs = definitions(filters.teams, filters.services)
-if at is None or defs.height == 0:
-    st.info("No SLO with SLI samples for these filters. Import SLOs and samples, or clear filters.")
+if at is None:
+    st.info(report.NO_SLO)
     st.stop()
-
-ids = tuple(defs["slo_id"].to_list())
 lo, hi = filters.bounds()
-hi = min(hi, at)
-lo = min(lo, hi - timedelta(days=1))
-first = read_from(defs, at, lo)
-status, alerts, warnings = evaluate(ids, at, first)
+hi = min(hi, at) if hi else at
+lo = min(lo, hi - timedelta(days=1)) if lo else hi - timedelta(days=90)
+try:
+    result, defs = evaluate(filters.teams, filters.services, at, lo)
+except ReportError as exc:
+    st.info(str(exc))
+    st.stop()
+status, alerts, warnings = result.status, result.alerts, result.warnings
 st.caption(f"Evaluated at {at:%Y-%m-%d %H:%M} UTC (end of the newest SLI bucket) · "
            f"{defs.height} SLOs · teams and services from the sidebar; the period applies to the "
            "alert history and deployments below.")
@@ -162,7 +133,8 @@ st.dataframe(
                                                         help="minutes of full outage allowed"),
         "exhaustion": st.column_config.TextColumn("exhaustion", help="time to exhaustion"),
         "firing": st.column_config.TextColumn(
-            "alerts firing", help="of " + ", ".join(ALERTS) + " (burn-rate pairs, REFERENCE §2)")})
+            "alerts firing",
+            help="of " + ", ".join(report.ALERTS) + " (burn-rate pairs, REFERENCE §2)")})
 st.caption(
     "SLI = good ÷ total events over each SLO's own window ending at the evaluation instant "
     "(occurrences budgeting; time-slice SLOs count good slices ÷ slices). Budget consumed = "
@@ -192,23 +164,14 @@ ui.tile(t4, "Time to exhaustion", exhaustion(row["exhaustion_hours"], row["budge
         f"remaining × window ÷ burn rate over the last {span(CURRENT_BURN_WINDOW)} "
         f"({'—' if row['current_burn'] is None else format(row['current_burn'], '.2f')})")
 
-down, rates = charts(slo["slo_id"], ids, at, first, lo)
+down, rates = charts(filters.teams, filters.services, at, lo, slo["slo_id"])
 left, right = st.columns(2)
 with left:
     st.markdown("**Budget burn-down, current window**")
     if down.height == 0:
         st.info("No events in the current window: the budget is undefined.")
     else:
-        long = down.unpivot(index="ts", on=["remaining", "ideal"], variable_name="line")
-        st.altair_chart(
-            alt.Chart(long).mark_line().encode(
-                x=alt.X("ts:T", title="UTC"),
-                y=alt.Y("value:Q", title="Error budget remaining", axis=alt.Axis(format="%")),
-                color=alt.Color("line:N", title=None, legend=alt.Legend(orient="bottom")),
-                strokeDash=alt.StrokeDash("line:N", legend=None, scale=alt.Scale(
-                    domain=["remaining", "ideal"], range=[[1, 0], [6, 4]])),
-                tooltip=["ts:T", "line:N", alt.Tooltip("value:Q", format=".1%")],
-            ).properties(height=300), width="stretch")
+        st.altair_chart(burn_down_chart(down), width="stretch")
         st.caption("remaining(t) = 1 − bad events from the window start to t ÷ ((1 − target) × "
                    "all events in the window); the ideal line spends the budget evenly to the "
                    "period end. Below 0 the budget is overspent.")
@@ -217,23 +180,13 @@ with right:
     if rates["burn"].null_count() == rates.height:
         st.info("No events in the period: no burn rate to show.")
     else:
-        base = alt.Chart(rates).encode(color=alt.Color("alert:N", title=None,
-                                                       legend=alt.Legend(orient="bottom",
-                                                                         columns=2)))
-        lines = base.mark_line(strokeWidth=1).encode(
-            x=alt.X("ts:T", title="UTC"),
-            y=alt.Y("burn:Q", title="Burn rate (symlog scale)", scale=alt.Scale(type="symlog"),
-                    axis=alt.Axis(values=[0, 1, 3, 10, 30, 100, 300, 1000])),
-            tooltip=["ts:T", "alert:N", alt.Tooltip("burn:Q", format=".2f"),
-                     alt.Tooltip("factor:Q", format=".3f")])
-        rules = base.mark_rule(strokeDash=[6, 3]).encode(y="mean(factor):Q")
-        st.altair_chart((lines + rules).properties(height=300), width="stretch")
+        st.altair_chart(burn_rate_chart(rates), width="stretch")
         st.caption("Burn rate = error ratio over the alert's long window ÷ (1 − target), hourly; "
                    "dashed rules are the factors " + ", ".join(
                        f"{a.name}: {a.factor(Window.of(slo).period(at)):.3g}"
                        for a in DEFAULT_ALERTS) + ". 1 spends the budget exactly by the window end.")
 
-fired = history(ids, at, first, lo, hi)
+fired = history(filters.teams, filters.services, at, lo, hi)
 mine = fired.filter(pl.col("slo_id") == slo["slo_id"])
 st.markdown(f"**Alert history, {lo:%Y-%m-%d} – {hi:%Y-%m-%d %H:%M} UTC**")
 if mine.height == 0:
@@ -250,14 +203,50 @@ st.caption("Each alert pair is evaluated at the end of every SLI bucket; an inte
 
 mine_w = warnings.filter(pl.col("slo") == name)
 if mine_w.height:
-    for w in mine_w.iter_rows(named=True):
-        st.warning(f"{w['alert']}: {w['warning']}")
+    # SLO names are user data: shown as text, never as Markdown.
+    st.text("\n".join(f"⚠ {w['alert']}: {w['warning']}" for w in mine_w.iter_rows(named=True)))
 else:
     st.caption("Warnings: none — every alert can fire for this target, and no short window is "
                "finer than the data.")
 
+st.subheader("Composite SLO")
+st.caption("A weighted composite: SLI = Σ weight × SLI ÷ Σ weight over the components' own "
+           "windows (components without data are left out and listed). Default: every SLO of the "
+           "chosen SLO's service, equal weights, target = the weight-averaged component target.")
+services = sorted(status["service"].drop_nulls().unique().to_list())
+k1, k2 = st.columns([1, 2])
+svc = k1.selectbox("Service", services, index=services.index(slo["service"])
+                   if slo["service"] in services else 0, key="slos_composite_service")
+own = status.filter(pl.col("service") == svc)["slo"].sort().to_list()
+chosen = k2.multiselect("Component SLOs", names, default=own, key=f"slos_composite_{svc}")
+if not chosen:
+    st.info("Pick at least one component SLO.")
+else:
+    weights = st.data_editor(
+        pl.DataFrame({"slo": chosen, "weight": [1.0] * len(chosen)}).to_pandas(),
+        hide_index=True, width="stretch", disabled=["slo"], key=f"slos_weights_{svc}",
+        column_config={"weight": st.column_config.NumberColumn(min_value=0.0, step=0.5)})
+    spec = dict(zip(weights["slo"], weights["weight"].astype(float), strict=True))
+    try:
+        comp = report.composite(result, service=svc, weights=spec)
+    except ReportError as exc:
+        st.info(str(exc))
+    else:
+        w1, w2, w3 = st.columns(3)
+        ui.tile(w1, "Composite SLI", pct(comp["sli"], 4),
+                f"Σ weight × SLI ÷ Σ weight over {len(chosen) - len(comp['missing'])} "
+                "component(s)")
+        ui.tile(w2, "Composite target", pct(comp["target"], 3),
+                "weight-averaged component target")
+        ui.tile(w3, "Composite budget remaining", pct(comp["budget_remaining"], 1),
+                "1 − (1 − composite SLI) ÷ (1 − composite target)")
+        if comp["missing"]:
+            st.text("Left out (no data): " + ", ".join(comp["missing"]))
+        if comp["components"]["sli"].drop_nulls().len():
+            st.altair_chart(composite_chart(comp["components"]), width="stretch")
+
 st.subheader("Deployments during a page-level burn alert")
-cand = candidates(filters, ids, at, first, lo, hi)
+cand = candidates(filters, at, lo, hi)
 st.caption(f"Deployments ({filters.environment or 'any environment'}) of the selected services, "
            "spanning started_at – finished_at, that overlap a firing interval of a page alert of "
            "the same service in the period: candidates for an automatic incident ticket.")

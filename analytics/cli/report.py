@@ -18,6 +18,7 @@ REPORT_MODULES = (
     "analytics.cli.report_mttr_baselines",
     "analytics.cli.report_slo",
     "analytics.cli.report_sla",
+    "analytics.cli.report_ticket_sla", "analytics.cli.report_uci_sla_timers",
     "analytics.cli.report_csat",
     "analytics.cli.report_reconciliation",
     "analytics.cli.report_threshold_replay",

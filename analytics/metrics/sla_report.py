@@ -9,13 +9,13 @@ report and those inputs as text (pure: no files, no streamlit), so a customer ca
 from __future__ import annotations
 
 import html
-import io
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
 
+from analytics.exports import csv_text
 from analytics.metrics import intervals as iv
 from analytics.metrics.sla import (ALWAYS_EXCLUDED, Contract, contract_in_force, expand_exclusions,
                                    outage_spans)
@@ -157,7 +157,8 @@ def _text(value: object) -> str:
 
 def to_csv(report: pl.DataFrame, exclusions: pl.DataFrame, downtime: pl.DataFrame) -> str:
     """One tidy CSV: ``summary`` rows (item, value) per contract and service, then the
-    ``exclusion`` and ``downtime`` intervals with their minutes. Times are UTC.
+    ``exclusion`` and ``downtime`` intervals with their minutes. Times are UTC. Text that a
+    spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` …) is prefixed with ``'``.
 
     >>> to_csv(pl.DataFrame(), pl.DataFrame(schema=EXCLUSION_SCHEMA),
     ...        pl.DataFrame(schema=DOWNTIME_SCHEMA)).splitlines()[0]
@@ -186,9 +187,8 @@ def to_csv(report: pl.DataFrame, exclusions: pl.DataFrame, downtime: pl.DataFram
                          "note": f"{_text(d['inside_exclusion_minutes'])} min inside an "
                                  f"exclusion, {_text(d['already_counted_minutes'])} min "
                                  "already counted"})
-    buf = io.StringIO()
-    pl.DataFrame(rows, schema=dict.fromkeys(CSV_COLUMNS, pl.String)).write_csv(buf)
-    return buf.getvalue()
+    # Contract, service and window descriptions are user data: formulas are neutralised.
+    return csv_text(pl.DataFrame(rows, schema=dict.fromkeys(CSV_COLUMNS, pl.String)))
 
 
 def _table(head: tuple[str, ...], body: list[tuple[object, ...]]) -> str:

@@ -246,7 +246,9 @@ def deployments_during_burn(deployments: pl.DataFrame, alert_intervals: pl.DataF
                if c not in alert_intervals.columns]
     if missing:
         raise ValueError(f"alert_intervals: missing columns {missing}")
-    deps = deployments.filter(pl.col("finished_at").is_not_null())
+    # An empty store read comes back with untyped (null) columns: type the join key.
+    deps = deployments.with_columns(pl.col("service").cast(pl.String)).filter(
+        pl.col("finished_at").is_not_null())
     if environment is not None and "environment" in deps.columns:
         deps = deps.filter(pl.col("environment") == environment)
     start = pl.coalesce("started_at", "finished_at") if "started_at" in deps.columns \

@@ -131,3 +131,20 @@ def test_bad_inputs_name_the_field() -> None:
         version_for([c], "nope", datetime(2026, 4, 1), datetime(2026, 5, 1))
     with pytest.raises(ValueError, match="no version in force"):
         version_for([c], "acme-gold", datetime(2025, 4, 1), datetime(2025, 5, 1))
+
+
+def test_csv_neutralises_formulas_in_user_text() -> None:
+    # Contract, customer, escalation and window descriptions come from users: a cell a
+    # spreadsheet would run (=, +, -, @) gets a leading quote; negative numbers stay numbers.
+    c = _contract(name="=HYPERLINK(\"http://x\")", customer="@ACME", escalation="+call me")
+    mw = EXAMPLE_MW.with_columns(description=pl.lit("-1+1 cmd|' /C calc'!A0"))
+    report = sla_report([c], EXAMPLE_OUT, mw, 2026, 4)
+    excl, down = sla_details(report, [c], EXAMPLE_OUT, mw)
+    frame = pl.read_csv(io.StringIO(to_csv(report, excl, down)), infer_schema=False)
+    assert set(frame["contract"]) == {"'=HYPERLINK(\"http://x\")"}
+    assert set(frame["customer"]) == {"'@ACME"}
+    summary = dict(frame.filter(pl.col("section") == "summary").select("item", "value").rows())
+    assert summary["escalation"] == "'+call me"
+    assert frame.filter(pl.col("section") == "exclusion")["note"].to_list() == [
+        "'-1+1 cmd|' /C calc'!A0"]
+    assert summary["uptime_pct"].startswith("99.86")  # numbers untouched

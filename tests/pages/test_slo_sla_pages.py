@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
 
-from analytics.cli import report_sla
+from analytics.cli import main, report_sla, report_ticket_sla
 from analytics.metrics.slo import slo_status
 from analytics.metrics.slo_alerts import alert_history, alert_status, deployments_during_burn
 from analytics.store import queries
+from analytics.store.db import bulk_insert, read_frame
 from analytics.store.queries import Filters
 
 AT = datetime(2026, 11, 23)  # the demo's newest 5-minute bucket starts 2026-11-22 23:55
@@ -117,3 +119,143 @@ def test_pages_on_an_empty_store_say_what_is_missing(engine, app_for):
     at.switch_page("pages/slas.py").run()
     assert not at.exception
     assert any("No SLA contract" in i.value for i in at.info)
+
+
+def _two_resolution_store(engine) -> datetime:
+    """A rolling 7-day SLO whose older samples are 1-minute buckets and whose last 7 days are
+    10-minute buckets; returns the evaluation instant (the end of the newest bucket)."""
+    t0, cut, end = datetime(2026, 3, 1), datetime(2026, 3, 8), datetime(2026, 3, 15)
+    fine = pl.DataFrame({"slo_id": 1, "ts": pl.datetime_range(t0, cut, "1m", closed="left",
+                                                               eager=True),
+                         "good": 100.0, "total": 100.0})
+    coarse_ts = pl.datetime_range(cut, end, "10m", closed="left", eager=True)
+    bad = {cut + timedelta(days=d, hours=12) for d in (1, 3, 5)}
+    coarse = pl.DataFrame({"slo_id": 1, "ts": coarse_ts,
+                           "good": [990.0 if t in bad else 1000.0 for t in coarse_ts],
+                           "total": 1000.0})
+    with engine.begin() as conn:
+        bulk_insert(conn, "service", pl.DataFrame({
+            "id": [1], "name": ["api"], "team": ["core"], "tier": ["gold"], "criticality": [1],
+            "customer_facing": [True], "timezone": ["UTC"], "confirmed": [True],
+            "source": ["test"], "external_id": ["api"]}))
+        bulk_insert(conn, "slo", pl.DataFrame({
+            "id": [1], "name": ["api-availability"], "service_id": [1], "target": [0.999],
+            "window_kind": ["rolling"], "window_days": [7], "timezone": ["UTC"],
+            "source": ["test"], "external_id": ["a"]}))
+        bulk_insert(conn, "sli_sample", pl.concat([fine, coarse]))
+    return end
+
+
+def test_slos_page_and_cli_read_the_same_samples(engine, app_for, capsys):
+    # Regression: the page read from (window start or period start) − 3 days and the CLI from
+    # the window start, so the page saw the older 1-minute buckets and the CLI did not: the
+    # page said nothing about resolution, the CLI warned. The status reads [at − 7 d, at) for
+    # both now. By hand: the window holds 1,008 ten-minute buckets of 1,000 events, 30 bad →
+    # SLI 1 − 30 / 1,008,000; the data resolution is 10 minutes, so the 5-minute short window
+    # of "page 2% in 1h" is finer than the data.
+    end = _two_resolution_store(engine)
+    hand_sli = 1 - 30 / 1_008_000
+    hand_warnings = ["page 2% in 1h: short window 5m is finer than the data resolution 10m"]
+    url = engine.url.render_as_string(hide_password=False)
+    assert main(["--db", url, "report", "slo", "--format", "json"]) == 0
+    (cli,) = json.loads(capsys.readouterr().out)
+    assert cli["at"] == end.isoformat()
+    assert cli["sli"] == pytest.approx(hand_sli)
+    assert cli["warnings"] == hand_warnings
+
+    at = app_for(engine, "pages/slos.py")
+    assert _metric(at, "SLI") == f"{hand_sli * 100:.4f}%"
+    shown = [w.value for w in at.warning] + [t.value for t in at.text]
+    assert [line.removeprefix("⚠ ") for v in shown for line in v.splitlines()
+            if "short window" in line] == hand_warnings
+
+
+def _sla_store(engine) -> None:
+    """One UTC contract over checkout and ledger (ledger has no row in the service table) and a
+    production outage incident of checkout open from 1 Nov 2025 to 2 Mar 2026 00:00."""
+    with engine.begin() as conn:
+        bulk_insert(conn, "service", pl.DataFrame({
+            "id": [1], "name": ["checkout"], "team": ["payments"], "tier": ["gold"],
+            "criticality": [1], "customer_facing": [True], "timezone": ["UTC"],
+            "confirmed": [True], "source": ["test"], "external_id": ["checkout"]}))
+        bulk_insert(conn, "sla_contract", pl.DataFrame({
+            "name": ["acme"], "customer": ["ACME"], "services": ['["checkout", "ledger"]'],
+            "tier": ["silver"], "target_pct": [99.9], "timezone": ["UTC"], "period": ["month"],
+            "exclusion_mode": ["exclude"], "exclude_third_party": [False],
+            "monthly_fee": [1000.0], "currency": ["EUR"], "credit_cap_pct": [100.0],
+            "credits": [json.dumps([{"below_pct": 99.9, "credit_pct": 10},
+                                    {"below_pct": 99.0, "credit_pct": 30}])],
+            "escalation": ["account-manager"], "effective_from": [datetime(2026, 1, 1)]}))
+        bulk_insert(conn, "incident", pl.DataFrame({
+            "service_id": [1], "environment": ["production"], "severity": [1],
+            "opened_at": [datetime(2025, 11, 1)], "resolved_at": [datetime(2026, 3, 2)],
+            "customer_facing": [True], "outage": [True], "source": ["test"],
+            "external_id": ["i1"]}))
+        # A ticket in late March so the page offers March (months run to the newest data).
+        bulk_insert(conn, "ticket", pl.DataFrame({
+            "service_id": [1], "opened_at": [datetime(2026, 3, 31, 9)],
+            "closed_at": [datetime(2026, 3, 31, 10)], "severity": [3], "source": ["test"],
+            "external_id": ["t1"]}))
+
+
+def _by_service(frame: pl.DataFrame) -> dict:
+    return {(r["service"], k): r[c] for r in frame.iter_rows(named=True)
+            for k, c in (("uptime", "uptime_pct"), ("down", "downtime_minutes"),
+                         ("credit", "credit_amount"))}
+
+
+def test_slas_page_and_cli_agree_on_services_and_old_outages(engine, app_for):
+    # Regression: the page kept only services with a row in the service table (the CLI kept
+    # every service the contract names), and both read outage incidents opened at most 92
+    # days before the month, so an outage open since 1 Nov 2025 never counted. By hand, March
+    # (UTC, 44,640 min): checkout was down 1 March 00:00 – 2 March 00:00 = 1,440 min →
+    # (44,640 − 1,440) ÷ 44,640 = 96.7742% < 99.0 → 30% of 1,000 EUR = 300; ledger has no
+    # outage → 100%, no credit.
+    _sla_store(engine)
+    hand = {("checkout", "uptime"): (44_640 - 1_440) / 44_640 * 100,
+            ("checkout", "down"): 1_440.0, ("checkout", "credit"): 300.0,
+            ("ledger", "uptime"): 100.0, ("ledger", "down"): 0.0, ("ledger", "credit"): 0.0}
+    cli = _cli(engine, "2026-03")
+    assert _by_service(cli) == pytest.approx(hand)
+
+    at = app_for(engine, "pages/slas.py")
+    at.selectbox(key="slas_month").select("2026-03").run()
+    assert not at.exception
+    shown = pl.from_pandas(at.dataframe[0].value)
+    assert _by_service(shown) == pytest.approx(hand)
+    assert _metric(at, "Breaches") == "1"
+    assert _metric(at, "Credits owed") == "300.00 EUR"
+
+
+def test_slos_page_composite_section(demo_engine, app_for, truth):
+    _defs, status, _firing, _fired = truth
+    at = app_for(demo_engine, "pages/slos.py")
+    svc = at.selectbox(key="slos_composite_service").value
+    own = status.filter(pl.col("service") == svc)
+    # Default: every SLO of the service, equal weights, target = their mean target.
+    assert _metric(at, "Composite SLI") == f"{own['sli'].mean() * 100:.4f}%"
+    assert _metric(at, "Composite target") == f"{own['target'].mean() * 100:.3f}%"
+    other = status.filter(pl.col("service") != svc).sort("slo").row(0, named=True)
+    at.multiselect(key=f"slos_composite_{svc}").select(other["slo"]).run()
+    assert not at.exception
+    both = pl.concat([own.select("sli", "target"),
+                      pl.DataFrame({"sli": [other["sli"]], "target": [other["target"]]})])
+    assert _metric(at, "Composite SLI") == f"{both['sli'].mean() * 100:.4f}%"
+
+
+def test_slas_page_ticket_section_matches_plain_sql(demo_engine, app_for):
+    at = app_for(demo_engine, "pages/slas.py")
+    start, end = at.sidebar.date_input(key="period").value
+    counts = read_frame(demo_engine, """
+        SELECT count(*) AS n, sum(CASE WHEN closed_at IS NOT NULL THEN 1 ELSE 0 END) AS closed
+        FROM ticket WHERE severity IS NOT NULL AND opened_at >= ? AND opened_at < ?""",
+                        [datetime.combine(start, datetime.min.time()),
+                         datetime.combine(end + timedelta(days=1), datetime.min.time())]).row(0)
+    assert _metric(at, "Tickets") == f"{counts[0]:,}"
+    args = argparse.Namespace(start=start, end=end, service=[], team=[], at=None)
+    cli = pl.DataFrame(report_ticket_sla.compute(demo_engine, args))
+    assert cli["resolved"].sum() == counts[1]
+    met = cli["resolution_met"].sum() / cli["resolved"].sum()
+    assert _metric(at, "Resolved within target") == f"{met:.1%}"
+    table = next(d.value for d in at.dataframe if "resolution_met" in d.value.columns)
+    assert table["resolution_breached"].tolist() == cli["resolution_breached"].to_list()

@@ -1,0 +1,218 @@
+"""SLO status report (REFERENCE §2): SLI, error budget, time to exhaustion, burn-rate alerts,
+their history, the series the SLOs page charts, and weighted composite SLOs.
+
+One read rule for the page, ``report slo`` and notebooks: the status of every SLO at ``at`` is
+computed from the samples in [:func:`read_from` (defs, at), at) — each SLO's own window at ``at``
+(rolling N days, or the calendar month/quarter in the SLO's IANA zone) and ``LOOKBACK`` before
+``at`` (the longest alert long window and the current-burn window). Samples at or after ``at``
+are never read, so a time slice straddling ``at`` holds only what was observed before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine
+
+from analytics.metrics.slo import CURRENT_BURN_WINDOW, Window, composite_status, slo_status
+from analytics.metrics.slo_alerts import (DEFAULT_ALERTS, alert_history, alert_status,
+                                          alert_warnings, deployments_during_burn, span)
+from analytics.metrics.slo_series import burn_down, burn_rates
+from analytics.reports import BadRequest, NoData
+from analytics.store import queries
+from analytics.store.queries import Filters
+
+# How far before ``at`` (or before the start of a history period) samples are needed: the
+# longest alert long window, and the window of the "current" burn behind time to exhaustion.
+LOOKBACK = max(max(a.long_window for a in DEFAULT_ALERTS), CURRENT_BURN_WINDOW)
+ALERTS = tuple(a.name for a in DEFAULT_ALERTS)
+NO_SLO = ("No SLO with SLI samples for these filters. Import SLOs and samples, or clear "
+          "filters.")
+
+
+def read_from(defs: pl.DataFrame, at: datetime, since: datetime | None = None) -> datetime:
+    """First instant the status at ``at`` needs (every SLO's window start, ``at − LOOKBACK``);
+    with ``since`` also ``since − LOOKBACK``, so alert evaluations from ``since`` see full
+    windows.
+
+    >>> d = pl.DataFrame({"slo_id": [1], "window_kind": ["calendar"], "window_days": [None],
+    ...                   "calendar_unit": ["month"], "timezone": ["Europe/Amsterdam"]})
+    >>> read_from(d, datetime(2026, 3, 2))
+    datetime.datetime(2026, 2, 27, 0, 0)
+    >>> read_from(d, datetime(2026, 3, 20))
+    datetime.datetime(2026, 2, 28, 23, 0)
+    """
+    starts = [Window.of(r).bounds(at)[0] for r in defs.iter_rows(named=True)]
+    first = min([*starts, at - LOOKBACK])
+    return first if since is None else min(first, since - LOOKBACK)
+
+
+def definitions(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
+    """SLO definitions of the services (and teams) ``filters`` selects.
+
+    A service no SLO names is a :class:`BadRequest`; nothing selected is :class:`NoData`.
+    """
+    defs = queries.slos(engine)
+    unknown = sorted(set(filters.services) - set(defs["service"].drop_nulls().to_list()))
+    if unknown:
+        raise BadRequest(f"unknown service {', '.join(unknown)}: no SLO names it")
+    if filters.services:
+        defs = defs.filter(pl.col("service").is_in(list(filters.services)))
+    if filters.teams:
+        svc = queries.services(engine).filter(pl.col("team").is_in(list(filters.teams)))
+        defs = defs.filter(pl.col("service").is_in(svc["service"].implode()))
+    if defs.height == 0:
+        raise NoData(NO_SLO)
+    return defs
+
+
+@dataclass(frozen=True)
+class SloInputs:
+    """What the report read: definitions, samples in [first, at) and the evaluation instant."""
+
+    definitions: pl.DataFrame
+    samples: pl.DataFrame
+    at: datetime
+    first: datetime
+
+
+def load(engine: Engine, *, filters: Filters = Filters(), at: datetime | None = None,
+         since: datetime | None = None) -> SloInputs:
+    """Read the SLOs ``filters`` selects and their samples in [read_from(defs, at, since), at).
+
+    ``at`` defaults to the end of the newest SLI bucket; ``since`` widens the read for
+    :func:`history` and :func:`series`.
+    """
+    defs = definitions(engine, filters)
+    at = at or queries.newest_sample_ts(engine)
+    if at is None:
+        raise NoData(NO_SLO)
+    first = read_from(defs, at, since)
+    # Filters are whole days: read the days that hold [first, at], then cut to [first, at).
+    samples = (queries.sli_samples(engine, Filters(start=first.date(), end=at.date()),
+                                   slo_ids=defs["slo_id"].to_list())
+               .filter((pl.col("ts") >= first) & (pl.col("ts") < at))
+               .select("slo_id", "service", "ts", "good", "total"))
+    return SloInputs(definitions=defs, samples=samples, at=at, first=first)
+
+
+@dataclass(frozen=True)
+class SloStatus:
+    """The status of many SLOs at ``at``.
+
+    ``status``: one row per SLO (``metrics.slo.slo_status`` columns); ``alerts``: one row per SLO
+    and alert pair (``alert_status``); ``warnings``: slo, alert, warning.
+    """
+
+    at: datetime
+    status: pl.DataFrame
+    alerts: pl.DataFrame
+    warnings: pl.DataFrame
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Per SLO {slo, service, target, window, sli, budget_consumed, budget_remaining,
+        exhaustion_hours, alerts: [{name, long_window, short_window, factor, long_burn,
+        short_burn, firing}], warnings, at}; windows as durations like ``1h``, ``5m``."""
+        out = []
+        for row in self.status.rows(named=True):
+            mine = self.alerts.filter(pl.col("slo_id") == row["slo_id"])
+            out.append({
+                **{k: row[k] for k in ("slo", "service", "target", "window", "sli",
+                                       "budget_consumed", "budget_remaining",
+                                       "exhaustion_hours")},
+                "alerts": [{"name": a["name"],
+                            "long_window": span(timedelta(minutes=a["long_window"])),
+                            "short_window": span(timedelta(minutes=a["short_window"])),
+                            "factor": a["factor"], "long_burn": a["long_burn"],
+                            "short_burn": a["short_burn"], "firing": a["firing"]}
+                           for a in mine.rows(named=True)],
+                "warnings": [f"{w['alert']}: {w['warning']}" for w in
+                             self.warnings.filter(pl.col("slo") == row["slo"]).rows(named=True)],
+                "at": self.at})
+        return out
+
+
+def evaluate(inputs: SloInputs) -> SloStatus:
+    """Status, alert states and warnings at ``inputs.at`` from the samples the read rule keeps
+    (however much more was read for a history), so the page and the CLI agree."""
+    defs, at = inputs.definitions, inputs.at
+    data = inputs.samples.filter(pl.col("ts") >= read_from(defs, at))
+    try:
+        return SloStatus(at=at, status=slo_status(data, defs, at),
+                         alerts=alert_status(data, defs, at),
+                         warnings=alert_warnings(defs, at, data))
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def slo_report(engine: Engine, *, filters: Filters = Filters(),
+               at: datetime | None = None) -> SloStatus:
+    """The SLO status report: :func:`load` then :func:`evaluate`."""
+    return evaluate(load(engine, filters=filters, at=at))
+
+
+def history(inputs: SloInputs, since: datetime, until: datetime) -> pl.DataFrame:
+    """Burn-rate alert firing intervals that reach into [since, until) (``alert_history``
+    columns); ``inputs`` must have been loaded with a ``since`` at or before this one."""
+    if inputs.first > since - LOOKBACK:
+        raise BadRequest(f"history from {since:%Y-%m-%d} needs samples from "
+                         f"{since - LOOKBACK:%Y-%m-%d %H:%M}; load with since={since:%Y-%m-%d}")
+    data = inputs.samples.filter(pl.col("ts") < until)
+    return alert_history(data, inputs.definitions).filter(pl.col("end") > since)
+
+
+def series(inputs: SloInputs, slo_id: int, since: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(burn-down of the current window, hourly burn rates per alert from ``since`` to ``at``)
+    for one SLO (``metrics.slo_series`` shapes)."""
+    defs = inputs.definitions.filter(pl.col("slo_id") == slo_id)
+    if defs.height == 0:
+        raise BadRequest(f"unknown SLO id {slo_id}")
+    data = inputs.samples.filter(pl.col("slo_id") == slo_id)
+    since = min(since, inputs.at - timedelta(hours=1))
+    return burn_down(data, defs, slo_id, inputs.at), burn_rates(data, defs, slo_id, since,
+                                                                  inputs.at)
+
+
+def burn_candidates(engine: Engine, *, filters: Filters, fired: pl.DataFrame) -> pl.DataFrame:
+    """Deployments in the period (``filters``) during which a page-level burn alert of their
+    service fired (``fired``: :func:`history`)."""
+    deps = queries.deployments(engine, filters)
+    return deployments_during_burn(deps, fired, severity="page", environment=filters.environment)
+
+
+def composite(status: SloStatus, *, service: str | None = None,
+              weights: Mapping[str, float] | None = None,
+              target: float | None = None) -> dict[str, Any]:
+    """A weighted composite SLO over ``status`` (``metrics.slo.composite_status``).
+
+    Default components: every SLO of ``service``, equal weights. Default target: the
+    weight-averaged component target. Returns the composite dict plus ``components`` (slo,
+    weight, target, sli) and ``service``.
+    """
+    st = status.status
+    if weights is None:
+        if service is None:
+            raise BadRequest("composite SLO: name a service or give component weights")
+        names = st.filter(pl.col("service") == service)["slo"].to_list()
+        if not names:
+            raise BadRequest(f"composite SLO: service {service} has no SLO in this report")
+        weights = dict.fromkeys(names, 1.0)
+    weights = {k: float(w) for k, w in weights.items()}
+    if sum(weights.values()) <= 0:
+        raise BadRequest("composite SLO: give at least one component a positive weight")
+    targets = dict(zip(st["slo"].to_list(), st["target"].to_list(), strict=True))
+    if target is None:
+        known = {k: w for k, w in weights.items() if k in targets}
+        target = (sum(w * targets[k] for k, w in known.items()) / sum(known.values())
+                  if known and sum(known.values()) > 0 else None)
+    try:
+        result = composite_status(st, dict(weights), target)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise BadRequest(f"composite SLO: {exc}") from None
+    comp = (pl.DataFrame({"slo": list(weights), "weight": list(weights.values())})
+            .join(st.select("slo", "target", "sli"), on="slo", how="left"))
+    return {**result, "service": service, "components": comp}

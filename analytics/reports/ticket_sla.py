@@ -1,0 +1,176 @@
+"""Business-hours ticket SLA report (REFERENCE §3): resolution met or breached per priority,
+with timers that run only inside a working calendar and pause while a ticket waits on the
+customer (``metrics.business_hours``).
+
+The default calendar and per-priority targets are data in ``ticket_sla.toml`` beside this
+module (defaults, not a contract). Priority Pn is the ticket's severity n. The store records no
+first-response time, so only the resolution timer is measured; response targets are listed.
+A ticket is resolved at ``closed_at``; one still open at ``at`` is ``open`` or, past its due
+time, ``open_overdue``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine
+
+from analytics.metrics.business_hours import BusinessCalendar, Target, ticket_timers
+from analytics.reports import BadRequest, NoData
+from analytics.settings import get_settings
+from analytics.store import queries
+from analytics.store.db import read_frame
+from analytics.store.queries import Filters
+
+POLICY_FILE = Path(__file__).with_name("ticket_sla.toml")
+RESPONSE_NOTE = ("The store records no first-response time: only the resolution timer is "
+                 "measured; response targets are listed for reference.")
+SUMMARY_SCHEMA = {"priority": pl.String, "tickets": pl.Int64, "resolved": pl.Int64,
+                  "resolution_met": pl.Int64, "resolution_breached": pl.Int64,
+                  "met_pct": pl.Float64, "open": pl.Int64, "open_overdue": pl.Int64,
+                  "response_target_hours": pl.Float64, "resolution_target_hours": pl.Float64}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A working calendar and business-hour targets per priority."""
+
+    calendar: BusinessCalendar
+    targets: dict[str, Target]
+
+    def describe(self) -> str:
+        """e.g. ``Mon–Fri 09:00–17:00 UTC, 40 h/week, 0 holidays``."""
+        days = sorted(self.calendar.hours)
+        names = "MonTueWedThuFriSatSun"
+        span = (f"{names[days[0] * 3:days[0] * 3 + 3]}–{names[days[-1] * 3:days[-1] * 3 + 3]}"
+                if days == list(range(days[0], days[-1] + 1)) else
+                ",".join(names[d * 3:d * 3 + 3] for d in days))
+        hours = {s for v in self.calendar.hours.values() for s in v}
+        when = " ".join(f"{a}–{b}" for a, b in sorted(hours)) if len(hours) == 1 else "varied hours"
+        return (f"{span} {when} {self.calendar.tz}, {self.calendar.weekly_hours():g} h/week, "
+                f"{len(self.calendar.holidays)} holidays")
+
+
+def default_policy(tz: str | None = None) -> Policy:
+    """The defaults of ``ticket_sla.toml``; an empty zone there means ``tz`` or the workbench's.
+
+    >>> p = default_policy("Europe/Amsterdam")
+    >>> p.describe(), p.targets["P1"]
+    ('Mon–Fri 09:00–17:00 Europe/Amsterdam, 40 h/week, 0 holidays', Target(response_hours=1.0, resolution_hours=8.0))
+    """
+    data = tomllib.loads(POLICY_FILE.read_text())
+    cal = data["calendar"]
+    zone = cal.get("timezone") or tz or get_settings().timezone
+    try:
+        calendar = BusinessCalendar.office(
+            zone, start=cal["start"], end=cal["end"], days=tuple(cal["days"]),
+            holidays=frozenset(date.fromisoformat(d) for d in cal.get("holidays", [])))
+    except ValueError as exc:
+        raise BadRequest(f"ticket SLA calendar: {exc}") from None
+    targets = {p: Target(float(t["response_hours"]), float(t["resolution_hours"]))
+               for p, t in data["targets"].items()}
+    return Policy(calendar=calendar, targets=targets)
+
+
+@dataclass(frozen=True)
+class TicketSla:
+    """``summary``: one row per priority (``SUMMARY_SCHEMA``); ``timers``: one row per ticket
+    (``metrics.business_hours.TIMER_SCHEMA`` plus service, closed_at); ``unprioritised``:
+    tickets without a severity (left out); ``at``: the evaluation instant (naive UTC)."""
+
+    at: datetime
+    policy: Policy
+    summary: pl.DataFrame
+    timers: pl.DataFrame
+    unprioritised: int
+    closed_before_opened: int
+
+    def records(self) -> list[dict]:
+        """The summary rows as dicts (the ``report ticket-sla`` list)."""
+        return self.summary.to_dicts()
+
+
+def newest_ticket_instant(engine: Engine) -> datetime | None:
+    """The latest ticket opening or closing in the store (default evaluation instant)."""
+    row = read_frame(engine, "SELECT max(opened_at) AS a, max(closed_at) AS b FROM ticket").row(0)
+    known = [v for v in row if v is not None]
+    return max(known) if known else None
+
+
+def _waits(engine: Engine, filters: Filters) -> pl.DataFrame:
+    lo, hi = filters.bounds()
+    where, params = ["1=1"], []
+    if lo is not None:
+        where.append("t.opened_at >= ?")
+        params.append(lo)
+    if hi is not None:
+        where.append("t.opened_at < ?")
+        params.append(hi)
+    return read_frame(engine, f"""
+        SELECT w.ticket_id, w.start, w."end" FROM ticket_wait w JOIN ticket t ON t.id = w.ticket_id
+        WHERE {' AND '.join(where)}""", params)
+
+
+def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | None = None,
+               policy: Policy | None = None) -> TicketSla:
+    """Resolution timers of the tickets opened in the period (``filters``) at ``at`` (default:
+    the newest ticket event), summarised per priority."""
+    policy = policy or default_policy(filters.timezone)
+    if filters.services or filters.teams:
+        known = queries.services(engine)
+        for what, wanted in (("service", filters.services), ("team", filters.teams)):
+            missing = sorted(set(wanted) - set(known[what].to_list()))
+            if missing:
+                raise BadRequest(f"unknown {what} {', '.join(missing)}")
+    raw = queries.tickets(engine, filters)
+    at = at or newest_ticket_instant(engine)
+    if raw.height == 0 or at is None:
+        raise NoData("No ticket was opened in this period for these filters.")
+    unprioritised = raw.filter(pl.col("severity").is_null()).height
+    backwards = raw.filter(pl.col("closed_at") < pl.col("opened_at")).height
+    tickets = (raw.filter(pl.col("severity").is_not_null()
+                          & (pl.col("closed_at").is_null()
+                             | (pl.col("closed_at") >= pl.col("opened_at"))))
+               .select("id", "service", "opened_at", "closed_at",
+                       priority=pl.lit("P") + pl.col("severity").cast(pl.String),
+                       resolved_at=pl.col("closed_at"))
+               .filter(pl.col("opened_at") <= at))
+    unknown = sorted(set(tickets["priority"].unique().to_list()) - set(policy.targets))
+    if unknown:
+        raise BadRequest(f"ticket SLA: no target for priority {', '.join(unknown)}")
+    waits = _waits(engine, filters)
+    try:
+        timers = ticket_timers(tickets.select("id", "priority", "opened_at", "resolved_at"),
+                               policy.targets, policy.calendar, at,
+                               waits=waits if waits.height else None)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    timers = timers.join(tickets.select("id", "service", "closed_at"), on="id", how="left")
+    return TicketSla(at=at, policy=policy, summary=summarise(timers, policy),
+                     timers=timers, unprioritised=unprioritised, closed_before_opened=backwards)
+
+
+def summarise(timers: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """Per priority: tickets, resolved, resolution met/breached, met % of resolved, open,
+    open past due, and the targets."""
+    done = pl.col("closed_at").is_not_null()
+    got = (timers.group_by("priority").agg(
+        pl.len().cast(pl.Int64).alias("tickets"), done.sum().cast(pl.Int64).alias("resolved"),
+        (done & ~pl.col("resolution_breached")).sum().cast(pl.Int64).alias("resolution_met"),
+        (done & pl.col("resolution_breached")).sum().cast(pl.Int64).alias("resolution_breached"),
+        (~done & ~pl.col("resolution_breached")).sum().cast(pl.Int64).alias("open"),
+        (~done & pl.col("resolution_breached")).sum().cast(pl.Int64).alias("open_overdue")))
+    targets = pl.DataFrame({"priority": list(policy.targets),
+                            "response_target_hours": [t.response_hours for t in policy.targets.values()],
+                            "resolution_target_hours": [t.resolution_hours
+                                                        for t in policy.targets.values()]})
+    return (targets.join(got, on="priority", how="left")
+            .with_columns(pl.col("tickets", "resolved", "resolution_met", "resolution_breached",
+                                 "open", "open_overdue").fill_null(0))
+            .with_columns(met_pct=pl.when(pl.col("resolved") > 0)
+                          .then(pl.col("resolution_met") / pl.col("resolved") * 100))
+            .select(list(SUMMARY_SCHEMA)).cast(SUMMARY_SCHEMA).sort("priority"))

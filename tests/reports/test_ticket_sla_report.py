@@ -1,0 +1,98 @@
+"""reports.ticket_sla: business-hours resolution timers per priority, against hand sums.
+
+Calendar: Monday–Friday 09:00–17:00 UTC. 6 March 2026 is a Friday.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine
+
+from analytics.reports import BadRequest, NoData
+from analytics.reports.ticket_sla import default_policy, ticket_sla
+from analytics.store.db import bulk_insert
+from analytics.store.queries import Filters
+
+D = datetime
+AT = D(2026, 3, 13, 12)  # Friday noon
+# (id, severity, opened, closed); targets P1 8 h, P2 16 h, P3 40 h, P4 80 h of business time.
+TICKETS = [
+    # Fri 16:00 → Mon 15:00: Fri 16-17 (1) + Mon 09-15 (6) = 7 h ≤ 8 → met.
+    (1, 1, D(2026, 3, 6, 16), D(2026, 3, 9, 15)),
+    # Fri 16:00 → Mon 16:30: 1 + 7.5 = 8.5 h > 8 → breached (due Mon 16:00).
+    (2, 1, D(2026, 3, 6, 16), D(2026, 3, 9, 16, 30)),
+    # Saturday 10:00 (the clock starts Mon 09:00) → Tue 17:00: 8 + 8 = 16 h, exactly on the
+    # due time → met.
+    (3, 2, D(2026, 3, 7, 10), D(2026, 3, 10, 17)),
+    # Wed 20:00 (evening; starts Thu 09:00), open: 40 h runs out Wed 11 March 17:00 < AT →
+    # open past due.
+    (4, 3, D(2026, 3, 4, 20), None),
+    # Thu 12 March 08:00, open: 80 h are far away → open.
+    (5, 4, D(2026, 3, 12, 8), None),
+    # Mon 09:00, waits on the customer Mon 10:00 – Wed 10:00, closed Thu 12:00:
+    # Mon 09-10 (1) + Wed 10-17 (7) + Thu 09-12 (3) = 11 h ≤ 16 → met (27 h without the pause).
+    (6, 2, D(2026, 3, 9, 9), D(2026, 3, 12, 12)),
+    # No severity: no priority, left out and counted.
+    (7, None, D(2026, 3, 9, 9), D(2026, 3, 9, 10)),
+]
+
+
+@pytest.fixture
+def store(engine: Engine) -> Engine:
+    with engine.begin() as conn:
+        bulk_insert(conn, "service", pl.DataFrame({
+            "id": [1, 2], "name": ["checkout", "search"], "team": ["payments", "storefront"],
+            "tier": ["gold", "silver"], "criticality": [1, 2], "customer_facing": [True, True],
+            "timezone": ["UTC", "UTC"], "confirmed": [True, True], "source": ["test", "test"],
+            "external_id": ["checkout", "search"]}))
+        bulk_insert(conn, "ticket", pl.DataFrame({
+            "id": [t[0] for t in TICKETS], "service_id": [1] * 6 + [2],
+            "opened_at": [t[2] for t in TICKETS], "closed_at": [t[3] for t in TICKETS],
+            "severity": [t[1] for t in TICKETS], "source": "test",
+            "external_id": [f"t{t[0]}" for t in TICKETS]}, schema_overrides={"severity": pl.Int64}))
+        bulk_insert(conn, "ticket_wait", pl.DataFrame({
+            "ticket_id": [6], "start": [D(2026, 3, 9, 10)], "end": [D(2026, 3, 11, 10)]}))
+    return engine
+
+
+def test_resolution_timers_per_priority_by_hand(store: Engine) -> None:
+    got = ticket_sla(store, at=AT, policy=default_policy("UTC"))
+    summary = {r["priority"]: r for r in got.summary.iter_rows(named=True)}
+    counts = ("tickets", "resolved", "resolution_met", "resolution_breached", "open",
+              "open_overdue")
+    assert {p: tuple(r[c] for c in counts) for p, r in summary.items()} == {
+        "P1": (2, 2, 1, 1, 0, 0), "P2": (2, 2, 2, 0, 0, 0), "P3": (1, 0, 0, 0, 0, 1),
+        "P4": (1, 0, 0, 0, 1, 0)}
+    assert summary["P1"]["met_pct"] == 50.0 and summary["P3"]["met_pct"] is None
+    assert (summary["P1"]["resolution_target_hours"], summary["P4"]["response_target_hours"]) \
+        == (8.0, 16.0)
+    assert got.unprioritised == 1
+    timers = {r["id"]: r for r in got.timers.iter_rows(named=True)}
+    assert timers[2]["resolution_due"] == D(2026, 3, 9, 16)
+    assert timers[3]["resolution_due"] == D(2026, 3, 10, 17)
+    assert timers[4]["resolution_due"] == D(2026, 3, 11, 17)
+    assert timers[6]["resolution_remaining_hours"] == pytest.approx(16 - 11)
+
+
+def test_the_calendar_zone_moves_the_working_day(store: Engine) -> None:
+    # In New York (UTC−5 until 8 March, UTC−4 from then) ticket 2 opened Fri 11:00 local and
+    # closed Mon 12:30 local: Fri 11-17 (6) + Mon 09-12:30 (3.5) = 9.5 h > 8 → still breached;
+    # ticket 1 (Fri 11:00 → Mon 11:00 local) = 6 + 2 = 8 h → met, exactly on the due time.
+    got = ticket_sla(store, at=AT, policy=default_policy("America/New_York"),
+                     filters=Filters(services=("checkout",)))
+    timers = {r["id"]: r for r in got.timers.iter_rows(named=True)}
+    assert (timers[1]["resolution_breached"], timers[2]["resolution_breached"]) == (False, True)
+    assert timers[1]["resolution_due"] == D(2026, 3, 9, 15)  # Mon 11:00 EDT
+    assert got.unprioritised == 0  # ticket 7 belongs to search
+
+
+def test_filters_and_errors(store: Engine) -> None:
+    with pytest.raises(BadRequest, match="unknown service nope"):
+        ticket_sla(store, filters=Filters(services=("nope",)))
+    with pytest.raises(NoData):
+        ticket_sla(store, filters=Filters(start=D(2027, 1, 1).date()))
+    # Default instant: the newest opening or closing (ticket 4 is open; 12 March 12:00 closing).
+    assert ticket_sla(store).at == D(2026, 3, 12, 12)
