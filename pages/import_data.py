@@ -25,7 +25,14 @@ tz = right.text_input("Time zone of timestamps without an offset", "UTC", key="i
 source = left.text_input("Source name (optional)", key="import_source",
                          help="Rows are kept under (source, external id); default: canonical or the kind.")
 mapping = right.file_uploader("Column mapping (TOML, optional)", type=["toml"], key="import_map")
-upload = st.file_uploader(f"File (at most {limit_mb} MB)", key="import_file")
+# The widget's own limit is the setting (not Streamlit's 200 MB default), so the browser refuses
+# a larger file before sending it; `serve` gives the server the same limit.
+upload = st.file_uploader(f"File (at most {limit_mb} MB)", key="import_file",
+                          max_upload_size=max(1, limit_mb),
+                          help=f"Files above {limit_mb} MB (WORKBENCH_UPLOAD_LIMIT_MB) are refused "
+                               "before they are sent; import larger files with the CLI. A .gz file "
+                               f"may expand to at most {get_settings().max_expanded_mb:,} MB "
+                               "(WORKBENCH_MAX_EXPANDED_MB).")
 
 if upload is None:
     st.info("Choose a file to see a preview. Example files for every canonical kind are in "

@@ -4,6 +4,12 @@ A path may be a file or a folder; a folder contributes every regular file in it 
 hidden files, README and PDF files skipped), and each importer keeps the files it recognises.
 Every file is read into memory once, so its sha256 (recorded with the import batch) is of the
 bytes actually imported.
+
+Hostile files are refused before they cost memory or land in the store: a ``.gz`` file is
+expanded as a stream and refused once it passes WORKBENCH_MAX_EXPANDED_MB or expands more than
+:data:`MAX_RATIO`-fold (a Parquet file's declared size is checked the same way); symbolic links
+and special files are refused unless the caller follows links, and a folder never contributes a
+file outside itself; text must be UTF-8 (or the ``encoding`` the caller names).
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import gzip
 import hashlib
 import io
 import json
+import os
+import stat
 import tomllib
 import zlib
 from dataclasses import dataclass, field
@@ -23,6 +31,12 @@ import polars as pl
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
 
 SKIPPED_SUFFIXES = (".md", ".pdf", ".txt", ".toml")
+# Real exports compress 5-20 fold; 1 GiB of zeros compresses ~1000 fold. The ratio is only
+# judged past RATIO_FLOOR expanded bytes, since small repetitive files compress very well.
+MAX_RATIO = 100
+RATIO_FLOOR = 16 * 1024 * 1024
+_CHUNK = 1024 * 1024
+FOLLOW_HINT = "pass --follow-symlinks to read the file it points to"
 
 
 @dataclass(frozen=True)
@@ -56,41 +70,149 @@ class SourceFile:
         return {"path": self.name, "sha256": self.sha256, "bytes": self.size}
 
 
-def from_bytes(name: str, raw: bytes, in_folder: bool = False) -> SourceFile:
-    """A :class:`SourceFile` from uploaded bytes (gunzipped when the name ends in .gz)."""
+def from_bytes(name: str, raw: bytes, in_folder: bool = False, *,
+               encoding: str | None = None) -> SourceFile:
+    """A :class:`SourceFile` from uploaded bytes (gunzipped when the name ends in .gz).
+
+    ``encoding`` (e.g. ``cp1252``) re-encodes a text file to UTF-8; without it text must be UTF-8.
+
+    >>> from_bytes("d.csv", "id\\ncafé\\n".encode("cp1252"), encoding="cp1252").data
+    b'id\\ncaf\\xc3\\xa9\\n'
+    """
     data = _gunzip(name, raw) if name.lower().endswith(".gz") else raw
-    return SourceFile(name, data, hashlib.sha256(raw).hexdigest(), len(raw), in_folder)
+    f = SourceFile(name, data, hashlib.sha256(raw).hexdigest(), len(raw), in_folder)
+    if encoding and encoding.replace("-", "").replace("_", "").lower() not in ("utf8", "utf8sig") \
+            and f.fmt != "parquet":
+        try:
+            data = data.decode(encoding).encode("utf-8")
+        except LookupError:
+            raise InvalidImport([Problem("--encoding", None, None, encoding,
+                                         "unknown text encoding (e.g. utf-8, cp1252, latin-1)")]) from None
+        except UnicodeDecodeError as exc:
+            raise InvalidImport([Problem(name, _line_of(data, exc.start), None, None,
+                                         f"not valid {encoding} text")]) from None
+        f = SourceFile(name, data, f.sha256, f.size, in_folder)
+    return f
+
+
+def max_expanded_bytes() -> int:
+    """WORKBENCH_MAX_EXPANDED_MB in bytes."""
+    from analytics.settings import get_settings
+
+    return get_settings().max_expanded_mb * 1024 * 1024
+
+
+def check_expansion(name: str, expanded: int, compressed: int, cap: int) -> None:
+    """Refuse a file that expands past ``cap`` bytes or more than MAX_RATIO-fold (a bomb).
+
+    >>> check_expansion("x.gz", 20 * 2**20, 2**20, 2**30)
+    >>> check_expansion("x.gz", 200 * 2**20, 2**20, 2**30)
+    Traceback (most recent call last):
+    ...
+    analytics.ingest.validate.InvalidImport: 1 problem(s); nothing was imported:
+      x.gz: refused as a likely decompression bomb: 1.0 MB expands more than 100-fold (to over 200 MB)
+    """
+    if expanded > cap:
+        why = (f"expands to more than {cap / 2**20:,.0f} MB (WORKBENCH_MAX_EXPANDED_MB); "
+               "import it uncompressed or raise the setting")
+    elif expanded > RATIO_FLOOR and expanded > MAX_RATIO * max(compressed, 1):
+        why = (f"refused as a likely decompression bomb: {compressed / 2**20:,.1f} MB expands "
+               f"more than {MAX_RATIO}-fold (to over {expanded / 2**20:,.0f} MB)")
+    else:
+        return
+    raise InvalidImport([Problem(name, None, None, None, why)])
 
 
 def _gunzip(name: str, raw: bytes) -> bytes:
+    """Expand a gzip file as a stream, stopping as soon as it passes the caps (before it grows)."""
+    cap, out = max_expanded_bytes(), io.BytesIO()
     try:
-        return gzip.decompress(raw)
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:
+            while chunk := gz.read(_CHUNK):
+                out.write(chunk)
+                check_expansion(name, out.tell(), len(raw), cap)
     except EOFError:
         raise InvalidImport([Problem(name, None, None, None,
                                      "the gzip file is truncated (its stream ends early)")]) from None
     except (OSError, zlib.error) as exc:
         raise InvalidImport([Problem(name, None, None, None,
                                      f"not a valid gzip file ({exc})")]) from None
+    return out.getvalue()
 
 
-def load(paths: list[str | Path]) -> list[SourceFile]:
-    """Read every file named by ``paths`` (folders expanded); a missing path is a problem."""
+def load(paths: list[str | Path], *, follow_symlinks: bool = False,
+         encoding: str | None = None) -> list[SourceFile]:
+    """Read every file named by ``paths`` (folders expanded); a missing path is a problem.
+
+    Symbolic links and special files (devices, pipes, sockets) are refused unless
+    ``follow_symlinks``; a folder's links must point inside the folder even then.
+    """
     files: list[SourceFile] = []
     problems = []
     for p in map(Path, paths):
-        if p.is_dir():
-            members = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith(".")
-                             and not f.name.lower().endswith(SKIPPED_SUFFIXES))
-            if not members:
+        if p.is_symlink() and not follow_symlinks:
+            problems.append(Problem(str(p), None, None, None, f"is a symbolic link; {FOLLOW_HINT}"))
+        elif p.is_dir():
+            members, bad = _members(p, follow_symlinks)
+            problems += bad
+            if not members and not bad:
                 problems.append(Problem(str(p), None, None, None, "the folder holds no data file"))
-            files += [from_bytes(str(f), f.read_bytes(), in_folder=True) for f in members]
-        elif p.is_file():
-            files.append(from_bytes(str(p), p.read_bytes()))
+            files += [from_bytes(str(f), _read_regular(f, follow_symlinks), in_folder=True,
+                                 encoding=encoding) for f in members]
+        elif p.exists():
+            try:
+                files.append(from_bytes(str(p), _read_regular(p, follow_symlinks), encoding=encoding))
+            except InvalidImport as exc:
+                problems += exc.problems
         else:
             problems.append(Problem(str(p), None, None, None, "no such file or folder"))
     if problems:
         raise InvalidImport(problems)
     return files
+
+
+def _members(folder: Path, follow_symlinks: bool) -> tuple[list[Path], list[Problem]]:
+    """The data files of ``folder``; a link pointing outside it is a problem, never read."""
+    inside, members, problems = folder.resolve(), [], []
+    for f in sorted(folder.iterdir()):
+        if f.name.startswith(".") or f.name.lower().endswith(SKIPPED_SUFFIXES):
+            continue
+        if f.is_symlink():
+            target = f.resolve()
+            if not target.is_relative_to(inside):
+                problems.append(Problem(str(f), None, None, None,
+                                        f"is a symbolic link to {target}, outside the folder; refused"))
+                continue
+            if not follow_symlinks:
+                problems.append(Problem(str(f), None, None, None, f"is a symbolic link; {FOLLOW_HINT}"))
+                continue
+        if f.is_file():  # pipes, sockets and devices in a folder are not data files
+            members.append(f)
+    return members, problems
+
+
+def _read_regular(path: Path, follow_symlinks: bool) -> bytes:
+    """The bytes of a regular file; a link (unless followed), device, pipe or socket is refused.
+
+    The check is made on the opened descriptor, so the file cannot be swapped in between.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0))
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        why = (f"is a symbolic link; {FOLLOW_HINT}" if path.is_symlink()
+               else f"cannot be read ({exc.strerror})")
+        raise InvalidImport([Problem(str(path), None, None, None, why)]) from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise InvalidImport([Problem(str(path), None, None, None,
+                                         "is not a regular file (a device, pipe or socket); refused")])
+        return fh.read()
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    """The 1-based line number of byte ``offset``."""
+    return data.count(b"\n", 0, offset) + 1
 
 
 # ------------------------------------------------------------------------------------ mapping
@@ -115,7 +237,7 @@ class Mapping:
 def parse_mapping(raw: bytes, name: str) -> Mapping:
     """Parse a mapping file (see the ingest README); unknown keys are a problem."""
     try:
-        doc = tomllib.loads(raw.decode("utf-8"))
+        doc = tomllib.loads(raw.decode("utf-8-sig"))  # a BOM is as valid here as in CSV
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidImport([Problem(name, None, None, None, f"not valid TOML: {exc}")]) from None
     allowed = {"columns", "values", "separator", "dayfirst", "decimal_comma"}
@@ -155,27 +277,32 @@ def apply_mapping(frame: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, 
 # ------------------------------------------------------------------------------------ tables
 
 
-def read_table(f: SourceFile, *, separator: str = ",") -> pl.DataFrame:
+def read_table(f: SourceFile, *, separator: str = ",", scalars_only: bool = False) -> pl.DataFrame:
     """Read a tabular file into string columns with ``__file`` and ``__row``.
 
     CSV rows are numbered as a spreadsheet shows them (the header is row 1); JSON lines by line;
     Parquet by record. Columns that are entirely unnamed (trailing separators) are dropped.
+    ``scalars_only`` refuses JSON objects/arrays as values (canonical columns hold one value).
     """
     try:
         if f.fmt == "parquet":
+            _refuse_parquet_bomb(f)
             frame = _stringify(pl.read_parquet(io.BytesIO(f.data)))
             first = 1
         elif f.fmt in ("jsonl", "json"):
-            frame = _read_json_records(f)
+            frame = _read_json_records(f, scalars_only)
             first = 1
         else:
+            # Strict UTF-8: a lossy read would store U+FFFD in ids and service names.
             frame = pl.read_csv(io.BytesIO(f.data), separator=separator, infer_schema=False,
-                                encoding="utf8-lossy", truncate_ragged_lines=False)
+                                encoding="utf8", truncate_ragged_lines=False)
             first = 2
             _refuse_cut_csv(f, separator, frame.width, frame.height + 1)
     except InvalidImport:
         raise
     except Exception as exc:  # polars raises several error types for malformed input
+        if f.fmt == "csv":
+            _refuse_non_utf8(f, separator)
         raise InvalidImport([Problem(f.name, _ragged_row(f, separator), None, None,
                                      f"cannot read this {f.fmt} file: {_first_line(exc)}")]) from None
     frame = frame.select([c for c in frame.columns if not _unnamed(c)])
@@ -197,6 +324,43 @@ def _refuse_cut_csv(f: SourceFile, separator: str, width: int, last_row: int) ->
         raise InvalidImport([Problem(f.name, last_row, None, None,
                                      f"the file looks truncated: its last row has {len(fields)} "
                                      f"of {width} fields and no line end")])
+    # All fields present, but the last value may still be cut mid-word ("Card paym"): every
+    # tool that writes CSV ends the last row with a line end, so its absence is the tell.
+    raise InvalidImport([Problem(f.name, last_row, None, None,
+                                 "the file looks truncated: its last row has no line end, so its "
+                                 "last value may be cut short; add a line end if the row is complete")])
+
+
+def _refuse_non_utf8(f: SourceFile, separator: str) -> None:
+    """Name the row and column of the first byte that is not UTF-8 (no-op for valid UTF-8)."""
+    try:
+        f.data.decode("utf-8")
+        return
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    import csv
+
+    lo = f.data.rfind(b"\n", 0, start) + 1
+    hi = f.data.find(b"\n", start)
+    line = f.data[lo:hi if hi >= 0 else len(f.data)].decode("utf-8", "replace")
+    header = next(csv.reader([f.data.split(b"\n", 1)[0].decode("utf-8", "replace")],
+                             delimiter=separator), [])
+    fields = next(csv.reader([line], delimiter=separator), [])
+    idx = next((i for i, v in enumerate(fields) if "\ufffd" in v), None)
+    column = header[idx].lstrip("\ufeff") if idx is not None and idx < len(header) else None
+    value = fields[idx][:40] if idx is not None else None
+    raise InvalidImport([Problem(f.name, _line_of(f.data, start), column, value,
+                                 "not UTF-8 text (name the file's encoding with --encoding, "
+                                 "e.g. cp1252)")])
+
+
+def _refuse_parquet_bomb(f: SourceFile) -> None:
+    """Refuse a Parquet file whose declared uncompressed size passes the expansion caps."""
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(io.BytesIO(f.data)).metadata
+    expanded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    check_expansion(f.name, expanded, len(f.data), max_expanded_bytes())
 
 
 def _unnamed(column: str) -> bool:
@@ -238,9 +402,9 @@ def _stringify(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def _read_json_records(f: SourceFile) -> pl.DataFrame:
+def _read_json_records(f: SourceFile, scalars_only: bool = False) -> pl.DataFrame:
     """JSON lines (one object per line) or a JSON array of flat objects, as text columns."""
-    text = f.data.decode("utf-8")
+    text = f.data.decode("utf-8-sig")  # a BOM is valid JSON text too (RFC 8259 lets parsers skip it)
     records: list[Any]
     if f.fmt == "json":
         records = json.loads(text)
@@ -260,9 +424,16 @@ def _read_json_records(f: SourceFile) -> pl.DataFrame:
     for i, rec in enumerate(records, start=1):
         if not isinstance(rec, dict):
             raise InvalidImport([Problem(f.name, i, None, None, "expected a JSON object")])
+        nested = [k for k, v in rec.items() if isinstance(v, dict | list)] if scalars_only else []
+        if nested:
+            raise InvalidImport([Problem(f.name, i, k, json.dumps(rec[k])[:40], NESTED)
+                                 for k in nested])
         rows.append({k: _scalar_text(v) for k, v in rec.items()})
     columns = list(dict.fromkeys(k for r in rows for k in r))
     return pl.DataFrame({c: [r.get(c) for r in rows] for c in columns}, schema={c: pl.String for c in columns})
+
+
+NESTED = "expected a single value, not a JSON object or array"
 
 
 def _scalar_text(v: Any) -> str | None:
@@ -278,7 +449,7 @@ def _scalar_text(v: Any) -> str | None:
 def read_json(f: SourceFile) -> Any:
     """Parse a JSON document; a truncated or malformed one is a clear problem."""
     try:
-        return json.loads(f.data.decode("utf-8"))
+        return json.loads(f.data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise InvalidImport([Problem(f.name, None, None, None, "not UTF-8 text")]) from None
     except json.JSONDecodeError as exc:
