@@ -57,12 +57,17 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
     for f, doc in json_documents(files):
         key = "allBuilds" if isinstance(doc, dict) and "allBuilds" in doc else "builds"
         for i, b in enumerate(records(f, doc, key, "Jenkins builds"), start=1):
-            result = b.get("result")
-            states.see(f.name, i, b.get("number"), result, result in RESULTS)
-            if result is not None and result not in RESULTS and result not in SKIPPED:
+            result, number = b.get("result"), b.get("number")
+            if not isinstance(number, int | str) or isinstance(number, bool):
+                problems.append(Problem(f.name, i, "number", str(number)[:40],
+                                        "expected the build number (a whole number)"))
+                continue
+            if not isinstance(result, str | None) or (result is not None and result not in RESULTS
+                                                      and result not in SKIPPED):
                 problems.append(unknown_state(f.name, i, "result", result,
                                               (*RESULTS, *SKIPPED, "null (running)")))
                 continue
+            states.see(f.name, i, number, result, result in RESULTS)
             status = RESULTS.get(result or "")
             if status is None:
                 rows.rejected += 1
@@ -70,7 +75,7 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
             problems += [Problem(f.name, i, name, str(b[name]), "not a whole number of "
                                  "milliseconds (Jenkins sends epoch milliseconds)")
                          for name in ("timestamp", "duration") if not _ms(b.get(name))]
-            job = _job(b.get("url") or "")
+            job = _job(b.get("url") if isinstance(b.get("url"), str) else "")
             dep_id = f"{job}#{b.get('number')}"
             start, duration = b.get("timestamp"), b.get("duration")
             end = start + duration if isinstance(start, int) and isinstance(duration, int) else None

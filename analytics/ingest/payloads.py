@@ -91,8 +91,8 @@ def repo_name(url_or_full_name: str | None) -> str | None:
     >>> repo_name("https://api.github.com/repos/octocat/example"), repo_name("Codertocat/Hello-World")
     ('example', 'Hello-World')
     """
-    if not url_or_full_name:
-        return None
+    if not url_or_full_name or not isinstance(url_or_full_name, str):
+        return None  # not a name: the service is then missing, which validation reports
     path = urlparse(url_or_full_name).path if "://" in url_or_full_name else url_or_full_name
     parts = [p for p in path.split("/") if p]
     return parts[-1] if parts else None
