@@ -68,3 +68,23 @@ def test_unknown_services_are_flagged_then_confirmed(engine, app_for):
         assert conn.execute(text("SELECT count(*) FROM service WHERE confirmed = false")).scalar_one() == 0
         actions = [r[0] for r in conn.execute(text("SELECT action FROM audit_log ORDER BY id"))]
     assert actions[-1] == "service.confirm"
+
+
+def test_upload_widget_says_and_enforces_the_setting(engine, app_for, monkeypatch):
+    # Before: the widget kept Streamlit's default ("200MB per file") whatever the setting said.
+    monkeypatch.setenv("WORKBENCH_UPLOAD_LIMIT_MB", "5")
+    at = app_for(engine, "pages/import_data.py")
+    widget = at.file_uploader(key="import_file")
+    assert widget.proto.max_upload_size_mb == 5
+    assert widget.label == "File (at most 5 MB)"
+    assert "Files above 5 MB (WORKBENCH_UPLOAD_LIMIT_MB) are refused" in widget.help
+
+
+def test_gzip_bomb_upload_is_refused_naming_the_file(engine, app_for):
+    import gzip
+
+    bomb = gzip.compress(b"id,service,environment,finished_at,status\n" + bytes(64 << 20), 9)
+    at = _upload(app_for(engine, "pages/import_data.py"), "deployments.csv.gz", bomb)
+    assert "deployments.csv.gz: refused as a likely decompression bomb" in at.error[0].value
+    assert not at.button
+    assert _count(engine, "deployment") == 0
