@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # The observation window's one default (REFERENCE §1.1): hours after a deployment in which an
 # incident is attributed to it. Metrics take it as a default argument; reports pass the setting.
 DEFAULT_WINDOW_HOURS = 48.0
+# WORKBENCH_MAX_EXPANDED_MB defaults to this multiple of WORKBENCH_UPLOAD_LIMIT_MB.
+EXPANSION_FACTOR = 5
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Observation window, hours after a deployment in which an incident is attributed to it."),
     Setting("WORKBENCH_UPLOAD_LIMIT_MB", "200",
             "Largest file the Import page accepts, in megabytes."),
+    Setting("WORKBENCH_MAX_EXPANDED_MB", "",
+            "Largest size a compressed import file (.gz, Parquet) may expand to, in megabytes "
+            "(default 5 times WORKBENCH_UPLOAD_LIMIT_MB)."),
     Setting("WORKBENCH_USER", "",
             "Name recorded in the audit log for CLI actions (defaults to the OS user)."),
 )
@@ -47,6 +52,7 @@ class Settings:
     timezone: str = "UTC"
     window_hours: float = DEFAULT_WINDOW_HOURS
     upload_limit_mb: int = 200
+    max_expanded_mb: int = 1000
     user: str = field(default_factory=lambda: os.environ.get("USER", "unknown"))
 
 
@@ -63,5 +69,8 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         timezone=value["WORKBENCH_TIMEZONE"],
         window_hours=float(value["WORKBENCH_WINDOW_HOURS"]),
         upload_limit_mb=int(value["WORKBENCH_UPLOAD_LIMIT_MB"]),
+        # Decompression bombs: a cap on expanded bytes that scales with the upload limit.
+        max_expanded_mb=int(value["WORKBENCH_MAX_EXPANDED_MB"]
+                            or EXPANSION_FACTOR * int(value["WORKBENCH_UPLOAD_LIMIT_MB"])),
         user=value["WORKBENCH_USER"] or env.get("USER", "") or "unknown",
     )

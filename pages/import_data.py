@@ -14,6 +14,12 @@ from analytics.settings import get_settings
 
 DETECT = "detect from the file"
 
+
+def _md(text: str) -> str:
+    """``text`` with Markdown's special characters escaped (a file name is the user's text)."""
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>~$" else c for c in text)
+
+
 st.title("Import")
 st.caption("Canonical CSV / Parquet / JSON lines, tool payloads (GitHub, GitLab, Jenkins, PagerDuty, "
            "ServiceNow, Jira, Four Keys), BPIC 2014 and UCI files, OpenSLO YAML. Any invalid row stops "
@@ -25,7 +31,14 @@ tz = right.text_input("Time zone of timestamps without an offset", "UTC", key="i
 source = left.text_input("Source name (optional)", key="import_source",
                          help="Rows are kept under (source, external id); default: canonical or the kind.")
 mapping = right.file_uploader("Column mapping (TOML, optional)", type=["toml"], key="import_map")
-upload = st.file_uploader(f"File (at most {limit_mb} MB)", key="import_file")
+# The widget's own limit is the setting (not Streamlit's 200 MB default), so the browser refuses
+# a larger file before sending it; `serve` gives the server the same limit.
+upload = st.file_uploader(f"File (at most {limit_mb} MB)", key="import_file",
+                          max_upload_size=max(1, limit_mb),
+                          help=f"Files above {limit_mb} MB (WORKBENCH_UPLOAD_LIMIT_MB) are refused "
+                               "before they are sent; import larger files with the CLI. A .gz file "
+                               f"may expand to at most {get_settings().max_expanded_mb:,} MB "
+                               "(WORKBENCH_MAX_EXPANDED_MB).")
 
 if upload is None:
     st.info("Choose a file to see a preview. Example files for every canonical kind are in "
@@ -42,7 +55,7 @@ chosen = None if kind == DETECT else kind
 result = preview(chosen, data, upload.name, tz=tz, mapping=map_bytes)
 
 st.subheader("Preview")
-st.write(f"**{upload.name}** · detected kind: **{result['detected_kind'] or 'unknown'}** · "
+st.write(f"**{_md(upload.name)}** · detected kind: **{result['detected_kind'] or 'unknown'}** · "
          f"importing as: **{result['kind'] or '—'}**")
 if result["counts"]:
     st.caption("Rows per table: " + ", ".join(f"{t} {n:,}" for t, n in result["counts"].items()))
@@ -53,10 +66,11 @@ for table, frame in result["rows"].items():
 for warning in result["warnings"]:
     st.warning(warning)
 if result["problems"]:
-    shown = "\n".join(f"- {p}" for p in result["problems"])
+    # Problems quote the file's own values and name: shown as plain text, never as Markdown.
     more = result["total_problems"] - len(result["problems"])
-    st.error(f"{result['total_problems']} problem(s); this file cannot be imported:\n\n{shown}"
-             + (f"\n- … and {more} more" if more > 0 else ""))
+    st.error(f"{result['total_problems']:,} problem(s); this file cannot be imported.")
+    st.code("\n".join(result["problems"]) + (f"\n… and {more:,} more" if more > 0 else ""),
+            language=None, wrap_lines=True)
     st.stop()
 
 if st.button("Import", type="primary", key="import_go", disabled=result["kind"] is None):
@@ -64,7 +78,8 @@ if st.button("Import", type="primary", key="import_go", disabled=result["kind"] 
         done = import_files(ui.engine(), result["kind"], uploads=[(upload.name, data)], tz=tz,
                             source=source or None, mapping=map_bytes)
     except InvalidImport as exc:
-        st.error(exc.describe())
+        st.error("The import was refused; nothing was written.")
+        st.code(exc.describe(), language=None, wrap_lines=True)  # quotes the file: plain text
         st.stop()
     st.cache_data.clear()  # every page's numbers may have changed
     s = done.summary()

@@ -34,6 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="validate and count, but write nothing")
     p.add_argument("--map", dest="mapping", metavar="FILE",
                    help="TOML column mapping for canonical files whose headers differ")
+    p.add_argument("--encoding", metavar="NAME",
+                   help="text encoding of files that are not UTF-8 (e.g. cp1252, latin-1)")
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="read files that PATH names through a symbolic link (refused otherwise; "
+                        "a folder's links must still point inside it)")
     p.set_defaults(func=run)
 
 
@@ -51,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     try:
         result = import_files(engine, args.kind, args.paths, tz=args.tz, source=args.source,
-                              dry_run=args.dry_run, mapping=args.mapping)
+                              dry_run=args.dry_run, mapping=args.mapping,
+                              encoding=args.encoding, follow_symlinks=args.follow_symlinks)
     except InvalidImport as exc:
         raise CliError(exc.describe()) from None
     for warning in result.warnings:

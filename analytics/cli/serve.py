@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analytics.settings import ROOT
+from analytics.settings import ROOT, get_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +30,22 @@ def run(args: argparse.Namespace) -> int:
     # with its legacy file-based navigation (a shared link to /delivery would open without the
     # router's layout and sections). app.py routes with st.navigation, so say so up front.
     PagesManager.uses_pages_directory = False
-    sys.argv = ["streamlit", "run", str(ROOT / "app.py"), "--server.address", args.host,
-                "--server.port", str(args.port), "--server.headless", "true",
-                "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
+    sys.argv = streamlit_argv(args.host, args.port)
     return int(stcli.main(standalone_mode=False) or 0)
+
+
+def streamlit_argv(host: str, port: int) -> list[str]:
+    """The `streamlit run` command line ``serve`` executes.
+
+    WORKBENCH_UPLOAD_LIMIT_MB becomes ``server.maxUploadSize``, so the browser refuses a larger
+    file before sending it and the server never buffers it (Streamlit's own default is 200 MB).
+
+    >>> "--server.maxUploadSize" in streamlit_argv("127.0.0.1", 8501)
+    True
+    """
+    # Streamlit needs at least 1 MB; the Import page itself refuses files above a 0 MB setting.
+    limit = max(1, get_settings().upload_limit_mb)
+    return ["streamlit", "run", str(ROOT / "app.py"), "--server.address", host,
+            "--server.port", str(port), "--server.headless", "true",
+            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
+            "--server.maxUploadSize", str(limit)]

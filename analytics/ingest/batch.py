@@ -181,6 +181,8 @@ class _Writer:
     def table(self, spec: Spec, frame: pl.DataFrame) -> None:
         """Resolve references, then insert new rows and update changed ones."""
         frame = self._resolve(spec, frame)
+        if self.problems:
+            return  # an unresolved reference would be written as NULL (or break a NOT NULL key)
         model = MODELS[spec.table]
         table = SQLModel.metadata.tables[spec.table]
         key = self._key_columns(spec)

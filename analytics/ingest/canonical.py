@@ -35,7 +35,7 @@ def parse(kind: str, files: list[SourceFile], opts: Options, mapping: Mapping | 
     spec = SPECS[kind]
     frames, labels, warnings = [], {}, []
     for f in files:
-        frame = read_table(f, separator=mapping.separator)
+        frame = read_table(f, separator=mapping.separator, scalars_only=True)
         frame, lab = apply_mapping(frame, mapping)
         if f.in_folder and not matches(kind, frame.columns):
             continue

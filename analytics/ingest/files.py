@@ -4,26 +4,27 @@ A path may be a file or a folder; a folder contributes every regular file in it 
 hidden files, README and PDF files skipped), and each importer keeps the files it recognises.
 Every file is read into memory once, so its sha256 (recorded with the import batch) is of the
 bytes actually imported.
+
+Hostile files (decompression bombs, links, special files) are refused by
+:mod:`analytics.ingest.guards` before they cost memory; text must be UTF-8 (or the ``encoding``
+the caller names).
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import json
 import tomllib
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from analytics.ingest.guards import (FOLLOW_HINT, SKIPPED_SUFFIXES, folder_members, gunzip,
+                                     read_regular, refuse_parquet_bomb)
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
-
-SKIPPED_SUFFIXES = (".md", ".pdf", ".txt", ".toml")
-
 
 @dataclass(frozen=True)
 class SourceFile:
@@ -56,41 +57,65 @@ class SourceFile:
         return {"path": self.name, "sha256": self.sha256, "bytes": self.size}
 
 
-def from_bytes(name: str, raw: bytes, in_folder: bool = False) -> SourceFile:
-    """A :class:`SourceFile` from uploaded bytes (gunzipped when the name ends in .gz)."""
-    data = _gunzip(name, raw) if name.lower().endswith(".gz") else raw
-    return SourceFile(name, data, hashlib.sha256(raw).hexdigest(), len(raw), in_folder)
+def from_bytes(name: str, raw: bytes, in_folder: bool = False, *,
+               encoding: str | None = None) -> SourceFile:
+    """A :class:`SourceFile` from uploaded bytes (gunzipped when the name ends in .gz).
+
+    ``encoding`` (e.g. ``cp1252``) re-encodes a text file to UTF-8; without it text must be UTF-8.
+
+    >>> from_bytes("d.csv", "id\\ncafé\\n".encode("cp1252"), encoding="cp1252").data
+    b'id\\ncaf\\xc3\\xa9\\n'
+    """
+    data = gunzip(name, raw) if name.lower().endswith(".gz") else raw
+    f = SourceFile(name, data, hashlib.sha256(raw).hexdigest(), len(raw), in_folder)
+    if encoding and encoding.replace("-", "").replace("_", "").lower() not in ("utf8", "utf8sig") \
+            and f.fmt != "parquet":
+        try:
+            data = data.decode(encoding).encode("utf-8")
+        except LookupError:
+            raise InvalidImport([Problem("--encoding", None, None, encoding,
+                                         "unknown text encoding (e.g. utf-8, cp1252, latin-1)")]) from None
+        except UnicodeDecodeError as exc:
+            raise InvalidImport([Problem(name, _line_of(data, exc.start), None, None,
+                                         f"not valid {encoding} text")]) from None
+        f = SourceFile(name, data, f.sha256, f.size, in_folder)
+    return f
 
 
-def _gunzip(name: str, raw: bytes) -> bytes:
-    try:
-        return gzip.decompress(raw)
-    except EOFError:
-        raise InvalidImport([Problem(name, None, None, None,
-                                     "the gzip file is truncated (its stream ends early)")]) from None
-    except (OSError, zlib.error) as exc:
-        raise InvalidImport([Problem(name, None, None, None,
-                                     f"not a valid gzip file ({exc})")]) from None
+def load(paths: list[str | Path], *, follow_symlinks: bool = False,
+         encoding: str | None = None) -> list[SourceFile]:
+    """Read every file named by ``paths`` (folders expanded); a missing path is a problem.
 
-
-def load(paths: list[str | Path]) -> list[SourceFile]:
-    """Read every file named by ``paths`` (folders expanded); a missing path is a problem."""
+    Symbolic links and special files (devices, pipes, sockets) are refused unless
+    ``follow_symlinks``; a folder's links must point inside the folder even then.
+    """
     files: list[SourceFile] = []
     problems = []
     for p in map(Path, paths):
-        if p.is_dir():
-            members = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith(".")
-                             and not f.name.lower().endswith(SKIPPED_SUFFIXES))
-            if not members:
+        if p.is_symlink() and not follow_symlinks:
+            problems.append(Problem(str(p), None, None, None, f"is a symbolic link; {FOLLOW_HINT}"))
+        elif p.is_dir():
+            members, bad = folder_members(p, follow_symlinks)
+            problems += bad
+            if not members and not bad:
                 problems.append(Problem(str(p), None, None, None, "the folder holds no data file"))
-            files += [from_bytes(str(f), f.read_bytes(), in_folder=True) for f in members]
-        elif p.is_file():
-            files.append(from_bytes(str(p), p.read_bytes()))
+            files += [from_bytes(str(f), read_regular(f, follow_symlinks), in_folder=True,
+                                 encoding=encoding) for f in members]
+        elif p.exists():
+            try:
+                files.append(from_bytes(str(p), read_regular(p, follow_symlinks), encoding=encoding))
+            except InvalidImport as exc:
+                problems += exc.problems
         else:
             problems.append(Problem(str(p), None, None, None, "no such file or folder"))
     if problems:
         raise InvalidImport(problems)
     return files
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    """The 1-based line number of byte ``offset``."""
+    return data.count(b"\n", 0, offset) + 1
 
 
 # ------------------------------------------------------------------------------------ mapping
@@ -115,7 +140,7 @@ class Mapping:
 def parse_mapping(raw: bytes, name: str) -> Mapping:
     """Parse a mapping file (see the ingest README); unknown keys are a problem."""
     try:
-        doc = tomllib.loads(raw.decode("utf-8"))
+        doc = tomllib.loads(raw.decode("utf-8-sig"))  # a BOM is as valid here as in CSV
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidImport([Problem(name, None, None, None, f"not valid TOML: {exc}")]) from None
     allowed = {"columns", "values", "separator", "dayfirst", "decimal_comma"}
@@ -155,27 +180,32 @@ def apply_mapping(frame: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, 
 # ------------------------------------------------------------------------------------ tables
 
 
-def read_table(f: SourceFile, *, separator: str = ",") -> pl.DataFrame:
+def read_table(f: SourceFile, *, separator: str = ",", scalars_only: bool = False) -> pl.DataFrame:
     """Read a tabular file into string columns with ``__file`` and ``__row``.
 
     CSV rows are numbered as a spreadsheet shows them (the header is row 1); JSON lines by line;
     Parquet by record. Columns that are entirely unnamed (trailing separators) are dropped.
+    ``scalars_only`` refuses JSON objects/arrays as values (canonical columns hold one value).
     """
     try:
         if f.fmt == "parquet":
+            refuse_parquet_bomb(f.name, f.data)
             frame = _stringify(pl.read_parquet(io.BytesIO(f.data)))
             first = 1
         elif f.fmt in ("jsonl", "json"):
-            frame = _read_json_records(f)
+            frame = _read_json_records(f, scalars_only)
             first = 1
         else:
+            # Strict UTF-8: a lossy read would store U+FFFD in ids and service names.
             frame = pl.read_csv(io.BytesIO(f.data), separator=separator, infer_schema=False,
-                                encoding="utf8-lossy", truncate_ragged_lines=False)
+                                encoding="utf8", truncate_ragged_lines=False)
             first = 2
             _refuse_cut_csv(f, separator, frame.width, frame.height + 1)
     except InvalidImport:
         raise
     except Exception as exc:  # polars raises several error types for malformed input
+        if f.fmt == "csv":
+            _refuse_non_utf8(f, separator)
         raise InvalidImport([Problem(f.name, _ragged_row(f, separator), None, None,
                                      f"cannot read this {f.fmt} file: {_first_line(exc)}")]) from None
     frame = frame.select([c for c in frame.columns if not _unnamed(c)])
@@ -197,6 +227,34 @@ def _refuse_cut_csv(f: SourceFile, separator: str, width: int, last_row: int) ->
         raise InvalidImport([Problem(f.name, last_row, None, None,
                                      f"the file looks truncated: its last row has {len(fields)} "
                                      f"of {width} fields and no line end")])
+    # All fields present, but the last value may still be cut mid-word ("Card paym"): every
+    # tool that writes CSV ends the last row with a line end, so its absence is the tell.
+    raise InvalidImport([Problem(f.name, last_row, None, None,
+                                 "the file looks truncated: its last row has no line end, so its "
+                                 "last value may be cut short; add a line end if the row is complete")])
+
+
+def _refuse_non_utf8(f: SourceFile, separator: str) -> None:
+    """Name the row and column of the first byte that is not UTF-8 (no-op for valid UTF-8)."""
+    try:
+        f.data.decode("utf-8")
+        return
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    import csv
+
+    lo = f.data.rfind(b"\n", 0, start) + 1
+    hi = f.data.find(b"\n", start)
+    line = f.data[lo:hi if hi >= 0 else len(f.data)].decode("utf-8", "replace")
+    header = next(csv.reader([f.data.split(b"\n", 1)[0].decode("utf-8", "replace")],
+                             delimiter=separator), [])
+    fields = next(csv.reader([line], delimiter=separator), [])
+    idx = next((i for i, v in enumerate(fields) if "\ufffd" in v), None)
+    column = header[idx].lstrip("\ufeff") if idx is not None and idx < len(header) else None
+    value = fields[idx][:40] if idx is not None else None
+    raise InvalidImport([Problem(f.name, _line_of(f.data, start), column, value,
+                                 "not UTF-8 text (name the file's encoding with --encoding, "
+                                 "e.g. cp1252)")])
 
 
 def _unnamed(column: str) -> bool:
@@ -215,10 +273,13 @@ def _ragged_row(f: SourceFile, separator: str) -> int | None:
     import csv
 
     reader = csv.reader(io.StringIO(f.data.decode("utf-8", "replace")), delimiter=separator)
-    header = next(reader, [])
-    for i, row in enumerate(reader, start=2):
-        if len(row) > len(header):
-            return i
+    try:
+        header = next(reader, [])
+        for i, row in enumerate(reader, start=2):
+            if len(row) > len(header):
+                return i
+    except csv.Error:  # e.g. a field over the csv module's limit: the row is simply not named
+        return None
     return None
 
 
@@ -238,9 +299,9 @@ def _stringify(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def _read_json_records(f: SourceFile) -> pl.DataFrame:
+def _read_json_records(f: SourceFile, scalars_only: bool = False) -> pl.DataFrame:
     """JSON lines (one object per line) or a JSON array of flat objects, as text columns."""
-    text = f.data.decode("utf-8")
+    text = f.data.decode("utf-8-sig")  # a BOM is valid JSON text too (RFC 8259 lets parsers skip it)
     records: list[Any]
     if f.fmt == "json":
         records = json.loads(text)
@@ -260,9 +321,16 @@ def _read_json_records(f: SourceFile) -> pl.DataFrame:
     for i, rec in enumerate(records, start=1):
         if not isinstance(rec, dict):
             raise InvalidImport([Problem(f.name, i, None, None, "expected a JSON object")])
+        nested = [k for k, v in rec.items() if isinstance(v, dict | list)] if scalars_only else []
+        if nested:
+            raise InvalidImport([Problem(f.name, i, k, json.dumps(rec[k])[:40], NESTED)
+                                 for k in nested])
         rows.append({k: _scalar_text(v) for k, v in rec.items()})
     columns = list(dict.fromkeys(k for r in rows for k in r))
     return pl.DataFrame({c: [r.get(c) for r in rows] for c in columns}, schema={c: pl.String for c in columns})
+
+
+NESTED = "expected a single value, not a JSON object or array"
 
 
 def _scalar_text(v: Any) -> str | None:
@@ -278,7 +346,7 @@ def _scalar_text(v: Any) -> str | None:
 def read_json(f: SourceFile) -> Any:
     """Parse a JSON document; a truncated or malformed one is a clear problem."""
     try:
-        return json.loads(f.data.decode("utf-8"))
+        return json.loads(f.data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise InvalidImport([Problem(f.name, None, None, None, "not UTF-8 text")]) from None
     except json.JSONDecodeError as exc:

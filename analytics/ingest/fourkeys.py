@@ -77,7 +77,16 @@ def _rows(files: list[SourceFile]) -> list[tuple[str, int, dict[str, Any]]]:
             except json.JSONDecodeError as exc:
                 raise InvalidImport([Problem(file, i, "metadata", r["metadata"][:40],
                                              f"not valid JSON ({exc.msg})")]) from None
+        if not isinstance(r["metadata"], dict):
+            raise InvalidImport([Problem(file, i, "metadata", json.dumps(r["metadata"])[:40],
+                                         "expected a JSON object (the event's payload)")])
     return out
+
+
+def _commits(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """A push's commits (entries that are not objects carry no id and are left out)."""
+    commits = meta.get("commits")
+    return [c for c in commits if isinstance(c, dict)] if isinstance(commits, list) else []
 
 
 def _repo(meta: dict[str, Any]) -> str | None:
@@ -112,11 +121,11 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
         service = _repo(r["metadata"]) or (_repo(push[2]) if push else None) or DEFAULT_SERVICE
         rows.add("deployments", file, i, id=r.get("id"), service=service, environment="production",
                  version=sha, finished_at=r.get("time_created"), status="success")
-        for c in (push[2].get("commits") or []) if push else []:
+        for c in _commits(push[2]) if push else []:
             shipped.setdefault(str(c.get("id")), (str(r.get("id")), service))
     seen, waiting = set(), set()
     for file, i, meta in pushes.values():
-        for c in meta.get("commits") or []:
+        for c in _commits(meta):
             cid = str(c.get("id"))
             if cid in shipped and cid not in seen:
                 seen.add(cid)

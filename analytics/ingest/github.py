@@ -32,6 +32,7 @@ version).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from analytics.ingest.batch import Parsed
@@ -56,8 +57,12 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
     statuses: dict[str, list[tuple[str, int, dict[str, Any]]]] = {}
     for f, doc in json_documents(files):
         if isinstance(doc, dict) and "deployment_status" in doc:  # webhook
-            dep = doc.get("deployment") or {}
-            status = dict(doc["deployment_status"] or {})
+            dep, status = doc.get("deployment") or {}, doc["deployment_status"] or {}
+            for field, value in (("deployment", dep), ("deployment_status", status)):
+                if not isinstance(value, dict):
+                    raise InvalidImport([Problem(f.name, 1, field, str(value)[:40], "expected a JSON "
+                                                 "object (a GitHub deployment_status webhook)")])
+            status = dict(status)
             status.setdefault("repository_url", dig(doc, "repository", "full_name"))
             dep_id = str(dep.get("id") or _id_from_url(status.get("deployment_url")))
             deployments[dep_id] = (f.name, 1, dep | {"_repo": dig(doc, "repository", "full_name")})
@@ -73,7 +78,8 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
                                              "(no sha) nor a deployment status (no deployment_url)")])
     bad = [Problem(file, row, "deployment_status.state", str(st.get("state")),
                    f"not a GitHub deployment state ({', '.join(STATES)})")
-           for items in statuses.values() for file, row, st in items if st.get("state") not in STATES]
+           for items in statuses.values() for file, row, st in items
+           if not isinstance(st.get("state"), str) or st.get("state") not in STATES]
     if bad:
         raise InvalidImport(bad[:20], len(bad))
     rows = Rows(opts, LABELS)
@@ -100,8 +106,9 @@ def _final_status(items: list[tuple[str, int, dict[str, Any]]]) -> tuple[str, in
     return next((t for t in ordered if t[2].get("state") in FINAL), None)
 
 
-def _id_from_url(url: str | None) -> str:
-    return (url or "").rstrip("/").rsplit("/", 1)[-1]
+def _id_from_url(url: Any) -> str:
+    # Not a URL (a number, an object): its text, which the id checks then judge.
+    return url.rstrip("/").rsplit("/", 1)[-1] if isinstance(url, str) else json.dumps(url)
 
 
 def _natural(value: str) -> tuple[int, str]:

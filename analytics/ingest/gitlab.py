@@ -33,11 +33,14 @@ from __future__ import annotations
 from analytics.ingest.batch import Parsed
 from analytics.ingest.columns import Options
 from analytics.ingest.files import SourceFile
-from analytics.ingest.payloads import dig, json_documents, records
+from analytics.ingest.payloads import States, dig, json_documents, records, unknown_state
+from analytics.ingest.validate import InvalidImport
 from analytics.ingest.records import Rows
 
 SOURCE = "gitlab"
 FINAL = {"success": "success", "failed": "failed"}
+# Every deployment status GitLab documents; one not listed is refused rather than skipped.
+STATUSES = ("created", "running", "success", "failed", "canceled", "skipped", "blocked")
 LABELS = {"deployments": {"service": "deployable.pipeline.web_url", "environment": "environment.name",
                           "finished_at": "deployable.finished_at", "started_at": "deployable.started_at",
                           "status": "status"},
@@ -48,10 +51,15 @@ LABELS = {"deployments": {"service": "deployable.pipeline.web_url", "environment
 def parse(files: list[SourceFile], opts: Options) -> Parsed:
     """One deployment per finished GitLab deployment, plus its deployed commit."""
     rows = Rows(opts, LABELS)
+    states = States("status")
     for f, doc in json_documents(files):
         for i, d in enumerate(records(f, doc, None, "GitLab deployments"), start=1):
-            job = d.get("deployable") or {}
-            status = FINAL.get(d.get("status")) or FINAL.get(job.get("status"))
+            job = d.get("deployable") if isinstance(d.get("deployable"), dict) else {}
+            if d.get("status") not in STATUSES:
+                rows.problems.append(unknown_state(f.name, i, "status", d.get("status"), STATUSES))
+                continue
+            status = FINAL.get(d["status"]) or FINAL.get(job.get("status"))
+            states.see(f.name, i, d.get("id"), d["status"], status is not None)
             if status is None:
                 rows.rejected += 1
                 continue
@@ -59,10 +67,13 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
                      environment=dig(d, "environment", "name"), version=d.get("sha"),
                      started_at=job.get("started_at"),
                      finished_at=job.get("finished_at") or d.get("updated_at"), status=status)
-            commit = job.get("commit") or {}
+            commit = job.get("commit") if isinstance(job.get("commit"), dict) else {}
             if commit.get("id"):
                 rows.add("changes", f.name, i, deployment_id=d.get("id"), change_id=commit["id"],
                          committed_at=commit.get("created_at"))
+    if rows.problems or states.problems:
+        problems = rows.problems + states.problems
+        raise InvalidImport(problems[:20], len(problems))
     if rows.rejected:
         rows.warnings.append(f"{rows.rejected} deployment(s) were canceled or have not finished; skipped")
     return rows.parsed()

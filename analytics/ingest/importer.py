@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from analytics.ingest import canonical
 from analytics.ingest.batch import ImportResult, Parsed, write
@@ -53,7 +54,16 @@ def _parse(kind: str, files: list[SourceFile], tz: str, mapping: Mapping | None)
     if mapping is not None:
         raise InvalidImport([Problem("--map", None, None, None,
                                      f"a column mapping applies to canonical files, not to {kind}")])
-    return importlib.import_module(SOURCES[kind]).parse(files, opts)
+    try:
+        return importlib.import_module(SOURCES[kind]).parse(files, opts)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        # Last line of defence: a payload shaped in a way no check anticipated is refused with
+        # the file named (nothing is written), never a traceback.
+        names = ", ".join(f.name for f in files)
+        raise InvalidImport([Problem(names, None, None, None,
+                                     f"not a {kind} file of the expected structure ({exc.__class__.__name__}: "
+                                     f"{str(exc)[:80]}); see the field table in analytics/ingest/"
+                                     f"{SOURCES[kind].rsplit('.', 1)[1]}.py")]) from None
 
 
 def _mapping(mapping: str | Path | bytes | None) -> Mapping | None:
@@ -70,13 +80,16 @@ def _mapping(mapping: str | Path | bytes | None) -> Mapping | None:
 def import_files(engine: Engine, kind: str, paths: list[str | Path] | None = None, *,
                  uploads: list[tuple[str, bytes]] | None = None, tz: str = "UTC",
                  source: str | None = None, dry_run: bool = False,
-                 mapping: str | Path | bytes | None = None, actor: str | None = None) -> ImportResult:
+                 mapping: str | Path | bytes | None = None, actor: str | None = None,
+                 encoding: str | None = None, follow_symlinks: bool = False) -> ImportResult:
     """Import ``paths`` (files or folders) and/or ``uploads`` ((name, bytes) pairs) as ``kind``.
 
     All or nothing: raises :class:`InvalidImport` (nothing written) on any invalid row.
-    Returns the counts; ``result.summary()`` is what the CLI prints.
+    Returns the counts; ``result.summary()`` is what the CLI prints. ``encoding`` names the text
+    encoding of files that are not UTF-8; symbolic links are read only with ``follow_symlinks``.
     """
-    files = (load(paths) if paths else []) + [from_bytes(n, b) for n, b in uploads or []]
+    files = ((load(paths, follow_symlinks=follow_symlinks, encoding=encoding) if paths else [])
+             + [from_bytes(n, b, encoding=encoding) for n, b in uploads or []])
     if not files:
         raise InvalidImport([Problem("input", None, None, None, "no file given")])
     parsed = _parse(kind, files, tz, _mapping(mapping))
@@ -84,23 +97,36 @@ def import_files(engine: Engine, kind: str, paths: list[str | Path] | None = Non
         from analytics.settings import get_settings
 
         actor = get_settings().user
-    return write(engine, parsed, kind=kind, source=source or default_source(kind), actor=actor,
-                 files=[f.record() for f in files], dry_run=dry_run)
+    try:
+        return write(engine, parsed, kind=kind, source=source or default_source(kind), actor=actor,
+                     files=[f.record() for f in files], dry_run=dry_run)
+    except IntegrityError as exc:
+        # The transaction was rolled back; say which constraint refused the data, not a traceback.
+        raise InvalidImport([Problem(", ".join(f.name for f in files), None, None, None,
+                                     f"the store refused these rows ({_first(exc)})")]) from None
+
+
+def _first(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", exc)).strip()
+    return text.splitlines()[0][:120] if text else exc.__class__.__name__
 
 
 def preview(kind: str | None, path_or_bytes: str | Path | bytes, filename: str | None = None, *,
             tz: str = "UTC", mapping: str | Path | bytes | None = None,
-            rows: int = 20) -> dict[str, Any]:
+            rows: int = 20, encoding: str | None = None) -> dict[str, Any]:
     """Parse one file without touching the store.
 
     Returns ``{"kind", "detected_kind", "rows": polars frame of the first rows (per table),
     "counts": rows per table, "problems": [str], "total_problems": int, "warnings": [str]}``.
     References to rows already in the store are only checked by the import itself.
     """
-    if isinstance(path_or_bytes, bytes):
-        f = from_bytes(filename or "upload", path_or_bytes)
-    else:
-        f = load([path_or_bytes])[0]
+    try:
+        if isinstance(path_or_bytes, bytes):
+            f = from_bytes(filename or "upload", path_or_bytes, encoding=encoding)
+        else:
+            f = load([path_or_bytes], encoding=encoding)[0]
+    except InvalidImport as exc:  # a bomb, a link, bytes in the wrong encoding
+        return _preview_result(kind, None, {}, exc, [])
     try:
         m = _mapping(mapping)
         detected = detect(f, m)

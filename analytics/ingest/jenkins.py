@@ -36,12 +36,14 @@ from typing import Any
 from analytics.ingest.batch import Parsed
 from analytics.ingest.columns import Options
 from analytics.ingest.files import SourceFile
-from analytics.ingest.payloads import epoch_ms, json_documents, records
+from analytics.ingest.payloads import States, epoch_ms, json_documents, records, unknown_state
 from analytics.ingest.records import Rows
 from analytics.ingest.validate import InvalidImport, Problem
 
 SOURCE = "jenkins"
 RESULTS = {"SUCCESS": "success", "FAILURE": "failed", "UNSTABLE": "failed"}
+# Results of builds that never deployed (null while a build is running).
+SKIPPED = ("ABORTED", "NOT_BUILT")
 LABELS = {"deployments": {"service": "url", "finished_at": "timestamp+duration",
                           "started_at": "timestamp", "status": "result", "id": "number"},
           "changes": {"change_id": "commitId", "committed_at": "changeSets[].items[].timestamp"}}
@@ -51,17 +53,29 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
     """One deployment per finished build, with the commits of its change sets."""
     rows = Rows(opts, LABELS)
     problems: list[Problem] = []
+    states = States("result")
     for f, doc in json_documents(files):
         key = "allBuilds" if isinstance(doc, dict) and "allBuilds" in doc else "builds"
         for i, b in enumerate(records(f, doc, key, "Jenkins builds"), start=1):
-            status = RESULTS.get(b.get("result") or "")
+            result, number = b.get("result"), b.get("number")
+            if not isinstance(number, int | str) or isinstance(number, bool):
+                problems.append(Problem(f.name, i, "number", str(number)[:40],
+                                        "expected the build number (a whole number)"))
+                continue
+            if not isinstance(result, str | None) or (result is not None and result not in RESULTS
+                                                      and result not in SKIPPED):
+                problems.append(unknown_state(f.name, i, "result", result,
+                                              (*RESULTS, *SKIPPED, "null (running)")))
+                continue
+            states.see(f.name, i, number, result, result in RESULTS)
+            status = RESULTS.get(result or "")
             if status is None:
                 rows.rejected += 1
                 continue
             problems += [Problem(f.name, i, name, str(b[name]), "not a whole number of "
                                  "milliseconds (Jenkins sends epoch milliseconds)")
                          for name in ("timestamp", "duration") if not _ms(b.get(name))]
-            job = _job(b.get("url") or "")
+            job = _job(b.get("url") if isinstance(b.get("url"), str) else "")
             dep_id = f"{job}#{b.get('number')}"
             start, duration = b.get("timestamp"), b.get("duration")
             end = start + duration if isinstance(start, int) and isinstance(duration, int) else None
@@ -71,6 +85,7 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
             for item in _items(b):
                 rows.add("changes", f.name, i, deployment_id=dep_id, change_id=item.get("commitId"),
                          committed_at=epoch_ms(item.get("timestamp")))
+    problems += states.problems
     if problems:
         raise InvalidImport(problems[:20], len(problems))
     if rows.rejected:
@@ -91,7 +106,10 @@ def _job(url: str) -> str:
 
 
 def _items(build: dict[str, Any]) -> list[dict[str, Any]]:
-    sets = list(build.get("changeSets") or [])
+    sets = build.get("changeSets") or []
+    sets = [s for s in sets if isinstance(s, dict)] if isinstance(sets, list) else []
     if isinstance(build.get("changeSet"), dict):
         sets.append(build["changeSet"])
-    return [item for s in sets for item in (s.get("items") or []) if isinstance(item, dict)]
+    items = [s.get("items") for s in sets]
+    return [item for group in items if isinstance(group, list) for item in group
+            if isinstance(item, dict)]

@@ -34,6 +34,7 @@ from analytics.ingest.columns import Options
 from analytics.ingest.files import SourceFile
 from analytics.ingest.payloads import dig, json_documents, records
 from analytics.ingest.records import Rows
+from analytics.ingest.validate import InvalidImport, Problem
 
 SOURCE = "jira"
 PRIORITY = {"highest": 1, "blocker": 1, "critical": 1, "high": 2, "major": 2, "medium": 3,
@@ -49,6 +50,9 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
     for f, doc in json_documents(files):
         for i, issue in enumerate(records(f, doc, "issues", "Jira search results"), start=1):
             fields = issue.get("fields") or {}
+            if not isinstance(fields, dict):
+                raise InvalidImport([Problem(f.name, i, "fields", str(fields)[:40],
+                                             "expected a JSON object (the issue's fields)")])
             service = (dig((fields.get("components") or [{}])[0], "name")
                        or dig(fields, "project", "name"))
             severity = _severity(fields)
@@ -70,7 +74,8 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
 
 def _is_incident(fields: dict[str, Any]) -> bool:
     kind = str(dig(fields, "issuetype", "name") or "").lower()
-    labels = [str(x).lower() for x in fields.get("labels") or []]
+    labels = fields.get("labels") if isinstance(fields.get("labels"), list) else []
+    labels = [str(x).lower() for x in labels]
     return kind == "incident" or "incident" in labels
 
 

@@ -36,6 +36,7 @@ from sqlalchemy import Engine
 from analytics.ingest.batch import Parsed
 from analytics.ingest.columns import Options
 from analytics.ingest.files import SourceFile
+from analytics.ingest.payloads import dig
 from analytics.ingest.records import Rows
 from analytics.ingest.validate import InvalidImport, Problem
 
@@ -56,7 +57,7 @@ def _documents(files: list[SourceFile]) -> list[tuple[str, int, dict[str, Any]]]
         if f.in_folder and f.fmt != "yaml":
             continue
         try:
-            loaded = [d for d in yaml.safe_load_all(f.data.decode("utf-8")) if d is not None]
+            loaded = [d for d in yaml.safe_load_all(f.data.decode("utf-8-sig")) if d is not None]
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise InvalidImport([Problem(f.name, None, None, None, f"not valid YAML: {exc}")]) from None
         for i, d in enumerate(loaded, start=1):
@@ -78,7 +79,7 @@ def _amount(text: Any, units: dict[str, float]) -> float | str | None:
 
 
 def parse(files: list[SourceFile], opts: Options) -> Parsed:
-    """SLO rows from every OpenSLO document."""
+    """SLO rows from every OpenSLO document (a wrongly shaped field is a problem naming it)."""
     rows = Rows(opts, LABELS)
     for file, i, d in _documents(files):
         kind = d.get("kind")
@@ -87,16 +88,32 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
         if kind != "SLO":
             rows.rejected += 1
             continue
-        spec, name = d.get("spec") or {}, (d.get("metadata") or {}).get("name")
-        window = (spec.get("timeWindow") or [{}])[0]
+        shape = _Shape(file, i, rows.problems)
+        spec, meta = shape.mapping(d, "spec"), shape.mapping(d, "metadata")
+        name = meta.get("name")
+        if not isinstance(name, str) or not name.strip():
+            shape.problem("metadata.name", name, "required: the SLO's name (text)")
+            continue
+        if spec.get("service") in (None, ""):
+            # An SLO without a service would be stored unattached and shown on no service page.
+            shape.problem("spec.service", None, "required: the service this SLO belongs to")
+        windows = shape.mappings(spec, "timeWindow")
+        window = windows[0] if windows else {}
         rolling = window.get("isRolling", True)
-        indicator = spec.get("indicatorRef") or ((spec.get("indicator") or {}).get("metadata") or {}).get("name")
-        objectives = spec.get("objectives") or [{}]
+        if not isinstance(rolling, bool):
+            shape.problem("timeWindow[].isRolling", rolling, "expected true or false")
+        calendar = shape.mapping(window, "calendar", "timeWindow[].calendar")
+        indicator = spec.get("indicatorRef") or dig(spec, "indicator", "metadata", "name")
+        shaped = len(rows.problems)
+        objectives = shape.mappings(spec, "objectives")
+        if len(rows.problems) > shaped:
+            continue  # its targets cannot be read; the shape problem says why
+        objectives = objectives or [{}]
         for obj in objectives:
             label = obj.get("name") or obj.get("displayName")
             target = obj.get("target")
             if target is None and obj.get("targetPercent") is not None:
-                target = float(obj["targetPercent"]) / 100
+                target = _percent(obj["targetPercent"])
             rows.add("slos", file, i, name=name if len(objectives) == 1 else f"{name}-{label}",
                      service=spec.get("service"), description=spec.get("description"),
                      indicator=indicator,
@@ -106,12 +123,50 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
                      window_days=_amount(window.get("duration"), UNIT_DAYS) if rolling else None,
                      calendar_unit=None if rolling else CALENDAR.get(str(window.get("duration")),
                                                                      window.get("duration")),
-                     timezone=(window.get("calendar") or {}).get("timeZone") or "UTC",
+                     timezone=calendar.get("timeZone") or "UTC",
                      slice_minutes=_amount(obj.get("timeSliceWindow"), UNIT_MINUTES),
                      slice_target=obj.get("timeSliceTarget"))
     if rows.rejected:
         rows.warnings.append(f"{rows.rejected} document(s) of other kinds were skipped")
     return rows.parsed(strict_refs=True)
+
+
+def _percent(value: Any) -> float | Any:
+    """``targetPercent`` as a fraction; a non-number is passed on for validation to flag."""
+    try:
+        return float(value) / 100
+    except (TypeError, ValueError):
+        return str(value)
+
+
+class _Shape:
+    """Checks that a document's fields have the structure OpenSLO gives them."""
+
+    def __init__(self, file: str, doc: int, problems: list[Problem]) -> None:
+        self.file, self.doc, self.problems = file, doc, problems
+
+    def problem(self, field: str, value: Any, message: str) -> None:
+        """Record a problem with ``field`` of this document."""
+        self.problems.append(Problem(self.file, self.doc, field,
+                                     None if value is None else str(value)[:40], message))
+
+    def mapping(self, parent: dict[str, Any], key: str, field: str | None = None) -> dict[str, Any]:
+        """``parent[key]`` when it is a mapping (empty when absent); anything else is a problem."""
+        value = parent.get(key)
+        if value is None or isinstance(value, dict):
+            return value or {}
+        self.problem(field or key, value, "expected a mapping (key: value lines)")
+        return {}
+
+    def mappings(self, parent: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        """``parent[key]`` when it is a list of mappings (empty when absent), else a problem."""
+        value = parent.get(key)
+        if value is None:
+            return []
+        if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            return value
+        self.problem(key, value, "expected a list of mappings (lines starting with '- ')")
+        return []
 
 
 def to_documents(slos: pl.DataFrame) -> list[dict[str, Any]]:

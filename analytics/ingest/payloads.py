@@ -42,6 +42,42 @@ def records(f: SourceFile, doc: Any, wrapper: str | None, what: str) -> list[dic
     return items
 
 
+class States:
+    """The state each record id has in one file; a second, different state is a conflict.
+
+    A record repeated on overlapping pages is fine; the same id both finished and running (or
+    canceled) in one file cannot both be true, so the import is refused. (Two *imported* records
+    with one id and different values are already refused as a duplicate id; ``kept`` says whether
+    a record is imported, so only a conflict with a skipped record is reported here.)
+
+    >>> s = States("status")
+    >>> s.see("f.json", 1, 7, "success", True); s.see("f.json", 2, 7, "running", False)
+    >>> print(s.problems[0])
+    f.json, row 2, column 'status', value 'running': id 7 already has status 'success' (row 1) in this file
+    """
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+        self.first: dict[tuple[str, str], tuple[Any, int, bool]] = {}
+        self.problems: list[Problem] = []
+
+    def see(self, file: str, row: int, rid: Any, state: Any, kept: bool) -> None:
+        """Record ``state`` for id ``rid`` at ``file``/``row`` (``kept``: the record is imported)."""
+        if isinstance(rid, dict | list) or rid is None:
+            return  # reported by Rows.add (nested value) or the required-id check
+        key = (file, str(rid))
+        earlier = self.first.setdefault(key, (state, row, kept))
+        if earlier[0] != state and not (kept and earlier[2]):
+            self.problems.append(Problem(file, row, self.field, str(state),
+                                         f"id {rid} already has {self.field} {earlier[0]!r} "
+                                         f"(row {earlier[1]}) in this file"))
+
+
+def unknown_state(file: str, row: int, field: str, value: Any, allowed: tuple[str, ...]) -> Problem:
+    """A state the importer does not know: refused with the allowed list (never guessed)."""
+    return Problem(file, row, field, str(value), f"unknown state (one of {', '.join(allowed)})")
+
+
 def epoch_ms(value: Any) -> str | None:
     """Epoch milliseconds (Jenkins) as an ISO UTC timestamp; other values pass through as text."""
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -55,8 +91,8 @@ def repo_name(url_or_full_name: str | None) -> str | None:
     >>> repo_name("https://api.github.com/repos/octocat/example"), repo_name("Codertocat/Hello-World")
     ('example', 'Hello-World')
     """
-    if not url_or_full_name:
-        return None
+    if not url_or_full_name or not isinstance(url_or_full_name, str):
+        return None  # not a name: the service is then missing, which validation reports
     path = urlparse(url_or_full_name).path if "://" in url_or_full_name else url_or_full_name
     parts = [p for p in path.split("/") if p]
     return parts[-1] if parts else None

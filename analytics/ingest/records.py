@@ -8,6 +8,7 @@ name (``labels``).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ import polars as pl
 
 from analytics.ingest.batch import Parsed
 from analytics.ingest.columns import SPECS, Options, typed
-from analytics.ingest.validate import FILE, ROW, Checker, InvalidImport
+from analytics.ingest.validate import FILE, ROW, Checker, InvalidImport, Problem
 
 
 def text(value: Any) -> str | None:
@@ -45,9 +46,19 @@ class Rows:
         self.rows: dict[str, list[dict[str, str | None]]] = {}
         self.rejected = 0
         self.warnings: list[str] = []
+        self.problems: list[Problem] = []
 
     def add(self, kind: str, file: str, row: int, **values: Any) -> None:
-        """Append one record of ``kind`` found at ``file`` / ``row``."""
+        """Append one record of ``kind`` found at ``file`` / ``row``.
+
+        A JSON object or array where a single value belongs (an id, a name, a time) is a
+        problem: its text would otherwise be stored as the id or name.
+        """
+        for k, v in values.items():
+            if isinstance(v, dict | list):
+                self.problems.append(Problem(file, row, self.labels.get(kind, {}).get(k, k),
+                                             json.dumps(v)[:40], "expected a single value, "
+                                             "not a JSON object or array"))
         rec = {k: text(v) for k, v in values.items()}
         rec[FILE] = file
         rec[ROW] = str(row)
@@ -55,7 +66,7 @@ class Rows:
 
     def parsed(self, strict_refs: bool = False) -> Parsed:
         """Validate every kind; raise :class:`InvalidImport` listing all problems."""
-        problems, total, tables = [], 0, {}
+        problems, total, tables = list(self.problems), len(self.problems), {}
         for kind, recs in self.rows.items():
             cols = list(dict.fromkeys(k for r in recs for k in r))
             frame = pl.DataFrame({c: [r.get(c) for r in recs] for c in cols},

@@ -122,7 +122,7 @@ def parse_contracts(raw: bytes, file: str, known_services: set[str] | None = Non
     """
     ck = _Check(file, [])
     try:
-        doc = tomllib.loads(raw.decode("utf-8"))
+        doc = tomllib.loads(raw.decode("utf-8-sig"))  # a BOM is valid here as in CSV
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidImport([Problem(file, None, None, None, f"not valid TOML ({exc})")]) from None
     extra = sorted(set(doc) - {"contract"})

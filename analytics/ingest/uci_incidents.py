@@ -44,6 +44,9 @@ SOURCE = "uci-incidents"
 NEEDED = ("number", "incident_state", "opened_at", "category", "priority", "problem_id", "rfc",
           "resolved_at", "closed_at", "made_sla")
 DONE_STATES = ("Resolved", "Closed")
+# Every incident_state of the published log ("-100" marks events logged without a state).
+STATES = ("New", "Active", "Awaiting User Info", "Awaiting Problem", "Awaiting Vendor",
+          "Awaiting Evidence", "Resolved", "Closed", "-100")
 
 
 def parse(files: list[SourceFile], opts: Options) -> Parsed:
@@ -62,6 +65,12 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
     if not frames:
         raise InvalidImport([Problem("input", None, None, None, "no incident_event_log file found")])
     events = pl.concat(frames).filter(pl.col("number").is_not_null())
+    # An unknown state would silently leave an incident open: refuse it, listing the known ones.
+    state_ck = Checker(events)
+    state_ck.flag(state_ck.raw("incident_state").is_not_null()
+                  & ~state_ck.raw("incident_state").is_in(STATES), "incident_state",
+                  f"unknown state (one of {', '.join(STATES)})", state_ck.raw("incident_state"))
+    state_ck.raise_if_any()
     last = events.group_by("number", maintain_order=True).agg(
         pl.all().exclude("problem_id", "rfc").last(),
         pl.col("problem_id").drop_nulls().last(), pl.col("rfc").drop_nulls().last())
@@ -75,7 +84,8 @@ def parse(files: list[SourceFile], opts: Options) -> Parsed:
     ck.flag(prio.is_null() | (prio < 1) | (prio > 4), "priority",
             'not a priority like "3 - Moderate"', ck.raw("priority"))
     incidents = pl.DataFrame([
-        ck.raw("number").alias("external_id"), ck.raw("category").alias("service"),
+        ck.text("number", 255).alias("external_id"),
+        ck.text("category", 200).alias("service"),  # the same cap as a canonical service name
         prio.alias("severity"), opened.alias("opened_at"),
         pl.select(pl.when(done).then(resolved)).to_series().alias("resolved_at"),
         ck.text("problem_id", 80).alias("problem_id"),
