@@ -21,7 +21,7 @@ from sqlalchemy import text
 from analytics.metrics.delivery import PRODUCTION, scope, service_keys
 from analytics.metrics.frames import INCIDENT_COLUMNS, INT, STR, Frame, conform, hours
 from analytics.settings import DEFAULT_WINDOW_HOURS
-from analytics.store.db import bulk_insert
+from analytics.store.bulk import bulk_insert
 
 RULES = ("explicit", "window", "unattributed")
 ATTRIBUTION_SCHEMA = {"incident_id": pl.Int64, "deployment_id": pl.Int64, "rule": pl.String,

@@ -10,7 +10,7 @@ from delivery_builders import SERVICES, changes, deployments, incidents, scenari
 from sqlalchemy import Engine, text
 
 from analytics.metrics.attribution import attribute, rule_counts, save_attribution
-from analytics.store.db import bulk_insert
+from analytics.store.bulk import bulk_insert
 
 
 def _links(attr: pl.DataFrame) -> dict[int, tuple[int | None, str]]:
