@@ -32,8 +32,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gate": ("analytics.cli.gate", "release quality gate for a proposed change (exit 0/1/3)"),
     "attribute": ("analytics.cli.attribute", "store incident → deployment attribution (§1.1)"),
 }
-# Kept for callers that list the modules.
-COMMAND_MODULES = tuple(module for module, _help in COMMANDS.values())
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

@@ -36,7 +36,6 @@ from analytics.ingest.files import SourceFile
 from analytics.ingest.payloads import dig, json_documents, records
 from analytics.ingest.records import Rows
 
-SOURCE = "gitlab"
 FINAL = {"success": "success", "failed": "failed"}
 LABELS = {"deployments": {"service": "deployable.pipeline.web_url", "environment": "environment.name",
                           "finished_at": "deployable.finished_at", "started_at": "deployable.started_at",

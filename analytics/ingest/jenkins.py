@@ -40,7 +40,6 @@ from analytics.ingest.payloads import epoch_ms, json_documents, records
 from analytics.ingest.records import Rows
 from analytics.ingest.validate import InvalidImport, Problem
 
-SOURCE = "jenkins"
 RESULTS = {"SUCCESS": "success", "FAILURE": "failed", "UNSTABLE": "failed"}
 LABELS = {"deployments": {"service": "url", "finished_at": "timestamp+duration",
                           "started_at": "timestamp", "status": "result", "id": "number"},

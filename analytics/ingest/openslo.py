@@ -39,7 +39,6 @@ from analytics.ingest.files import SourceFile
 from analytics.ingest.records import Rows
 from analytics.ingest.validate import InvalidImport, Problem
 
-SOURCE = "openslo"
 API = "openslo/v1"
 BUDGETING = {"occurrences": "occurrences", "timeslices": "timeslices", "ratiotimeslices": "timeslices"}
 UNIT_DAYS = {"d": 1, "w": 7}
