@@ -6,7 +6,7 @@ first and last value of the table's main time column (:data:`SUMMARY_TABLES`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -85,14 +85,20 @@ def table_summary(engine: Engine) -> dict[str, Any]:
 
 
 def _iso(value: Any) -> str | None:
-    """A timestamp as ``YYYY-MM-DD HH:MM:SS``.
+    """A timestamp as ``YYYY-MM-DD HH:MM:SS`` UTC, whichever backend produced it (PostgreSQL
+    hands ``min()`` of a ``timestamptz`` back with its zone, SQLite as naive text).
 
     >>> _iso(datetime(2026, 1, 2, 3, 4, 5, 678)), _iso("2026-01-02 03:04:05.678"), _iso(None)
     ('2026-01-02 03:04:05', '2026-01-02 03:04:05', None)
+    >>> from datetime import timedelta, timezone
+    >>> _iso(datetime(2026, 1, 2, 4, 4, 5, tzinfo=timezone(timedelta(hours=1))))
+    '2026-01-02 03:04:05'
     """
     if value is None:
         return None
     if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return value.isoformat(sep=" ", timespec="seconds")
     return str(value)[:19]
 

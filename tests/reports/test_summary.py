@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
@@ -10,6 +10,18 @@ from sqlalchemy import text
 
 from analytics.reports.summary import SUMMARY_TABLES, data_quality, table_summary
 from analytics.store.bulk import bulk_insert
+
+
+def _text(value) -> str | None:
+    """A timestamp from the driver as ``YYYY-MM-DD HH:MM:SS`` UTC (SQLite hands back text,
+    PostgreSQL an aware datetime)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat(sep=" ", timespec="seconds")
+    return str(value)[:19]
 
 
 def _one(engine, sql: str):
@@ -26,8 +38,7 @@ def test_counts_and_coverage_match_plain_sql(demo_engine):
         if ts:
             lo = _one(demo_engine, f'SELECT min("{ts}") FROM "{table}"')
             hi = _one(demo_engine, f'SELECT max("{ts}") FROM "{table}"')
-            assert got["coverage"][name]["from"] == (None if lo is None else str(lo)[:19]), name
-            assert got["coverage"][name]["to"] == (None if hi is None else str(hi)[:19]), name
+            assert got["coverage"][name] == {"from": _text(lo), "to": _text(hi)}, name
         else:
             assert name not in got["coverage"]
     assert got["tables"]["deployments"] > 0 and got["coverage"]["deployments"]["from"] is not None
