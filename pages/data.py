@@ -90,17 +90,20 @@ else:
                 "external_id", "service", "change_request", "started_at", "start_diff_min",
                 "finished_at", "end_diff_min", "status", "outcome", "issues"),
             hide_index=True, width="stretch",
-            column_config={"external_id": st.column_config.TextColumn("Deployment", width=95),
-                           "service": "Service", "status": "Status", "issues": "Differs",
-                           "change_request": st.column_config.TextColumn("Change", width=80),
-                           "started_at": when("Started (UTC)", format="YYYY-MM-DD HH:mm", width=130),
-                           "start_diff_min": minutes("Δ start min", format="%.0f", width=75,
+            # Widths sum to ~910 px so the last column ("Differs") is not cut off at 1400 px.
+            column_config={"external_id": st.column_config.TextColumn("Deployment", width=84),
+                           "service": st.column_config.TextColumn("Service", width=122),
+                           "change_request": st.column_config.TextColumn("Change", width=70),
+                           "started_at": when("Started (UTC)", format="YYYY-MM-DD HH:mm", width=115),
+                           "start_diff_min": minutes("Δ start min", format="%.0f", width=78,
                                                      help="deployment start − change actual start"),
-                           "finished_at": when("Finished (UTC)", format="YYYY-MM-DD HH:mm", width=130),
-                           "end_diff_min": minutes("Δ end min", format="%.0f", width=75,
+                           "finished_at": when("Finished (UTC)", format="YYYY-MM-DD HH:mm", width=115),
+                           "end_diff_min": minutes("Δ end min", format="%.0f", width=72,
                                                    help="deployment end − change actual end"),
+                           "status": st.column_config.TextColumn("Status", width=76),
                            "outcome": st.column_config.TextColumn(
-                               "Change outcome", help="the change's close code, as a status")})
+                               "Outcome", width=80, help="the change's close code, as a status"),
+                           "issues": st.column_config.TextColumn("Differs", width=100)})
         st.download_button("Download all as CSV", csv_text(disagree), "reconciliation.csv",
                            mime="text/csv", key="data_recon_csv")
 
