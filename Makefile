@@ -39,6 +39,7 @@ browser:
 			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
 		else echo "chromium is missing: run 'sudo apt-get install chromium' (needed by tests/e2e)"; exit 1; fi; }
 
+# pytest.ini adds the docstring examples of analytics/ (--doctest-modules) to tests/.
 test: setup-dev
 	$(BIN)/python -m pytest -n 2 -q
 

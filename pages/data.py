@@ -2,14 +2,15 @@
 
 import polars as pl
 import streamlit as st
+from sqlmodel import Session
 
 from analytics import ui
-from analytics.ingest.reconciliation import change_requests, reconcile
+from analytics.exports import csv_text
+from analytics.reports import ReportError
+from analytics.reports.reconciliation import Reconciliation, reconciliation
+from analytics.reports.summary import data_quality, table_summary
 from analytics.settings import get_settings
-from analytics.store import queries
-from analytics.store.queries import Filters
 from analytics.store.services import confirm_services
-
 
 RECONCILIATION_ROWS = 500
 
@@ -17,27 +18,19 @@ RECONCILIATION_ROWS = 500
 @st.cache_data(ttl=60)
 def summary() -> dict:
     """Row counts and coverage per table."""
-    return queries.table_summary(ui.engine())
+    return table_summary(ui.engine())
 
 
 @st.cache_data(ttl=60)
 def quality() -> pl.DataFrame:
     """Data-quality flags."""
-    return queries.data_quality(ui.engine())
+    return data_quality(ui.engine())
 
 
 @st.cache_data(ttl=60)
-def linked_deployments() -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Deployments that name a change request, and the change requests (read once; moving the
-    tolerance only re-runs the comparison)."""
-    engine = ui.engine()
-    return queries.deployments(engine, Filters(), linked=True), change_requests(engine)
-
-
-def reconciliation(tolerance: float) -> tuple[int, pl.DataFrame]:
+def reconciled(tolerance: float) -> Reconciliation:
     """How many deployments are linked to a change request, and those that disagree with it."""
-    deployments, changes = linked_deployments()
-    return deployments.height, reconcile(deployments, changes, tolerance)
+    return reconciliation(ui.engine(), tolerance_minutes=tolerance)
 
 
 st.title("Data")
@@ -66,11 +59,18 @@ st.caption("A deployment linked to a change request should run in the change's a
 tolerance = st.columns(4)[0].number_input(
     "Tolerance (minutes)", min_value=0.0, value=0.0, step=5.0, key="data_recon_tolerance",
     help="Differences up to this many minutes are not listed.")
-linked, disagree = reconciliation(tolerance)
-if linked == 0:
+try:
+    result = reconciled(tolerance)
+except ReportError as exc:  # e.g. an impossible tolerance: say so instead of a traceback
+    st.info(str(exc))
+    result = None
+if result is None:
+    pass
+elif result.linked == 0:
     st.info("No deployment is linked to a change request. ServiceNow and BPIC 2014 imports, and "
             "canonical deployments with a change_request column, carry the link.")
 else:
+    linked, disagree = result.linked, result.disagree
     issues = disagree["issues"].str.split(", ").explode()
     tiles = {"linked deployments": (linked, "deployments with a change request"),
              "disagree": (disagree.height, f"with a start or end more than {tolerance:g} "
@@ -90,18 +90,21 @@ else:
                 "external_id", "service", "change_request", "started_at", "start_diff_min",
                 "finished_at", "end_diff_min", "status", "outcome", "issues"),
             hide_index=True, width="stretch",
-            column_config={"external_id": st.column_config.TextColumn("Deployment", width=95),
-                           "service": "Service", "status": "Status", "issues": "Differs",
-                           "change_request": st.column_config.TextColumn("Change", width=80),
-                           "started_at": when("Started (UTC)", format="YYYY-MM-DD HH:mm", width=130),
-                           "start_diff_min": minutes("Δ start min", format="%.0f", width=75,
+            # Widths sum to ~910 px so the last column ("Differs") is not cut off at 1400 px.
+            column_config={"external_id": st.column_config.TextColumn("Deployment", width=84),
+                           "service": st.column_config.TextColumn("Service", width=122),
+                           "change_request": st.column_config.TextColumn("Change", width=70),
+                           "started_at": when("Started (UTC)", format="YYYY-MM-DD HH:mm", width=115),
+                           "start_diff_min": minutes("Δ start min", format="%.0f", width=78,
                                                      help="deployment start − change actual start"),
-                           "finished_at": when("Finished (UTC)", format="YYYY-MM-DD HH:mm", width=130),
-                           "end_diff_min": minutes("Δ end min", format="%.0f", width=75,
+                           "finished_at": when("Finished (UTC)", format="YYYY-MM-DD HH:mm", width=115),
+                           "end_diff_min": minutes("Δ end min", format="%.0f", width=72,
                                                    help="deployment end − change actual end"),
+                           "status": st.column_config.TextColumn("Status", width=76),
                            "outcome": st.column_config.TextColumn(
-                               "Change outcome", help="the change's close code, as a status")})
-        st.download_button("Download all as CSV", disagree.write_csv(), "reconciliation.csv",
+                               "Outcome", width=80, help="the change's close code, as a status"),
+                           "issues": st.column_config.TextColumn("Differs", width=100)})
+        st.download_button("Download all as CSV", csv_text(disagree), "reconciliation.csv",
                            mime="text/csv", key="data_recon_csv")
 
 unconfirmed = ui.services().filter(~pl.col("confirmed"))
@@ -113,7 +116,9 @@ if unconfirmed.height:
                  hide_index=True, width="stretch")
     chosen = st.multiselect("Services to confirm", unconfirmed["service"].to_list(), key="data_confirm")
     if st.button("Confirm", key="data_confirm_go", disabled=not chosen):
-        n = confirm_services(ui.engine(), chosen, actor=get_settings().user)
+        with Session(ui.engine()) as session:
+            n = confirm_services(session=session, names=chosen, actor=get_settings().user)
+            session.commit()
         st.cache_data.clear()
         st.success(f"Confirmed {n} service(s).")
         st.rerun()

@@ -3,6 +3,10 @@
 Each command lives in its own module with ``register(subparsers)``; reports plug into
 ``analytics.cli.report``. Output is a readable table for people, ``--format json`` for machines.
 Bad arguments and bad input exit 2 with one clear line on stderr.
+
+Start-up is kept cheap: :func:`main` imports only the module of the command asked for (the
+others get a stand-in parser carrying their one-line help, which is all ``--help`` lists), and
+command modules import their implementation inside ``run``.
 """
 
 from __future__ import annotations
@@ -14,36 +18,66 @@ from collections.abc import Sequence
 
 from analytics.cli.common import CliError, WorkbenchParser
 
-# Command modules, in the order `--help` lists them.
-COMMAND_MODULES = (
-    "analytics.cli.init",
-    "analytics.cli.demo",
-    "analytics.cli.imports",
-    "analytics.cli.export",
-    "analytics.cli.report",
-    "analytics.cli.serve",
-    "analytics.cli.experiment",
-    "analytics.cli.gate",
-    "analytics.cli.attribute",
-)
+# Every command, in the order `--help` lists them: name → (module, one-line help). The help must
+# equal the one the module registers (tests/cli/test_cli.py checks).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("analytics.cli.init", "create or migrate the database schema"),
+    "demo": ("analytics.cli.demo", "load the demo organisation (or --show-truth)"),
+    "import": ("analytics.cli.imports",
+               "import files (canonical CSV/Parquet/JSON lines, tool payloads, datasets)"),
+    "export": ("analytics.cli.export", "export SLO definitions as OpenSLO v1 YAML"),
+    "report": ("analytics.cli.report", "compute a report"),
+    "serve": ("analytics.cli.serve", "serve the app (streamlit run app.py)"),
+    "experiment": ("analytics.cli.experiment", "analyse an A/B/n test from a CSV file"),
+    "gate": ("analytics.cli.gate", "release quality gate for a proposed change (exit 0/1/3)"),
+    "attribute": ("analytics.cli.attribute", "store incident → deployment attribution (§1.1)"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (also used by tests to check every command has --help)."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; complete when ``argv`` is None (tests check every command's --help),
+    else with only the command ``argv`` names built in full."""
     parser = WorkbenchParser(prog="python -m analytics",
                              description="Service Level Workbench: reliability and customer-impact analytics.")
     parser.add_argument("--db", metavar="URL",
                         help="database URL (default: $DATABASE_URL or sqlite:///data/workbench.db)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=WorkbenchParser)
     sub.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    chosen = None if argv is None else positionals(argv)
+    for name, (module, help_) in COMMANDS.items():
+        if chosen is None or chosen[:1] == [name]:
+            mod = importlib.import_module(module)
+            if name == "report":
+                mod.register(sub, only=None if chosen is None else chosen[1:2])
+            else:
+                mod.register(sub)
+        else:
+            sub.add_parser(name, help=help_)
     return parser
+
+
+def positionals(argv: Sequence[str]) -> list[str]:
+    """The words of ``argv`` that are not options (nor the value of ``--db``).
+
+    >>> positionals(["--db", "sqlite://", "report", "summary", "--format", "json"])[:2]
+    ['report', 'summary']
+    """
+    words: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--db":
+            skip = True
+        elif not arg.startswith("-"):
+            words.append(arg)
+    return words
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

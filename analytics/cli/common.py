@@ -1,4 +1,8 @@
-"""Pieces every command shares: the parser class, the engine, filters and output formats."""
+"""Pieces every command shares: the parser class, the engine, filters and output formats.
+
+Imported by every command at start-up, so its top level stays light (stdlib and settings): the
+store, polars and SQLAlchemy are imported inside the functions that need them.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,14 @@ import io
 import json
 import sys
 from datetime import date, datetime
-from typing import Any, NoReturn
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from analytics.settings import get_settings
-from analytics.store.db import get_engine, migrate
-from analytics.store.queries import Filters
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from analytics.store.queries import Filters
 
 
 class CliError(Exception):
@@ -34,6 +39,8 @@ class WorkbenchParser(argparse.ArgumentParser):
 
 def engine_from(args: argparse.Namespace, *, migrate_first: bool = True) -> Engine:
     """The engine for ``--db`` (or the settings), with the schema migrated to head."""
+    from analytics.store.db import get_engine, migrate
+
     url = getattr(args, "db", None) or get_settings().database_url
     try:
         engine = get_engine(url)
@@ -70,6 +77,8 @@ def add_filter_arguments(parser: argparse.ArgumentParser, *, environment: bool =
 
 def filters_from(args: argparse.Namespace, engine: Engine | None = None) -> Filters:
     """Build Filters from parsed arguments; unknown services or teams are an error."""
+    from analytics.store.queries import Filters
+
     if args.start and args.end and args.start > args.end:
         raise CliError(f"--from {args.start} is after --to {args.end}")
     if engine is not None and (args.service or args.team):
@@ -108,12 +117,15 @@ def emit(data: Any, fmt: str, out: Any = None) -> None:
         return
     rows = data if isinstance(data, list) else None
     if fmt == "csv":
+        # Cells a spreadsheet would run as a formula (service names are user data) get a leading '.
+        from analytics.exports import neutralise
+
         rows = rows if rows is not None else [_flatten(data)]
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else [])
+        writer = csv.DictWriter(buf, fieldnames=list(_flatten(rows[0])) if rows else [])
         writer.writeheader()
         for r in rows:
-            writer.writerow({k: _plain(v) for k, v in _flatten(r).items()})
+            writer.writerow({k: neutralise(_plain(v)) for k, v in _flatten(r).items()})
         out.write(buf.getvalue())
         return
     if rows is not None:

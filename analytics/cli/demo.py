@@ -5,14 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from sqlmodel import Session
-
-from analytics import demo
 from analytics.cli.common import CliError, add_format_argument, emit, engine_from, parse_day
-from analytics.store.definitions import seed_kpi_definitions
-from analytics.settings import get_settings
-from analytics.store import audit
-from analytics.store.db import is_empty
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +25,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the demo into an empty store, or print its truth."""
+    from sqlmodel import Session
+
+    from analytics import demo
+    from analytics.settings import get_settings
+    from analytics.store import audit
+    from analytics.store.db import is_empty
+    from analytics.store.definitions import seed_kpi_definitions
+
     engine = engine_from(args)
     if args.show_truth:
         truth = demo.read_truth(engine)

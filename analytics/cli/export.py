@@ -9,11 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
 from analytics.cli.common import CliError, engine_from
-from analytics.ingest.openslo import to_documents
-from analytics.store import queries
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,6 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the YAML; an empty store or an unknown service is a clear error."""
+    import yaml
+
+    from analytics.ingest.openslo import to_documents
+    from analytics.store import queries
+
     slos = queries.slos(engine_from(args))
     if args.service:
         unknown = sorted(set(args.service) - set(slos["service"].drop_nulls().to_list()))

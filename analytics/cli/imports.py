@@ -7,23 +7,20 @@ import json
 import sys
 
 from analytics.cli.common import CliError, engine_from
-from analytics.settings import get_settings
-from analytics.ingest.importer import KINDS, import_files
-from analytics.ingest.sla_contracts import import_contracts
-from analytics.ingest.validate import InvalidImport
-
-# SLA contracts are TOML terms rather than event rows; their importer keeps its own shape.
-ALL_KINDS = (*KINDS, "sla-contracts")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `import` command."""
+    from analytics.ingest.importer import KINDS
+
+    # SLA contracts are TOML terms rather than event rows; their importer keeps its own shape.
+    all_kinds = (*KINDS, "sla-contracts")
     p = sub.add_parser(
         "import", help="import files (canonical CSV/Parquet/JSON lines, tool payloads, datasets)",
         description="Import files or folders as KIND. Any invalid row aborts the whole import "
                     "(exit 2, nothing written); importing the same file twice changes nothing. "
                     "Prints {kind, files, inserted, updated, unchanged, rejected, batch_id} as JSON.")
-    p.add_argument("kind", metavar="KIND", choices=ALL_KINDS, help=f"one of: {', '.join(ALL_KINDS)}")
+    p.add_argument("kind", metavar="KIND", choices=all_kinds, help=f"one of: {', '.join(all_kinds)}")
     p.add_argument("paths", metavar="PATH", nargs="+", help="a file (plain or .gz) or a folder")
     p.add_argument("--tz", default="UTC", metavar="ZONE",
                    help="IANA time zone of timestamps without an offset (default UTC)")
@@ -44,6 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Import and print the JSON summary; warnings go to stderr."""
+    from analytics.ingest.importer import import_files
+    from analytics.ingest.sla_contracts import import_contracts
+    from analytics.ingest.validate import InvalidImport
+    from analytics.settings import get_settings
+
     engine = engine_from(args)
     if args.kind == "sla-contracts":
         if len(args.paths) != 1 or args.dry_run or args.mapping:

@@ -1,41 +1,72 @@
 """`report NAME`: every report the workbench computes, as a table, JSON or CSV.
 
-A report module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and
-``compute(engine, args) -> dict | list``; list it in REPORT_MODULES to plug it in.
+A report's CLI module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and
+``compute(engine, args) -> dict | list`` (importing its ``analytics.reports`` module inside
+``compute``); list it in REPORTS to plug it in. Only the report asked for is imported.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+from collections.abc import Sequence
+from types import ModuleType
 
-from analytics.cli.common import WorkbenchParser, add_format_argument, emit, engine_from
+from analytics.cli.common import CliError, WorkbenchParser, add_format_argument, emit, engine_from
 
-REPORT_MODULES = (
-    "analytics.cli.report_summary",
-    "analytics.cli.report_delivery",
-    "analytics.cli.report_scorecard",
-    "analytics.cli.report_mttr_baselines",
-    "analytics.cli.report_slo",
-    "analytics.cli.report_sla",
-    "analytics.cli.report_ticket_sla",
-    "analytics.cli.report_uci_sla_timers",
-    "analytics.cli.report_csat",
-    "analytics.cli.report_reconciliation",
-    "analytics.cli.report_threshold_replay",
-    "analytics.cli.report_rollback_replay",
-    "analytics.cli.report_release_impact",
-    "analytics.cli.report_weekday",
-)
+# name → (module, one-line help), in the order `report --help` lists them. The help must equal
+# the module's HELP (tests/cli/test_cli.py checks).
+REPORTS: dict[str, tuple[str, str]] = {
+    "summary": ("analytics.cli.report_summary", "row counts and date coverage of every table"),
+    "delivery": ("analytics.cli.report_delivery",
+                 "DORA delivery and stability KPIs with attribution counts and bands"),
+    "scorecard": ("analytics.cli.report_scorecard",
+                  "release health scorecard: KPIs, customer impact, bands and escalations"),
+    "mttr-baselines": ("analytics.cli.report_mttr_baselines",
+                       "MTTR baselines: per service p50/p80 restore time of the last N months vs "
+                       "its tier"),
+    "slo": ("analytics.cli.report_slo",
+            "SLO status: SLI, error budget, time to exhaustion and burn-rate alerts"),
+    "sla": ("analytics.cli.report_sla",
+            "SLA compliance for a month: uptime, exclusions, breaches and service credits"),
+    "ticket-sla": ("analytics.cli.report_ticket_sla",
+                   "ticket SLA: resolution met or breached per priority under the default "
+                   "business-hours calendar"),
+    "uci-sla-timers": ("analytics.cli.report_uci_sla_timers",
+                       "UCI incident log: business-hours resolution timers against the log's "
+                       "made_sla"),
+    "csat": ("analytics.cli.report_csat",
+             "CSAT and NPS with intervals, the weekly series and out-of-control weeks"),
+    "reconciliation": ("analytics.cli.report_reconciliation",
+                       "deployments whose start, end or status disagree with their change request"),
+    "threshold-replay": ("analytics.cli.report_threshold_replay",
+                         "replay an alert rule (threshold, window, for, cooldown) and score it "
+                         "against incidents"),
+    "rollback-replay": ("analytics.cli.report_rollback_replay",
+                        "replay a rollback trigger (error rate above X within N of a deployment) "
+                        "over deployments"),
+    "release-impact": ("analytics.cli.report_release_impact",
+                       "do releases raise ticket and incident rates? rate ratios, by outcome, "
+                       "worst releases"),
+    "weekday": ("analytics.cli.report_weekday",
+                "do deployments fail more on Fridays? rates by weekday, controlled odds ratio, "
+                "verdict"),
+}
+# The modules, for bench/run.py which times importing each.
+REPORT_MODULES = tuple(module for module, _help in REPORTS.values())
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add `report` and one sub-command per report module."""
+def register(sub: argparse._SubParsersAction, only: Sequence[str] | None = None) -> None:
+    """Add `report` and one sub-command per report; with ``only`` (the report names asked for,
+    maybe none) the other reports get a stand-in parser with their help, and no import."""
     p = sub.add_parser("report", help="compute a report", description="Compute a report from the store.")
     rsub = p.add_subparsers(dest="report", metavar="REPORT", parser_class=WorkbenchParser)
     rsub.required = True
-    for name in REPORT_MODULES:
-        mod = importlib.import_module(name)
+    for name, (module, help_) in REPORTS.items():
+        if only is not None and name not in only:
+            rsub.add_parser(name, help=help_)
+            continue
+        mod = importlib.import_module(module)
         rp = rsub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(rp)
         if not any(a.dest == "format" for a in rp._actions):
@@ -43,9 +74,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         rp.set_defaults(func=_runner(mod))
 
 
-def _runner(mod):  # noqa: ANN001, ANN202
+def _runner(mod: ModuleType):  # noqa: ANN202
     def run(args: argparse.Namespace) -> int:
+        from analytics.reports import ReportError
+
         engine = engine_from(args)
-        emit(mod.compute(engine, args), args.format)
+        try:
+            result = mod.compute(engine, args)
+        except ReportError as exc:  # nothing to compute, or a bad argument: one line, exit 2
+            raise CliError(str(exc)) from None
+        emit(result, args.format)
         return 0
     return run

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING, Any
 
 from analytics.cli.common import CliError, add_filter_arguments, filters_from
-from analytics.ingest.reconciliation import change_requests, reconcile
-from analytics.store import queries
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 NAME = "reconciliation"
 HELP = "deployments whose start, end or status disagree with their change request"
@@ -24,7 +23,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def compute(engine: Engine, args: argparse.Namespace) -> list[dict[str, Any]]:
     """One row per disagreeing deployment, largest discrepancy first."""
+    from analytics.reports import ReportError
+    from analytics.reports.reconciliation import reconciliation
+
     if args.tolerance_minutes < 0:
         raise CliError(f"--tolerance-minutes must not be negative, got {args.tolerance_minutes}")
-    deps = queries.deployments(engine, filters_from(args, engine), linked=True)
-    return reconcile(deps, change_requests(engine), args.tolerance_minutes).to_dicts()
+    try:
+        result = reconciliation(engine, filters=filters_from(args, engine),
+                                tolerance_minutes=args.tolerance_minutes)
+    except ReportError as exc:
+        raise CliError(str(exc)) from None
+    return result.disagree.to_dicts()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-
-from analytics.store.queries import table_summary
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 NAME = "summary"
 HELP = "row counts and date coverage of every table"
@@ -19,4 +18,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def compute(engine: Engine, args: argparse.Namespace) -> dict[str, Any]:
     """{"tables": {name: rows}, "coverage": {name: {"from", "to"}}}."""
+    from analytics.reports.summary import table_summary
+
     return table_summary(engine)

@@ -18,7 +18,8 @@ import polars as pl
 from sqlalchemy import Engine, text
 
 from analytics.demo import customers, org, reliability
-from analytics.store.db import load_tables, read_frame
+from analytics.store.bulk import load_tables
+from analytics.store.db import read_frame
 
 # Load order respects foreign keys.
 TABLE_ORDER = ("service", "change_request", "deployment", "change", "incident", "ticket",

@@ -6,7 +6,7 @@ Rules (issue 3):
 - idempotent: rows are matched on ``(source, external_id)`` (services and SLOs on their unique
   name, SLI samples on ``(slo, ts)``); a matched row whose values differ is updated in place,
   one whose values are equal is left alone (and counted as unchanged);
-- new rows go through :func:`analytics.store.db.bulk_insert` (the fast path, staged through a
+- new rows go through :func:`analytics.store.bulk.bulk_insert` (the fast path, staged through a
   scratch file for large SQLite batches, see ``staged_writes``); existing keys are looked up with
   one query per table;
 - services the data names but the store does not know are created with ``confirmed=False``;
@@ -31,7 +31,7 @@ from sqlmodel import Session, SQLModel
 from analytics.ingest.columns import SPECS, Spec
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
 from analytics.store import audit, models
-from analytics.store.db import bulk_insert, create_indexes, staged_writes
+from analytics.store.bulk import bulk_insert, create_indexes, staged_writes
 
 ORDER = ("services", "slos", "change_requests", "deployments", "changes", "incidents",
          "tickets", "csat", "sli", "maintenance", "outages")

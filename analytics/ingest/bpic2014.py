@@ -51,7 +51,6 @@ from analytics.ingest.columns import Options
 from analytics.ingest.files import SourceFile, read_table
 from analytics.ingest.validate import FILE, ROW, Checker, InvalidImport, Problem
 
-SOURCE = "bpic2014"
 FILES = {"detail_change": "change", "detail_incident": "incident", "detail_interaction": "interaction"}
 MULTI = "#MULTIVALUE"
 

@@ -48,7 +48,6 @@ from analytics.ingest.payloads import dig
 from analytics.ingest.records import Rows
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
 
-SOURCE = "fourkeys"
 DEFAULT_SERVICE = "fourkeys"
 ROOT_CAUSE = re.compile(r"root cause: ([0-9a-fA-F]+)")
 SEVERITY_LABEL = re.compile(r"^(?:sev|p)[ -]?([1-4])$", re.IGNORECASE)

@@ -42,7 +42,6 @@ from analytics.ingest.payloads import dig, json_documents, records, repo_name
 from analytics.ingest.records import Rows
 from analytics.ingest.validate import InvalidImport, Problem
 
-SOURCE = "github"
 FINAL = {"success": "success", "failure": "failed", "error": "failed"}
 # Every state GitHub documents for a deployment status; anything else is malformed input.
 STATES = (*FINAL, "inactive", "in_progress", "queued", "pending")

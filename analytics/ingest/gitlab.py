@@ -37,7 +37,6 @@ from analytics.ingest.payloads import States, dig, json_documents, records, unkn
 from analytics.ingest.validate import InvalidImport
 from analytics.ingest.records import Rows
 
-SOURCE = "gitlab"
 FINAL = {"success": "success", "failed": "failed"}
 # Every deployment status GitLab documents; one not listed is refused rather than skipped.
 STATUSES = ("created", "running", "success", "failed", "canceled", "skipped", "blocked")

@@ -22,7 +22,7 @@ from analytics.ingest.files import (Mapping, SourceFile, from_bytes, load, parse
                                     read_json, read_table)
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem, check_timezone
 
-# Tool and dataset kinds → the module that reads them (each has SOURCE and parse(files, opts)).
+# Tool and dataset kinds → the module that reads them (each has parse(files, opts)).
 SOURCES = {
     "github": "analytics.ingest.github", "gitlab": "analytics.ingest.gitlab",
     "jenkins": "analytics.ingest.jenkins", "pagerduty": "analytics.ingest.pagerduty",

@@ -40,7 +40,6 @@ from analytics.ingest.payloads import States, epoch_ms, json_documents, records,
 from analytics.ingest.records import Rows
 from analytics.ingest.validate import InvalidImport, Problem
 
-SOURCE = "jenkins"
 RESULTS = {"SUCCESS": "success", "FAILURE": "failed", "UNSTABLE": "failed"}
 # Results of builds that never deployed (null while a build is running).
 SKIPPED = ("ABORTED", "NOT_BUILT")

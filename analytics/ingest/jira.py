@@ -36,7 +36,6 @@ from analytics.ingest.payloads import dig, json_documents, records
 from analytics.ingest.records import Rows
 from analytics.ingest.validate import InvalidImport, Problem
 
-SOURCE = "jira"
 PRIORITY = {"highest": 1, "blocker": 1, "critical": 1, "high": 2, "major": 2, "medium": 3,
             "low": 4, "lowest": 4, "minor": 4, "trivial": 4}
 LABELS = {k: {"opened_at": "fields.created", "closed_at": "fields.resolutiondate",

@@ -40,7 +40,6 @@ from analytics.ingest.payloads import dig
 from analytics.ingest.records import Rows
 from analytics.ingest.validate import InvalidImport, Problem
 
-SOURCE = "openslo"
 API = "openslo/v1"
 BUDGETING = {"occurrences": "occurrences", "timeslices": "timeslices", "ratiotimeslices": "timeslices"}
 UNIT_DAYS = {"d": 1, "w": 7}

@@ -33,7 +33,6 @@ from analytics.ingest.payloads import dig, json_documents, records
 from analytics.ingest.records import Rows
 from analytics.ingest.validate import parse_parts
 
-SOURCE = "pagerduty"
 PRIORITY = {"P1": 1, "P2": 2, "P3": 3, "P4": 4, "P5": 4}
 URGENCY = {"high": 2, "low": 3}
 LABELS = {"incidents": {"service": "service.summary", "opened_at": "created_at",

@@ -55,8 +55,6 @@ from analytics.ingest.payloads import json_documents
 from analytics.ingest.records import Rows
 from analytics.ingest.validate import InvalidImport, Problem
 
-SOURCE = "servicenow"
-DATES = ("opened_at", "resolved_at", "closed_at", "start_date", "end_date", "work_start", "work_end")
 LABELS = {"incidents": {"id": "number", "service": "business_service", "title": "short_description",
                         "severity": "priority", "caused_by_change_request": "rfc"},
           "change_requests": {"id": "number", "planned_start": "start_date", "planned_end": "end_date",

@@ -40,7 +40,6 @@ from analytics.ingest.columns import Options
 from analytics.ingest.files import SourceFile, read_table
 from analytics.ingest.validate import FILE, ROW, Checker, InvalidImport, Problem
 
-SOURCE = "uci-incidents"
 NEEDED = ("number", "incident_state", "opened_at", "category", "priority", "problem_id", "rfc",
           "resolved_at", "closed_at", "made_sla")
 DONE_STATES = ("Resolved", "Closed")

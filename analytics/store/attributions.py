@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from analytics.metrics.attribution import RULES, check_window, rule_counts
-from analytics.store.db import bulk_insert
+from analytics.store.bulk import bulk_insert
 
 
 def save_attributions(*, session: Session, attribution: pl.DataFrame, window_hours: float,

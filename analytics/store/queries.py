@@ -176,61 +176,6 @@ def slos(engine: Engine) -> pl.DataFrame:
         FROM slo o LEFT JOIN service s ON s.id = o.service_id ORDER BY o.name""")
 
 
-def table_summary(engine: Engine) -> dict[str, Any]:
-    """Row counts and date coverage of every table (the `report summary` shape)."""
-    from analytics.store.models import SUMMARY_TABLES
-
-    tables: dict[str, int] = {}
-    coverage: dict[str, dict[str, str | None]] = {}
-    for name, (model, ts) in SUMMARY_TABLES.items():
-        table = model.__tablename__
-        cols = f', min("{ts}") AS lo, max("{ts}") AS hi' if ts else ""
-        row = read_frame(engine, f'SELECT count(*) AS n{cols} FROM "{table}"').row(0, named=True)
-        tables[name] = int(row["n"])
-        if ts:
-            coverage[name] = {"from": _iso(row["lo"]), "to": _iso(row["hi"])}
-    return {"tables": tables, "coverage": coverage}
-
-
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="seconds")
-    return str(value)[:19]
-
-
-def data_quality(engine: Engine) -> pl.DataFrame:
-    """Data-quality flags: what looks wrong, how many rows, and why it matters."""
-    checks = [
-        ("incidents with no service", "SELECT count(*) FROM incident WHERE service_id IS NULL",
-         "cannot be attributed to a deployment or counted per service"),
-        ("deployments with no finish time",
-         "SELECT count(*) FROM deployment WHERE finished_at IS NULL",
-         "are not counted as deployments (REFERENCE §1)"),
-        ("incidents not yet resolved", "SELECT count(*) FROM incident WHERE resolved_at IS NULL",
-         "are left out of MTTR until resolved"),
-        ("incidents resolved before opened",
-         "SELECT count(*) FROM incident WHERE resolved_at < opened_at",
-         "give negative restore times; excluded from MTTR"),
-        ("commits after their deployment finished",
-         "SELECT count(*) FROM change c JOIN deployment d ON d.id = c.deployment_id "
-         "WHERE c.committed_at > d.finished_at",
-         "negative lead times; dropped from lead time"),
-        ("tickets with no service", "SELECT count(*) FROM ticket WHERE service_id IS NULL",
-         "only appear in unfiltered views"),
-        ("services created by an import, unconfirmed",
-         "SELECT count(*) FROM service WHERE confirmed = ?",
-         "confirm team, tier and criticality on the Data page"),
-    ]
-    rows = []
-    for name, sql, why in checks:
-        params = [False] if "confirmed" in sql else []
-        n = read_frame(engine, sql.replace("count(*)", "count(*) AS n"), params)["n"][0]
-        rows.append({"check": name, "rows": int(n), "why it matters": why})
-    return pl.DataFrame(rows)
-
-
 EVENT_SOURCES = {
     # kind: (table alias and timestamp, environment column or None)
     "deployments": ("deployment d JOIN service s ON s.id = d.service_id", "d.finished_at",

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from analytics.cli import main
-from analytics.store.db import bulk_insert
+from analytics.store.bulk import bulk_insert
 
 MONDAY = datetime(2026, 2, 2)
 # (week index, responses, satisfied) per service; week 2 has no responses at all (a gap);

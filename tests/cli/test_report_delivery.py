@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from analytics.cli import main
-from analytics.store.db import bulk_insert
+from analytics.store.bulk import bulk_insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "metrics"))
 from delivery_builders import SERVICES, h, scenario  # noqa: E402

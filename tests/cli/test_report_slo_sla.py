@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from analytics.cli import main
-from analytics.store.db import bulk_insert
+from analytics.store.bulk import bulk_insert
 
 T0 = datetime(2026, 3, 1)
 

@@ -15,7 +15,8 @@ from analytics.ingest.sla_contracts import import_contracts
 from analytics.ingest.validate import InvalidImport
 from analytics.metrics.sla import Contract
 from analytics.store import audit
-from analytics.store.db import bulk_insert, read_frame
+from analytics.store.bulk import bulk_insert
+from analytics.store.db import read_frame
 
 GOOD = """
 [[contract]]

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from analytics.metrics.attribution import attribute, rule_counts
 from analytics.store.attributions import save_attributions
-from analytics.store.db import bulk_insert
+from analytics.store.bulk import bulk_insert
 
 
 def _links(attr: pl.DataFrame) -> dict[int, tuple[int | None, str]]:

@@ -13,7 +13,8 @@ from analytics.cli import main, report_sla, report_ticket_sla
 from analytics.metrics.slo import slo_status
 from analytics.metrics.slo_alerts import alert_history, alert_status, deployments_during_burn
 from analytics.store import queries
-from analytics.store.db import bulk_insert, read_frame
+from analytics.store.bulk import bulk_insert
+from analytics.store.db import read_frame
 from analytics.store.queries import Filters
 
 AT = datetime(2026, 11, 23)  # the demo's newest 5-minute bucket starts 2026-11-22 23:55

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 from analytics.cli import main
 from analytics.reports import BadRequest, NoData
 from analytics.reports import csat as report
-from analytics.store.db import bulk_insert
+from analytics.store.bulk import bulk_insert
 from analytics.store.queries import Filters
 
 # (responded_at UTC, score, nps, segment, service id). Scores ≥ 4 are satisfied.

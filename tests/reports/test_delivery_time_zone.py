@@ -13,7 +13,7 @@ from analytics.metrics.delivery import deployment_frequency
 from analytics.reports import BadRequest, NoData
 from analytics.reports import delivery as report
 from analytics.store import queries
-from analytics.store.db import bulk_insert
+from analytics.store.bulk import bulk_insert
 from analytics.store.queries import Filters
 
 KIRITIMATI = "Pacific/Kiritimati"  # UTC+14, no DST: local = UTC + 14 h

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from analytics.reports import BadRequest, NoData
 from analytics.reports import experiments as exp_report
 from analytics.reports.releases import failed_releases
-from analytics.store.db import bulk_insert
+from analytics.store.bulk import bulk_insert
 from analytics.store.queries import Filters
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "experiments"

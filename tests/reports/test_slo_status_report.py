@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from analytics.reports import BadRequest, NoData
 from analytics.reports import slo as report
-from analytics.store.db import bulk_insert
+from analytics.store.bulk import bulk_insert
 from analytics.store.queries import Filters
 
 DAY = datetime(2026, 3, 10)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from analytics.reports import BadRequest, NoData
 from analytics.reports.ticket_sla import default_policy, ticket_sla
-from analytics.store.db import bulk_insert
+from analytics.store.bulk import bulk_insert
 from analytics.store.queries import Filters
 
 D = datetime

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from analytics.reports import NoData
 from analytics.reports import voice_of_customer as report
-from analytics.store.db import bulk_insert
+from analytics.store.bulk import bulk_insert
 from analytics.store.queries import Filters
 
 START = datetime(2026, 3, 2, 9)  # a Monday

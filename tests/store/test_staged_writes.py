@@ -16,8 +16,9 @@ from sqlalchemy import Engine, text
 from analytics.ingest import batch
 from analytics.ingest.importer import import_files
 from analytics.ingest.validate import InvalidImport
-from analytics.store import db
-from analytics.store.db import bulk_insert, get_engine, migrate, staged_writes
+from analytics.store import bulk, db
+from analytics.store.bulk import bulk_insert, staged_writes
+from analytics.store.db import get_engine, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "analytics" / "ingest" / "examples"
@@ -64,20 +65,20 @@ def _deployments(n: int) -> pl.DataFrame:
 @pytest.fixture
 def staged(monkeypatch):
     """Send every bulk batch of two or more rows through the staged path, in two slices."""
-    monkeypatch.setattr(db, "STAGE_ROWS", 2)
-    monkeypatch.setattr(db, "STAGE_PARTS", 2)
+    monkeypatch.setattr(bulk, "STAGE_ROWS", 2)
+    monkeypatch.setattr(bulk, "STAGE_PARTS", 2)
 
 
 def test_every_kind_imports_identically_staged_and_row_by_row(tmp_path, monkeypatch):
     plain, fast = _sqlite(tmp_path / "plain.db"), _sqlite(tmp_path / "staged.db")
     for kind, name in KINDS:
         import_files(plain, kind, [EXAMPLES / name], actor="tester")
-    monkeypatch.setattr(db, "STAGE_ROWS", 2)
-    monkeypatch.setattr(db, "STAGE_PARTS", 2)
+    monkeypatch.setattr(bulk, "STAGE_ROWS", 2)
+    monkeypatch.setattr(bulk, "STAGE_PARTS", 2)
     monkeypatch.setattr(batch, "REBUILD_ROWS", 2)  # secondary indexes dropped and rebuilt too
     calls = []
-    real = db._insert_staged
-    monkeypatch.setattr(db, "_insert_staged", lambda *a: calls.append(a[1]) or real(*a))
+    real = bulk._insert_staged
+    monkeypatch.setattr(bulk, "_insert_staged", lambda *a: calls.append(a[1]) or real(*a))
     for kind, name in KINDS:
         import_files(fast, kind, [EXAMPLES / name], actor="tester")
     assert {"deployment", "change", "sli_sample"} <= set(calls)  # the examples with 2+ rows
@@ -110,25 +111,25 @@ def test_staged_rows_keep_values_order_and_storage_classes(tmp_path, staged):
 
 @pytest.mark.parametrize("ram", [True, False], ids=["scratch-in-ram", "scratch-in-temp"])
 def test_a_failed_staged_write_leaves_nothing_behind(tmp_path, staged, monkeypatch, ram):
-    if ram and not Path(db.SHM).is_dir():
-        pytest.skip(f"{db.SHM} does not exist on this machine")
-    monkeypatch.setattr(db, "SHM", db.SHM if ram else str(tmp_path / "no-shm"))
+    if ram and not Path(bulk.SHM).is_dir():
+        pytest.skip(f"{bulk.SHM} does not exist on this machine")
+    monkeypatch.setattr(bulk, "SHM", bulk.SHM if ram else str(tmp_path / "no-shm"))
     engine = _sqlite(tmp_path / "s.db")
     folders = []
     with pytest.raises(RuntimeError, match="late problem"):
         with engine.connect() as conn, staged_writes(conn), conn.begin():
             _one_service(conn)
             bulk_insert(conn, "deployment", _deployments(6))
-            folders.append(Path(conn.info[db._STAGE_KEY]["dir"]))
+            folders.append(Path(conn.info[bulk._STAGE_KEY]["dir"]))
             assert len(list(folders[0].glob("*.db"))) == 2
-            assert (folders[0].parent == Path(db.SHM)) is ram
+            assert (folders[0].parent == Path(bulk.SHM)) is ram
             raise RuntimeError("late problem")
     assert not folders[0].exists()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM deployment")).scalar_one() == 0
         # The pooled connection carries no scratch database into its next use.
         assert {r[1] for r in conn.exec_driver_sql("PRAGMA database_list")} <= {"main", "temp"}
-        assert db._STAGE_KEY not in conn.info
+        assert bulk._STAGE_KEY not in conn.info
 
 
 def test_an_invalid_staged_import_changes_nothing(tmp_path, staged):
@@ -175,8 +176,8 @@ def test_new_sqlite_stores_use_large_pages_and_old_ones_keep_theirs(tmp_path):
 
 def test_graded_slices_cover_every_row_once_in_order():
     frame = pl.DataFrame({"n": range(1_003)})
-    parts = db._graded_slices(frame, 4)
+    parts = bulk._graded_slices(frame, 4)
     assert [p.height for p in parts] == [100, 200, 301, 402]  # ≈ 1 : 2 : 3 : 4 of 1,003
     assert pl.concat(parts).equals(frame)
-    assert [p.height for p in db._graded_slices(frame.head(3), 4)] == [1, 2]  # no empty slice
-    assert db._graded_slices(frame.head(0), 4) == []
+    assert [p.height for p in bulk._graded_slices(frame.head(3), 4)] == [1, 2]  # no empty slice
+    assert bulk._graded_slices(frame.head(0), 4) == []

@@ -11,7 +11,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from analytics.store import audit
-from analytics.store.db import bulk_insert, migrate, read_frame
+from analytics.store.bulk import bulk_insert
+from analytics.store.db import migrate, read_frame
 from analytics.store.models import Deployment, Incident, Service
 
 

@@ -1,0 +1,66 @@
+"""Governance: versioned KPI definitions, the improvement register, the audit log, demo truth."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class KpiDefinition(SQLModel, table=True):
+    """A versioned KPI definition: methodology text next to its thresholds, and who changed it."""
+
+    __tablename__ = "kpi_definition"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=80, index=True)
+    version: int = 1
+    name: str = Field(max_length=120)
+    unit: str = Field(max_length=40)
+    direction: str = Field(default="lower_is_better", max_length=20)
+    methodology: str
+    thresholds: str = "{}"  # JSON
+    changed_by: str = Field(default="system", max_length=120)
+    changed_at: datetime
+    reason: str | None = None
+
+
+class Improvement(SQLModel, table=True):
+    """An entry of the continual-improvement register."""
+
+    __tablename__ = "improvement"
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    description: str | None = None
+    owner: str | None = Field(default=None, max_length=120)
+    status: str = Field(default="open", max_length=20)
+    kpi_key: str | None = Field(default=None, max_length=80)
+    service_id: int | None = Field(default=None, foreign_key="service.id")
+    opened_at: datetime
+    due_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+class AuditLog(SQLModel, table=True):
+    """Append-only audit trail; each row hashes the previous one, and triggers forbid edits."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    actor: str = Field(max_length=120)
+    action: str = Field(max_length=60)
+    entity: str = Field(max_length=60)
+    entity_id: str | None = Field(default=None, max_length=120)
+    detail: str = "{}"  # JSON
+    prev_hash: str = Field(default="", max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class DemoTruth(SQLModel, table=True):
+    """The demo organisation's planted effects, with their true sizes."""
+
+    __tablename__ = "demo_truth"
+    key: str = Field(primary_key=True, max_length=80)
+    value: str  # JSON
+    description: str
