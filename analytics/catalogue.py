@@ -26,6 +26,9 @@ from pathlib import Path
 PATH = Path(__file__).with_name("catalogue.toml")
 BETTER = ("higher", "lower")
 FORMATS = ("pct", "hours", "per_day", "number")
+# What a catalogue KPI with its own ``compute`` aggregates over: one row per deployment of the
+# delivery facts (columns of ``stability.deployment_facts``) or per incident (``incident_facts``).
+OVER = ("deployments", "incidents")
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Kpi:
     escalate: bool = False
     warn: float | None = None
     critical: float | None = None
+    over: str | None = None
+    compute: str | None = None
 
     def show(self, value: float | None) -> str:
         """The value as a person reads it, in the KPI's format ("—" when unknown).
@@ -110,6 +115,7 @@ class Kpi:
 
 
 def _check(key: str, entry: dict) -> Kpi:
+    """A Kpi from its TOML entry, or a ValueError naming the entry and the problem."""
     try:
         kpi = Kpi(key=key, **entry)
     except TypeError as exc:
@@ -118,6 +124,9 @@ def _check(key: str, entry: dict) -> Kpi:
         raise ValueError(f"catalogue.toml [kpi.{key}]: better must be one of {BETTER}")
     if kpi.format not in FORMATS:
         raise ValueError(f"catalogue.toml [kpi.{key}]: format must be one of {FORMATS}")
+    if (kpi.over is None) != (kpi.compute is None) or kpi.over not in (None, *OVER):
+        raise ValueError(f"catalogue.toml [kpi.{key}]: a KPI that computes itself names both "
+                         f"over (one of {OVER}) and compute (\"module:function\")")
     return kpi
 
 
@@ -169,6 +178,28 @@ def definitions() -> dict[str, str]:
     """Figure key → the text shown beside that figure (KPI methodology and count notes)."""
     kpis, notes = _load()
     return {**notes, **{k.figure: k.methodology for k in kpis.values()}}
+
+
+def aggregations(over: str) -> list:
+    """The polars aggregations of the KPIs that compute themselves over ``over``.
+
+    A KPI entry with ``over = "deployments"`` and ``compute = "module:function"`` names a
+    function returning one ``pl.Expr`` aggregated per slice (aliased to the KPI's column by this
+    function), so the delivery summary, trends, the report's JSON and the pages pick it up.
+    """
+    import importlib
+
+    out = []
+    for kpi in _load()[0].values():
+        if kpi.over == over and kpi.compute:
+            module, _, name = kpi.compute.partition(":")
+            out.append(getattr(importlib.import_module(module), name)().alias(kpi.column))
+    return out
+
+
+def computed() -> list[Kpi]:
+    """The KPIs that compute themselves (see :func:`aggregations`)."""
+    return [k for k in _load()[0].values() if k.compute]
 
 
 def labels() -> dict[str, str]:

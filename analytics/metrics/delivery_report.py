@@ -119,9 +119,9 @@ def summarize(facts: Facts, *, by: Sequence[str] = (), every: str | None = None)
     incs = with_period(facts.incidents.lazy(), "opened_at", every, tz)
     parts = pl.collect_all([
         frequency_from_scoped(deps, keys=keys, lo=lo, hi=hi, every=every, tz=tz),
-        aggregate(deps, keys, deployment_aggs()),
+        aggregate(deps, keys, deployment_aggs() + catalogue.aggregations("deployments")),
         aggregate(pairs, keys, lead_time_aggs()),
-        aggregate(incs, keys, incident_aggs()),
+        aggregate(incs, keys, incident_aggs() + catalogue.aggregations("incidents")),
     ])
     out = parts[0]
     for part in parts[1:]:
@@ -177,6 +177,7 @@ def figures(row: dict[str, Any], band_year: int = DEFAULT_YEAR) -> dict[str, Any
         "rework_rate": row["rework_rate"],
         "rollback_rate": row["rollback_rate"],
         "incident_recurrence_rate": row["recurrence_rate"],
+        **{k.figure: row.get(k.column) for k in catalogue.computed()},
         "attribution": {r: row[r] for r in ("explicit", "window", "unattributed")},
         "bands": {
             "lead_time": band("lead_time", lead, band_year),
