@@ -24,6 +24,11 @@ DEPLOYMENT_COLUMNS: dict[str, str] = {
     "environment": STR, "finished_at": DATETIME, "status": STR, "is_rollback": BOOL,
     "unplanned": BOOL,
 }
+# Change features the store carries for every deployment: kept on the delivery facts when the
+# frame has them, so a catalogue KPI that computes itself (catalogue.aggregations) can use them.
+DEPLOYMENT_FEATURES: dict[str, str] = {
+    "emergency": BOOL, "lines_changed": INT, "files_changed": INT, "test_coverage": FLOAT,
+}
 CHANGE_COLUMNS: dict[str, str] = {"committed_at": DATETIME, "deployment_id": INT}
 INCIDENT_COLUMNS: dict[str, str] = {
     "id": INT, "service_id": INT, "service": STR, "team": STR, "tier": STR, "criticality": INT,

@@ -27,6 +27,7 @@ from analytics.metrics.delivery import (
 )
 from analytics.metrics.frames import (
     DEPLOYMENT_COLUMNS,
+    DEPLOYMENT_FEATURES,
     INCIDENT_COLUMNS,
     Frame,
     conform,
@@ -70,7 +71,8 @@ def deployment_facts(deployments: Frame, incidents: Frame, attribution: Frame, *
     lo, hi = local_day_bounds(start, end, tz)
     everything = conform(deployments, "deployments", DEPLOYMENT_COLUMNS,
                          optional={"external_id": "text"})
-    deps = scope(deployments, environments=environments).filter(in_period("finished_at", lo, hi))
+    deps = (scope(deployments, environments=environments, optional=DEPLOYMENT_FEATURES)
+            .filter(in_period("finished_at", lo, hi)))
     inc = conform(incidents, "incidents", INCIDENT_COLUMNS).select(
         pl.col("id").alias("incident_id"), "resolved_at")
     per_dep = (_attribution(attribution).filter(pl.col("deployment_id").is_not_null())
