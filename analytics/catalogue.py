@@ -52,6 +52,7 @@ class Kpi:
     critical: float | None = None
     over: str | None = None
     compute: str | None = None
+    group: str = "delivery"
 
     def show(self, value: float | None) -> str:
         """The value as a person reads it, in the KPI's format ("—" when unknown).
@@ -159,9 +160,9 @@ def by_column(column: str) -> Kpi:
     raise KeyError(f"no KPI has column {column!r}")
 
 
-def directions() -> dict[str, str]:
-    """Summary column → which way is better, for trends and comparisons."""
-    return {k.column: k.better for k in _load()[0].values()}
+def directions(group: str = "delivery") -> dict[str, str]:
+    """Summary column → which way is better, for trends and comparisons of ``group``'s KPIs."""
+    return {k.column: k.better for k in _load()[0].values() if k.group == group}
 
 
 def escalation() -> dict[str, str]:
@@ -174,10 +175,12 @@ def banded() -> dict[str, str]:
     return {k.band: k.column for k in _load()[0].values() if k.band}
 
 
-def definitions() -> dict[str, str]:
-    """Figure key → the text shown beside that figure (KPI methodology and count notes)."""
+def definitions(group: str | None = None) -> dict[str, str]:
+    """Figure key → the text shown beside that figure: KPI methodology (of ``group``, or every
+    KPI when None) and the delivery report's count notes."""
     kpis, notes = _load()
-    return {**notes, **{k.figure: k.methodology for k in kpis.values()}}
+    return {**notes, **{k.figure: k.methodology for k in kpis.values()
+                        if group is None or k.group == group}}
 
 
 def aggregations(over: str) -> list:
@@ -202,6 +205,6 @@ def computed() -> list[Kpi]:
     return [k for k in _load()[0].values() if k.compute]
 
 
-def labels() -> dict[str, str]:
-    """Summary column → label, for table headings."""
-    return {k.column: k.label for k in _load()[0].values()}
+def labels(group: str = "delivery") -> dict[str, str]:
+    """Summary column → label, for table headings of ``group``'s KPIs."""
+    return {k.column: k.label for k in _load()[0].values() if k.group == group}

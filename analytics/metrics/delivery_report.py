@@ -46,7 +46,7 @@ SMALL_INCIDENTS = 5
 # What each figure of the report means: the KPI catalogue's methodology texts and count notes
 # (REFERENCE §1). A test fails when a figure has no definition.
 DEFINITIONS: dict[str, str] = {
-    **catalogue.definitions(),
+    **catalogue.definitions("delivery"),
     "small_sample": f"Fewer than {SMALL_DEPLOYMENTS} deployments or {SMALL_INCIDENTS} "
                     "incidents in the slice: read with care.",
 }
