@@ -242,12 +242,13 @@ def release_impact_step(timer: Timer, engine) -> None:  # noqa: ANN001
 
 def delivery_steps(timer: Timer, engine) -> None:  # noqa: ANN001
     """The delivery report on frames already read, in polars and in plain pandas (issue 4)."""
-    from analytics.cli.report_delivery import read_inputs
+    from analytics.reports.delivery import inputs
     from analytics.metrics.delivery_report import delivery_report
+    from analytics.settings import DEFAULT_WINDOW_HOURS
     from bench.delivery_pandas import delivery_report_pandas
 
     filters = queries.Filters()
-    deps, changes, incs = read_inputs(engine, filters, 48.0)
+    deps, changes, incs = inputs(engine, filters, window_hours=DEFAULT_WINDOW_HOURS)
     n = deps.height + changes.height + incs.height
     lo = deps["finished_at"].min().date()
     hi = deps["finished_at"].max().date()

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from analytics.cli.common import add_format_argument, emit, engine_from
-from analytics.cli.report_delivery import positive_hours
+from analytics.cli.common import add_format_argument, emit, engine_from, positive_hours
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import sys
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from analytics.settings import get_settings
@@ -59,6 +59,35 @@ def parse_day(value: str) -> date:
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid date {value!r}, expected YYYY-MM-DD") from None
 
+
+
+def positive_hours(value: str) -> float:
+    """argparse type for --window-hours.
+
+    >>> positive_hours("24")
+    24.0
+    """
+    try:
+        hours = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid hours {value!r}, expected a number") from None
+    if not hours > 0:
+        raise argparse.ArgumentTypeError(f"--window-hours must be positive, got {value}")
+    return hours
+
+
+def parse_timestamp(value: str) -> datetime:
+    """argparse type: ISO 8601; a naive value is UTC, an offset is converted to UTC.
+
+    >>> parse_timestamp("2026-03-01T13:00+01:00")
+    datetime.datetime(2026, 3, 1, 12, 0)
+    """
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid timestamp {value!r}, expected ISO 8601 (e.g. 2026-03-01T12:00)") from None
+    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
 
 def add_filter_arguments(parser: argparse.ArgumentParser, *, environment: bool = True) -> None:
     """--from/--to (inclusive whole days in $WORKBENCH_TIMEZONE), --service/--team (repeatable), --env."""

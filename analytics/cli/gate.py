@@ -11,24 +11,11 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from analytics.cli.common import CliError, add_format_argument, emit, engine_from
+from analytics.cli.common import CliError, add_format_argument, emit, engine_from, parse_timestamp
 
 # Mirrors analytics.studies.gates.EXIT_CODES (a test keeps them equal).
 EXIT_CODES = {"pass": 0, "fail": 1, "escalate": 3}
 
-
-def parse_timestamp(value: str) -> datetime:
-    """argparse type: ISO 8601; a naive value is UTC, an offset is converted to UTC.
-
-    >>> parse_timestamp("2026-03-01T13:00+01:00")
-    datetime.datetime(2026, 3, 1, 12, 0)
-    """
-    try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid timestamp {value!r}, expected ISO 8601 (e.g. 2026-03-01T12:00)") from None
-    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -9,21 +9,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analytics.cli.common import CliError, add_filter_arguments, filters_from
+from analytics.cli.common import CliError, add_filter_arguments, filters_from, positive_hours
 
 NAME = "delivery"
 HELP = "DORA delivery and stability KPIs with attribution counts and bands"
 
-
-def positive_hours(value: str) -> float:
-    """argparse type for --window-hours."""
-    try:
-        hours = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid hours {value!r}, expected a number") from None
-    if not hours > 0:
-        raise argparse.ArgumentTypeError(f"--window-hours must be positive, got {value}")
-    return hours
 
 
 def band_year(value: str) -> int:
@@ -60,18 +50,6 @@ def band_year_of(args: argparse.Namespace) -> int:
     from analytics.metrics.bands import DEFAULT_YEAR
 
     return args.band_year if args.band_year is not None else DEFAULT_YEAR
-
-
-def read_inputs(engine: Any, filters: Any, window_hours: float) -> tuple[Any, Any, Any]:
-    """Kept for older callers: :func:`analytics.reports.delivery.inputs`."""
-    from analytics.reports.delivery import inputs
-
-    return inputs(engine, filters, window_hours=window_hours)
-
-
-def environments_of(filters: Any) -> tuple[str, ...] | None:
-    """Kept for older callers: :func:`analytics.reports.delivery.environments_of`."""
-    return (filters.environment,) if filters.environment else None
 
 
 def compute(engine: Any, args: argparse.Namespace) -> dict[str, Any]:

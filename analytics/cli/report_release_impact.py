@@ -9,25 +9,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analytics.cli.common import CliError, add_filter_arguments, filters_from
+from analytics.cli.common import CliError, add_filter_arguments, filters_from, positive_hours
 
 NAME = "release-impact"
 HELP = "do releases raise ticket and incident rates? rate ratios, by outcome, worst releases"
 
-
-def positive_hours(value: str) -> float:
-    """argparse type for --window-hours.
-
-    >>> positive_hours("24")
-    24.0
-    """
-    try:
-        hours = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid hours {value!r}, expected a number") from None
-    if not hours > 0:
-        raise argparse.ArgumentTypeError(f"--window-hours must be positive, got {value}")
-    return hours
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

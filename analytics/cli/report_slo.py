@@ -6,20 +6,11 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from analytics.cli.common import CliError
+from analytics.cli.common import CliError, parse_timestamp
 
 NAME = "slo"
 HELP = "SLO status: SLI, error budget, time to exhaustion and burn-rate alerts"
 
-
-def parse_timestamp(value: str) -> datetime:
-    """argparse type: ISO 8601; a naive value is UTC, an offset is converted to UTC."""
-    try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid timestamp {value!r}, expected ISO 8601 (e.g. 2026-03-01T12:00)") from None
-    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

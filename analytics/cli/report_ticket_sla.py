@@ -8,8 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analytics.cli.common import CliError, add_filter_arguments, filters_from
-from analytics.cli.report_slo import parse_timestamp
+from analytics.cli.common import CliError, add_filter_arguments, filters_from, parse_timestamp
 
 NAME = "ticket-sla"
 HELP = ("ticket SLA: resolution met or breached per priority under the default business-hours "

@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analytics.cli.common import CliError, add_filter_arguments, filters_from
-from analytics.cli.report_release_impact import positive_hours
+from analytics.cli.common import CliError, add_filter_arguments, filters_from, positive_hours
 
 NAME = "weekday"
 HELP = "do deployments fail more on Fridays? rates by weekday, controlled odds ratio, verdict"

@@ -27,7 +27,7 @@ def _run(engine, capsys, *extra: str) -> tuple[int, dict | str]:  # noqa: ANN001
 def test_gate_decisions(demo_engine, capsys, args: tuple[str, ...], code: int, decision: str) -> None:  # noqa: ANN001
     from analytics.store.queries import Filters, incidents
     from analytics.studies.gates import open_sev1_count
-    from analytics.cli.report_slo import parse_timestamp
+    from analytics.cli.common import parse_timestamp
 
     assert open_sev1_count(incidents(demo_engine, Filters(services=("accounts",))), "accounts",
                            parse_timestamp(AT)) == 0

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from analytics.cli.report_delivery import environments_of, read_inputs
+from analytics.reports.delivery import environments_of, inputs
 from analytics.demo import read_truth
 from analytics.metrics.delivery_report import build_facts, summarize
 from analytics.metrics.stability import Z95
@@ -38,7 +38,7 @@ def canary(demo_engine):
     for name, (lo, hi) in {"before": (FIRST, switch - timedelta(days=1)),
                            "after": (switch, LAST)}.items():
         f = Filters(start=lo, end=hi, teams=(truth["team"],), environment="production")
-        deployments, changes, incidents = read_inputs(demo_engine, f, 48.0)
+        deployments, changes, incidents = inputs(demo_engine, f, window_hours=48.0)
         facts = build_facts(deployments, changes, incidents, start=lo, end=hi,
                             environments=environments_of(f))
         row = summarize(facts).row(0, named=True)
