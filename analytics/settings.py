@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # The observation window's one default (REFERENCE §1.1): hours after a deployment in which an
 # incident is attributed to it. Metrics take it as a default argument; reports pass the setting.
 DEFAULT_WINDOW_HOURS = 48.0
+# The period a page or report covers when the user names none: the last 90 days of data.
+DEFAULT_PERIOD_DAYS = 90
 # WORKBENCH_MAX_EXPANDED_MB defaults to this multiple of WORKBENCH_UPLOAD_LIMIT_MB.
 EXPANSION_FACTOR = 5
 

@@ -12,12 +12,12 @@ import polars as pl
 import streamlit as st
 from sqlalchemy import Engine
 
-from analytics.settings import get_settings
+from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
 from analytics.store import queries
 from analytics.store.db import get_engine, migrate
 from analytics.store.queries import Filters
 
-DEFAULT_DAYS = 90
+DEFAULT_DAYS = DEFAULT_PERIOD_DAYS
 
 
 @st.cache_resource
