@@ -259,18 +259,3 @@ def lead_time_aggs() -> list[pl.Expr]:
             x.quantile(0.90, interpolation="linear").alias("lead_time_p90"),
             x.count().cast(pl.Int64).alias("lead_time_n")]
 
-
-def lead_time(deployments: Frame, changes: Frame, *, start: date | datetime | None = None,
-              end: date | datetime | None = None, by: Sequence[str] = (),
-              every: str | None = None,
-              environments: Sequence[str] | None = PRODUCTION, tz: str = "UTC") -> pl.DataFrame:
-    """Lead time for changes in hours: median, p75, p90 and n pairs (REFERENCE §1).
-
-    Only ``success`` deployments count; a deployment without changes adds no pair. Days and
-    ``every`` buckets are drawn in zone ``tz``.
-    """
-    keys = group_keys(by, every)
-    pairs = with_period(lead_time_pairs(deployments, changes, start=start, end=end,
-                                        environments=environments, carry=keys, tz=tz),
-                        "finished_at", every, tz)
-    return aggregate(pairs, keys, lead_time_aggs()).collect()

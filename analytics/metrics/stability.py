@@ -4,7 +4,7 @@ rollbacks and incident recurrence.
 Two fact tables carry the per-record numbers (and are what a page drills down to):
 :func:`deployment_facts` (one row per deployment in the period) and :func:`incident_facts`
 (one row per incident opened in the period). The ``*_aggs`` helpers turn them into one row
-per slice; the convenience functions do both steps.
+per slice; :mod:`analytics.metrics.delivery_report` does both steps for every report.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from analytics.metrics.delivery import (
     scope,
     service_keys,
     tie_order,
-    with_period,
 )
 from analytics.metrics.frames import (
     DEPLOYMENT_COLUMNS,
@@ -141,21 +140,6 @@ def deployment_aggs() -> list[pl.Expr]:
     ]
 
 
-def change_failure(deployments: Frame, incidents: Frame, attribution: Frame, *,
-                   start: date | datetime | None = None, end: date | datetime | None = None,
-                   by: Sequence[str] = (), every: str | None = None,
-                   environments: Sequence[str] | None = PRODUCTION,
-                   tz: str = "UTC") -> pl.DataFrame:
-    """CFR (failed ÷ deployments, Wilson 95%), recovery time (median, p90, n), rework and
-    rollback rates per slice (see :func:`deployment_facts` for the definitions); days and
-    ``every`` buckets in zone ``tz``."""
-    keys = group_keys(by, every)
-    facts = with_period(deployment_facts(deployments, incidents, attribution, start=start,
-                                         end=end, environments=environments, tz=tz),
-                        "finished_at", every, tz)
-    return aggregate(facts, keys, deployment_aggs()).collect()
-
-
 def rollback_frequency(deployments: Frame, *, start: date | datetime | None = None,
                        end: date | datetime | None = None, by: Sequence[str] = ("service",),
                        environments: Sequence[str] | None | tuple[str] = _AUTO,
@@ -237,18 +221,3 @@ def incident_aggs() -> list[pl.Expr]:
           for r in ("explicit", "window", "unattributed")],
     ]
 
-
-def incident_stability(incidents: Frame, attribution: Frame, deployments: Frame, *,
-                       start: date | datetime | None = None, end: date | datetime | None = None,
-                       by: Sequence[str] = (), every: str | None = None,
-                       environments: Sequence[str] | None = PRODUCTION,
-                       tz: str = "UTC") -> pl.DataFrame:
-    """MTTR, time to detect, recurrence rate and attribution counts per slice.
-
-    ``by`` may also hold ``severity`` (MTTR by severity). Days and buckets in zone ``tz``.
-    """
-    keys = group_keys(by, every, extra=("severity",))
-    facts = with_period(incident_facts(incidents, attribution, deployments, start=start,
-                                       end=end, environments=environments, tz=tz),
-                        "opened_at", every, tz)
-    return aggregate(facts, keys, incident_aggs()).collect()

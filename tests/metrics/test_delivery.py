@@ -7,9 +7,19 @@ from datetime import date, datetime
 import numpy as np
 import polars as pl
 import pytest
-from delivery_builders import END, START, changes, deployments, scenario
+from delivery_builders import END, START, changes, deployments, incidents, scenario
 
-from analytics.metrics.delivery import deployment_frequency, lead_time, lead_time_pairs, scope
+from analytics.metrics.delivery import deployment_frequency, lead_time_pairs, scope
+from analytics.metrics.delivery_report import build_facts, summarize
+
+LEAD = ("lead_time_median", "lead_time_p75", "lead_time_p90", "lead_time_n")
+
+
+def lead_time(deps: pl.DataFrame, chg: pl.DataFrame, *, by: tuple[str, ...] = (),
+              **period: date) -> pl.DataFrame:
+    """Lead-time columns of the delivery summary, the path every report takes."""
+    facts = build_facts(deps, chg, incidents([]), **period)
+    return summarize(facts, by=by).select(*by, *LEAD)
 
 
 def test_scope_drops_rollbacks_non_production_and_unfinished() -> None:
@@ -107,7 +117,7 @@ def test_lead_time_empty_and_by_service() -> None:
     deps, chg, _ = scenario()
     empty = lead_time(deps, chg, start=date(2023, 6, 1), end=date(2023, 6, 30)).row(0)
     assert empty == (None, None, None, 0)
-    per = lead_time(deps, chg, start=START, end=END, by=["service"])
+    per = lead_time(deps, chg, start=START, end=END, by=("service",))
     assert dict(zip(per["service"], per["lead_time_median"], strict=True)) == {
         "checkout": 12.0, "ledger": 1.0, "search": 48.0}  # checkout: median of 6, 12, 24
 

@@ -8,25 +8,31 @@ from datetime import date
 import numpy as np
 import polars as pl
 import pytest
-from delivery_builders import END, START, deployments, incidents, scenario
+from delivery_builders import END, START, changes, deployments, incidents, scenario
 from statsmodels.stats.proportion import proportion_confint
 
 from analytics.metrics.attribution import attribute
 from analytics.metrics.baselines import mttr_baselines
+from analytics.metrics.delivery_report import build_facts, summarize
 from analytics.metrics.stability import (
-    change_failure,
     deployment_facts,
     incident_facts,
-    incident_stability,
     rollback_frequency,
     wilson,
 )
+from analytics.metrics.trends import mttr_by_severity
 
 
 @pytest.fixture
 def data() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     deps, chg, inc = scenario()
     return deps, chg, inc, attribute(inc, deps, chg)
+
+
+def summary(data, *, by: tuple[str, ...] = (), **period: date) -> pl.DataFrame:  # noqa: ANN001
+    """The delivery summary (the path every report takes) of the scenario."""
+    deps, chg, inc, attr = data
+    return summarize(build_facts(deps, chg, inc, attr, **period), by=by)
 
 
 def test_deployment_facts_by_hand(data) -> None:  # noqa: ANN001
@@ -59,8 +65,7 @@ def test_recovery_waits_for_open_incidents_and_for_a_next_success() -> None:
 
 
 def test_change_failure_rate_and_wilson_against_statsmodels(data) -> None:  # noqa: ANN001
-    deps, _, inc, attr = data
-    row = change_failure(deps, inc, attr, start=START, end=END).row(0, named=True)
+    row = summary(data, start=START, end=END).row(0, named=True)
     # d1 d2 d4 d6 failed of d1 d2 d4 d5 d6 d7 d13.
     assert (row["cfr_failed"], row["cfr_deployments"], row["cfr"]) == (4, 7, pytest.approx(4 / 7))
     low, high = proportion_confint(4, 7, alpha=0.05, method="wilson")
@@ -84,7 +89,7 @@ def test_wilson_matches_statsmodels(k: int, n: int) -> None:
 def test_cfr_never_above_one_and_counts_a_deployment_once() -> None:
     deps = deployments([{"id": 1, "service_id": 1, "at": 0, "status": "rolled_back"}])
     inc = incidents([{"id": k, "service_id": 1, "opened": k, "resolved": 5} for k in (1, 2, 3)])
-    row = change_failure(deps, inc, attribute(inc, deps)).row(0, named=True)
+    row = summarize(build_facts(deps, changes([]), inc, attribute(inc, deps))).row(0, named=True)
     assert (row["cfr_failed"], row["cfr_deployments"], row["cfr"]) == (1, 1, 1.0)
     assert row["attributed_incidents"] == 3
 
@@ -95,8 +100,7 @@ def test_cfr_never_above_one_and_counts_a_deployment_once() -> None:
     ("ledger", 0, 1, None),     # no incidents, no failures
 ])
 def test_change_failure_by_service(data, service, failed, n, recovery) -> None:  # noqa: ANN001
-    deps, _, inc, attr = data
-    table = change_failure(deps, inc, attr, start=START, end=END, by=["service"])
+    table = summary(data, start=START, end=END, by=("service",))
     row = table.filter(pl.col("service") == service).row(0, named=True)
     assert (row["cfr_failed"], row["cfr_deployments"], row["recovery_median"]) == (
         failed, n, recovery)
@@ -129,8 +133,7 @@ def test_incident_facts_by_hand(data) -> None:  # noqa: ANN001
 
 
 def test_mttr_ttd_recurrence_overall(data) -> None:  # noqa: ANN001
-    deps, _, inc, attr = data
-    row = incident_stability(inc, attr, deps, start=START, end=END).row(0, named=True)
+    row = summary(data, start=START, end=END).row(0, named=True)
     restore = [3, 5, 1, 4, 2, 1]  # i5 is open
     assert (row["mttr_median"], row["mttr_mean"], row["mttr_n"]) == (
         np.median(restore), pytest.approx(16 / 6), 6)
@@ -140,20 +143,18 @@ def test_mttr_ttd_recurrence_overall(data) -> None:  # noqa: ANN001
 
 
 def test_mttr_by_severity(data) -> None:  # noqa: ANN001
-    deps, _, inc, attr = data
-    table = incident_stability(inc, attr, deps, start=START, end=END, by=["severity"])
+    deps, chg, inc, attr = data
+    table = mttr_by_severity(build_facts(deps, chg, inc, attr, start=START, end=END), n_boot=10)
     # sev 1: i1 3, i9 1; sev 2: i2 5, i4 4 (i5 open); sev 3: i3 1, i7 2.
-    assert table.select("severity", "mttr_median", "mttr_mean", "mttr_n").rows() == [
+    assert table.select("severity", "median", "mean", "n").rows() == [
         (1, 2.0, 2.0, 2), (2, 4.5, 4.5, 2), (3, 1.5, 1.5, 2)]
 
 
 def test_empty_period_gives_zero_counts_and_null_rates(data) -> None:  # noqa: ANN001
-    deps, _, inc, attr = data
-    cfr = change_failure(deps, inc, attr, start=date(2023, 6, 1), end=date(2023, 6, 30))
+    cfr = summary(data, start=date(2023, 6, 1), end=date(2023, 6, 30))
     assert cfr.select("cfr_failed", "cfr_deployments", "cfr", "cfr_ci_low", "recovery_n",
                       "rework_rate").row(0) == (0, 0, None, None, 0, None)
-    stab = incident_stability(inc, attr, deps, start=date(2023, 6, 1), end=date(2023, 6, 30))
-    assert stab.select("incidents", "mttr_median", "mttr_n", "recurrence_rate").row(0) == (
+    assert cfr.select("incidents", "mttr_median", "mttr_n", "recurrence_rate").row(0) == (
         0, None, 0, None)
 
 
