@@ -25,6 +25,9 @@ REPORTS: dict[str, tuple[str, str]] = {
     "mttr-baselines": ("analytics.cli.report_mttr_baselines",
                        "MTTR baselines: per service p50/p80 restore time of the last N months vs "
                        "its tier"),
+    "rollbacks": ("analytics.cli.report_rollbacks",
+                  "rollback frequency: share of deployments rolled back, per service or per "
+                  "environment"),
     "slo": ("analytics.cli.report_slo",
             "SLO status: SLI, error budget, time to exhaustion and burn-rate alerts"),
     "sla": ("analytics.cli.report_sla",
