@@ -6,6 +6,7 @@ Calendar and targets are the defaults in ``analytics/reports/ticket_sla.toml``.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from analytics.cli.common import CliError, add_filter_arguments, filters_from, parse_timestamp
@@ -21,16 +22,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--at", type=parse_timestamp, metavar="TIMESTAMP",
                         help="evaluate open tickets at this instant (naive = UTC; default: the "
                              "newest ticket opening or closing)")
+    parser.add_argument("--holidays", type=Path, metavar="FILE.ics",
+                        help="an ICS calendar whose (all-day, recurring) events are holidays, "
+                             "added to the default calendar's")
 
 
 def compute(engine: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Per priority {priority, tickets, resolved, resolution_met, resolution_breached, met_pct,
     open, open_overdue, response_target_hours, resolution_target_hours}
     (``analytics.reports.ticket_sla.TicketSla.records``)."""
+    from analytics.metrics.business_hours import holidays_from_ics
     from analytics.reports import ReportError
-    from analytics.reports.ticket_sla import ticket_sla
+    from analytics.reports.ticket_sla import default_policy, ticket_sla
 
+    filters = filters_from(args)
+    holidays: frozenset = frozenset()
+    if args.holidays is not None:
+        try:
+            holidays = holidays_from_ics(args.holidays)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise CliError(f"--holidays {args.holidays}: {exc}") from None
     try:
-        return ticket_sla(engine, filters=filters_from(args), at=args.at).records()
+        return ticket_sla(engine, filters=filters, at=args.at,
+                          policy=default_policy(filters.timezone, holidays)).records()
     except ReportError as exc:
         raise CliError(str(exc)) from None

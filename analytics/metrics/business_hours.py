@@ -67,11 +67,6 @@ class BusinessCalendar:
         """The same working hours on each of ``days``."""
         return cls(tz=tz, hours={d: ((start, end),) for d in days}, holidays=frozenset(holidays))
 
-    @classmethod
-    def always(cls, tz: str = "UTC") -> BusinessCalendar:
-        """A 24×7 calendar (priority-1 tickets often run on it)."""
-        return cls(tz=tz, hours={d: (("00:00", "24:00"),) for d in range(7)})
-
     def weekly_hours(self) -> float:
         """Working hours in a week without holidays."""
         return sum(_minutes(b, "") - _minutes(a, "") for s in self.hours.values() for a, b in s) / 60

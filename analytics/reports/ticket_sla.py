@@ -55,8 +55,9 @@ class Policy:
                 f"{len(self.calendar.holidays)} holidays")
 
 
-def default_policy(tz: str | None = None) -> Policy:
+def default_policy(tz: str | None = None, holidays: frozenset[date] = frozenset()) -> Policy:
     """The defaults of ``ticket_sla.toml``; an empty zone there means ``tz`` or the workbench's.
+    ``holidays`` (e.g. ``metrics.business_hours.holidays_from_ics``) add to the file's.
 
     >>> p = default_policy("Europe/Amsterdam")
     >>> p.describe(), p.targets["P1"]
@@ -68,7 +69,7 @@ def default_policy(tz: str | None = None) -> Policy:
     try:
         calendar = BusinessCalendar.office(
             zone, start=cal["start"], end=cal["end"], days=tuple(cal["days"]),
-            holidays=frozenset(date.fromisoformat(d) for d in cal.get("holidays", [])))
+            holidays=frozenset(date.fromisoformat(d) for d in cal.get("holidays", [])) | holidays)
     except ValueError as exc:
         raise BadRequest(f"ticket SLA calendar: {exc}") from None
     targets = {p: Target(float(t["response_hours"]), float(t["resolution_hours"]))

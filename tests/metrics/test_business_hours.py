@@ -53,7 +53,8 @@ def test_24x7_timer_across_the_dst_night() -> None:
     # Opened 00:00 CET on 29 March (28 March 23:00 UTC); 4 real hours later is 03:00 UTC =
     # 05:00 CEST (the local night lost an hour; local wall clock + 4 h would say 04:00).
     t = tickets((1, "P1", datetime(2026, 3, 28, 23)))
-    row = ticket_timers(t, TARGETS, BusinessCalendar.always(AMS),
+    always = BusinessCalendar(tz=AMS, hours={d: (("00:00", "24:00"),) for d in range(7)})
+    row = ticket_timers(t, TARGETS, always,
                         now=datetime(2026, 3, 29)).row(0, named=True)
     assert row["resolution_due"] == datetime(2026, 3, 29, 3)
     assert row["response_due"] == datetime(2026, 3, 29, 0)
