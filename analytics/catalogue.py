@@ -86,14 +86,6 @@ class Kpi:
             return f"{delta:+,.1f} h"
         return f"{delta:+,.2f}"
 
-    def is_worse(self, current: float, previous: float) -> bool:
-        """True when ``current`` is worse than ``previous`` in the KPI's direction.
-
-        >>> get("change_failure_rate").is_worse(0.2, 0.1)
-        True
-        """
-        return current > previous if self.better == "lower" else current < previous
-
     def status(self, value: float | None) -> str:
         """``ok``, ``warn`` or ``critical`` against the default thresholds (``unknown`` for None).
 

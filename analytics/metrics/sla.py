@@ -318,16 +318,3 @@ REPORT_SCHEMA = {"contract": pl.String, "customer": pl.String, "service": pl.Str
                  "credit_pct": pl.Float64, "credit_amount": pl.Float64, "currency": pl.String,
                  "escalation": pl.String, "exclusion_mode": pl.String}
 
-
-def empty_outages() -> pl.DataFrame:
-    """An outage frame with no rows (service, start, end, cause)."""
-    return pl.DataFrame(schema={"service": pl.String, "start": pl.Datetime("us"),
-                                "end": pl.Datetime("us"), "cause": pl.String})
-
-
-def empty_maintenance() -> pl.DataFrame:
-    """A maintenance frame with no rows (service, start, end, kind, recurrence, description)."""
-    return pl.DataFrame(schema={"service": pl.String, "start": pl.Datetime("us"),
-                                "end": pl.Datetime("us"), "kind": pl.String,
-                                "recurrence": pl.String, "description": pl.String})
-

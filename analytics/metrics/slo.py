@@ -17,7 +17,6 @@ import polars as pl
 
 SAMPLE_COLUMNS = ("slo_id", "ts", "good", "total")
 SLO_COLUMNS = ("slo_id", "slo", "target", "window_kind")
-ROLLING_DAYS = (7, 28, 30)
 CALENDAR_UNITS = {"month": 1, "quarter": 3}
 # "Current" burn for time to exhaustion: the long window of the fastest page alert (REFERENCE §2).
 CURRENT_BURN_WINDOW = timedelta(hours=1)

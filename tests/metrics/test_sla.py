@@ -16,8 +16,6 @@ from analytics.metrics.sla import (
     CreditBand,
     contract_in_force,
     credit_for,
-    empty_maintenance,
-    empty_outages,
     escalation_for,
     expand_exclusions,
     month_bounds,
@@ -27,6 +25,21 @@ from analytics.metrics.sla import (
 )
 
 APRIL = (datetime(2026, 4, 1), datetime(2026, 5, 1))  # 30 days = 43,200 minutes in UTC
+
+# Typed empty frames: what the SLA metrics take as "no outages" / "no maintenance windows".
+OUTAGE_SCHEMA = {"service": pl.String, "start": pl.Datetime("us"), "end": pl.Datetime("us"),
+                 "cause": pl.String}
+MAINTENANCE_SCHEMA = {"service": pl.String, "start": pl.Datetime("us"),
+                      "end": pl.Datetime("us"), "kind": pl.String, "recurrence": pl.String,
+                      "description": pl.String}
+
+
+def empty_outages() -> pl.DataFrame:
+    return pl.DataFrame(schema=OUTAGE_SCHEMA)
+
+
+def empty_maintenance() -> pl.DataFrame:
+    return pl.DataFrame(schema=MAINTENANCE_SCHEMA)
 
 
 def contract(**kw) -> Contract:  # noqa: ANN003

@@ -8,10 +8,18 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
-from analytics.metrics.sla import Contract, CreditBand, empty_maintenance, sla_report
+from analytics.metrics.sla import Contract, CreditBand, sla_report
 from analytics.metrics.sla_report import sla_details, to_csv, to_html, version_for
 
 LADDER = (CreditBand(99.95, 10), CreditBand(99.0, 30), CreditBand(95.0, 100))
+MAINTENANCE_SCHEMA = {"service": pl.String, "start": pl.Datetime("us"),
+                      "end": pl.Datetime("us"), "kind": pl.String, "recurrence": pl.String,
+                      "description": pl.String}
+
+
+def empty_maintenance() -> pl.DataFrame:
+    """No maintenance windows, typed as the SLA metrics take them."""
+    return pl.DataFrame(schema=MAINTENANCE_SCHEMA)
 
 
 def _contract(mode: str = "exclude", third: bool = False, **kw) -> Contract:
