@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="do nothing (exit 0) when the store already holds data")
     p.add_argument("--show-truth", action="store_true",
                    help="print the planted effects stored with the demo instead of loading")
+    p.add_argument("--show-hash", action="store_true",
+                   help="print the sha256 content hash of the demo tables instead of loading "
+                        "(same seed and end day → same hash)")
     add_format_argument(p, ("table", "json"))
     p.set_defaults(func=run)
 
@@ -43,6 +46,15 @@ def run(args: argparse.Namespace) -> int:
         else:
             emit([{"effect": k, "value": v["value"], "description": v["description"]}
                   for k, v in truth.items()], "table")
+        return 0
+    if args.show_hash:
+        if is_empty(engine):
+            raise CliError("this store is empty; there is no content to hash")
+        digest = demo.content_hash(engine)
+        if args.format == "json":
+            emit({"content_hash": digest}, "json")
+        else:
+            print(digest)
         return 0
     if not is_empty(engine):
         if args.if_empty:
