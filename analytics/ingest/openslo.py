@@ -31,7 +31,6 @@ from typing import Any
 
 import polars as pl
 import yaml
-from sqlalchemy import Engine
 
 from analytics.ingest.batch import Parsed
 from analytics.ingest.columns import Options
@@ -194,9 +193,3 @@ def to_documents(slos: pl.DataFrame) -> list[dict[str, Any]]:
         docs.append({"apiVersion": API, "kind": "SLO", "metadata": {"name": r["slo"]}, "spec": spec})
     return docs
 
-
-def export(engine: Engine) -> str:
-    """Every SLO of the store as a multi-document OpenSLO v1 YAML string (CLI: `export openslo`)."""
-    from analytics.store.queries import slos
-
-    return yaml.safe_dump_all(to_documents(slos(engine)), sort_keys=False)

@@ -8,7 +8,7 @@ fails with a message that names the frame and the column.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 
 import polars as pl
 
@@ -99,23 +99,6 @@ def empty(columns: Mapping[str, str]) -> pl.DataFrame:
     Datetime(time_unit='us', time_zone=None)
     """
     return pl.DataFrame(schema={c: _TARGET[k] for c, k in columns.items()})
-
-
-def day_bounds(start: date | datetime | None, end: date | datetime | None,
-               ) -> tuple[datetime | None, datetime | None]:
-    """Half-open ``[start, end)`` datetimes; a ``date`` end is inclusive (whole UTC days).
-
-    >>> day_bounds(date(2024, 1, 1), date(2024, 1, 31))[1]
-    datetime.datetime(2024, 2, 1, 0, 0)
-    """
-    lo = start if isinstance(start, datetime) or start is None else datetime.combine(start, time())
-    if end is None or isinstance(end, datetime):
-        hi = end
-    else:
-        hi = datetime.combine(end, time()) + timedelta(days=1)
-    if lo is not None and hi is not None and lo > hi:
-        raise ValueError(f"period: start {lo} is after end {hi}")
-    return lo, hi
 
 
 def in_period(col: str, lo: datetime | None, hi: datetime | None) -> pl.Expr:
