@@ -172,38 +172,13 @@ def resolve_period(deps: pl.LazyFrame, lo: datetime | None, hi: datetime | None,
     return (lo if lo is not None else first, hi if hi is not None else last)
 
 
-def deployment_frequency(deployments: Frame, *, start: date | datetime | None = None,
-                         end: date | datetime | None = None, by: Sequence[str] = (),
-                         every: str | None = None,
-                         environments: Sequence[str] | None = PRODUCTION,
-                         tz: str = "UTC") -> pl.DataFrame:
-    """Deployments, per day, per week and median deploy-days per ISO week (REFERENCE §1).
-
-    ``start``/``end`` are inclusive days in zone ``tz`` (or a half-open naive-UTC datetime
-    range); days, weeks and ``every`` buckets are drawn in ``tz`` too. Without them the
-    period runs from the first to the last day with a deployment. Weeks without a deployment
-    count as 0 deploy-days: every ISO week overlapping the period is in the median.
-
-    >>> from datetime import datetime as D
-    >>> d = pl.DataFrame({"id": [1, 2], "service_id": [1, 1], "service": "a", "team": "t",
-    ...     "tier": "gold", "criticality": 1, "environment": "production",
-    ...     "finished_at": [D(2024, 1, 1, 9), D(2024, 1, 2, 9)], "status": "success",
-    ...     "is_rollback": False, "unplanned": False})
-    >>> deployment_frequency(d, start=date(2024, 1, 1), end=date(2024, 1, 7))["deploys_per_day"][0]
-    0.2857142857142857
-    """
-    lo, hi = local_day_bounds(start, end, tz)
-    keys = group_keys(by, every)
-    deps = with_period(scope(deployments, environments=environments)
-                       .filter(in_period("finished_at", lo, hi)), "finished_at", every, tz)
-    return frequency_from_scoped(deps, keys=keys, lo=lo, hi=hi, every=every, tz=tz).collect()
-
-
 def frequency_from_scoped(deps: pl.LazyFrame, *, keys: Sequence[str], lo: datetime | None,
                           hi: datetime | None, every: str | None,
                           tz: str = "UTC") -> pl.LazyFrame:
-    """:func:`deployment_frequency` on deployments already scoped to the period (and given a
-    ``period`` column when ``every`` is set); days and weeks are local to ``tz``."""
+    """Deployments, per day, per week and median deploy-days per ISO week (REFERENCE §1) of
+    deployments already scoped to the period (and given a ``period`` column when ``every`` is
+    set); days and weeks are local to ``tz``. Weeks without a deployment count as 0 deploy-days:
+    every ISO week overlapping the period is in the median."""
     keys = list(keys)
     lo, hi = resolve_period(deps, lo, hi, tz)
     span_lo, span_hi = span(keys, lo, hi, every, tz)

@@ -9,10 +9,21 @@ import polars as pl
 import pytest
 from delivery_builders import END, START, changes, deployments, incidents, scenario
 
-from analytics.metrics.delivery import deployment_frequency, lead_time_pairs, scope
+from analytics.metrics.delivery import PRODUCTION, lead_time_pairs, scope
 from analytics.metrics.delivery_report import build_facts, summarize
 
 LEAD = ("lead_time_median", "lead_time_p75", "lead_time_p90", "lead_time_n")
+FREQUENCY = ("deployments", "days", "deploys_per_day", "deploys_per_week",
+             "deploy_days_per_week_median")
+
+
+def deployment_frequency(deps: pl.DataFrame, *, by: tuple[str, ...] | list[str] = (),
+                         every: str | None = None, environments: tuple[str, ...] | list[str]
+                         | None = PRODUCTION, **period: date) -> pl.DataFrame:
+    """Frequency columns of the delivery summary, the path every report takes."""
+    facts = build_facts(deps, changes([]), incidents([]), environments=environments, **period)
+    table = summarize(facts, by=by, every=every)
+    return table.select(*by, *(["period"] if every else []), *FREQUENCY)
 
 
 def lead_time(deps: pl.DataFrame, chg: pl.DataFrame, *, by: tuple[str, ...] = (),
