@@ -30,7 +30,6 @@ import polars as pl
 
 from analytics.metrics.intervals import from_us, to_us
 
-WEEK_US = 7 * 86_400_000_000
 # Off-hours = outside Monday–Friday 08:00–18:00 UTC: the hours a page wakes someone up.
 WORK_START_HOUR, WORK_END_HOUR = 8, 18
 
