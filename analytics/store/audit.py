@@ -98,7 +98,10 @@ def ensure_key(engine: Engine) -> Path | None:
         return None
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:  # O_EXCL: two processes starting at once must not both write a key
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32) + "\n")
     return path
