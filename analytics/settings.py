@@ -18,6 +18,9 @@ DEFAULT_WINDOW_HOURS = 48.0
 DEFAULT_PERIOD_DAYS = 90
 # WORKBENCH_MAX_EXPANDED_MB defaults to this multiple of WORKBENCH_UPLOAD_LIMIT_MB.
 EXPANSION_FACTOR = 5
+# Retention (purge): personal free text is redacted after these many days.
+DEFAULT_RETAIN_TICKET_TEXT_DAYS = 365
+DEFAULT_RETAIN_SURVEY_COMMENT_DAYS = 180
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,19 @@ SETTINGS: tuple[Setting, ...] = (
             "(default 5 times WORKBENCH_UPLOAD_LIMIT_MB)."),
     Setting("WORKBENCH_USER", "",
             "Name recorded in the audit log for CLI actions (defaults to the OS user)."),
+    Setting("WORKBENCH_AUDIT_KEY", "",
+            "Secret key (any string) of the audit log's HMAC-SHA256 chain; when empty, the key "
+            "file below is used (init creates it with mode 0600)."),
+    Setting("WORKBENCH_AUDIT_KEY_FILE", "",
+            "File holding the audit key (default: beside the SQLite database as "
+            "<db>.audit-key; for PostgreSQL data/<host>-<db>.audit-key)."),
+    Setting("WORKBENCH_AUDIT_CHECKPOINT_FILE", "",
+            "Append-only file where audit verify records the chain's head (default: the key "
+            "file's path with .audit-checkpoints instead of .audit-key)."),
+    Setting("WORKBENCH_RETAIN_TICKET_TEXT_DAYS", f"{DEFAULT_RETAIN_TICKET_TEXT_DAYS}",
+            "Days after a ticket is opened before purge redacts its text."),
+    Setting("WORKBENCH_RETAIN_SURVEY_COMMENT_DAYS", f"{DEFAULT_RETAIN_SURVEY_COMMENT_DAYS}",
+            "Days after a survey answer before purge redacts its free-text comment."),
 )
 
 
@@ -56,6 +72,11 @@ class Settings:
     upload_limit_mb: int = 200
     max_expanded_mb: int = 1000
     user: str = field(default_factory=lambda: os.environ.get("USER", "unknown"))
+    audit_key: str = ""
+    audit_key_file: str = ""
+    audit_checkpoint_file: str = ""
+    retain_ticket_text_days: int = DEFAULT_RETAIN_TICKET_TEXT_DAYS
+    retain_survey_comment_days: int = DEFAULT_RETAIN_SURVEY_COMMENT_DAYS
 
 
 def get_settings(env: dict[str, str] | None = None) -> Settings:
@@ -75,4 +96,9 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         max_expanded_mb=int(value["WORKBENCH_MAX_EXPANDED_MB"]
                             or EXPANSION_FACTOR * int(value["WORKBENCH_UPLOAD_LIMIT_MB"])),
         user=value["WORKBENCH_USER"] or env.get("USER", "") or "unknown",
+        audit_key=value["WORKBENCH_AUDIT_KEY"],
+        audit_key_file=value["WORKBENCH_AUDIT_KEY_FILE"],
+        audit_checkpoint_file=value["WORKBENCH_AUDIT_CHECKPOINT_FILE"],
+        retain_ticket_text_days=int(value["WORKBENCH_RETAIN_TICKET_TEXT_DAYS"]),
+        retain_survey_comment_days=int(value["WORKBENCH_RETAIN_SURVEY_COMMENT_DAYS"]),
     )

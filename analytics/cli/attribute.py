@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     from analytics.metrics.attribution import attribute
     from analytics.settings import get_settings
+    from analytics.governance.events import AttributeEvent
     from analytics.store import audit, queries
     from analytics.store.attributions import save_attributions
     from analytics.store.queries import Filters
@@ -47,9 +48,9 @@ def run(args: argparse.Namespace) -> int:
     with Session(engine) as session:
         counts = save_attributions(session=session, attribution=links, window_hours=window)
         # The audit entry joins the same transaction: links and their audit commit together.
-        audit.record(session, actor=get_settings().user, action="attribute",
-                     entity="incident_attribution", entity_id=f"{window:g}h",
-                     detail={"window_hours": window, "environment": args.env, **counts})
+        audit.record(session, AttributeEvent(
+                     actor=get_settings().user, entity_id=f"{window:g}h",
+                     detail={"window_hours": window, "environment": args.env, **counts}))
         session.commit()
     emit({"window_hours": window, "environment": args.env, "incidents": links.height, **counts},
          args.format)

@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     from analytics import demo
     from analytics.settings import get_settings
+    from analytics.governance.events import DemoLoadEvent
     from analytics.store import audit
     from analytics.store.db import is_empty
     from analytics.store.definitions import seed_kpi_definitions
@@ -67,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
     written = demo.load(engine, frames)
     with Session(engine) as session:
         seed_kpi_definitions(session=session)
-        audit.record(session, actor=get_settings().user, action="demo.load", entity="store",
-                     detail={"seed": args.seed, "rows": written})
+        audit.record(session, DemoLoadEvent(actor=get_settings().user,
+                                            detail={"seed": args.seed, "rows": written}))
         session.commit()
     written_total = sum(written.values())
     summary = {"seed": args.seed, "rows": written, "total_rows": written_total,

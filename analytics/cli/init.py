@@ -1,4 +1,5 @@
-"""`init`: create or migrate the schema and seed the KPI catalogue's definitions."""
+"""`init`: create or migrate the schema, seed the KPI catalogue's definitions, create the audit
+key file and restore any dropped append-only trigger."""
 
 from __future__ import annotations
 
@@ -12,21 +13,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("init", help="create or migrate the database schema",
                        description="Create the database schema, or migrate it to the newest "
                                    "version (Alembic), and store version 1 of every KPI in the "
-                                   "catalogue that has no definition yet.")
+                                   "catalogue that has no definition yet. Creates the audit key "
+                                   "file (mode 0600) when no key exists, and recreates any "
+                                   "append-only trigger that was dropped, saying which.")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Migrate, seed the catalogue's KPI definitions and say where."""
+    """Migrate, seed the catalogue's KPI definitions, key the audit log and say where."""
     from sqlmodel import Session
 
+    from analytics.governance.events import KeySwitchEvent
     from analytics.settings import get_settings
+    from analytics.store import audit
     from analytics.store.definitions import seed_kpi_definitions
 
     engine = engine_from(args)
+    restored = audit.restore_triggers(engine)
+    fresh_key = audit.load_key(engine) is None
+    key_file = audit.ensure_key(engine)
     with Session(engine) as session:
+        through = audit.legacy_through(session.connection())
+        head = session.connection().exec_driver_sql("SELECT max(id) FROM audit_log").scalar()
+        if through and head == through:
+            # A store from before keyed entries: the first keyed entry seals the legacy prefix.
+            audit.record(session, KeySwitchEvent(actor=get_settings().user,
+                                                 entity_id=str(through),
+                                                 detail={"legacy_through": through}))
         added = seed_kpi_definitions(session=session, actor=get_settings().user)
         session.commit()
     where = engine.url.render_as_string(hide_password=True)
     print(f"schema is current in {where}; KPI definitions added: {added}")
+    if fresh_key and key_file is not None:
+        print(f"audit key created in {key_file} (mode 0600): keep it, and a copy, outside the "
+              "database")
+    if restored:
+        print(f"restored dropped append-only triggers: {', '.join(restored)}")
     return 0

@@ -30,6 +30,7 @@ from sqlmodel import Session, SQLModel
 
 from analytics.ingest.columns import SPECS, Spec
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
+from analytics.governance.events import ImportEvent
 from analytics.store import audit, models
 from analytics.store.bulk import bulk_insert, create_indexes, staged_writes
 
@@ -124,11 +125,10 @@ def _finish_batch(conn: Connection, r: ImportResult, source: str, actor: str) ->
         finished_at=_now(), inserted=r.inserted, updated=r.updated, unchanged=r.unchanged,
         rejected=r.rejected, status="done"))
     with Session(bind=conn) as session:
-        audit.record(session, actor=actor, action="import", entity="import_batch",
-                     entity_id=str(r.batch_id),
-                     detail={"kind": r.kind, "source": source, "files": r.files,
-                             "tables": r.tables, "rejected": r.rejected,
-                             "warnings": r.warnings[:20]})
+        audit.record(session, ImportEvent(
+            actor=actor, entity_id=str(r.batch_id),
+            detail={"kind": r.kind, "source": source, "files": r.files, "tables": r.tables,
+                    "rejected": r.rejected, "warnings": r.warnings[:20]}))
 
 
 def _now() -> datetime:

@@ -26,6 +26,7 @@ from analytics.ingest.files import from_bytes, load
 from analytics.ingest.validate import InvalidImport, Problem
 from analytics.metrics.sla import PRESETS
 from analytics.metrics.slo import zone
+from analytics.governance.events import ImportEvent
 from analytics.store import audit
 from analytics.store.models import TIERS, ImportBatch, SlaContract
 
@@ -231,10 +232,10 @@ def import_contracts(engine: Engine, path: str | Path | None = None, *,
                                                           counts["unchanged"])
         session.flush()
         versions = [f"{r['name']}@{r['effective_from'].date()}" for r in rows]
-        audit.record(session, actor=actor, action="import", entity="import_batch",
-                     entity_id=str(batch.id),
-                     detail={"kind": KIND, "files": [f.record()], "tables": {"sla_contract": counts},
-                             "versions": versions})
+        audit.record(session, ImportEvent(
+            actor=actor, entity_id=str(batch.id),
+            detail={"kind": KIND, "files": [f.record()], "tables": {"sla_contract": counts},
+                    "versions": versions}))
         batch_id = batch.id
     return {"kind": KIND, "files": [f.record()], **counts, "rejected": 0, "batch_id": batch_id,
             "contracts": versions}

@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from analytics import catalogue
+from analytics.governance.events import DefinitionSavedEvent
 from analytics.store.audit import record
 from analytics.store.models import KpiDefinition
 
@@ -58,9 +59,9 @@ def save_definition(*, session: Session, key: str, name: str, unit: str, methodo
                         methodology=methodology, thresholds=json.dumps(thresholds, sort_keys=True),
                         changed_by=actor, changed_at=_now(), reason=reason)
     session.add(row)
-    record(session, actor=actor, action="kpi_threshold_changed", entity="kpi_definition",
-           entity_id=key, detail={"version": version,
-                                  "old": json.loads(current.thresholds) if current else None,
-                                  "new": thresholds, "reason": reason})
+    record(session, DefinitionSavedEvent(
+        actor=actor, entity_id=key,
+        detail={"version": version, "old": json.loads(current.thresholds) if current else None,
+                "new": thresholds, "reason": reason}))
     session.flush()
     return row

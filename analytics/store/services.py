@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from analytics.governance.events import ServiceConfirmEvent
 from analytics.store import audit
 from analytics.store.models import Service
 
@@ -16,7 +17,7 @@ def confirm_services(*, session: Session, names: list[str], actor: str) -> int:
     for svc in rows:
         svc.confirmed = True
     if rows:
-        audit.record(session, actor=actor, action="service.confirm", entity="service",
-                     detail={"services": sorted(s.name for s in rows)})
+        audit.record(session, ServiceConfirmEvent(
+            actor=actor, detail={"services": sorted(s.name for s in rows)}))
     session.flush()
     return len(rows)

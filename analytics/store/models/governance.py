@@ -64,3 +64,29 @@ class DemoTruth(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=80)
     value: str  # JSON
     description: str
+
+
+class AuditKeySwitch(SQLModel, table=True):
+    """Where the audit chain switched from plain SHA-256 to keyed HMAC-SHA256: entries up to
+    ``legacy_through`` (written before migration 0004) verify with the old digest, every later
+    one with the key. One row, written by the migration; triggers forbid edits."""
+
+    __tablename__ = "audit_key_switch"
+    id: int | None = Field(default=None, primary_key=True)
+    legacy_through: int = 0
+    at: datetime
+
+
+class Snapshot(SQLModel, table=True):
+    """A month's reports archived as JSON with what they were computed from (append-only)."""
+
+    __tablename__ = "snapshot"
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(max_length=7, index=True)  # YYYY-MM
+    taken_at: datetime
+    taken_by: str = Field(max_length=120)
+    reports: str = "{}"  # JSON: report name → its JSON (or {"error": sentence})
+    definitions: str = "[]"  # JSON: [{"key", "version"}] of the KPI definitions in force
+    batch_ids: str = "[]"  # JSON: import batches that wrote the month's input rows
+    inputs: str = "{}"  # JSON: table → {"rows", "sha256"}
+    input_hash: str = Field(max_length=64)
