@@ -15,6 +15,9 @@ from analytics.store.db import get_engine, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+# The audit chain's key for every store the tests create (and the CLI subprocesses they start):
+# without it each PostgreSQL test database would leave a key file under data/.
+os.environ.setdefault("WORKBENCH_AUDIT_KEY", "test-suite-audit-key")
 SHARED_DATA = SHARED / "data"
 PAYLOADS = SHARED / "payloads"
 
