@@ -40,5 +40,10 @@ def gate(engine: Engine, *, service: str, lines_changed: int, files_changed: int
     change = risk.change_row(rows, service, lines_changed, files_changed, coverage, emergency)
     score = float(model.predict(change)[0])
     sev1 = gates.open_sev1_count(queries.incidents(engine, Filters(services=(service,))), service, at)
-    return gates.decide(gates.default_gate(at), service=service, coverage=coverage,
-                        risk=round(score, 6), emergency=emergency, open_sev1=sev1, at=at)
+    decision = gates.decide(gates.default_gate(at), service=service, coverage=coverage,
+                            risk=round(score, 6), emergency=emergency, open_sev1=sev1, at=at)
+    # What drives the risk score, for the methodology note beside the decision.
+    decision["risk_model"] = {"coefficients": {k: round(v, 6)
+                                               for k, v in model.coefficients().items()},
+                              "unit": "log-odds per standard deviation of the feature"}
+    return decision

@@ -42,6 +42,13 @@ def test_gate_risk_grows_with_the_change(demo_engine, capsys) -> None:  # noqa: 
     _, large = _run(demo_engine, capsys, "--lines-changed", "20000", "--files-changed", "200",
                     "--coverage", "95", "--format", "json")
     assert small["risk"] < large["risk"]
+    # The JSON names what drives the score: one coefficient per feature of the model, and the
+    # size coefficient is what made the larger change riskier.
+    from analytics.studies.risk import FEATURES
+
+    coefficients = large["risk_model"]["coefficients"]
+    assert list(coefficients) == list(FEATURES)
+    assert coefficients["log_lines"] > 0 or coefficients["log_files"] > 0
 
 
 def test_unknown_service_is_one_line_exit_2(demo_engine, capsys) -> None:  # noqa: ANN001
