@@ -59,10 +59,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = import_files(engine, args.kind, args.paths, tz=args.tz, source=args.source,
                               dry_run=args.dry_run, mapping=args.mapping,
-                              encoding=args.encoding, follow_symlinks=args.follow_symlinks)
+                              encoding=args.encoding, follow_symlinks=args.follow_symlinks,
+                              on_wait=_waiting)
     except InvalidImport as exc:
         raise CliError(exc.describe()) from None
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(json.dumps(result.summary(), indent=2))
     return 0
+
+
+def _waiting() -> None:
+    print("waiting for another import into this store to finish…", file=sys.stderr, flush=True)

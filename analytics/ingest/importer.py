@@ -8,12 +8,14 @@ the detected kind and the problems.
 from __future__ import annotations
 
 import importlib
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from analytics.ingest import canonical
 from analytics.ingest.batch import ImportResult, Parsed, write
@@ -21,6 +23,7 @@ from analytics.ingest.columns import CANONICAL_KINDS, SPECS, Options
 from analytics.ingest.files import (Mapping, SourceFile, from_bytes, load, parse_mapping,
                                     read_json, read_table)
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem, check_timezone
+from analytics.store.db import import_lock, is_retryable
 
 # Tool and dataset kinds → the module that reads them (each has parse(files, opts)).
 SOURCES = {
@@ -33,6 +36,23 @@ SOURCES = {
 KINDS = CANONICAL_KINDS + tuple(SOURCES)
 # Canonical files keep their rows under this source unless --source says otherwise.
 CANONICAL_SOURCE = "canonical"
+# A deadlock or serialisation failure (PostgreSQL) or an expired busy timeout (SQLite) rolled
+# the whole transaction back: it is run again, this many times in all, after a growing pause.
+ATTEMPTS = 3
+RETRY_PAUSE_S = 0.5
+
+
+class StoreBusy(InvalidImport):
+    """Other writers kept the store busy (deadlocks, lock timeouts) on every attempt."""
+
+    def __init__(self, attempts: int, cause: str) -> None:
+        self.attempts, self.cause = attempts, cause
+        super().__init__([Problem("store", None, None, None, cause)])
+
+    def describe(self) -> str:
+        """The message shown to the user."""
+        return (f"the store was busy with other writers on all {self.attempts} attempts "
+                f"({self.cause}); nothing was imported, try again")
 
 
 def default_source(kind: str) -> str:
@@ -81,12 +101,15 @@ def import_files(engine: Engine, kind: str, paths: list[str | Path] | None = Non
                  uploads: list[tuple[str, bytes]] | None = None, tz: str = "UTC",
                  source: str | None = None, dry_run: bool = False,
                  mapping: str | Path | bytes | None = None, actor: str | None = None,
-                 encoding: str | None = None, follow_symlinks: bool = False) -> ImportResult:
+                 encoding: str | None = None, follow_symlinks: bool = False,
+                 on_wait: Callable[[], None] | None = None) -> ImportResult:
     """Import ``paths`` (files or folders) and/or ``uploads`` ((name, bytes) pairs) as ``kind``.
 
     All or nothing: raises :class:`InvalidImport` (nothing written) on any invalid row.
     Returns the counts; ``result.summary()`` is what the CLI prints. ``encoding`` names the text
     encoding of files that are not UTF-8; symbolic links are read only with ``follow_symlinks``.
+    Imports into one SQLite store queue for its import lock (``on_wait`` is called when this one
+    has to wait); a transaction lost to other writers is retried, then :class:`StoreBusy`.
     """
     files = ((load(paths, follow_symlinks=follow_symlinks, encoding=encoding) if paths else [])
              + [from_bytes(n, b, encoding=encoding) for n, b in uploads or []])
@@ -98,12 +121,26 @@ def import_files(engine: Engine, kind: str, paths: list[str | Path] | None = Non
 
         actor = get_settings().user
     try:
-        return write(engine, parsed, kind=kind, source=source or default_source(kind), actor=actor,
-                     files=[f.record() for f in files], dry_run=dry_run)
+        with import_lock(engine, on_wait):
+            return _write_retrying(engine, parsed, kind=kind, source=source or default_source(kind),
+                                   actor=actor, files=[f.record() for f in files], dry_run=dry_run)
     except IntegrityError as exc:
         # The transaction was rolled back; say which constraint refused the data, not a traceback.
         raise InvalidImport([Problem(", ".join(f.name for f in files), None, None, None,
                                      f"the store refused these rows ({_first(exc)})")]) from None
+
+
+def _write_retrying(engine: Engine, parsed: Parsed, **kwargs: Any) -> ImportResult:
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return write(engine, parsed, **kwargs)
+        except DBAPIError as exc:
+            if not is_retryable(exc):
+                raise
+            if attempt == ATTEMPTS:
+                raise StoreBusy(ATTEMPTS, _first(exc)) from None
+            time.sleep(RETRY_PAUSE_S * attempt)
+    raise AssertionError("unreachable")
 
 
 def _first(exc: Exception) -> str:

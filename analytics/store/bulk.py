@@ -37,6 +37,7 @@ STAGE_PARTS = 4
 MAX_ATTACHED = 10
 _STAGE_KEY = "analytics.staging"
 SHM = "/dev/shm"
+SCRATCH_PREFIX = "slw-stage-"
 SORT_RUN_KIB = -16384  # PRAGMA cache_size while building indexes (negative = KiB)
 
 
@@ -83,10 +84,12 @@ def staged_writes(conn: Any) -> Iterator[None]:
     Enter it *outside* the transaction: SQLite can ATTACH a scratch database inside a
     transaction but only DETACH it after the transaction ended, which this does on exit (then it
     deletes the scratch files). No-op on PostgreSQL, whose COPY is already the fast path.
+    First removes scratch folders that imports killed with ``kill -9`` left behind.
     """
     if conn.dialect.name != "sqlite":
         yield
         return
+    remove_stale_scratch()  # folders of imports killed before they could clean up
     state: dict[str, Any] = {"dir": None, "attached": []}
     conn.info[_STAGE_KEY] = state
     try:
@@ -109,12 +112,56 @@ def staged_writes(conn: Any) -> Iterator[None]:
 
 def _scratch_dir(state: dict[str, Any], need: int) -> Path:
     """The import's scratch folder, made on first use: in RAM (/dev/shm) when it has room for
-    three times ``need`` bytes (it saves writing the scratch rows to disk), else the temp folder."""
+    three times ``need`` bytes (it saves writing the scratch rows to disk), else the temp folder.
+
+    The folder's name carries this process's id, so that a later import can tell a folder left by
+    an import killed with ``kill -9`` (which runs no cleanup) and remove it.
+    """
     if state["dir"] is None:
         shm = Path(SHM)
         in_ram = shm.is_dir() and os.access(shm, os.W_OK) and shutil.disk_usage(shm).free > 3 * need
-        state["dir"] = tempfile.mkdtemp(prefix="slw-stage-", dir=shm if in_ram else None)
+        state["dir"] = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-",
+                                        dir=shm if in_ram else None)
     return Path(state["dir"])
+
+
+def remove_stale_scratch() -> int:
+    """Delete scratch folders whose owning process is gone; return the bytes freed.
+
+    Looks in /dev/shm and the temp folder for ``slw-stage-<pid>-*``; a folder whose pid no
+    longer runs belonged to an import that was killed before it could clean up.
+    """
+    freed = 0
+    for folder in {Path(SHM), Path(tempfile.gettempdir())}:
+        if not folder.is_dir():
+            continue
+        for path in folder.glob(f"{SCRATCH_PREFIX}*"):
+            pid = _owner(path.name)
+            if pid is None or _alive(pid) or not path.is_dir():
+                continue
+            freed += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+            shutil.rmtree(path, ignore_errors=True)
+    return freed
+
+
+def _owner(name: str) -> int | None:
+    """The pid in a scratch folder's name (None for folders of the old, pid-less format).
+
+    >>> _owner("slw-stage-4242-x1y2z3"), _owner("slw-stage-ab12cd")
+    (4242, None)
+    """
+    head = name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def _can_stage(conn: Any) -> bool:
@@ -190,6 +237,37 @@ def _write_scratch(path: Path, frame: pl.DataFrame) -> Path:
         conn.close()
         database.close()
     return path
+
+
+def insert_new(conn: Any, table: str, frame: pl.DataFrame) -> int:
+    """Insert the rows of ``frame`` whose unique keys ``table`` does not hold yet; return how many.
+
+    On PostgreSQL the rows are copied into a temporary staging table and moved with one
+    ``INSERT … SELECT … ON CONFLICT DO NOTHING``: the live table keeps its indexes (dropping
+    them takes a lock that blocks every reader until commit), and a row another transaction
+    inserted meanwhile (two imports creating one service) is skipped instead of failing with a
+    unique violation. On SQLite, where imports are serialised, this is :func:`bulk_insert`.
+    """
+    if frame.height == 0:
+        return 0
+    if conn.dialect.name != "postgresql":
+        return bulk_insert(conn, table, frame)
+    frame = _with_defaults(table, frame)
+    unknown = [c for c in frame.columns if c not in _columns_of(table)]
+    if unknown:
+        raise ValueError(f"{table}: unknown columns {unknown}")
+    cols = ", ".join(f'"{c}"' for c in frame.columns)
+    stage = f"stage_{table}"
+    # Columns and types only: no constraints, no defaults, dropped at commit.
+    conn.exec_driver_sql(f'CREATE TEMP TABLE "{stage}" ON COMMIT DROP AS '
+                         f'SELECT {cols} FROM "{table}" WITH NO DATA')
+    _copy_postgres(conn, stage, frame, sequence=False)
+    # A fresh heap scans in the order rows were copied (the caller's key order), so concurrent
+    # imports with overlapping keys take row locks in one order.
+    res = conn.exec_driver_sql(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM "{stage}" '
+                               f'ON CONFLICT DO NOTHING')
+    conn.exec_driver_sql(f'DROP TABLE "{stage}"')
+    return int(res.rowcount)
 
 
 def _with_defaults(table: str, frame: pl.DataFrame) -> pl.DataFrame:
@@ -291,7 +369,7 @@ def _for_sqlite(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def _copy_postgres(conn: Any, table: str, frame: pl.DataFrame) -> None:
+def _copy_postgres(conn: Any, table: str, frame: pl.DataFrame, sequence: bool = True) -> None:
     buf = io.BytesIO()
     out = frame.with_columns(
         # Naive frame times are UTC; say so, or PostgreSQL reads them in the session's zone.
@@ -305,7 +383,7 @@ def _copy_postgres(conn: Any, table: str, frame: pl.DataFrame) -> None:
     with raw.cursor() as cur:
         with cur.copy(f'COPY "{table}" ({cols}) FROM STDIN (FORMAT csv, NULL \'\\N\')') as copy:
             copy.write(buf.getvalue())
-        if "id" in frame.columns:
+        if sequence and "id" in frame.columns:
             # Explicit ids do not advance the sequence; later ORM inserts must not collide.
             cur.execute(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
                         f"COALESCE((SELECT max(id) FROM \"{table}\"), 1))")

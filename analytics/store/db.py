@@ -6,8 +6,11 @@ Rows a person edits go through the ORM (``Session(engine)``); bulk rows go throu
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -55,6 +58,61 @@ def get_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def import_lock(engine: Engine, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the store's import lock: one import writes to a SQLite file at a time.
+
+    SQLite has one writer; a second import that only relied on the busy timeout gave up with
+    "database is locked" when the first took longer than the timeout. An advisory lock on
+    ``<store>.import-lock`` (``flock``: released by the kernel when the process dies, so a
+    killed import never leaves it held) queues imports instead; ``on_wait`` is called once
+    when this import has to wait. PostgreSQL imports run side by side (no lock).
+    """
+    path = _lock_path(engine)
+    if path is None:
+        yield
+        return
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _lock_path(engine: Engine) -> str | None:
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
+            or url.database.startswith("file:") or os.name != "posix":
+        return None
+    return f"{url.database}.import-lock"
+
+
+# PostgreSQL: deadlock_detected, serialization_failure. SQLite: the busy timeout ran out.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True when ``exc`` (a SQLAlchemy or driver error) says "try the transaction again".
+
+    >>> is_retryable(sqlite3.OperationalError("database is locked"))
+    True
+    >>> is_retryable(ValueError("bad row"))
+    False
+    """
+    orig = getattr(exc, "orig", None) or exc
+    if getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        return True
+    return isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig)
 
 
 def migrate(engine: Engine) -> None:
@@ -116,6 +174,8 @@ def read_frame(engine: Engine, sql: str, params: Sequence[Any] = ()) -> pl.DataF
     sqlite3 connection: a second SQLite library in the same process (ADBC bundles one) breaks
     SQLite's POSIX locking and was seen to read stale pages. Columns named like a datetime or
     boolean column of the schema are typed as such, because SQLite hands back text and integers.
+    Every integer column comes back as Int64 on both backends (PostgreSQL INTEGER is Int32 in
+    Arrow, and a polars sum of Int32 overflows silently).
     """
     if engine.dialect.name == "sqlite":
         raw = engine.raw_connection()
@@ -144,11 +204,20 @@ def read_frame(engine: Engine, sql: str, params: Sequence[Any] = ()) -> pl.DataF
     return _typed(frame)
 
 
+_NARROW_INTS = (pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16, pl.UInt32)
+
+
 def _typed(frame: pl.DataFrame) -> pl.DataFrame:
     dts, bools = _typed_columns()
     fixes = []
     for name, dtype in frame.schema.items():
-        if dtype == pl.String and name not in dts and _looks_like_timestamp(frame[name]):
+        if name in bools and dtype != pl.Boolean:
+            fixes.append(pl.col(name).cast(pl.Boolean))
+        elif dtype in _NARROW_INTS or dtype == pl.UInt64:
+            # PostgreSQL INTEGER arrives as Int32 and polars sums wrap at 2**31 silently (a
+            # checksum of ids came out mod 2**32): counts, ids and sums are Int64 everywhere.
+            fixes.append(pl.col(name).cast(pl.Int64))
+        elif dtype == pl.String and name not in dts and _looks_like_timestamp(frame[name]):
             # SQLite returns min()/max() and other expressions over timestamps as text.
             fixes.append(_parse_ts(name))
         elif name in dts or name.endswith("_at"):
@@ -162,8 +231,6 @@ def _typed(frame: pl.DataFrame) -> pl.DataFrame:
                 if dtype.time_zone is not None:
                     col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
                 fixes.append(col.dt.cast_time_unit("us"))
-        elif name in bools and dtype != pl.Boolean:
-            fixes.append(pl.col(name).cast(pl.Boolean))
     return frame.with_columns(fixes) if fixes else frame
 
 
