@@ -125,8 +125,9 @@ def test_a_reader_is_never_blocked_for_a_second_by_a_large_import(engine, tmp_pa
         conn.close()
     assert final == 201_000
     assert 1_000 in seen  # the reader ran while the import's transaction was open
+    # No wall-clock assertion (a loaded machine is slow, not blocked): a count that waited on a
+    # lock for more than 1 s would have raised LockNotAvailable through lock_timeout above.
     assert len(waits) >= 10
-    assert max(waits) < 1.0, f"slowest count(*) during the import took {max(waits):.2f} s"
 
 
 def _dead_pid() -> int:
