@@ -96,3 +96,24 @@ def test_resolution_sla_matches_the_raw_csv(bpic_engine: Engine, capsys: pytest.
     for row in out["by_priority"]:
         p = int(row["priority"][1])
         assert (row["incidents"], row["breached"]) == (n[p], breached[p]), row
+
+
+def test_weekday_on_a_store_with_deployments_only(bpic_engine: Engine, tmp_path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    """Hardening 14: BPIC without incidents and tickets crashed `report weekday` (SchemaError
+    on the empty incident read)."""
+    import shutil
+
+    from analytics.store.db import get_engine
+
+    bpic_engine.dispose()
+    shutil.copy(bpic_engine.url.database, tmp_path / "deps.db")
+    eng = get_engine(f"sqlite:///{tmp_path / 'deps.db'}")
+    with eng.begin() as conn:
+        for sql in ("DELETE FROM incident_attribution", "UPDATE ticket SET related_incident_id = NULL",
+                    "DELETE FROM ticket", "DELETE FROM incident"):
+            conn.execute(text(sql))
+    out = _run(eng, capsys, "weekday", "--from", "2013-10-01", "--to", "2014-03-31")
+    assert sum(r["deployments"] for r in out["by_weekday"]) > 0
+    assert out["incidents_by_weekday"] and all(r["incidents"] == 0 for r in out["incidents_by_weekday"])
+    eng.dispose()
