@@ -122,13 +122,35 @@ def incidents(engine: Engine, filters: Filters = Filters(), **pad: timedelta) ->
     """Incidents opened in the period (incidents with no service match only unfiltered views)."""
     where, params = _where(filters, "i.opened_at", "i.environment", **pad)
     join = "JOIN" if (filters.teams or filters.services) else "LEFT JOIN"
-    return read_frame(engine, f"""
+    frame = read_frame(engine, f"""
         SELECT i.id, i.source, i.external_id, i.service_id, {SERVICE_COLS}, i.environment,
                i.severity, i.title, i.opened_at, i.detected_at, i.acknowledged_at, i.resolved_at,
                i.customer_facing, i.outage, i.caused_by_deployment_id,
                i.caused_by_change_request_id, i.root_cause_commit, i.problem_id, i.root_cause,
                i.postmortem_url, i.made_sla, i.priority, i.closed_at, i.status, i.category
         FROM incident i {join} service s ON s.id = i.service_id WHERE {where}""", params)
+    return frame.with_columns(root_cause_specific=root_cause_specific(frame["source"]))
+
+
+# Imports whose root-cause field is a closure code ("Other", "Software", …): too coarse to
+# stand in for a problem id in incident recurrence.
+CLOSURE_CODE_SOURCES = ("bpic2014",)
+
+
+def root_cause_specific(sources: pl.Series) -> pl.Series:
+    """Per incident, whether its root cause may stand in for a missing problem id in
+    recurrence (setting ``WORKBENCH_RECURRENCE_ROOT_CAUSE``: auto / on / off).
+
+    >>> root_cause_specific(pl.Series(["bpic2014", "pagerduty"])).to_list()
+    [False, True]
+    """
+    from analytics.settings import get_settings
+
+    policy = get_settings().recurrence_root_cause
+    if policy in ("on", "off"):
+        return pl.Series("root_cause_specific", [policy == "on"] * len(sources), pl.Boolean)
+    return (~sources.cast(pl.String).is_in(CLOSURE_CODE_SOURCES).fill_null(False)).alias(
+        "root_cause_specific")
 
 
 def tickets(engine: Engine, filters: Filters = Filters(), with_text: bool = False,
