@@ -44,6 +44,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WORKBENCH_MAX_EXPANDED_MB", "",
             "Largest size a compressed import file (.gz, Parquet) may expand to, in megabytes "
             "(default 5 times WORKBENCH_UPLOAD_LIMIT_MB)."),
+    Setting("WORKBENCH_RECURRENCE_ROOT_CAUSE", "auto",
+            "Whether an incident's root-cause category stands in for a missing problem id in "
+            "incident recurrence: auto (yes, except for imports whose category is a closure "
+            "code, e.g. bpic2014), on, or off (problem id only)."),
     Setting("WORKBENCH_USER", "",
             "Name recorded in the audit log for CLI actions (defaults to the OS user)."),
     Setting("WORKBENCH_AUDIT_KEY", "",
@@ -71,6 +75,7 @@ class Settings:
     window_hours: float = DEFAULT_WINDOW_HOURS
     upload_limit_mb: int = 200
     max_expanded_mb: int = 1000
+    recurrence_root_cause: str = "auto"
     user: str = field(default_factory=lambda: os.environ.get("USER", "unknown"))
     audit_key: str = ""
     audit_key_file: str = ""
@@ -95,6 +100,7 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         # Decompression bombs: a cap on expanded bytes that scales with the upload limit.
         max_expanded_mb=int(value["WORKBENCH_MAX_EXPANDED_MB"]
                             or EXPANSION_FACTOR * int(value["WORKBENCH_UPLOAD_LIMIT_MB"])),
+        recurrence_root_cause=value["WORKBENCH_RECURRENCE_ROOT_CAUSE"].strip().lower(),
         user=value["WORKBENCH_USER"] or env.get("USER", "") or "unknown",
         audit_key=value["WORKBENCH_AUDIT_KEY"],
         audit_key_file=value["WORKBENCH_AUDIT_KEY_FILE"],

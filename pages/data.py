@@ -122,3 +122,15 @@ if unconfirmed.height:
         st.cache_data.clear()
         st.success(f"Confirmed {n} service(s).")
         st.rerun()
+
+# Timestamps outside the bulk of their table (left out of default periods), with the rows.
+outside = summary().get("outside_bulk", [])
+if outside:
+    st.subheader("Timestamps outside the bulk of their table")
+    st.caption("Default periods run over the bulk of the data: leading and trailing calendar "
+               "months far sparser than the table's middle month are left out (rule in "
+               "analytics.store.queries.bulk_months). The most extreme rows of each side:")
+    for flag in outside:
+        with st.expander(f"{flag['table']}: {flag['before']:,} before {flag['bulk_from'][:10]}, "
+                         f"{flag['after']:,} after {flag['bulk_to'][:10]}"):
+            st.dataframe(pl.DataFrame(flag["rows"]), hide_index=True, width="stretch")

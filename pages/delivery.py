@@ -138,7 +138,8 @@ kpi(cols[2], "rollback_rate", fig["rollback_rate"],
     f"{row['deployments']:,} deployments")
 kpi(cols[3], "incident_recurrence", fig["incident_recurrence_rate"],
     f"{count(filters, window, 'recurring incidents'):,} recurring ÷ "
-    f"{row['incidents']:,} incidents (30 days)")
+    f"{row['incidents']:,} incidents (30 days; matched by "
+    f"{fig.get('incident_recurrence_basis', 'problem_id').replace('+', ' + ')})")
 
 intervals, by_severity = medians(filters, window)
 st.markdown("**Medians with bootstrap 95% intervals · MTTR by severity**")

@@ -195,3 +195,58 @@ else:
         "is resolved at closed_at. " + ticket_sla.RESPONSE_NOTE
         + (f" {unprioritised:,} tickets without a priority are left out." if unprioritised
            else ""))
+
+st.subheader("Resolution SLA by priority")
+# Incidents against a resolution target per priority, the source's own priority (P1–P5).
+from analytics.reports import resolution_sla  # noqa: E402  (appended section, kept together)
+
+
+@st.cache_data(ttl=300, show_spinner="Counting resolution times…")
+def resolution(filters: Filters, targets: str, clock: str, category: str | None,
+               status: str | None) -> dict:
+    """The resolution SLA report (aggregates: overall and per priority)."""
+    return resolution_sla.resolution_sla(ui.engine(), filters,
+                                         resolution_sla.parse_targets(targets), clock=clock,
+                                         category=category, status=status)
+
+
+@st.cache_data(ttl=300)
+def incident_values(column: str) -> list[str]:
+    """The distinct values of an incident's source category or status."""
+    return sorted(v for v in queries.incidents(ui.engine())[column].unique().to_list() if v)
+
+
+r1, r2, r3, r4 = st.columns([3, 1, 1, 1])
+targets_text = r1.text_input("Targets per priority", "P1=4h,P2=8h,P3=24h,P4=48h,P5=96h",
+                             key="res_targets", help="PRIORITY=HOURS, h or d, comma-separated")
+clock_choice = r2.radio("Clock", resolution_sla.CLOCKS, horizontal=True, key="res_clock")
+category_choice = r3.selectbox("Category", ["(all)", *incident_values("category")],
+                               key="res_category")
+status_choice = r4.selectbox("Status", ["(all)", *incident_values("status")], key="res_status")
+try:
+    res = resolution(filters, targets_text, clock_choice,
+                     None if category_choice == "(all)" else category_choice,
+                     None if status_choice == "(all)" else status_choice)
+except ReportError as exc:
+    st.info(str(exc))
+else:
+    c1, c2, c3 = st.columns(3)
+    ui.tile(c1, "Incidents", f"{res['incidents']:,}",
+            f"incidents opened {res['period']['from']} – {res['period']['to']} with a target "
+            "for their priority (resolved, or still open and already past it)")
+    ui.tile(c2, "Breached", f"{res['breached']:,}",
+            f"took longer than their priority's target ({res['clock']} clock)")
+    ui.tile(c3, "Breach rate", "—" if res["breach_rate"] is None else f"{res['breach_rate']:.1%}",
+            "breached ÷ incidents")
+    st.dataframe(pl.DataFrame(res["by_priority"]), hide_index=True, width="stretch",
+                 column_config={"target_hours": st.column_config.NumberColumn("target h",
+                                                                              format="%g"),
+                                "breach_rate": st.column_config.NumberColumn("breach rate",
+                                                                             format="percent"),
+                                "median_hours": st.column_config.NumberColumn("median h",
+                                                                              format="%.1f")})
+    st.caption(f"Counted {res['basis']}; {res['pending']:,} open incidents not yet past their "
+               "target are left out. "
+               + (f"Business clock: {resolution_sla.DEFAULT_CALENDAR}. "
+                  if res["clock"] == "business" else "Wall clock: every hour counts. ")
+               + res["period"].get("note", ""))

@@ -35,6 +35,9 @@ REPORTS: dict[str, tuple[str, str]] = {
     "ticket-sla": ("analytics.cli.report_ticket_sla",
                    "ticket SLA: resolution met or breached per priority under the default "
                    "business-hours calendar"),
+    "resolution-sla": ("analytics.cli.report_resolution_sla",
+                       "incident resolution SLA by priority: opened → resolved against a target "
+                       "per priority"),
     "uci-sla-timers": ("analytics.cli.report_uci_sla_timers",
                        "UCI incident log: business-hours resolution timers against the log's "
                        "made_sla"),

@@ -34,9 +34,11 @@ change_request     Change ID, Change Type, Risk Assessment, Emergency Change (Y/
                    Change record Open/Close Time
 deployment         Change ID + Service Component WBS (aff); Actual Start/End; Emergency Change
 change             Change ID; Change record Open Time
-incident           Incident ID; ServiceComp WBS (CBy); Priority 1–5 (5 → 4); Category (title);
-                   Open Time; Resolved Time (else Close Time); Closure Code (root_cause);
-                   Related Change
+incident           Incident ID; ServiceComp WBS (CBy); Priority 1–5 as given (priority) and as
+                   severity 1–4 (5 → 4); Category (category, and title); Status (status);
+                   Open Time; Resolved Time (resolved_at, null when the source has none);
+                   Close Time (closed_at); Closure Code (root_cause: a closure code, too coarse
+                   for recurrence); Related Change
 ticket             Interaction ID; Service Comp WBS (aff); Open Time (First Touch); Close Time;
                    Priority (5 → 4); Related Incident
 =================  ===========================================================================
@@ -151,7 +153,8 @@ def _changes(raw: pl.DataFrame, opts: Options, checks: list[Checker], out: Parse
 
 
 def _priority(ck: Checker, column: str) -> pl.Series:
-    # BPIC priorities run 1–5; the store keeps four severities, so 5 joins 4.
+    # BPIC priorities run 1–5; the workbench's severity scale has four steps, so 5 joins 4 there
+    # (the incident's own priority is kept as given beside it).
     return ck.integer(column, 1, 5).clip(upper_bound=4)
 
 
@@ -163,13 +166,19 @@ def _incidents(raw: pl.DataFrame, opts: Options, checks: list[Checker],
     ck.unique(ck.raw("Incident ID"), "Incident ID")
     for required in ("Open Time", "Priority"):
         ck.required(required, ck.raw(required))
-    resolved = ck.datetime("Resolved Time", opts.tz, dayfirst=True, shift_gap=True)
-    closed = ck.datetime("Close Time", opts.tz, dayfirst=True, shift_gap=True)
+    # Resolved and closed stay apart: a definition decides which to use (resolution SLAs fall
+    # back to the close time and say so); Status and Category are kept as given.
+    extra = [ck.text(c, 80).alias(name) for c, name in (("Status", "status"),
+                                                         ("Category", "category"))
+             if c in ck.frame.columns]
+    priority = ck.integer("Priority", 1, 5)
     frame = pl.DataFrame([
         ck.raw("Incident ID").alias("external_id"), ck.raw("ServiceComp WBS (CBy)").alias("service"),
-        _priority(ck, "Priority").alias("severity"), ck.text("Category").alias("title"),
+        priority.clip(upper_bound=4).alias("severity"), priority.alias("priority"),
+        ck.text("Category").alias("title"), *extra,
         ck.datetime("Open Time", opts.tz, dayfirst=True, shift_gap=True).alias("opened_at"),
-        resolved.fill_null(closed).alias("resolved_at"),
+        ck.datetime("Resolved Time", opts.tz, dayfirst=True, shift_gap=True).alias("resolved_at"),
+        ck.datetime("Close Time", opts.tz, dayfirst=True, shift_gap=True).alias("closed_at"),
         ck.text("Closure Code", 80).alias("root_cause"),
         _single(ck, "Related Change", out).alias("caused_by_change_request"),
         ck.frame[FILE], ck.frame[ROW]]).with_columns(environment=pl.lit("production"))

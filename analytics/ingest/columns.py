@@ -93,7 +93,9 @@ SPECS: dict[str, Spec] = {s.kind: s for s in (
         Col("caused_by_change_request", "ref", ref="change_request",
             db="caused_by_change_request_id", public=False),
         Col("root_cause_commit", max_len=80, public=False),
-        Col("made_sla", "bool", public=False)), key=("id",), lenient=("service",)),
+        Col("made_sla", "bool", public=False), Col("priority", "int", public=False, lo=1, hi=9),
+        Col("closed_at", "datetime", public=False), Col("status", max_len=40, public=False),
+        Col("category", max_len=80, public=False)), key=("id",), lenient=("service",)),
     Spec("tickets", "ticket", (
         Col("id", required=True, max_len=255), Col("opened_at", "datetime", True),
         Col("service", max_len=200), Col("closed_at", "datetime"), _sev(),

@@ -49,6 +49,10 @@ DEFINITIONS: dict[str, str] = {
     **catalogue.definitions("delivery"),
     "small_sample": f"Fewer than {SMALL_DEPLOYMENTS} deployments or {SMALL_INCIDENTS} "
                     "incidents in the slice: read with care.",
+    "incident_recurrence_basis": "Which key incident recurrence used: \"problem_id\" (same "
+                                 "service and problem id) or \"problem_id+root_cause\" (the "
+                                 "root-cause category stood in where an incident had no problem "
+                                 "id; setting WORKBENCH_RECURRENCE_ROOT_CAUSE).",
 }
 COUNTS = ("deployments", "cfr_failed", "cfr_deployments", "lead_time_n", "recovery_n",
           "attributed_incidents", "incidents", "mttr_n", "ttd_n", "explicit", "window",
@@ -177,6 +181,7 @@ def figures(row: dict[str, Any], band_year: int = DEFAULT_YEAR) -> dict[str, Any
         "rework_rate": row["rework_rate"],
         "rollback_rate": row["rollback_rate"],
         "incident_recurrence_rate": row["recurrence_rate"],
+        "incident_recurrence_basis": row.get("recurrence_basis") or "problem_id",
         **{k.figure: row.get(k.column) for k in catalogue.computed()},
         "attribution": {r: row[r] for r in ("explicit", "window", "unattributed")},
         "bands": {

@@ -25,6 +25,7 @@ from analytics.metrics.delivery import (
     tie_order,
 )
 from analytics.metrics.frames import (
+    BOOL,
     DEPLOYMENT_COLUMNS,
     DEPLOYMENT_FEATURES,
     INCIDENT_COLUMNS,
@@ -172,14 +173,25 @@ def incident_facts(incidents: Frame, attribution: Frame, deployments: Frame, *,
     incident of the same service with the same ``problem_id`` (else the same ``root_cause``
     when it has no problem id) opened in the ``recurrence_days`` before it; ``incidents``
     should reach that far before the period start. ``start``/``end`` days are in zone ``tz``.
+    The root-cause fallback applies only where the optional boolean column
+    ``root_cause_specific`` is not false (a closure code such as "Other" or "Software" is too
+    coarse: nearly every incident would "recur"); ``recurrence_basis`` says which key each
+    incident used ("problem_id", "root_cause", or null when it had neither).
     """
     lo, hi = local_day_bounds(start, end, tz)
-    inc = conform(incidents, "incidents", INCIDENT_COLUMNS)
+    inc = conform(incidents, "incidents", INCIDENT_COLUMNS, {"root_cause_specific": BOOL})
     if environments is not None:
         inc = inc.filter(pl.col("environment").is_in(list(environments)))
+    specific = (pl.col("root_cause_specific").fill_null(True)
+                if "root_cause_specific" in inc.collect_schema() else pl.lit(True))
+    by_cause = pl.col("root_cause").is_not_null() & specific
     key = (pl.when(pl.col("problem_id").is_not_null()).then(pl.lit("p:") + pl.col("problem_id"))
-           .when(pl.col("root_cause").is_not_null()).then(pl.lit("r:") + pl.col("root_cause")))
-    inc = inc.with_columns(key.alias("_key"))
+           .when(by_cause).then(pl.lit("r:") + pl.col("root_cause")))
+    basis = (pl.when(pl.col("problem_id").is_not_null()).then(pl.lit("problem_id"))
+             .when(by_cause).then(pl.lit("root_cause")))
+    inc = inc.with_columns(key.alias("_key"), basis.alias("recurrence_basis"))
+    if "root_cause_specific" in inc.collect_schema():
+        inc = inc.drop("root_cause_specific")
     earlier = (inc.filter(pl.col("_key").is_not_null())
                .select("service_id", "_key", pl.col("opened_at").alias("_prev")).sort("_prev"))
     current = inc.filter(in_period("opened_at", lo, hi)).sort("opened_at")
@@ -217,6 +229,10 @@ def incident_aggs() -> list[pl.Expr]:
         restore.count().cast(pl.Int64).alias("mttr_n"),
         detect.median().alias("ttd_median"), detect.count().cast(pl.Int64).alias("ttd_n"),
         pl.when(n > 0).then(pl.col("recurred").mean()).alias("recurrence_rate"),
+        # Which key the recurrence figure rests on: problem ids alone, or root causes too.
+        pl.when((pl.col("recurrence_basis") == "root_cause").any())
+        .then(pl.lit("problem_id+root_cause")).otherwise(pl.lit("problem_id"))
+        .alias("recurrence_basis"),
         *[(pl.col("rule") == r).sum().cast(pl.Int64).alias(r)
           for r in ("explicit", "window", "unattributed")],
     ]

@@ -22,7 +22,7 @@ from analytics.metrics.bands import DEFAULT_YEAR
 from analytics.metrics.delivery import local_day_bounds
 from analytics.metrics.delivery_report import Facts, build_facts, figures, report_of, summarize
 from analytics.metrics.stability import RECURRENCE_DAYS
-from analytics.reports import BadRequest, NoData
+from analytics.reports import BadRequest, NoData, periods
 from analytics.settings import get_settings
 from analytics.store import queries
 from analytics.store.queries import Filters
@@ -86,8 +86,9 @@ def delivery(engine: Engine, filters: Filters, *, window_hours: float | None = N
              band_year: int = DEFAULT_YEAR) -> dict[str, Any]:
     """The delivery report: ``period``, the overall figures and ``by_service`` rows (the JSON
     ``report delivery`` prints). An empty period gives zero counts, not an error."""
+    filters, default = periods.fill(engine, filters)  # no dates: the bulk of the data
     report = report_of(facts(engine, filters, window_hours=window_hours), band_year)
-    report["period"].update(services=list(filters.services), teams=list(filters.teams))
+    report["period"].update(services=list(filters.services), teams=list(filters.teams), **default)
     return report
 
 

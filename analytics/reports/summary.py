@@ -13,6 +13,7 @@ import polars as pl
 from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
+from analytics.store import queries
 from analytics.store.db import read_frame
 from analytics.store.models import (AuditLog, Change, ChangeRequest, CsatResponse, Deployment,
                                     Experiment, ExperimentObservation, ImportBatch, Improvement,
@@ -70,8 +71,40 @@ def table_summary(engine: Engine) -> dict[str, Any]:
 
     Returns ``{"tables": {name: rows}, "coverage": {name: {"from": str | None, "to": str | None}}}``
     with names as in :data:`SUMMARY_TABLES` (coverage only for tables with a time column) and
-    times as ``YYYY-MM-DD HH:MM:SS`` UTC.
+    times as ``YYYY-MM-DD HH:MM:SS`` UTC, plus ``outside_bulk`` (:func:`outside_bulk`).
     """
+    out = _counts(engine)
+    out["outside_bulk"] = outside_bulk(engine)
+    return out
+
+
+# Rows listed per side of a table's bulk (the most extreme first); the counts are complete.
+LISTED = 25
+
+
+def outside_bulk(engine: Engine) -> list[dict[str, Any]]:
+    """Timestamps outside the bulk of their table (deployments, incidents, tickets; the rule is
+    :func:`analytics.store.queries.bulk_months`): per table with any, ``before``/``after`` counts,
+    the bulk's range and up to :data:`LISTED` rows per side (``id``, ``at``), most extreme first.
+    Default periods leave these rows out (:mod:`analytics.reports.periods`)."""
+    flags = []
+    for b in queries.bulks(engine):
+        if not (b.before or b.after):
+            continue
+        table, ts = queries.EXTENT_TABLES[b.table]
+        rows = []
+        for op, order, bound in (("<", "ASC", b.lo), (">", "DESC", b.hi)):
+            got = read_frame(engine, f"SELECT external_id AS id, {ts} AS at FROM {table} "
+                                     f"WHERE {ts} {op} ? ORDER BY {ts} {order} LIMIT {LISTED}",
+                             [bound])
+            rows += [{"id": r["id"], "at": _iso(r["at"])} for r in got.to_dicts()]
+        flags.append({"table": b.table, "before": b.before, "after": b.after,
+                      "bulk_from": _iso(b.lo), "bulk_to": _iso(b.hi), "rows": rows})
+    return flags
+
+
+def _counts(engine: Engine) -> dict[str, Any]:
+    """Row counts and coverage of every table (see :func:`table_summary`)."""
     tables: dict[str, int] = {}
     coverage: dict[str, dict[str, str | None]] = {}
     for name, (model, ts) in SUMMARY_TABLES.items():
@@ -110,4 +143,10 @@ def data_quality(engine: Engine) -> pl.DataFrame:
         params = [False] if "?" in sql else []
         n = read_frame(engine, sql.replace("count(*)", "count(*) AS n"), params)["n"][0]
         rows.append({"check": name, "rows": int(n), "why it matters": why})
+    for flag in outside_bulk(engine):
+        rows.append({"check": f"{flag['table']} outside the bulk of their table",
+                     "rows": flag["before"] + flag["after"],
+                     "why it matters": f"{flag['before']:,} before {flag['bulk_from'][:10]}, "
+                                       f"{flag['after']:,} after {flag['bulk_to'][:10]}: left "
+                                       "out of default periods"})
     return pl.DataFrame(rows)

@@ -306,7 +306,10 @@ def incidents_by_release_weekday(releases: pl.DataFrame, incidents: pl.DataFrame
                                  attribution: pl.DataFrame) -> pl.DataFrame:
     """Incidents caused by releases, and their MTTR (hours), by weekday of the release."""
     inc = (attribution.drop_nulls("deployment_id")
-           .join(incidents.select(incident_id="id", opened="opened_at", resolved="resolved_at"),
+           # Cast: an empty incident read has untyped (null) columns.
+           .join(incidents.select(incident_id=pl.col("id").cast(pl.Int64),
+                                  opened=pl.col("opened_at").cast(pl.Datetime("us")),
+                                  resolved=pl.col("resolved_at").cast(pl.Datetime("us"))),
                  on="incident_id")
            .join(releases.select(deployment_id="id", weekday="weekday"), on="deployment_id"))
     hours = (pl.col("resolved") - pl.col("opened")).dt.total_seconds() / 3600

@@ -36,16 +36,19 @@ def test_bpic_mini_handles_the_traps(engine, read):
     assert dep[0] == ("C00000001/WBS000001", datetime(2014, 3, 1, 6, 0), datetime(2014, 3, 1, 7, 55))
     # 30-3-2014 2:30 does not exist in Amsterdam (clocks jump 02:00→03:00): shifted to 03:00 CEST.
     assert dep[2] == ("C00000002/WBS000002", datetime(2014, 3, 30, 1, 0), datetime(2014, 3, 30, 1, 10))
-    inc = read(engine, "SELECT i.external_id, i.severity, i.resolved_at, c.external_id AS c, d.external_id AS d "
+    inc = read(engine, "SELECT i.external_id, i.severity, i.priority, i.resolved_at, i.closed_at, "
+                       "c.external_id AS c, d.external_id AS d "
                        "FROM incident i LEFT JOIN change_request c ON c.id = i.caused_by_change_request_id "
                        "LEFT JOIN deployment d ON d.id = i.caused_by_deployment_id ORDER BY 1").rows()
     assert inc == [
         # Related Change C1, caused-by component WBS000002 → that component's deployment.
-        ("IM0000001", 3, datetime(2014, 3, 1, 10, 40), "C00000001", "C00000001/WBS000002"),
-        # #MULTIVALUE: no link; priority 5 → 4; no Resolved Time → Close Time 05:00 CEST.
-        ("IM0000002", 4, datetime(2014, 3, 30, 3, 0), None, None),
+        ("IM0000001", 3, 3, datetime(2014, 3, 1, 10, 40), datetime(2014, 3, 1, 10, 41), "C00000001",
+         "C00000001/WBS000002"),
+        # #MULTIVALUE: no link; priority 5 kept (severity 4); no Resolved Time: resolved_at stays
+        # empty, Close Time 05:00 CEST kept as closed_at.
+        ("IM0000002", 4, 5, None, datetime(2014, 3, 30, 3, 0), None, None),
         # C00000404 is not in the change file: link left empty (warned).
-        ("IM0000003", 4, None, None, None)]
+        ("IM0000003", 4, 4, None, None, None, None)]
     assert any("C00000404" in w for w in r.warnings)
     tickets = read(engine, "SELECT t.external_id, i.external_id AS i FROM ticket t LEFT JOIN incident i "
                            "ON i.id = t.related_incident_id ORDER BY 1").rows()

@@ -156,7 +156,7 @@ def test_empty_results_keep_their_types(engine):
 
 
 def test_migrations_go_down_and_up_on_a_store_with_rows(engine):
-    """0002 adds incident.made_sla in place: rows (and the rows that point at them) survive."""
+    """0002 and 0003 add incident columns in place: rows (and the rows that point at them) survive."""
     from alembic import command
     from alembic.config import Config
 
@@ -176,6 +176,6 @@ def test_migrations_go_down_and_up_on_a_store_with_rows(engine):
     engine.dispose()  # pooled connections remember the old table layout
     migrate(engine)
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT i.external_id, i.made_sla, t.external_id FROM incident i "
+        rows = conn.execute(text("SELECT i.external_id, i.made_sla, i.priority, t.external_id FROM incident i "
                                  "JOIN ticket t ON t.related_incident_id = i.id")).all()
-    assert rows == [("INC-77", None, "T-501")]
+    assert rows == [("INC-77", None, None, "T-501")]

@@ -94,6 +94,13 @@ class Incident(Imported, table=True):
     postmortem_url: str | None = None
     # The source tool's own "SLA met" flag (ServiceNow, UCI); None when the source has none.
     made_sla: bool | None = None
+    # What the source says, kept as given (BPIC 2014, ServiceNow): its own priority (1 = highest,
+    # up to 5; ``severity`` is the workbench's 1–4 scale), when the record was closed (apart from
+    # resolved), its status, and its category (incident, request for information, …).
+    priority: int | None = Field(default=None, ge=1, le=9)
+    closed_at: datetime | None = None
+    status: str | None = Field(default=None, max_length=40)
+    category: str | None = Field(default=None, max_length=80)
 
 
 class IncidentAttribution(SQLModel, table=True):
