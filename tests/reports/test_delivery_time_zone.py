@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine
 
-from analytics.metrics.delivery import deployment_frequency
+from analytics.metrics.delivery_report import summarize
 from analytics.reports import BadRequest, NoData
 from analytics.reports import delivery as report
 from analytics.store import queries
@@ -80,14 +80,14 @@ def test_weekly_and_daily_buckets_are_local(engine: Engine) -> None:
     # UTC: d6 Sun Nov 1 (week Oct 26); d2 Sun Nov 15 (week Nov 9); d5, d3 Mon Nov 30.
     assert {k: v for k, v in got_utc.items() if v} == {
         date(2026, 10, 26): 1, date(2026, 11, 9): 1, date(2026, 11, 30): 2}
-    deps = queries.deployments(engine, Filters())
-    daily = deployment_frequency(deps, **NOVEMBER, every="1d", tz=KIRITIMATI)
+    local = report.facts(engine, f, window_hours=48)
+    daily = summarize(local, every="1d").filter(pl.col("deployments") > 0)
     per_day = {d: n for d, n in zip(daily["period"].dt.date().to_list(),
                                     daily["deployments"].to_list(), strict=True)}
     assert per_day == {date(2026, 11, 1): 3, date(2026, 11, 16): 1, date(2026, 11, 30): 1}
     # Deploy-days per week, local: weeks Oct 26 … Nov 30 (6 weeks) with 1, 0, 0, 1, 0, 1 days.
     assert daily.height == 3
-    overall = deployment_frequency(deps, **NOVEMBER, tz=KIRITIMATI).row(0, named=True)
+    overall = summarize(local).row(0, named=True)
     assert overall["deploy_days_per_week_median"] == pytest.approx(0.5)
 
 
