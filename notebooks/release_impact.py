@@ -26,6 +26,8 @@ engine = get_engine(get_settings().database_url)
 filters = queries.Filters(environment="production")
 window = get_settings().window_hours
 result = report.release_impact(engine, filters=filters, window_hours=window)
+failed = result["by_outcome"]["failed"]["tickets"]
+print(f"tickets after failed releases: rate ratio {failed['rate_ratio']:.6f}")
 result["verdict"]
 
 # %% [markdown]
