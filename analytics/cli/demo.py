@@ -24,9 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def production_deployments(frames: dict) -> int:
-    """Deployments of the generated demo whose environment is production."""
-    deployments = frames["deployment"]
-    return int((deployments["environment"] == "production").sum())
+    """Production deployments of the generated demo as the KPIs and Overview count them:
+    rollback actions are remediations, not deployments (REFERENCE §1)."""
+    d = frames["deployment"]
+    return int(((d["environment"] == "production") & ~d["is_rollback"]).sum())
 
 
 def run(args: argparse.Namespace) -> int:
