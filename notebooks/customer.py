@@ -5,6 +5,10 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -24,7 +28,7 @@ from analytics.charts import customer as charts
 from analytics.metrics.control_charts import change_points, weekly_seasonality
 from analytics.metrics.csat import csat_periods
 from analytics.reports import csat as report
-from analytics.settings import get_settings
+from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
 from analytics.store import queries
 from analytics.store.db import get_engine
 
@@ -32,10 +36,11 @@ settings = get_settings()
 engine = get_engine(settings.database_url)
 first, last = queries.data_extent(engine)
 # The sidebar's default: the last 90 days, incidents from production.
-filters = queries.Filters(start=last - timedelta(days=89), end=last, environment="production",
-                          timezone=settings.timezone)
+filters = queries.Filters(start=last - timedelta(days=DEFAULT_PERIOD_DAYS - 1), end=last,
+                          environment="production", timezone=settings.timezone)
 result = report.csat_report(engine, filters=filters)
 total = result.total
+print(f"{filters.start} – {filters.end}: CSAT {total['csat']:.6f} of {total['n']} answers")
 {k: total[k] for k in ("n", "csat", "csat_low", "csat_high", "nps_n", "nps", "nps_low", "nps_high")}
 
 # %% [markdown]

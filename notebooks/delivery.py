@@ -5,6 +5,10 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -21,19 +25,22 @@ from analytics import catalogue
 from analytics.charts import delivery as charts
 from analytics.metrics.bands import DEFAULT_YEAR
 from analytics.reports import delivery as report
-from analytics.settings import get_settings
+from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
 from analytics.store import queries
 from analytics.store.db import get_engine
 
 engine = get_engine(get_settings().database_url)
 window = get_settings().window_hours
 first, last = queries.data_extent(engine)
-filters = queries.Filters(start=last - timedelta(days=89), end=last,
+filters = queries.Filters(start=last - timedelta(days=DEFAULT_PERIOD_DAYS - 1), end=last,
                           environment="production", timezone=get_settings().timezone)
 
 facts = report.facts(engine, filters, window_hours=window)
 row = report.summary(facts).row(0, named=True)
 headline = report.headline(row, DEFAULT_YEAR)
+cfr = headline["change_failure_rate"]
+print(f"{filters.start} – {filters.end}: {cfr['deployments']} deployments, change failure "
+      f"rate {cfr['value']:.6f}")
 {k: headline[k] for k in ("deployments", "deploys_per_day", "lead_time_hours",
                           "change_failure_rate", "recovery_time_hours", "rework_rate",
                           "mttr_hours", "time_to_detect_hours", "rollback_rate",

@@ -5,6 +5,10 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -20,16 +24,19 @@ from analytics import catalogue
 from analytics.charts import delivery as charts
 from analytics.metrics.activity import totals
 from analytics.reports import scorecard as report
-from analytics.settings import get_settings
+from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
 from analytics.store import queries
 from analytics.store.db import get_engine
 
 engine = get_engine(get_settings().database_url)
 first, last = queries.data_extent(engine)
-filters = queries.Filters(start=last - timedelta(days=89), end=last, environment="production",
+filters = queries.Filters(start=last - timedelta(days=DEFAULT_PERIOD_DAYS - 1), end=last,
+                          environment="production",
                           timezone=get_settings().timezone)
 counts, weekly = report.activity(engine, filters)
 events = {kind: queries.event_times(engine, kind, filters) for kind in report.ACTIVITY_KINDS}
+print(f"{filters.start} – {filters.end}: {counts['deployments']} deployments, "
+      f"{counts['incidents']} incidents")
 counts
 
 # %% [markdown]

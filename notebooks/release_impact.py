@@ -5,6 +5,10 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -26,6 +30,8 @@ engine = get_engine(get_settings().database_url)
 filters = queries.Filters(environment="production")
 window = get_settings().window_hours
 result = report.release_impact(engine, filters=filters, window_hours=window)
+failed = result["by_outcome"]["failed"]["tickets"]
+print(f"tickets after failed releases: rate ratio {failed['rate_ratio']:.6f}")
 result["verdict"]
 
 # %% [markdown]

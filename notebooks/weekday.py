@@ -5,6 +5,10 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -23,6 +27,7 @@ from analytics.store.db import get_engine
 engine = get_engine(get_settings().database_url)
 filters = queries.Filters(environment="production")
 result = report.weekday(engine, filters=filters)
+print(f"Friday odds ratio {result['friday_vs_rest']['odds_ratio']:.6f}")
 result["verdict"]
 
 # %%

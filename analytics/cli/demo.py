@@ -26,6 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def production_deployments(frames: dict) -> int:
+    """Production deployments of the generated demo as the KPIs and Overview count them:
+    rollback actions are remediations, not deployments (REFERENCE §1)."""
+    d = frames["deployment"]
+    return int(((d["environment"] == "production") & ~d["is_rollback"]).sum())
+
+
 def run(args: argparse.Namespace) -> int:
     """Load the demo into an empty store, or print its truth."""
     from sqlmodel import Session
@@ -72,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
                                             detail={"seed": args.seed, "rows": written}))
         session.commit()
     written_total = sum(written.values())
+    # rows.deployment counts every environment; the README quotes both numbers.
     summary = {"seed": args.seed, "rows": written, "total_rows": written_total,
+               "production_deployments": production_deployments(frames),
                "seconds": round(time.perf_counter() - t0, 1)}
     emit(summary, args.format)
     return 0
