@@ -57,12 +57,13 @@ st.caption("p: each weekday against all other days (chi-square, Fisher when spar
            f"chi-square p = {res['independence']['p_value']:.2g}.")
 
 st.subheader("Odds ratios against Monday, with controls")
-# Monday is the reference: its ratio is 1 by definition and it has no interval.
-st.dataframe(pl.DataFrame(res["odds_ratios_vs_monday"]).with_columns(
-                 pl.col("ci_low", "ci_high").cast(pl.Float64)), hide_index=True,
+# Monday is the reference: its ratio is 1 by definition and it has no interval (no "None" row).
+st.dataframe(pl.DataFrame(res["odds_ratios_vs_monday"]).filter(pl.col("ci_low").is_not_null()),
+             hide_index=True,
              column_config={c: st.column_config.NumberColumn(c.replace("_", " "), format="%.2f")
                             for c in ("odds_ratio", "ci_low", "ci_high")})
-st.caption("Monday is the reference (odds ratio 1, no interval).")
+st.caption("Each weekday's failure odds ÷ Monday's, from the logistic model with controls; Monday "
+           "is the reference (odds ratio 1 by definition), so it has no row.")
 st.subheader("By hour band (UTC)")
 st.dataframe(res["by_hour_band"], hide_index=True, column_config=RATE_COLUMNS)
 if "incidents_by_weekday" in res:

@@ -74,9 +74,10 @@ proposed = {"threshold": p1.slider("Threshold", t_lo, t_hi, round(t_default, 6),
                                             bind="query-params"),
             "cooldown_minutes": p4.select_slider("Cooldown (min)", STEPS, int(current["cooldown_minutes"]),
                                                  key="ws_cooldown", bind="query-params")}
-st.caption(f"Current rule (version {version}): above {current['threshold']:g} over "
-           f"{current['window_minutes']}m for {current['for_minutes']}m, cooldown "
-           f"{current['cooldown_minutes']}m.")
+st.caption(f"Proposed rule: above {proposed['threshold']:g} over {proposed['window_minutes']}m for "
+           f"{proposed['for_minutes']}m, cooldown {proposed['cooldown_minutes']}m. Current rule "
+           f"(version {version}): above {current['threshold']:g} over {current['window_minutes']}m "
+           f"for {current['for_minutes']}m, cooldown {current['cooldown_minutes']}m.")
 try:
     view = report.workshop(data, current=current, proposed=proposed)
 except ReportError as exc:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+from sqlalchemy import text
+
 from analytics.reports.release_impact import release_impact
 from analytics.reports.weekday import weekday
 from analytics.store.queries import Filters
+from tests.pages.test_workshop import demo_copy  # noqa: F401  (fixture: a private demo store)
 
 END = date(2026, 11, 22)
 DEFAULT = Filters(start=END - timedelta(days=89), end=END, environment="production")
@@ -43,3 +47,25 @@ def test_study_pages_on_empty_store_say_so(engine, app_for):
     for page in ("pages/release_impact.py", "pages/weekday.py"):
         at = app_for(engine, page)
         assert at.info, page
+
+
+HOSTILE = "**pwn** [click](http://evil.example) <b>x</b>"
+
+
+@pytest.mark.parametrize("page", ["pages/weekday.py", "pages/release_impact.py"])
+def test_hostile_service_name_is_shown_as_text(demo_copy, app_for, page):  # noqa: F811
+    """A service named with Markdown and HTML is shown as typed, never rendered (Hardening 6)."""
+    with demo_copy.begin() as conn:
+        victim = conn.execute(text("SELECT name FROM service ORDER BY id LIMIT 1")).scalar_one()
+        conn.execute(text("UPDATE service SET name = :n WHERE name = :v"), {"n": HOSTILE, "v": victim})
+    at = app_for(demo_copy, page)
+    at.multiselect(key="service").set_value([HOSTILE]).run()
+    assert not at.exception, at.exception
+    markdown = [e.value for kind in ("caption", "markdown", "info", "subheader", "success", "error")
+                for e in getattr(at, kind)]
+    shown = [m for m in markdown if "pwn" in m]
+    assert shown, "the filter caption names the service"
+    for m in shown:
+        # Every Markdown/HTML character of the name arrives escaped, so it renders as typed.
+        assert "**pwn**" not in m and "[click](" not in m and "<b>" not in m, m
+        assert "\\*\\*pwn\\*\\*" in m
