@@ -98,8 +98,9 @@ def slider_moves(browser, url: str, repeat: int) -> list[float]:  # noqa: ANN001
     thumb = page.get_by_test_id("stSlider").filter(has_text="Threshold").get_by_role("slider")
     thumb.focus()
     times = []
+    caption = page.get_by_test_id("stCaptionContainer").filter(has_text="Proposed rule: above ")
     for i in range(repeat):
-        value = float(thumb.get_attribute("aria-valuenow"))
+        value = float(re.search(r"Proposed rule: above ([0-9.e-]+) ", caption.inner_text()).group(1))
         key, target = ("ArrowLeft", value - 0.001) if i % 2 == 0 else ("ArrowRight", value + 0.001)
         shown = f"Proposed rule: above {round(target, 3):g} "
         t0 = time.perf_counter()
@@ -145,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--db", help="DATABASE_URL of the store (default: the app's setting)")
     ap.add_argument("--repeat", type=int, default=5, help="warm visits per page and slider moves")
     ap.add_argument("--no-write", action="store_true", help="print the section instead of appending it")
+    ap.add_argument("--slider-only", action="store_true", help="time only the workshop slider (implies --no-write)")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -153,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             rows = []
-            for title, path in pages():
+            for title, path in [] if args.slider_only else pages():
                 first = visit(browser, f"{url}/{path}")
                 warm = [visit(browser, f"{url}/{path}") for _ in range(args.repeat)]
                 rows.append((title, first, warm))
@@ -165,6 +167,8 @@ def main(argv: list[str] | None = None) -> None:
         proc.terminate()
         proc.wait(timeout=30)
     text = section(rows, slider, args.db or "the default store (data/workbench.db)")
+    if args.slider_only:
+        return
     if args.no_write:
         print(text)
     else:

@@ -62,75 +62,90 @@ except ReportError as exc:
     st.stop()
 current, version = report.current_rule(ui.engine(), metric=metric, service=service)
 
-st.subheader("Proposed rule")
-p1, p2, p3, p4 = st.columns([2, 1, 1, 1])
-t_key, t_lo, t_hi, t_step, t_fmt = THRESHOLD_SLIDERS[metric]
-t_default = min(max(round(float(current["threshold"]) / t_step) * t_step, t_lo), t_hi)
-proposed = {"threshold": p1.slider("Threshold", t_lo, t_hi, round(t_default, 6), t_step, format=t_fmt,
-                                   key=t_key, bind="query-params"),
-            "window_minutes": p2.select_slider("Window (min)", STEPS[1:], int(current["window_minutes"]),
-                                               key="ws_window", bind="query-params"),
-            "for_minutes": p3.select_slider("For (min)", STEPS, int(current["for_minutes"]), key="ws_for",
-                                            bind="query-params"),
-            "cooldown_minutes": p4.select_slider("Cooldown (min)", STEPS, int(current["cooldown_minutes"]),
-                                                 key="ws_cooldown", bind="query-params")}
-st.caption(f"Proposed rule: above {proposed['threshold']:g} over {proposed['window_minutes']}m for "
-           f"{proposed['for_minutes']}m, cooldown {proposed['cooldown_minutes']}m. Current rule "
-           f"(version {version}): above {current['threshold']:g} over {current['window_minutes']}m "
-           f"for {current['for_minutes']}m, cooldown {current['cooldown_minutes']}m.")
-try:
-    view = report.workshop(data, current=current, proposed=proposed)
-except ReportError as exc:
-    st.info(plain(str(exc)))  # messages quote the service name
-    st.stop()
-res = view["result"]
-k1, k2, k3, k4 = st.columns(4)
-ui.tile(k1, "Incidents caught", f"{view['caught']} of {view['caught'] + view['missed_count']}",
-        "incidents overlapped by an alert of the proposed rule")
-ui.tile(k2, "Incidents missed", f"{view['missed_count']}", "incidents no alert overlapped")
-ui.tile(k3, "False alarms", f"{view['false_alarms'].height}", "alerts overlapping no incident")
-ui.tile(k4, "Alerts per week", f"{res['alerts_per_week']:.2f}",
-        f"{res['alerts']} alerts, {res['off_hours_alerts']} off hours")
-st.dataframe(view["card"], hide_index=True, width="stretch")
 
-suggested = report.suggestions(data, window_minutes=proposed["window_minutes"])
-if suggested.height:
-    st.markdown("**Suggested thresholds** for this window")
-    st.dataframe(suggested, hide_index=True)
-    st.caption("History: percentiles of the windowed value over the whole history (rare values "
-               "are worth a page). SLO: warn at 80% of the error-budget rate (1 − target; a burn "
-               "rate of 1), critical at it.")
+# The rule's controls and everything they change rerun as a fragment: a slider move redraws this
+# section only, not the sidebar or the rollback replay below (keeps a move well under a second).
+@st.fragment
+def proposed_rule(data: report.ReplayInputs, current: dict, version: int, metric: str,
+                  service: str) -> None:
+    """The proposed rule's controls, its scorecard against the current rule, the timeline, the
+    precision–recall curve and Save."""
+    if "ws_saved" in st.session_state:
+        st.success(plain(st.session_state.pop("ws_saved")))
+    st.subheader("Proposed rule")
+    p1, p2, p3, p4 = st.columns([2, 1, 1, 1])
+    t_key, t_lo, t_hi, t_step, t_fmt = THRESHOLD_SLIDERS[metric]
+    t_default = min(max(round(float(current["threshold"]) / t_step) * t_step, t_lo), t_hi)
+    proposed = {"threshold": p1.slider("Threshold", t_lo, t_hi, round(t_default, 6), t_step, format=t_fmt,
+                                       key=t_key, bind="query-params"),
+                "window_minutes": p2.select_slider("Window (min)", STEPS[1:], int(current["window_minutes"]),
+                                                   key="ws_window", bind="query-params"),
+                "for_minutes": p3.select_slider("For (min)", STEPS, int(current["for_minutes"]), key="ws_for",
+                                                bind="query-params"),
+                "cooldown_minutes": p4.select_slider("Cooldown (min)", STEPS, int(current["cooldown_minutes"]),
+                                                     key="ws_cooldown", bind="query-params")}
+    st.caption(f"Proposed rule: above {proposed['threshold']:g} over {proposed['window_minutes']}m for "
+               f"{proposed['for_minutes']}m, cooldown {proposed['cooldown_minutes']}m. Current rule "
+               f"(version {version}): above {current['threshold']:g} over {current['window_minutes']}m "
+               f"for {current['for_minutes']}m, cooldown {current['cooldown_minutes']}m.")
+    try:
+        view = report.workshop(data, current=current, proposed=proposed)
+    except ReportError as exc:
+        st.info(plain(str(exc)))  # messages quote the service name
+        return
+    res = view["result"]
+    k1, k2, k3, k4 = st.columns(4)
+    ui.tile(k1, "Incidents caught", f"{view['caught']} of {view['caught'] + view['missed_count']}",
+            "incidents overlapped by an alert of the proposed rule")
+    ui.tile(k2, "Incidents missed", f"{view['missed_count']}", "incidents no alert overlapped")
+    ui.tile(k3, "False alarms", f"{view['false_alarms'].height}", "alerts overlapping no incident")
+    ui.tile(k4, "Alerts per week", f"{res['alerts_per_week']:.2f}",
+            f"{res['alerts']} alerts, {res['off_hours_alerts']} off hours")
+    st.dataframe(view["card"], hide_index=True, width="stretch")
 
-st.altair_chart(charts.replay_chart(view, metric=metric, threshold=proposed["threshold"]),
-                width="stretch")
-lo, hi = view["span"]
-st.caption(f"The replayed span, {lo:%Y-%m-%d} – {hi:%Y-%m-%d} UTC (the service's SLI history). Line: "
-           "hourly maximum of the windowed value. Orange bands: incidents. Shaded: alerts of the "
-           "proposed rule (green true, red false). Red dashes: the proposed threshold. Strip "
-           "below: production deployments (failed warm, successful grey).")
+    suggested = report.suggestions(data, window_minutes=proposed["window_minutes"])
+    if suggested.height:
+        st.markdown("**Suggested thresholds** for this window")
+        st.dataframe(suggested, hide_index=True)
+        st.caption("History: percentiles of the windowed value over the whole history (rare values "
+                   "are worth a page). SLO: warn at 80% of the error-budget rate (1 − target; a burn "
+                   "rate of 1), critical at it.")
 
-st.subheader("Precision–recall over thresholds")
-st.altair_chart(charts.pr_curve_chart(view["sweep"], view["marks"]), width="stretch")
+    st.altair_chart(charts.replay_chart(view, metric=metric, threshold=proposed["threshold"]),
+                    width="stretch")
+    lo, hi = view["span"]
+    st.caption(f"The replayed span, {lo:%Y-%m-%d} – {hi:%Y-%m-%d} UTC (the service's SLI history). Line: "
+               "hourly maximum of the windowed value. Orange bands: incidents. Shaded: alerts of the "
+               "proposed rule (green true, red false). Red dashes: the proposed threshold. Strip "
+               "below: production deployments (failed warm, successful grey).")
 
-st.markdown("**False alarms**")
-st.dataframe(view["false_alarms"], hide_index=True)
-st.markdown("**Missed incidents**")
-st.dataframe(view["missed"], hide_index=True, width="stretch")
+    st.subheader("Precision–recall over thresholds")
+    st.altair_chart(charts.pr_curve_chart(view["sweep"], view["marks"]), width="stretch")
 
-st.subheader("Save the proposed rule")
-who = st.text_input("Who", key="ws_who")
-reason = st.text_input("Reason", key="ws_reason")
-if st.button("Save", key="ws_save", disabled=proposed == current):
-    if not who.strip() or not reason.strip():
-        st.error("Say who is saving and why: both go into the audit log.")
-    else:
-        # The store function writes the version and its audit row; the page only commits.
-        with Session(ui.engine()) as session:
-            row = save_definition(session=session, **report.rule_definition(metric, service, proposed),
-                                  actor=who.strip(), reason=reason.strip())
-            saved = (row.key, row.version)
-            session.commit()
-        st.success(plain(f"Saved {saved[0]} version {saved[1]}."))
+    st.markdown("**False alarms**")
+    st.dataframe(view["false_alarms"], hide_index=True)
+    st.markdown("**Missed incidents**")
+    st.dataframe(view["missed"], hide_index=True, width="stretch")
+
+    st.subheader("Save the proposed rule")
+    who = st.text_input("Who", key="ws_who")
+    reason = st.text_input("Reason", key="ws_reason")
+    if st.button("Save", key="ws_save", disabled=proposed == current):
+        if not who.strip() or not reason.strip():
+            st.error("Say who is saving and why: both go into the audit log.")
+        else:
+            # The store function writes the version and its audit row; the page only commits.
+            with Session(ui.engine()) as session:
+                row = save_definition(session=session, **report.rule_definition(metric, service, proposed),
+                                      actor=who.strip(), reason=reason.strip())
+                saved = (row.key, row.version)
+                session.commit()
+            # A full rerun, so the "current rule" everywhere is the one just saved.
+            st.session_state["ws_saved"] = f"Saved {saved[0]} version {saved[1]}."
+            st.rerun(scope="app")
+
+
+proposed_rule(data, current, version, metric, service)
 
 st.subheader("Rollback trigger")
 st.caption("Would an automatic rollback on \"error rate above X within N minutes of a "

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from analytics.reports.release_impact import release_impact
 from analytics.reports.weekday import weekday
 from analytics.store.queries import Filters
-from tests.pages.test_workshop import demo_copy  # noqa: F401  (fixture: a private demo store)
+from tests.pages.test_workshop_page import demo_copy  # noqa: F401  (fixture: a private demo store)
 
 END = date(2026, 11, 22)
 DEFAULT = Filters(start=END - timedelta(days=89), end=END, environment="production")
