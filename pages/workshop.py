@@ -168,4 +168,7 @@ else:
     k4.metric("Impact minutes saved", f"{rb['impact_minutes_saved']:,.0f}")
     rows = pl.DataFrame(rb["rows"])
     st.altair_chart(charts.rollback_chart(rows), width="stretch")
-    st.dataframe(rows.filter(pl.col("outcome") != "quiet"), hide_index=True, width="stretch")
+    # A deployment the trigger never fired on has no trigger time: a dash, not "None".
+    st.dataframe(rows.filter(pl.col("outcome") != "quiet").with_columns(
+        trigger_at=pl.col("trigger_at").dt.strftime("%Y-%m-%d %H:%M").fill_null("–")),
+        hide_index=True, width="stretch")

@@ -51,11 +51,12 @@ def event_study_chart(event_study: pl.DataFrame) -> alt.LayerChart:
         es.select("rel_hour", "outcome", value="expected", low=pl.lit(None, pl.Float64),
                   high=pl.lit(None, pl.Float64), line=pl.col("outcome") + ": expected (hour of week)"),
     ])
-    # Colour and dash share field, title and legend, so Vega-Lite draws them as one legend.
-    legend = alt.Legend(orient="top", labelLimit=300, symbolStrokeWidth=2)
+    # One legend: the colour legend names all four lines (its labels say which are expected), the
+    # dash follows the same field without a legend of its own.
+    legend = alt.Legend(orient="top", columns=2, labelLimit=300, symbolType="stroke", symbolStrokeWidth=2)
     line_enc = alt.Color("line:N", title=None, sort=names, legend=legend, scale=alt.Scale(
         domain=names, range=[OUTCOME_COLOURS[n.split(":")[0]] for n in names]))
-    dash = alt.StrokeDash("line:N", title=None, sort=names, legend=legend, scale=alt.Scale(
+    dash = alt.StrokeDash("line:N", title=None, sort=names, legend=None, scale=alt.Scale(
         domain=names, range=[[1, 0] if n.endswith("observed") else [5, 3] for n in names]))
     band = alt.Chart(es).mark_area(opacity=0.2).encode(
         x=alt.X("rel_hour:Q", title="hours from release"), y=alt.Y("low:Q", title="tickets per hour"),
