@@ -126,7 +126,8 @@ def section(rows: list[tuple[str, float, list[float]]], slider: list[float], db:
              "visit after the server started; warm = median of later visits in new sessions; "
              "until the script run finished and no chart placeholder was left. Targets: first "
              f"≤ {TARGETS['first']:g} s, warm ≤ {TARGETS['warm']:g} s, workshop slider ≤ "
-             f"{TARGETS['slider']:g} s.\n",
+             f"{TARGETS['slider']:g} s. Load average at the end: "
+             f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} (other processes share the cores).\n",
              "| page | first (s) | warm, median (s) | warm runs (s) | first | warm |",
              "|---|---:|---:|---|---|---|"]
     for title, first, warm in rows:
