@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 import polars as pl
 import streamlit as st
 
-from analytics import ui
+from analytics import catalogue, ui
 from analytics.charts import customer as charts
 from analytics.exports import csv_text
 from analytics.metrics.control_charts import LANEY_AUTO_N
@@ -19,6 +19,9 @@ from analytics.reports.releases import failed_releases
 from analytics.settings import get_settings
 from analytics.store.queries import Filters
 from analytics.studies.csat_ops import CohortComparison
+
+# Labels and number formats come from the KPI catalogue, like every other page's.
+CSAT, NPS = catalogue.get("csat"), catalogue.get("nps")
 
 
 @st.cache_data(ttl=300, show_spinner="Computing CSAT…")
@@ -71,13 +74,13 @@ def comparison_tiles(cc: CohortComparison, labels: tuple[str, str, str], who: tu
     """Three tiles: CSAT of a cohort, of everyone else, and the difference, each saying what was
     counted (numerator of denominator, 95% interval, test)."""
     a, b, d = st.columns(3)
-    ui.tile(a, labels[0], f"{cc.affected_csat:.1%}",
+    ui.tile(a, labels[0], CSAT.show(cc.affected_csat),
             f"{round(cc.affected_csat * cc.affected_n):,} of {cc.affected_n:,} {who[0]} scored 4–5 · "
             f"95% {cc.affected_ci[0]:.1%}–{cc.affected_ci[1]:.1%}")
-    ui.tile(b, labels[1], f"{cc.baseline_csat:.1%}",
+    ui.tile(b, labels[1], CSAT.show(cc.baseline_csat),
             f"{round(cc.baseline_csat * cc.baseline_n):,} of {cc.baseline_n:,} {who[1]} scored 4–5 · "
             f"95% {cc.baseline_ci[0]:.1%}–{cc.baseline_ci[1]:.1%}")
-    ui.tile(d, labels[2], f"{cc.difference * 100:+.1f} pts",
+    ui.tile(d, labels[2], CSAT.show_change(cc.difference),
             f"{difference} · 95% {cc.difference_ci[0] * 100:+.1f} to {cc.difference_ci[1] * 100:+.1f} "
             f"pts · two-proportion z p = {cc.p_value:.3g}{extra}")
 
@@ -96,10 +99,10 @@ total, weekly, daily = result.total, result.weekly, result.daily
 observed = weekly.filter(~pl.col("gap"))
 signals = result.signals
 cols = st.columns(4)
-ui.tile(cols[0], "CSAT", f"{total['csat']:.1%}",
+ui.tile(cols[0], CSAT.short, CSAT.show(total["csat"]),
         f"{total['satisfied']:,} of {total['n']:,} answers scored 4–5 · 95% Wilson "
         f"{total['csat_low']:.1%}–{total['csat_high']:.1%} · {filters.start} – {filters.end}")
-ui.tile(cols[1], "NPS", "–" if total["nps"] is None else f"{total['nps']:+.1f}",
+ui.tile(cols[1], NPS.short, "–" if total["nps"] is None else NPS.show(total["nps"]),
         f"{total['promoters']:,} promoters (9–10) − {total['detractors']:,} detractors (0–6) of "
         f"{total['nps_n']:,} NPS answers · 95% adjusted Wald "
         + ("–" if total["nps"] is None else f"{total['nps_low']:+.1f} to {total['nps_high']:+.1f}"))
@@ -111,7 +114,7 @@ ui.tile(cols[3], "EWMA signal days", f"{int(daily['out_of_control'].fill_null(Fa
         "days whose EWMA (λ 0.2) of daily CSAT is outside its limits · "
         f"{int(daily['gap'].sum())} days without answers are gaps")
 
-st.subheader("CSAT week by week")
+st.subheader(f"{CSAT.short} week by week")
 st.altair_chart(charts.csat_weekly(weekly))
 st.caption(f"Line: weekly CSAT = answers 4–5 ÷ answers, shaded 95% Wilson interval; grey dashed: "
            f"centre p̄; red dashed: {result.chart} control limits from each week's n (Laney p′ "
@@ -129,12 +132,12 @@ with left:
     st.caption("EWMA (λ 0.2) of daily CSAT with exact time-varying limits; a day without answers "
                "leaves the EWMA unchanged and is drawn as a gap.")
 with right:
-    st.subheader("NPS week by week")
+    st.subheader(f"{NPS.short} week by week")
     st.altair_chart(charts.nps_weekly(weekly))
     st.caption("NPS = % promoters − % detractors of the week's NPS answers, shaded 95% adjusted-Wald "
                "interval; weeks without NPS answers are gaps.")
 
-st.subheader("CSAT by segment")
+st.subheader(f"{CSAT.short} by segment")
 by = st.segmented_control("Split by", GROUP_COLUMNS, default="segment", key="customer_by")
 by = by or "segment"  # a click on the selected option clears it: keep a split
 groups = split(filters, by)
@@ -144,11 +147,13 @@ st.dataframe(groups.select(by, "n", "satisfied", "csat", "csat_low", "csat_high"
              column_config={by: st.column_config.TextColumn(by),
                             "n": st.column_config.NumberColumn("answers"),
                             "satisfied": st.column_config.NumberColumn("scored 4–5"),
-                            "csat": st.column_config.NumberColumn("CSAT", format="percent"),
+                            "csat": st.column_config.NumberColumn(CSAT.short, format="percent",
+                                                                  help=CSAT.methodology),
                             "csat_low": st.column_config.NumberColumn("95% low", format="percent"),
                             "csat_high": st.column_config.NumberColumn("95% high", format="percent"),
                             "nps_n": st.column_config.NumberColumn("NPS answers"),
-                            "nps": st.column_config.NumberColumn("NPS", format="%+.1f")})
+                            "nps": st.column_config.NumberColumn(NPS.short, format="%+.1f",
+                                                                 help=NPS.methodology)})
 st.caption(f"CSAT = answers 4–5 ÷ answers of each {by} over the whole period, 95% Wilson interval; "
            f"NPS as above. The same numbers as `report csat --by {by}`. " + scope)
 
@@ -171,7 +176,7 @@ else:
 st.subheader("CSAT after customer-facing incidents")
 drop = after_incidents(filters)
 if isinstance(drop, str):
-    st.info(f"Cannot compare: {drop}.")
+    st.info(f"Cannot compare: {charts.plain(drop)}.")
 else:
     comparison_tiles(drop, ("CSAT after incidents", "CSAT otherwise", "Incident effect"),
                      (f"answers given within {report.AFTER_INCIDENT_DAYS} days after a customer-facing "
@@ -202,7 +207,7 @@ comparison, targets = chosen.comparison, chosen.targets
 when = (f"answers in [{release['finished_at']:%Y-%m-%d %H:%M}, +{follow_up} d) UTC, all services; "
         f"affected = customers with a {release['service']} ticket or answer within {window_h} h of the release")
 if comparison is None:
-    st.info(f"Cannot compare: {chosen.why}.")
+    st.info(f"Cannot compare: {charts.plain(str(chosen.why))}.")
 else:
     comparison_tiles(comparison, ("Affected CSAT", "Baseline CSAT", "Difference"),
                      (f"answers from {comparison.affected_customers:,} affected customers",

@@ -28,30 +28,48 @@ def stored_result(exp_id: int) -> report.StoredResult:
     return report.stored_result(ui.engine(), experiment_id=exp_id)
 
 
-def results_table(result: ExperimentResult) -> None:
-    """Each variant against the control: lifts with 95% intervals, p-value, chance to win."""
+def _win(x: float | None) -> str:
+    """Chance to win as text, never rounded up to a certainty it is not.
+
+    >>> _win(0.99999), _win(0.4567)
+    ('> 99.9%', '45.7%')
+    """
+    if x is None:
+        return "–"
+    return "> 99.9%" if x > 0.999 else "< 0.1%" if x < 0.001 else f"{x:.1%}"
+
+
+def results_table(result: ExperimentResult, metric: str) -> None:
+    """The plain-words conclusion, then each variant against the control: lifts with 95%
+    intervals, p-value, chance to win (the control, whose lifts are empty, is in the caption)."""
+    # Variant and metric names are user data: escaped, since st.success renders Markdown.
+    st.success(charts.plain(report.conclusion(result, metric)), icon=":material/lightbulb:")
     v = result.variants
-    st.dataframe(v.select("variant", "n", "mean", "abs_lift", "abs_ci_low", "abs_ci_high", "rel_lift",
-                          "rel_ci_low", "rel_ci_high", "p_value", "chance_to_win"), hide_index=True,
+    ctrl = v.filter(pl.col("variant") == result.control).row(0, named=True)
+    rows = v.filter(pl.col("variant") != result.control).with_columns(
+        chance_to_win=pl.col("chance_to_win").map_elements(_win, return_dtype=pl.String))
+    st.dataframe(rows.select("variant", "n", "mean", "abs_lift", "abs_ci_low", "abs_ci_high", "rel_lift",
+                             "rel_ci_low", "rel_ci_high", "p_value", "chance_to_win"), hide_index=True,
                  # Short headings and 3 decimals so all eleven columns fit at 1400 px (a cut
                  # variant name is unreadable); each heading's help says the rest.
                  column_config={
                      "variant": st.column_config.TextColumn("variant", width=120, pinned=True),
                      "mean": st.column_config.NumberColumn(format="%.3f"),
-                     "abs_lift": st.column_config.NumberColumn("abs lift", format="%.3f"),
+                     "abs_lift": st.column_config.NumberColumn("abs lift", format="%+.3f"),
                      "abs_ci_low": st.column_config.NumberColumn(
-                         "abs low", format="%.3f", help="absolute lift, 95% Welch interval low"),
+                         "abs low", format="%+.3f", help="absolute lift, 95% Welch interval low"),
                      "abs_ci_high": st.column_config.NumberColumn(
-                         "abs high", format="%.3f", help="absolute lift, 95% Welch interval high"),
+                         "abs high", format="%+.3f", help="absolute lift, 95% Welch interval high"),
                      "rel_lift": st.column_config.NumberColumn("rel lift", format="percent"),
                      "rel_ci_low": st.column_config.NumberColumn(
                          "rel low", format="percent", help="relative lift, 95% delta-method interval low"),
                      "rel_ci_high": st.column_config.NumberColumn(
                          "rel high", format="percent", help="relative lift, 95% delta-method interval high"),
                      "p_value": st.column_config.NumberColumn("p", format="%.2g", help="two-sided Welch t test"),
-                     "chance_to_win": st.column_config.NumberColumn(
-                         "P(win)", format="percent", help="chance to win (flat-prior Gaussian posterior)")})
-    st.altair_chart(charts.relative_lifts(v, result.control))
+                     "chance_to_win": st.column_config.TextColumn(
+                         "P(win)", help="chance to win (flat-prior Gaussian posterior)")})
+    st.caption(charts.plain(f"Control {result.control!r}: n = {ctrl['n']:,}, mean = {ctrl['mean']:.4g}."))
+    st.altair_chart(charts.relative_lifts(result.variants, result.control))
     st.caption(f"Each variant against the control {charts.plain(repr(result.control))} ({result.metric_type} metric): "
                "absolute lift = mean − control mean with the Welch t 95% interval; relative lift = "
                "lift ÷ control mean with a delta-method 95% interval (not the absolute interval ÷ the "
@@ -73,7 +91,7 @@ def factorial_section(fit: FactorialResult, factors: list[str], metric: str) -> 
 
 st.title("Experiments")
 top = st.container()
-source = st.radio("Source", SOURCES, horizontal=True, key="exp_source")
+source = st.radio("Source", SOURCES, horizontal=True, key="exp_source", bind="query-params")
 result: ExperimentResult | None = None
 fit: FactorialResult | None = None
 factors: list[str] = []
@@ -84,7 +102,8 @@ if source == SOURCES[0]:
         st.info("No experiment in the store; upload a CSV instead.")
         st.stop()
     names = dict(zip(exps["id"].to_list(), exps["name"].to_list(), strict=True))
-    pick = st.selectbox("Experiment", list(names), format_func=names.get, key="exp_pick")
+    pick = st.selectbox("Experiment", list(names), format_func=names.get, key="exp_pick",
+                        bind="query-params")
     exp = exps.filter(pl.col("id") == pick).row(0, named=True)
     # Description, metric and split are stored text: escaped, since a caption is Markdown.
     st.caption(charts.plain(f"{exp['description'] or ''} · design {exp['design']} · metric {exp['metric']} "
@@ -93,7 +112,7 @@ if source == SOURCES[0]:
     try:
         analysed = stored_result(pick)
     except ReportError as exc:
-        st.info(str(exc))
+        st.info(charts.plain(str(exc)))
         st.stop()
     result, fit, factors, metric = analysed.result, analysed.fit, analysed.factors, exp["metric"]
 else:
@@ -103,6 +122,7 @@ else:
                               f"(variant,value), at most {limit} MB", type="csv", key="exp_upload",
                               max_upload_size=limit)
     metric_type = c2.selectbox("Metric type", METRIC_TYPES, key="exp_metric_type")
+    metric = "the metric"
     control = c2.text_input("Control variant", key="exp_control",
                             help="Default: the variant named 'control', else the first") or None
     if upload is None:
@@ -124,7 +144,7 @@ with top:
                  f"p = {result.srm.p_value:.3g} < {SRM_ALARM_P}). Assignment or logging is broken; "
                  "do not trust these results until it is explained.", icon=":material/warning:")
 st.subheader("Results")
-results_table(result)
+results_table(result, metric)
 arms = ", ".join(f"{v}={n:,}" for v, n in result.variants.select("variant", "n").iter_rows())
 st.caption(f"Sample-ratio check: chi-square of arm sizes {charts.plain(arms)} against the planned "
            f"split, p = {result.srm.p_value:.4g} (alarm below {SRM_ALARM_P}).")

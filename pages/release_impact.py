@@ -7,6 +7,7 @@ import streamlit as st
 
 from analytics import ui
 from analytics.charts import studies as charts
+from analytics.charts.customer import plain
 from analytics.reports import ReportError
 from analytics.reports import release_impact as report
 from analytics.settings import get_settings
@@ -22,7 +23,9 @@ filters = ui.global_filters()
 def result(filters: Filters, window: int) -> dict:
     """The study for these filters; only aggregated frames leave the server."""
     out = report.release_impact(ui.engine(), filters=filters, window_hours=window, top=RANKED)
-    out["per_release"] = out["per_release"].head(RANKED)
+    # The ranking is by the score it shows: the impact score (weighted excess), highest first.
+    out["per_release"] = out["per_release"].sort("impact_score", descending=True,
+                                                 nulls_last=True).head(RANKED)
     return out
 
 
@@ -36,26 +39,39 @@ def drill(service: str, finished_at, window: int) -> dict:  # noqa: ANN001
 st.title("Release impact")
 window = int(st.number_input("Post-release window (hours)", 1, 336,
                              int(round(get_settings().window_hours)), key="ri_window"))
-st.caption(ui.describe(filters))
+# Service and team names are user data: escaped, since a caption renders Markdown.
+st.caption(plain(ui.describe(filters)))
 try:
     res = result(filters, window)
 except ReportError as exc:
-    st.info(f"Nothing to study here: {exc}. Widen the period or clear filters.")
+    st.info(f"Nothing to study here: {plain(str(exc))}. Widen the period or clear filters.")
     st.stop()
 st.subheader(res["verdict"])
 
 st.altair_chart(charts.rate_ratio_chart(report.rate_ratios(res)))
-st.caption("1 = no change. Rate ratios over the post-release window against the same service "
-           "at the same hour of week with no release window open.")
+st.caption("1 = no change (grey dashes). Rate ratios over the post-release window against the same "
+           "service at the same hour of week with no release window open; red: failed releases, "
+           "blue: successful ones, grey: all releases.")
 
 st.altair_chart(charts.event_study_chart(res["event_study"]))
-st.caption("Mean tickets per service-hour around releases (band: ±1.96 SE); dashed: what the "
-           "hour of week alone predicts — releases cluster in business hours, when tickets do too.")
+st.caption("Mean tickets per service-hour around releases (band: ±1.96 SE); solid: observed, "
+           "dashed: what the hour of week alone predicts — releases cluster in business hours, when "
+           "tickets do too.")
 
-st.subheader("Most harmful releases")
-top = res["per_release"].select("id", "service", "finished_at", "status", "observed", "expected",
-                                "excess", "impact_score", "incidents")
-st.dataframe(top, hide_index=True, width="stretch")
+st.subheader("Most harmful releases, by impact score")
+top = res["per_release"].select("id", "service", "finished_at", "status", "impact_score", "excess",
+                                "observed", "expected", "incidents")
+st.dataframe(top, hide_index=True, width="stretch", column_config={
+    "impact_score": st.column_config.NumberColumn(
+        "impact score ▼", format="%.1f",
+        help="excess tickets weighted by user role and transaction criticality (the ranking)"),
+    "excess": st.column_config.NumberColumn("excess tickets", format="%.1f",
+                                            help="observed − expected in the window"),
+    "observed": st.column_config.NumberColumn("observed tickets"),
+    "expected": st.column_config.NumberColumn("expected", format="%.1f")})
+st.caption(f"The {top.height} releases with the highest impact score, highest first. Impact "
+           "score = excess tickets (observed − expected in the post-release window) weighted by "
+           "each ticket's user role and transaction criticality.")
 if top.height:
     pick = st.selectbox("Drill down to a release", top["id"].to_list(), key="ri_release")
     rel = top.filter(pl.col("id") == pick).row(0, named=True)

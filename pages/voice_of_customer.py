@@ -69,7 +69,7 @@ n_themes = st.slider("Number of themes", 4, 12, 8, key="voc_themes")
 
 fit = themes_fit(filters, n_themes)
 if isinstance(fit, str):
-    st.info(fit)
+    st.info(charts.plain(fit))  # the reason may quote a service name
     st.stop()
 sampled, total = fit.sampled, fit.total
 themes, weekly = volumes(filters, n_themes, tz)
@@ -117,7 +117,7 @@ else:
     release = releases.filter(pl.col("id") == pick).row(0, named=True)
     res = rising(filters, n_themes, release["finished_at"], release["service"] if only else None, int(days))
     if isinstance(res, str):
-        st.info(res)
+        st.info(charts.plain(res))
     else:
         st.dataframe(res.select("name", "before", "after", "before_share", "after_share", "ratio",
                                 "p_value", "q_value", "rising"), hide_index=True,

@@ -5,10 +5,17 @@ import streamlit as st
 
 from analytics import ui
 from analytics.charts import studies as charts
+from analytics.charts.customer import plain
 from analytics.reports import ReportError
 from analytics.reports import weekday as report
 from analytics.store.queries import Filters
 from analytics.studies import weekday as method
+
+# Rates as percentages (0.1014 reads as 10.1%), p-values in two significant digits.
+RATE_COLUMNS = {c: st.column_config.NumberColumn(label, format="percent")
+                for c, label in (("rate", "failure rate"), ("ci_low", "95% low"), ("ci_high", "95% high"))}
+P_COLUMNS = {c: st.column_config.NumberColumn(c.replace("_", " "), format="%.2g")
+             for c in ("p_value", "p_holm")}
 
 filters = ui.global_filters()
 
@@ -20,13 +27,14 @@ def result(filters: Filters, outcome: str) -> dict:
 
 
 st.title("Weekday effect")
-st.caption(ui.describe(filters))
+# Service and team names are user data: escaped, since a caption renders Markdown.
+st.caption(plain(ui.describe(filters)))
 outcome = st.radio("A deployment failed when it has…", tuple(report.OUTCOMES), horizontal=True,
                    format_func=lambda o: report.OUTCOMES[o], key="wd_outcome")
 try:
     res = result(filters, outcome)
 except ReportError as exc:
-    st.info(f"Nothing to compare here: {exc}.")
+    st.info(f"Nothing to compare here: {plain(str(exc))}.")
     st.stop()
 st.subheader(res["verdict"])
 f, naive = res["friday_vs_rest"], res["naive_friday_vs_rest"]
@@ -43,18 +51,26 @@ ui.tile(c3, "Smallest detectable", f"{res['min_detectable_odds_ratio']:.2f}×",
 
 by_day = res["by_weekday"]
 st.altair_chart(charts.weekday_rate_chart(by_day))
-st.dataframe(by_day, hide_index=True, width="stretch")
+st.dataframe(by_day, hide_index=True, width="stretch", column_config=RATE_COLUMNS | P_COLUMNS)
 st.caption("p: each weekday against all other days (chi-square, Fisher when sparse); p_holm: "
            "Holm-adjusted across the days. Independence of weekday and failure: "
            f"chi-square p = {res['independence']['p_value']:.2g}.")
 
 st.subheader("Odds ratios against Monday, with controls")
-st.dataframe(pl.DataFrame(res["odds_ratios_vs_monday"]), hide_index=True)
+# Monday is the reference: its ratio is 1 by definition and it has no interval (no "None" row).
+st.dataframe(pl.DataFrame(res["odds_ratios_vs_monday"]).filter(pl.col("ci_low").is_not_null()),
+             hide_index=True,
+             column_config={c: st.column_config.NumberColumn(c.replace("_", " "), format="%.2f")
+                            for c in ("odds_ratio", "ci_low", "ci_high")})
+st.caption("Each weekday's failure odds ÷ Monday's, from the logistic model with controls; Monday "
+           "is the reference (odds ratio 1 by definition), so it has no row.")
 st.subheader("By hour band (UTC)")
-st.dataframe(res["by_hour_band"], hide_index=True)
+st.dataframe(res["by_hour_band"], hide_index=True, column_config=RATE_COLUMNS)
 if "incidents_by_weekday" in res:
     st.subheader("Incidents and MTTR by weekday of the release that caused them")
-    st.dataframe(res["incidents_by_weekday"], hide_index=True)
+    st.dataframe(res["incidents_by_weekday"], hide_index=True, column_config={
+        c: st.column_config.NumberColumn(c.replace("_", " "), format="%.1f")
+        for c in ("mttr_median_hours", "mttr_mean_hours", "incidents_per_100_releases")})
     st.caption(f"Incidents attributed to a release opened within {res['window_hours']:g} h of it "
                "(observation window, WORKBENCH_WINDOW_HOURS; REFERENCE §1.1).")
 

@@ -9,27 +9,62 @@ import altair as alt
 import polars as pl
 
 
+# Colour by meaning, the same on every study chart: a failed release is warm, a successful one
+# cool, all releases together neutral grey.
+OUTCOME_COLOURS = {"failed": "#d6604d", "success": "#4393c3", "all": "#8c8c8c"}
+
+
+def outcome_scale(outcomes: list[str]) -> alt.Scale:
+    """The colour scale of release outcomes (failed warm, success cool, all grey).
+
+    >>> outcome_scale(["failed", "all"]).to_dict()["range"]
+    ['#d6604d', '#8c8c8c']
+    """
+    return alt.Scale(domain=outcomes, range=[OUTCOME_COLOURS.get(o, "#8c8c8c") for o in outcomes])
+
+
 def rate_ratio_chart(rates: pl.DataFrame) -> alt.FacetChart:
     """Rate ratios with 95% CIs by release outcome, one panel per kind (tickets, incidents);
-    ``rates`` is :func:`analytics.reports.release_impact.rate_ratios`."""
-    base = alt.Chart(rates).encode(y=alt.Y("releases:N", title=None), color="releases:N")
-    return (base.mark_rule().encode(x=alt.X("ci_low:Q", title="rate ratio (95% CI)",
-                                            scale=alt.Scale(type="log")), x2="ci_high:Q")
+    ``rates`` is :func:`analytics.reports.release_impact.rate_ratios`. One legend, coloured by
+    meaning (:data:`OUTCOME_COLOURS`)."""
+    order = [o for o in ("failed", "success", "all") if o in set(rates["releases"].to_list())]
+    colour = alt.Color("releases:N", scale=outcome_scale(order), sort=order, title="releases")
+    base = alt.Chart(rates).encode(y=alt.Y("releases:N", title=None, sort=order), color=colour)
+    one = alt.Chart(pl.DataFrame({"x": [1.0]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(x="x:Q")
+    return (base.mark_rule(strokeWidth=2).encode(
+                x=alt.X("ci_low:Q", title="rate ratio (95% CI; 1 = no change)",
+                        scale=alt.Scale(type="log")), x2="ci_high:Q")
             + base.mark_point(filled=True, size=80).encode(x="rate_ratio:Q", tooltip=rates.columns)
-            ).properties(height=120).facet(column=alt.Column("kind:N", title=None))
+            + one).properties(height=120).facet(column=alt.Column("kind:N", title=None))
 
 
 def event_study_chart(event_study: pl.DataFrame) -> alt.LayerChart:
     """Mean tickets per service-hour around releases (band ±1.96 SE) and, dashed, what the
-    hour of week alone predicts; ``event_study`` is the report's frame of that name."""
+    hour of week alone predicts; ``event_study`` is the report's frame of that name. One legend
+    names all four lines: colour = outcome (failed warm, success cool), dash = observed/expected."""
     es = event_study.drop_nulls("mean")
-    band = alt.Chart(es).mark_area(opacity=0.25).encode(
+    outcomes = [o for o in ("failed", "success") if o in set(es["outcome"].to_list())]
+    names = [f"{o}: {k}" for o in outcomes for k in ("observed", "expected (hour of week)")]
+    long = pl.concat([
+        es.select("rel_hour", "outcome", value="mean", low="low", high="high",
+                  line=pl.col("outcome") + ": observed"),
+        es.select("rel_hour", "outcome", value="expected", low=pl.lit(None, pl.Float64),
+                  high=pl.lit(None, pl.Float64), line=pl.col("outcome") + ": expected (hour of week)"),
+    ])
+    # One legend: the colour legend names all four lines (its labels say which are expected), the
+    # dash follows the same field without a legend of its own.
+    legend = alt.Legend(orient="top", columns=2, labelLimit=300, symbolType="stroke", symbolStrokeWidth=2)
+    line_enc = alt.Color("line:N", title=None, sort=names, legend=legend, scale=alt.Scale(
+        domain=names, range=[OUTCOME_COLOURS[n.split(":")[0]] for n in names]))
+    dash = alt.StrokeDash("line:N", title=None, sort=names, legend=None, scale=alt.Scale(
+        domain=names, range=[[1, 0] if n.endswith("observed") else [5, 3] for n in names]))
+    band = alt.Chart(es).mark_area(opacity=0.2).encode(
         x=alt.X("rel_hour:Q", title="hours from release"), y=alt.Y("low:Q", title="tickets per hour"),
-        y2="high:Q", color="outcome:N")
-    line = alt.Chart(es).mark_line().encode(x="rel_hour:Q", y="mean:Q", color="outcome:N")
-    expected = alt.Chart(es).mark_line(strokeDash=[4, 3]).encode(x="rel_hour:Q", y="expected:Q",
-                                                                 color="outcome:N")
-    return (band + line + expected).properties(height=280)
+        y2="high:Q", color=alt.Color("outcome:N", scale=outcome_scale(outcomes), legend=None))
+    lines = alt.Chart(long).mark_line().encode(
+        x="rel_hour:Q", y="value:Q", color=line_enc, strokeDash=dash,
+        tooltip=["line:N", "rel_hour:Q", alt.Tooltip("value:Q", format=".3f")])
+    return (band + lines).resolve_scale(color="independent").properties(height=280)
 
 
 def weekday_rate_chart(by_weekday: pl.DataFrame) -> alt.LayerChart:
@@ -43,22 +78,46 @@ def weekday_rate_chart(by_weekday: pl.DataFrame) -> alt.LayerChart:
             ).properties(height=260)
 
 
-def replay_chart(view: dict, *, metric: str, threshold: float) -> alt.LayerChart:
-    """The workshop's timeline: incidents (orange bands), alerts of the proposed rule (shaded by
-    true/false), the windowed value (hourly maxima), the threshold (red dashes) and deployments
-    (grey ticks); ``view`` is :func:`analytics.reports.thresholds.workshop`."""
-    deployments = view["deployments"]
-    return (alt.Chart(view["incidents"]).mark_rect(opacity=0.25, color="orange")
-            .encode(x="start:T", x2="end:T", tooltip=["id", "caught"])
-            + alt.Chart(view["alerts"]).mark_rect(opacity=0.35).encode(
-                x="start:T", x2="end:T", color=alt.Color("kind:N", title="alert"))
-            + alt.Chart(view["line"]).mark_line().encode(x=alt.X("ts:T", title=None),
-                                                         y=alt.Y("value:Q", title=metric))
-            + alt.Chart(pl.DataFrame({"y": [threshold]})).mark_rule(color="red", strokeDash=[4, 4])
-            .encode(y="y:Q")
-            + alt.Chart(deployments).mark_tick(color="gray", thickness=1)
-            .encode(x="finished_at:T", tooltip=["status", "version", "finished_at"])
-            ).properties(height=320)
+DEPLOYMENT_COLOURS = {"failed": "#d6604d", "rolled_back": "#b2182b", "success": "#9e9e9e"}
+
+
+def replay_chart(view: dict, *, metric: str, threshold: float) -> alt.VConcatChart:
+    """The workshop's timeline over the replayed span only (``view["span"]``): incidents (orange
+    bands), alerts of the proposed rule (shaded by true/false), the windowed value (hourly
+    maxima) and the labelled threshold; under it, on a strip of its own, deployments as rules
+    (failed ones warm). ``view`` is :func:`analytics.reports.thresholds.workshop`."""
+    lo, hi = view["span"]
+    span = alt.Scale(domain=[lo.isoformat(), hi.isoformat()])
+    # The strip below carries the time axis; the series only keeps its grid lines.
+    quiet = alt.Axis(labels=False, ticks=False, domain=False, title=None)
+    x = alt.X("ts:T", title=None, scale=span, axis=quiet)
+    width = "container"
+    line = alt.Chart(view["line"]).mark_line(strokeWidth=1).encode(
+        x=x, y=alt.Y("value:Q", title=metric, axis=alt.Axis(minExtent=50, maxExtent=50)))
+    rule = pl.DataFrame({"y": [threshold], "label": [f"threshold {threshold:g}"]})
+    series = (alt.Chart(view["incidents"]).mark_rect(opacity=0.25, color="orange")
+              .encode(x=alt.X("start:T", scale=span, axis=quiet), x2="end:T", tooltip=["id", "caught"])
+              + alt.Chart(view["alerts"]).mark_rect(opacity=0.35).encode(
+                  x=alt.X("start:T", scale=span, axis=quiet), x2="end:T",
+                  color=alt.Color("kind:N", title="alert", scale=alt.Scale(
+                      domain=["true alert", "false alarm"], range=["#1a9850", "#d6604d"]),
+                      legend=alt.Legend(orient="top")))
+              + line
+              + alt.Chart(rule).mark_rule(color="red", strokeDash=[4, 4]).encode(y="y:Q")
+              + alt.Chart(rule).mark_text(align="left", dx=4, dy=-7, color="red", fontWeight="bold")
+              .encode(y="y:Q", text="label:N", x=alt.value(0))
+              ).properties(height=300, width=width)
+    deployments = view["deployments"].with_columns(
+        status=pl.col("status").cast(pl.String), band=pl.lit("deployments"))
+    statuses = [s for s in DEPLOYMENT_COLOURS if s in set(deployments["status"].to_list())] or ["success"]
+    strip = alt.Chart(deployments).mark_tick(thickness=1.5, size=22).encode(
+        x=alt.X("finished_at:T", title=None, scale=span),
+        y=alt.Y("band:N", title=None, axis=alt.Axis(minExtent=50, maxExtent=50, labelAngle=0)),
+        color=alt.Color("status:N", title="deployment", scale=alt.Scale(
+            domain=statuses, range=[DEPLOYMENT_COLOURS[s] for s in statuses]),
+            legend=alt.Legend(orient="bottom")),
+        tooltip=["status", "version", "finished_at"]).properties(height=30, width=width)
+    return alt.vconcat(series, strip, spacing=4).resolve_scale(x="shared", color="independent")
 
 
 def pr_curve_chart(sweep: pl.DataFrame, marks: pl.DataFrame) -> alt.LayerChart:

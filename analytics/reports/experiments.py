@@ -167,3 +167,61 @@ def stored_result(engine: Engine, *, experiment_id: int) -> StoredResult:
             pl.col(f).cast(pl.String) for f in factors)
         fit = factorial_2x2(levels.with_columns(value=obs["value"]), factors[0], factors[1], "value")
     return StoredResult(exp, result, fit, factors)
+
+
+def conclusion(result: ExperimentResult, metric: str = "the metric", alpha: float = 0.05) -> str:
+    """The sentence a product manager reads: each variant's relative lift against the control
+    with its 95% interval (absolute lift beside it), raises/lowers when the Welch test on the
+    absolute lift is significant at ``alpha``, and whether the sample ratio is OK.
+
+    Reference values (REFERENCE §4): proportions A 14/28, B 16/30 (relative lift 0.06667, CI
+    −0.47767 to 0.61101, p 0.80707); means A/B (absolute lift 0.29, CI 0.04538 to 0.53462,
+    p 0.02016).
+
+    >>> from analytics.studies.experiments import analyse
+    >>> p = pl.DataFrame({"variant": ["A", "B"], "n": [28, 30], "sum": [14, 16], "sum_squares": [14, 16]})
+    >>> print(conclusion(analyse(p, "proportion"), "conversion"))
+    B shows no clear difference in conversion from A: +6.67% (95% CI −47.8% to +61.1%; absolute +0.0333, 95% CI −0.23 to +0.296; Welch p = 0.8). Sample ratio OK (p = 0.79).
+    >>> m = pl.DataFrame({"variant": ["A", "B"], "n": [3407, 3461], "sum": [1396.87, 2422.7],
+    ...                   "sum_squares": [52377.9767, 134698.29]})
+    >>> print(conclusion(analyse(m, "mean"), "revenue"))
+    B raises revenue by 70.7% against A (95% CI −3.53% to +145%; absolute +0.29, 95% CI +0.0454 to +0.535; Welch p = 0.02). Sample ratio OK (p = 0.51).
+    """
+    sentences = []
+    rows = result.variants.filter(pl.col("variant") != result.control).iter_rows(named=True)
+    for v in rows:
+        # The verdict is the Welch t test's on the absolute lift (REFERENCE §4); the relative
+        # lift leads the sentence because that is how a lift is quoted, with its own interval.
+        interval = (f"95% CI {_pct(v['rel_ci_low'])} to {_pct(v['rel_ci_high'])}; absolute "
+                    f"{_signed(v['abs_lift'])}, 95% CI {_signed(v['abs_ci_low'])} to "
+                    f"{_signed(v['abs_ci_high'])}; Welch p = {v['p_value']:.2g}")
+        clear = v["p_value"] < alpha and (v["abs_ci_low"] > 0 or v["abs_ci_high"] < 0)
+        if clear:
+            verb = "raises" if v["abs_lift"] > 0 else "lowers"
+            sentences.append(f"{v['variant']} {verb} {metric} by {abs(v['rel_lift']):.1%} against "
+                             f"{result.control} ({interval}).")
+        else:
+            sentences.append(f"{v['variant']} shows no clear difference in {metric} from "
+                             f"{result.control}: {_pct(v['rel_lift'])} ({interval}).")
+    srm = result.srm
+    sentences.append(f"Sample ratio mismatch (p = {srm.p_value:.2g}): do not trust these results."
+                     if srm.alarm else f"Sample ratio OK (p = {srm.p_value:.2g}).")
+    return " ".join(sentences)
+
+
+def _signed(x: float) -> str:
+    """A signed number with three significant digits and a real minus sign.
+
+    >>> _signed(-0.04538), _signed(0.29)
+    ('−0.0454', '+0.29')
+    """
+    return f"{x:+.3g}".replace("-", "−")
+
+
+def _pct(x: float) -> str:
+    """A signed percentage with three significant digits and a real minus sign.
+
+    >>> _pct(-0.47767), _pct(1.3)
+    ('−47.8%', '+130%')
+    """
+    return _signed(x * 100) + "%"

@@ -230,7 +230,9 @@ def workshop(inputs: ReplayInputs, *, current: dict[str, float], proposed: dict[
     """Everything the workshop shows for a proposed rule against the current one: ``card``
     (scorecard frame), ``result`` (the proposed replay), ``line`` (hourly maxima of the
     windowed value), ``alerts`` (start, end, kind), ``incidents`` (id, start, end, caught),
-    ``sweep`` (PR curve), ``marks`` (current/proposed points), ``false_alarms``, ``missed``."""
+    ``sweep`` (PR curve), ``marks`` (current/proposed points), ``false_alarms``, ``missed``,
+    ``span`` (start, end of the replayed series: the chart's time axis), ``caught`` and
+    ``missed_count`` (incidents of the proposed rule), ``deployments`` (inside the span)."""
     one, inc = inputs.series, inputs.incidents
     cur, new = rule_of(current), rule_of(proposed)
     what = f"service {inputs.service}, metric {inputs.metric}"
@@ -252,13 +254,14 @@ def workshop(inputs: ReplayInputs, *, current: dict[str, float], proposed: dict[
     marks = pl.DataFrame([{"rule": name, "precision": r["precision"], "recall": r["recall"]}
                           for name, r in (("current", before), ("proposed", result))],
                          schema={"rule": pl.String, "precision": pl.Float64, "recall": pl.Float64})
+    span_end = one.start + one.step * one.num.shape[1]
     return {"card": card, "result": result, "line": line, "alerts": alerts, "incidents": bands,
-            "sweep": sweep, "marks": marks,
+            "sweep": sweep, "marks": marks, "span": (one.start, span_end),
+            "caught": int(caught.sum()), "missed_count": int((~caught).sum()),
             "false_alarms": alerts.filter(pl.col("kind") == "false alarm").select("start", "end"),
             "missed": result["incidents_scored"].filter(~caught)
             .select("id", "severity", "title", "opened_at", "resolved_at"),
             # Only deployments inside the replayed span: older ones would stretch the time axis.
             "deployments": inputs.deployments.filter(
-                pl.col("finished_at").is_between(one.start, one.start + one.step * one.num.shape[1],
-                                                 closed="left"))}
+                pl.col("finished_at").is_between(one.start, span_end, closed="left"))}
 

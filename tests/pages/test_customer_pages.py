@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from sqlalchemy import text
 
+from analytics import catalogue
 from analytics.metrics.control_charts import p_chart
 from analytics.metrics.csat import csat_periods
 from analytics.store import queries
@@ -16,6 +17,7 @@ from analytics.store.queries import Filters
 from analytics.studies.csat_ops import after_incident_comparison, cohort_comparison, survey_targets
 from analytics.studies.experiments import analyse
 
+CSAT, NPS = catalogue.get("csat"), catalogue.get("nps")
 START, END = date(2026, 8, 25), date(2026, 11, 22)  # the sidebar's default 90 days
 
 
@@ -44,7 +46,7 @@ def test_customer_page_tiles_match_sql_and_pure_functions(demo_engine, app_for):
                          "AND responded_at < :hi", lo=lo, hi=hi)
     answered = _scalar(demo_engine, "SELECT count(nps) FROM csat_response WHERE responded_at >= :lo "
                        "AND responded_at < :hi", lo=lo, hi=hi)
-    assert _metric(at, "NPS") == f"{100 * (promoters - detractors) / answered:+.1f}"
+    assert _metric(at, NPS.short) == NPS.show(100 * (promoters - detractors) / answered)
 
     frame = queries.csat(demo_engine, Filters(START, END))
     weekly = p_chart(csat_periods(frame, "week", start=START, end=END))
@@ -57,7 +59,7 @@ def test_customer_page_tiles_match_sql_and_pure_functions(demo_engine, app_for):
                                   pad_before=timedelta(days=7))
     drop = after_incident_comparison(frame, incidents)
     assert _metric(at, "CSAT after incidents") == f"{drop.affected_csat:.1%}"
-    assert _metric(at, "Incident effect") == f"{drop.difference * 100:+.1f} pts"
+    assert _metric(at, "Incident effect") == CSAT.show_change(drop.difference)
     assert drop.affected_csat == pytest.approx(0.62, abs=0.03) and drop.baseline_csat == pytest.approx(0.82, abs=0.03)
 
     # The release picked by default and its cohort comparison / targeting list, recomputed.
@@ -71,7 +73,7 @@ def test_customer_page_tiles_match_sql_and_pure_functions(demo_engine, app_for):
     csat, tickets = queries.csat(demo_engine, window), queries.tickets(demo_engine, window)
     cc = cohort_comparison(csat, tickets, release_at, service=service)
     assert _metric(at, "Affected CSAT") == f"{cc.affected_csat:.1%}"
-    assert _metric(at, "Difference") == f"{cc.difference * 100:+.1f} pts"
+    assert _metric(at, "Difference") == CSAT.show_change(cc.difference)
     targets = survey_targets(csat, tickets, release_at, service=service, exclude_days=30)
     assert any(f"**{targets.height:,}** affected customers" in m.value for m in at.markdown)
     assert at.get("download_button")[0].proto.label == "Download targeting list (CSV)"
@@ -127,6 +129,13 @@ def test_experiments_stored_ab_matches_analyse_without_srm(demo_engine, app_for)
     for col in ("n", "mean", "abs_lift", "rel_ci_low", "rel_ci_high", "p_value"):
         assert row[col] == pytest.approx(want[col], rel=1e-9)
     assert expected.srm.p_value > 0.001
+    # The plain-words conclusion, from the same numbers (checked against REFERENCE §4 in the
+    # doctest of analytics.reports.experiments.conclusion).
+    sentence = at.success[0].value.replace("\\", "")
+    verb = "raises" if want["abs_lift"] > 0 else "lowers"
+    assert sentence.startswith(f"treatment {verb} conversion by {abs(want['rel_lift']):.1%} against control")
+    assert "Sample ratio OK" in sentence
+    assert "None" not in table.astype(str).to_string()
 
 
 def test_experiments_factorial_effects_match_cell_means(demo_engine, app_for):
@@ -160,8 +169,10 @@ def test_experiments_upload_with_srm_shows_red_warning_first(demo_engine, app_fo
     assert len(at.error) == 1 and "Sample ratio mismatch" in at.error[0].value
     assert "p = 2.01e-05" in at.error[0].value
     table = at.dataframe[0].value
-    assert table["mean"].tolist() == pytest.approx([0.5, 640 / 1200])
-    assert table["abs_lift"].iloc[1] == pytest.approx(640 / 1200 - 0.5)
+    assert table["variant"].tolist() == ["treatment"]  # the control is the baseline, in the caption
+    assert table["mean"].tolist() == pytest.approx([640 / 1200])
+    assert table["abs_lift"].iloc[0] == pytest.approx(640 / 1200 - 0.5)
+    assert any("Control 'control': n = 1,000, mean = 0.5." in c.value.replace("\\", "") for c in at.caption)
 
 
 def test_experiments_upload_malformed_csv_names_row_and_column(demo_engine, app_for):

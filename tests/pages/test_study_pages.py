@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+from sqlalchemy import text
+
 from analytics.reports.release_impact import release_impact
 from analytics.reports.weekday import weekday
 from analytics.store.queries import Filters
+from tests.pages.test_workshop_page import demo_copy  # noqa: F401  (fixture: a private demo store)
 
 END = date(2026, 11, 22)
 DEFAULT = Filters(start=END - timedelta(days=89), end=END, environment="production")
@@ -18,9 +22,12 @@ def test_release_impact_page_shows_verdict_and_top_release(demo_engine, app_for)
     expected = release_impact(demo_engine, filters=DEFAULT, top=50)  # window: the setting
     assert at.subheader[0].value == expected["verdict"]
     table = at.dataframe[0].value
-    assert int(table["id"].iloc[0]) == expected["releases"][0]["id"]
+    # Ranked by the impact score it shows, highest first (not by another column).
+    ranked = expected["per_release"].sort("impact_score", descending=True, nulls_last=True)
+    assert table["id"].head(5).tolist() == ranked["id"].head(5).to_list()
+    assert table["impact_score"].is_monotonic_decreasing
     # Drill-down: the top release's tickets in its window, counted as the study counted them.
-    top = expected["releases"][0]
+    top = ranked.row(0, named=True)
     drill = next(t.value for t in at.text if "tickets and" in t.value)
     assert drill.startswith(f"{top['observed']} tickets") and top["service"] in drill
 
@@ -40,3 +47,25 @@ def test_study_pages_on_empty_store_say_so(engine, app_for):
     for page in ("pages/release_impact.py", "pages/weekday.py"):
         at = app_for(engine, page)
         assert at.info, page
+
+
+HOSTILE = "**pwn** [click](http://evil.example) <b>x</b>"
+
+
+@pytest.mark.parametrize("page", ["pages/weekday.py", "pages/release_impact.py"])
+def test_hostile_service_name_is_shown_as_text(demo_copy, app_for, page):  # noqa: F811
+    """A service named with Markdown and HTML is shown as typed, never rendered (Hardening 6)."""
+    with demo_copy.begin() as conn:
+        victim = conn.execute(text("SELECT name FROM service ORDER BY id LIMIT 1")).scalar_one()
+        conn.execute(text("UPDATE service SET name = :n WHERE name = :v"), {"n": HOSTILE, "v": victim})
+    at = app_for(demo_copy, page)
+    at.multiselect(key="service").set_value([HOSTILE]).run()
+    assert not at.exception, at.exception
+    markdown = [e.value for kind in ("caption", "markdown", "info", "subheader", "success", "error")
+                for e in getattr(at, kind)]
+    shown = [m for m in markdown if "pwn" in m]
+    assert shown, "the filter caption names the service"
+    for m in shown:
+        # Every Markdown/HTML character of the name arrives escaped, so it renders as typed.
+        assert "**pwn**" not in m and "[click](" not in m and "<b>" not in m, m
+        assert "\\*\\*pwn\\*\\*" in m

@@ -43,7 +43,7 @@ def test_workshop_scores_and_saves(demo_copy, app_for) -> None:  # noqa: ANN001
     at = app_for(demo_copy, page="pages/workshop.py")
     assert at.title[0].value == "Threshold workshop"
     service = at.selectbox(key="ws_service").value
-    at.number_input(key="ws_threshold").set_value(0.2).run()
+    at.slider(key="ws_threshold").set_value(0.2).run()
     assert not at.exception, at.exception
 
     samples = sli_samples(demo_copy, Filters(services=(service,)))
@@ -53,6 +53,11 @@ def test_workshop_scores_and_saves(demo_copy, app_for) -> None:  # noqa: ANN001
     card = _card(at)
     assert card["alerts"]["proposed"] == expected["alerts"]
     assert card["recall"]["proposed"] == pytest.approx(expected["recall"])
+    tiles = {m.label: m.value for m in at.metric}
+    caught = sum(expected["caught"])
+    assert tiles["Incidents caught"] == f"{caught} of {expected['incidents']}"
+    assert tiles["Incidents missed"] == str(expected["incidents"] - caught)
+    assert tiles["False alarms"] == str(sum(not t for t in expected["true_alert"]))
 
     at.text_input(key="ws_who").input("sre-lead")
     at.text_input(key="ws_reason").input("too many pages at night").run()
