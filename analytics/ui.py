@@ -18,6 +18,27 @@ from analytics.store.db import get_engine, migrate
 from analytics.store.queries import Filters
 
 DEFAULT_DAYS = DEFAULT_PERIOD_DAYS
+# The sidebar filters' widget keys, which are also their URL query parameters.
+FILTER_KEYS = ("period", "team", "service", "env")
+# Last value of each filter in this browser session: a page switch drops the widgets' own state
+# and the URL's query string, so the next page restores them from here (and the widgets, bound to
+# the URL, write them back into it).
+_KEPT, _PAGE, _SWITCHED = "_ui_filters", "_ui_page", "_ui_switched"
+# Characters Markdown or HTML can act on; a backslash makes each one literal.
+_MARKDOWN = set("\\`*_{}[]()<>#+-.!|~:$&")
+
+
+def plain(text: object) -> str:
+    """``text`` (user data: a service, file or problem value) made inert for st.markdown,
+    st.caption, st.error or a metric label: every Markdown/HTML special is backslash-escaped,
+    so a link or an image in a name shows as its characters.
+
+    >>> plain("[x](https://evil.example) ![i](http://127.0.0.1:9/t.png)")
+    '\\\\[x\\\\]\\\\(https\\\\://evil\\\\.example\\\\) \\\\!\\\\[i\\\\]\\\\(http\\\\://127\\\\.0\\\\.0\\\\.1\\\\:9/t\\\\.png\\\\)'
+    >>> plain("a_b <b>")
+    'a\\\\_b \\\\<b\\\\>'
+    """
+    return "".join(f"\\{c}" if c in _MARKDOWN else c for c in str(text))
 
 
 @st.cache_resource
@@ -49,6 +70,7 @@ def global_filters() -> Filters:
     lo = lo or hi - timedelta(days=DEFAULT_DAYS)
     default = (max(lo, hi - timedelta(days=DEFAULT_DAYS - 1)), hi)
     svc = services()
+    _restore()
     with st.sidebar:
         st.subheader("Filters")
         tz = get_settings().timezone
@@ -62,11 +84,46 @@ def global_filters() -> Filters:
         env = st.selectbox("Environment", ["production", "staging", "development", "test"],
                            key="env", bind="query-params",
                            help="KPIs count production only by default (REFERENCE §1).")
+    _keep({"period": period, "team": teams, "service": names, "env": env})
     start, end = (period if isinstance(period, tuple) and len(period) == 2 else default)
     filters = Filters(start=start, end=end, teams=tuple(teams),
                       services=tuple(n for n in names if n in set(pool["service"].to_list())),
                       environment=env, timezone=tz)
     return filters
+
+
+def follow(page: str) -> None:
+    """Called by the router with the page about to run: notes whether the user just switched
+    page, and on a page without the sidebar filters keeps them in the URL."""
+    st.session_state[_SWITCHED] = st.session_state.get(_PAGE) != page
+    st.session_state[_PAGE] = page
+
+
+def _restore() -> None:
+    """Before the filter widgets render: right after a page switch (which drops the widgets'
+    state and the query string) every filter gets the session's last value."""
+    if not st.session_state.get(_SWITCHED, False):
+        return
+    st.session_state[_SWITCHED] = False
+    for key, value in st.session_state.get(_KEPT, {}).items():
+        st.session_state[key] = value
+
+
+def _keep(values: dict[str, object]) -> None:
+    """Remember the filters for the next page (a half-picked period is not kept)."""
+    period = values["period"]
+    if not (isinstance(period, tuple) and len(period) == 2):
+        values = {k: v for k, v in values.items() if k != "period"}
+    st.session_state[_KEPT] = {**st.session_state.get(_KEPT, {}), **values}
+
+
+def carry_filters() -> None:
+    """On a page without the sidebar filters: put the session's filters back into the URL, so
+    a copied link and the next page still have them."""
+    for key, value in st.session_state.get(_KEPT, {}).items():
+        if key not in st.query_params and value not in (None, [], ()):
+            st.query_params[key] = ([v.isoformat() for v in value] if key == "period"
+                                    else value)
 
 
 def describe(filters: Filters) -> str:

@@ -61,15 +61,19 @@ st.title("Delivery")
 c1, c2, c3, c4 = st.columns([3, 2, 3, 2])
 window = float(c1.slider("Observation window for attribution (hours)", 1, 168,
                          int(get_settings().window_hours), key="delivery_window",
+                         bind="query-params",
                          help="An incident without an explicit link is attributed to the latest "
                               "production deployment of its service that finished at most this "
                               "long before it opened (REFERENCE §1.1)."))
 band_year = c2.selectbox("DORA report year", years(), index=years().index(DEFAULT_YEAR),
-                         key="delivery_band_year")
-group = GROUPS[c3.selectbox("Group by", list(GROUPS), key="delivery_group")]
-every = c4.radio("Trend", ["week", "month"], horizontal=True, key="delivery_every")
-scope = ui.describe(filters)
-st.caption(f"{scope} · observation window {window:g} h")
+                         key="delivery_band_year", bind="query-params")
+group = GROUPS[c3.selectbox("Group by", list(GROUPS), key="delivery_group",
+                            bind="query-params")]
+every = c4.radio("Trend", ["week", "month"], horizontal=True, key="delivery_every",
+                 bind="query-params")
+scope = ui.plain(ui.describe(filters))  # names the user typed: shown as text
+# The window and filters once, above the tiles; each tile says only what it counted.
+st.caption(f"Every tile: {scope} · incidents attributed within {window:g} h (REFERENCE §1.1)")
 
 try:
     row = summary(filters, window).row(0, named=True)
@@ -88,19 +92,19 @@ if row["small_sample"]:
 def kpi(column, key: str, value: float | None, counts: str) -> None:
     """A tile for catalogue KPI ``key``: value, change against the previous period (coloured by
     the KPI's better direction), numerator ÷ denominator, band, window and filters; the KPI's
-    methodology is the tile's help."""
+    methodology is the tile's help (with its full label; the tile shows the short one)."""
     k = catalogue.get(key)
     v = verdicts.get(k.column, {})
     delta = (f"{k.show_change(v['change'])} vs previous ({v['verdict']})"
              if v.get("change") is not None else None)
     with column:
-        st.metric(k.label, k.show(value), delta=delta, help=DEFINITIONS[k.figure],
+        st.metric(k.short, k.show(value), delta=delta,
+                  help=f"**{k.label}** ({k.unit}). {DEFINITIONS[k.figure]}",
                   delta_color=("normal" if k.better == "higher" else "inverse") if delta else "off")
         line = counts
         if k.band:
             line += f" · band {band_year}: **{fig['bands'][k.band] or '—'}**"
-        st.caption(f"{line}  \nWindow: {filters.start} – {filters.end}, attribution "
-                   f"{window:g} h; {'; '.join(scope.split(' · ')[1:])}")
+        st.caption(line)
 
 
 cfr = fig["change_failure_rate"]
@@ -272,6 +276,6 @@ if group:
 rows, total = report.records(facts_for(slice_filters if where else filters, window), kind,
                              where=where, limit=DRILL_ROWS)
 st.caption(f"{total:,} rows ({kind}, {scope}"
-           f"{'' if not where else ', ' + group + ' ' + str(where[group])}); "
+           f"{'' if not where else ', ' + group + ' ' + ui.plain(where[group])}); "
            f"showing the newest {min(total, DRILL_ROWS):,}.")
 st.dataframe(rows, hide_index=True, width="stretch")

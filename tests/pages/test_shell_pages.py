@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import text
 
-from analytics import catalogue
+from analytics import catalogue, ui
 
 
 def _count(engine, sql, **params):
@@ -110,14 +110,15 @@ def test_overview_scorecard_matches_report_scorecard(demo_engine, app_for, capsy
     tables = [d.value for d in at.dataframe if "service" in d.value.columns
               and cfr_heading in d.value.columns]
     shown = {r["service"].removesuffix(" *"): r for t in tables for r in t.to_dict("records")}
-    assert set(shown) == {s or "(no service)" for s in rows}
+    # Incidents with no service are a note under the tables, not a row with a band.
+    assert set(shown) == {s for s in rows if s}
     for name, r in rows.items():
         if name is None:
             continue
         s = shown[name]
         assert s["Deploys"] == r["deployments"]
-        assert s["Incidents (attrib.)"] == r["attributed_incidents"]
-        assert s["Tickets after rel."] == r["tickets_after_releases"]
+        assert s["Incidents caused"] == r["attributed_incidents"]
+        assert s["Tickets after releases"] == r["tickets_after_releases"]
         if r["cfr"] is not None:
             assert s[cfr_heading] == f"{r['cfr']:.1%} · {r['change_failure_rate_band']}"
         assert bool(s["Escalation"]) == r["escalate"]
@@ -127,13 +128,14 @@ def test_overview_scorecard_matches_report_scorecard(demo_engine, app_for, capsy
     labels = [m.value for m in at.markdown if m.value.startswith("**Criticality")]
     assert labels[:len(crits)] == [f"**Criticality {c}**" for c in crits]
     escalated = [n for n, r in rows.items() if r["escalate"]]
-    assert escalated and all(f"**{n}**" in at.error[0].value for n in escalated)
+    assert escalated and all(f"**{ui.plain(n)}**" in at.error[0].value for n in escalated)
 
 
 def test_overview_drill_down_lists_a_services_failed_deployments(demo_engine, app_for, capsys):
     at = app_for(demo_engine)
     rows = {r["service"]: r for r in _scorecard_json(demo_engine, capsys) if r["level"] == "service"}
-    at.selectbox(key="overview_drill_service").set_value("checkout").run()
+    at.query_params["drill"] = "checkout"  # what a click on checkout's scorecard row sets
+    at.run()
     assert not at.exception
     drill = next(d.value for d in at.dataframe if "failed" in d.value.columns)
     assert len(drill) == rows["checkout"]["cfr_failed"] > 0
@@ -148,10 +150,14 @@ def test_overview_drill_down_lists_customer_events_after_releases(demo_engine, a
     rows = {r["service"]: r for r in _scorecard_json(demo_engine, capsys) if r["level"] == "service"}
     service = max((s for s in rows if s), key=lambda s: rows[s][count])
     expected = rows[service][count]
-    at.selectbox(key="overview_drill_service").set_value(service).run()
-    at.selectbox(key="overview_drill_kind").set_value(kind).run()
+    at.query_params["drill"] = service
+    at.run()
+    at.selectbox(key="records").set_value(kind).run()
     assert not at.exception
-    assert any(c.value.startswith(f"{expected:,} {kind} of {service};") for c in at.caption)
+    assert any(f"**{ui.plain(service)}**" in c.value and f": {expected:,} {kind};" in c.value
+               for c in at.caption)
+    csv = next(b for b in at.get("download_button") if b.proto.label.startswith("Download all"))
+    assert csv.proto.label == f"Download all {expected:,} as CSV"
     drill = next(d.value for d in at.dataframe if "release_at" in d.value.columns)
     assert expected > 0 and len(drill) == min(expected, 500)
     assert set(drill["service"]) == {service}
