@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import polars as pl
 import streamlit as st
 from sqlalchemy import Engine
+from streamlit.errors import StreamlitAPIException
 
 from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
 from analytics.store import queries
@@ -107,6 +108,8 @@ def _restore() -> None:
     st.session_state[_SWITCHED] = False
     for key, value in st.session_state.get(_KEPT, {}).items():
         st.session_state[key] = value
+    # Setting a widget's state does not rewrite the URL; the query string must say it too.
+    carry_filters(force=True)
 
 
 def _keep(values: dict[str, object]) -> None:
@@ -117,13 +120,17 @@ def _keep(values: dict[str, object]) -> None:
     st.session_state[_KEPT] = {**st.session_state.get(_KEPT, {}), **values}
 
 
-def carry_filters() -> None:
-    """On a page without the sidebar filters: put the session's filters back into the URL, so
-    a copied link and the next page still have them."""
+def carry_filters(*, force: bool = False) -> None:
+    """Put the session's filters back into the URL (a page switch clears the query string), so
+    a copied link and the next page still have them: on a page without the sidebar filters, and
+    (``force``) right after a switch, before the filter widgets bind their parameters."""
     for key, value in st.session_state.get(_KEPT, {}).items():
-        if key not in st.query_params and value not in (None, [], ()):
-            st.query_params[key] = ([v.isoformat() for v in value] if key == "period"
-                                    else value)
+        if (force or key not in st.query_params) and value not in (None, [], ()):
+            try:
+                st.query_params[key] = ([v.isoformat() for v in value] if key == "period"
+                                        else value)
+            except StreamlitAPIException:  # still bound to the previous page's widget
+                pass
 
 
 def describe(filters: Filters) -> str:

@@ -43,15 +43,22 @@ BANDED = {band: catalogue.by_column(col) for band, col in catalogue.banded().ite
 MTTR = catalogue.get("mttr")
 CSAT_KPI = catalogue.get("csat")
 # Customer impact columns: heading, short heading, tooltip (plain words, no abbreviations).
-IMPACT = {"attributed_incidents": ("Incidents caused", "Incidents caused",
-                                   "incidents attributed to one of the service's deployments "
-                                   "(REFERENCE §1.1)"),
-          "customer_facing_minutes": ("Customer-facing minutes", "Customer minutes",
-                                      "restore minutes of customer-facing incidents caused by a "
-                                      "deployment"),
-          "tickets_after_releases": ("Tickets after releases", "Tickets after",
-                                     "support tickets opened within the observation window "
-                                     "after one of the service's releases")}
+IMPACT = {"attributed_incidents": ("Incidents caused", "Incidents",
+                                   "Incidents caused: attributed to one of the service's "
+                                   "deployments (REFERENCE §1.1)"),
+          "customer_facing_minutes": ("Customer-facing minutes", "Outage minutes",
+                                      "Customer-facing minutes: restore time of customer-facing "
+                                      "incidents caused by a deployment"),
+          "tickets_after_releases": ("Tickets after releases", "Tickets",
+                                     "Tickets after releases: support tickets opened within the "
+                                     "observation window after one of the service's releases")}
+WORSE = " ▲"  # marks a KPI cell that escalates (worse in each of the last ESCALATION_RUN periods)
+# The records a click on a cell of that column opens (other columns keep the chosen kind).
+CELL_KIND = {"Deploys": "deployments", catalogue.get("change_failure_rate").label:
+             "failed deployments", catalogue.get("recovery_time").label: "failed deployments",
+             catalogue.get("mttr").label: "incidents", "Incidents caused": "incidents",
+             "Customer-facing minutes": "customer-facing incidents",
+             "Tickets after releases": "tickets after releases"}
 CSAT = f"{CSAT_KPI.label} after releases / other"
 EVERY = report.EVERY
 DRILL_ROWS = 500
@@ -102,9 +109,11 @@ def kpi_names(columns: list[str], short: bool = True) -> str:
 
 def readable(rows: pl.DataFrame, name: str) -> pl.DataFrame:
     """The scorecard as a leader reads it: value · band per KPI, impact, escalation."""
+    worse = [pl.when(pl.col("escalated_kpis").list.contains(k.column)).then(pl.lit(WORSE))
+             .otherwise(pl.lit("")) for k in BANDED.values()]
     kpis = [pl.concat_str(pl.col(k.column).map_elements(k.show, return_dtype=pl.String),
-                          pl.lit(" · "), pl.col(f"{band}_band")).fill_null("—").alias(k.label)
-            for band, k in BANDED.items()]
+                          pl.lit(" · "), pl.col(f"{band}_band"), w).fill_null("—").alias(k.label)
+            for (band, k), w in zip(BANDED.items(), worse, strict=True)]
     flag = pl.when(pl.col("escalate")).then(
         pl.col("escalated_kpis").map_elements(kpi_names, return_dtype=pl.String))
     csat = pl.concat_str(*[pl.col(c).map_elements(CSAT_KPI.show, return_dtype=pl.String)
@@ -127,41 +136,46 @@ def fitted(name: str) -> dict[str, object]:
     """Headings from the catalogue's short names (the full ones as tooltips) and widths that
     fit the scorecard into the page at 1400 px, so no column hides behind a scrollbar."""
     col = st.column_config.Column
-    widths = {"Escalation": (86, "Escalate", "KPIs that got worse in each of the last "
-                             f"{ESCALATION_RUN} {EVERY}s"),
-              "Deploys": (60, "Deploys", "deployments in the period and environment"),
+    widths = {"Deploys": (58, "Deploys", "deployments in the period and environment"),
               **{k.label: (KPI_WIDTHS.get(k.key, 84), k.short,
                            f"{k.label} ({k.unit}) · DORA {DEFAULT_YEAR} band")
                  for k in BANDED.values()},
-              MTTR.label: (72, MTTR.short, f"{MTTR.label}, median ({MTTR.unit})"),
+              MTTR.label: (82, MTTR.short, f"{MTTR.label}, median ({MTTR.unit})"),
               **{head: (w, short, tip) for (head, short, tip), w in zip(
-                  IMPACT.values(), (70, 84, 70), strict=True)},
-              CSAT: (100, f"{CSAT_KPI.short} after / other",
+                  IMPACT.values(), (66, 98, 58), strict=True)},
+              CSAT: (108, f"{CSAT_KPI.short} after / other",
                      f"{CSAT_KPI.label} ({CSAT_KPI.unit}) of answers within the window after a "
                      "release / of the other answers")}
     config: dict[str, object] = {name: col(name.capitalize(), width=100, pinned=True)}
     config |= {head: col(label, width=w, help=tip) for head, (w, label, tip) in widths.items()}
+    # Escalations are the ▲ cells and the red box above: the column stays in the data only.
+    config["Escalation"] = None
     return config
 
 
 def coloured(table: pl.DataFrame):  # noqa: ANN201 (a pandas Styler)
-    """Background of each KPI cell by its band, escalations in red."""
+    """Background of each KPI cell by its band; an escalating KPI (▲) in dark red."""
     def paint(cell: str) -> str:
-        band = cell.rsplit(" · ", 1)[-1] if isinstance(cell, str) else ""
-        return f"background-color: {COLOURS[band]}" if band in COLOURS else ""
+        if not isinstance(cell, str):
+            return ""
+        band = cell.removesuffix(WORSE).rsplit(" · ", 1)[-1]
+        style = f"background-color: {COLOURS[band]}" if band in COLOURS else ""
+        return style + ("; color: #b71c1c" if cell.endswith(WORSE) else "")
 
     heads = [k.label for k in BANDED.values()]
     return (table.to_pandas().style.map(paint, subset=heads)
-            .map(lambda v: "background-color: #ffcdd2; font-weight: bold" if v else "",
-                 subset=["Escalation"])
             .format(precision=0, subset=[IMPACT["customer_facing_minutes"][0]]))
 
 
 def pick(key: str, names: list[str]) -> None:
-    """A scorecard row was clicked: its service's records open below (and in the URL)."""
-    rows = st.session_state[key].selection.rows
-    if rows:
-        st.query_params[DRILL] = names[rows[0]]
+    """A scorecard cell was clicked: its service's records open below (service in the URL),
+    the kind of record following the column (failure rate → failed deployments, …)."""
+    cells = st.session_state[key].selection.cells
+    if cells:
+        row, column = cells[0]
+        st.query_params[DRILL] = names[row]
+        if column in CELL_KIND:
+            st.session_state["records"] = CELL_KIND[column]
 
 
 filters = ui.global_filters()
@@ -203,8 +217,10 @@ st.caption(f":green-background[elite] · :blue-background[high] · :orange-backg
            f"incidents caused by a deployment, their customer-facing restore minutes, tickets "
            f"opened within {window:g} h after a release, and {CSAT_KPI.label} "
            f"({CSAT_KPI.unit}) of answers within {window:g} h after a release / of the others. "
-           f"* = small sample. Escalation: the KPIs that got worse in each of the last "
-           f"{ESCALATION_RUN} {EVERY}s. Click a service's row to see the records behind it.")
+           f"* = small sample. ▲ = escalate: the KPI got worse in each of the last "
+           f"{ESCALATION_RUN} {EVERY}s. Click a service's cell to see the records behind it "
+           "(the column picks the kind: failure rate → failed deployments, tickets → tickets "
+           "after releases, …).")
 by_service, by_team = st.tabs(["By service", "By team"])
 for tab, level in ((by_service, "service"), (by_team, "team")):
     with tab:
@@ -217,7 +233,7 @@ for tab, level in ((by_service, "service"), (by_team, "team")):
             st.markdown(f"**Criticality {crit if crit is not None else 'unknown'}**")
             key = f"overview_card_{level}_{crit}"
             selectable = ({"on_select": partial(pick, key, part["service"].to_list()),
-                           "selection_mode": "single-row", "key": key}
+                           "selection_mode": "single-cell", "key": key}
                           if level == "service" else {})
             # Tall enough for every row (35 px a row plus the header): no inner scrollbar.
             st.dataframe(coloured(readable(part, level)), hide_index=True, width="stretch",
@@ -243,7 +259,7 @@ if services_shown:
                              f"releases: opened (answered) within {window:g} h after one of "
                              "the service's releases in the period, or (CSAT) linked to one.")
     rows, total = drill(filters, window, kind, who)
-    st.caption(f"Service **{ui.plain(who)}** (click another row above to change): {total:,} "
+    st.caption(f"Service **{ui.plain(who)}** (click another service's cell above to change): {total:,} "
                f"{kind}; showing the newest {min(total, DRILL_ROWS):,}, the CSV has all.")
     st.dataframe(rows, hide_index=True, width="stretch")
     st.download_button(f"Download all {total:,} as CSV", drill_csv(filters, window, kind, who),

@@ -120,7 +120,8 @@ def test_overview_scorecard_matches_report_scorecard(demo_engine, app_for, capsy
         assert s["Incidents caused"] == r["attributed_incidents"]
         assert s["Tickets after releases"] == r["tickets_after_releases"]
         if r["cfr"] is not None:
-            assert s[cfr_heading] == f"{r['cfr']:.1%} · {r['change_failure_rate_band']}"
+            worse = " ▲" if "cfr" in r["escalated_kpis"] else ""  # an escalating KPI is marked
+            assert s[cfr_heading] == f"{r['cfr']:.1%} · {r['change_failure_rate_band']}{worse}"
         assert bool(s["Escalation"]) == r["escalate"]
         assert s["service"].endswith(" *") == r["small_sample"]
     # Grouped by criticality: one table per level, in order, each holding one criticality.
