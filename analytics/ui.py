@@ -76,7 +76,9 @@ def global_filters() -> Filters:
         st.subheader("Filters")
         tz = get_settings().timezone
         period = st.date_input(f"Period ({tz} days, inclusive)", value=default, min_value=lo,
-                               max_value=hi, key="period", bind="query-params")
+                               max_value=hi, key="period", bind="query-params",
+                               help="Pick the first and last day, or type them; a typed date "
+                                    "applies when you leave the field (Tab or a click outside).")
         teams = st.multiselect("Teams", sorted(svc["team"].unique().to_list()), key="team",
                                bind="query-params", placeholder="All teams")
         pool = svc.filter(pl.col("team").is_in(teams)) if teams else svc

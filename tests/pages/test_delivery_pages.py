@@ -100,9 +100,12 @@ def test_drill_down_shows_the_records_behind_cfr(demo_engine, app_for, capsys):
     assert len(drill) == per_service["checkout"]["change_failure_rate"]["failed"] > 0
     assert set(drill["service"]) == {"checkout"}
     sliced = next(d.value for d in at.dataframe if "service" in d.value.columns
-                  and "cfr_failed" in d.value.columns)
+                  and "Failed" in d.value.columns)
     row = sliced[sliced["service"] == "checkout"].iloc[0]
-    assert row["cfr_failed"] == len(drill)
+    assert row["Failed"] == len(drill)
+    # Values formatted as the catalogue says (the report's CFR, as a percentage).
+    cfr = per_service["checkout"]["change_failure_rate"]["value"]
+    assert row["cfr"] == catalogue.get("change_failure_rate").show(cfr)
 
 
 @pytest.mark.parametrize("kind", ["lead-time pairs", "unattributed"])
@@ -138,10 +141,10 @@ def test_band_year_and_environment_grouping(demo_engine, app_for, capsys):
     assert row["band"] == report["bands"]["change_failure_rate"]
     assert any("Gap-filling rule" in c.value for c in at.caption)
     by_env = next(d.value for d in at.dataframe if "environment" in d.value.columns
-                  and "cfr_failed" in d.value.columns)
+                  and "Failed" in d.value.columns)
     staging = _report(demo_engine, capsys, "--env", "staging")
     assert set(by_env["environment"]) == {"production", "staging"}
-    got = by_env.set_index("environment")["deployments"].to_dict()
+    got = by_env.set_index("environment")["Deployments"].to_dict()
     assert got == {"production": report["deployments"], "staging": staging["deployments"]}
 
 

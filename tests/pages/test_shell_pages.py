@@ -168,3 +168,50 @@ def test_overview_drill_down_lists_customer_events_after_releases(demo_engine, a
     gap = (drill[ts] - drill["release_at"]).dt.total_seconds() / 3600
     linked = drill["related_deployment_id"].notna() if "related_deployment_id" in drill else False
     assert ((gap.between(0, 48)) | linked).all()
+
+
+HOSTILE = "[x](https://evil.example) ![i](http://127.0.0.1:9/t.png)"
+
+
+def _hostile_store(engine):
+    """Three deployments (one failed) and an incident it caused, of a service whose name is a
+    Markdown link and image."""
+    from analytics.ingest.importer import import_files
+
+    deps = ("id,service,environment,finished_at,status,team\n"
+            f'd1,"{HOSTILE}",production,2026-11-02T10:00:00Z,success,web\n'
+            f'd2,"{HOSTILE}",production,2026-11-03T10:00:00Z,failed,web\n'
+            f'd3,"{HOSTILE}",production,2026-11-04T10:00:00Z,success,web\n')
+    incs = ("id,service,severity,opened_at,environment,resolved_at,customer_facing,"
+            "caused_by_deployment\n"
+            f'i1,"{HOSTILE}",2,2026-11-03T11:00:00Z,production,2026-11-03T12:00:00Z,yes,d2\n')
+    import_files(engine, "deployments", uploads=[("d.csv", deps.encode())])
+    import_files(engine, "incidents", uploads=[("i.csv", incs.encode())])
+
+
+def _texts(at) -> list[str]:
+    """Every element body Streamlit renders as Markdown."""
+    return [e.value for kind in ("markdown", "caption", "error", "warning", "info", "success")
+            for e in getattr(at, kind)]
+
+
+def _inert(at) -> None:
+    texts = _texts(at)
+    assert not at.exception, at.exception
+    assert not any("](https://evil" in t or "![i]" in t for t in texts), texts
+    assert any(ui.plain(HOSTILE) in t for t in texts), texts
+
+
+def test_a_service_named_like_markdown_is_shown_as_text(engine, app_for):
+    _hostile_store(engine)
+    at = app_for(engine)
+    at.sidebar.multiselect(key="service").select(HOSTILE).run()
+    _inert(at)  # the filter caption and the drill-down caption name it, escaped
+    assert ui.plain(HOSTILE) in at.caption[0].value
+    at.switch_page("pages/delivery.py").run()
+    at.selectbox(key="delivery_group").set_value("service").run()
+    at.selectbox(key="delivery_drill_slice").set_value(HOSTILE).run()
+    _inert(at)
+    at.switch_page("pages/data.py").run()
+    assert not at.exception
+    assert not any("](https://evil" in t for t in _texts(at))
