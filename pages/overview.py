@@ -128,8 +128,8 @@ def readable(rows: pl.DataFrame, name: str) -> pl.DataFrame:
         *[pl.col(c).alias(head) for c, (head, _, _) in IMPACT.items()], csat.alias(CSAT))
 
 
-KPI_WIDTHS = {"deployment_frequency": 96, "lead_time": 82, "change_failure_rate": 88,
-              "recovery_time": 78}  # px: the widest "value · band" of the demo fits
+KPI_WIDTHS = {"deployment_frequency": 94, "lead_time": 90, "change_failure_rate": 90,
+              "recovery_time": 88}  # px: the widest "value · band ▲" of the demo fits
 
 
 def fitted(name: str) -> dict[str, object]:
@@ -140,10 +140,10 @@ def fitted(name: str) -> dict[str, object]:
               **{k.label: (KPI_WIDTHS.get(k.key, 84), k.short,
                            f"{k.label} ({k.unit}) · DORA {DEFAULT_YEAR} band")
                  for k in BANDED.values()},
-              MTTR.label: (82, MTTR.short, f"{MTTR.label}, median ({MTTR.unit})"),
+              MTTR.label: (80, MTTR.short, f"{MTTR.label}, median ({MTTR.unit})"),
               **{head: (w, short, tip) for (head, short, tip), w in zip(
-                  IMPACT.values(), (66, 98, 58), strict=True)},
-              CSAT: (108, f"{CSAT_KPI.short} after / other",
+                  IMPACT.values(), (64, 96, 56), strict=True)},
+              CSAT: (100, f"{CSAT_KPI.short} after / other",
                      f"{CSAT_KPI.label} ({CSAT_KPI.unit}) of answers within the window after a "
                      "release / of the other answers")}
     config: dict[str, object] = {name: col(name.capitalize(), width=100, pinned=True)}
