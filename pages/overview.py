@@ -142,8 +142,8 @@ def fitted(name: str) -> dict[str, object]:
                  for k in BANDED.values()},
               MTTR.label: (80, MTTR.short, f"{MTTR.label}, median ({MTTR.unit})"),
               **{head: (w, short, tip) for (head, short, tip), w in zip(
-                  IMPACT.values(), (64, 96, 56), strict=True)},
-              CSAT: (100, f"{CSAT_KPI.short} after / other",
+                  IMPACT.values(), (60, 100, 56), strict=True)},
+              CSAT: (100, f"{CSAT_KPI.short} after/other",
                      f"{CSAT_KPI.label} ({CSAT_KPI.unit}) of answers within the window after a "
                      "release / of the other answers")}
     config: dict[str, object] = {name: col(name.capitalize(), width=100, pinned=True)}
