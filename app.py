@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from analytics import ui
+
 st.set_page_config(page_title="Service Level Workbench", page_icon=":material/monitoring:",
                    layout="wide")
 
@@ -30,4 +32,12 @@ PAGES = {
     ],
 }
 
-st.navigation(PAGES).run()
+# Pages that do not render the sidebar filters still carry them in the URL (a page switch clears
+# the query string), so the next page and a copied link keep the user's filters.
+UNFILTERED = {"data", "import_data", "experiments", "workshop"}
+
+page = st.navigation(PAGES)
+ui.follow(page.url_path)
+if page.url_path in UNFILTERED:
+    ui.carry_filters()
+page.run()

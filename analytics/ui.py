@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import polars as pl
 import streamlit as st
 from sqlalchemy import Engine
+from streamlit.errors import StreamlitAPIException
 
 from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
 from analytics.store import queries
@@ -18,6 +19,27 @@ from analytics.store.db import get_engine, migrate
 from analytics.store.queries import Filters
 
 DEFAULT_DAYS = DEFAULT_PERIOD_DAYS
+# The sidebar filters' widget keys, which are also their URL query parameters.
+FILTER_KEYS = ("period", "team", "service", "env")
+# Last value of each filter in this browser session: a page switch drops the widgets' own state
+# and the URL's query string, so the next page restores them from here (and the widgets, bound to
+# the URL, write them back into it).
+_KEPT, _PAGE, _SWITCHED = "_ui_filters", "_ui_page", "_ui_switched"
+# Characters Markdown or HTML can act on; a backslash makes each one literal.
+_MARKDOWN = set("\\`*_{}[]()<>#+-.!|~:$&")
+
+
+def plain(text: object) -> str:
+    """``text`` (user data: a service, file or problem value) made inert for st.markdown,
+    st.caption, st.error or a metric label: every Markdown/HTML special is backslash-escaped,
+    so a link or an image in a name shows as its characters.
+
+    >>> plain("[x](https://evil.example) ![i](http://127.0.0.1:9/t.png)")
+    '\\\\[x\\\\]\\\\(https\\\\://evil\\\\.example\\\\) \\\\!\\\\[i\\\\]\\\\(http\\\\://127\\\\.0\\\\.0\\\\.1\\\\:9/t\\\\.png\\\\)'
+    >>> plain("a_b <b>")
+    'a\\\\_b \\\\<b\\\\>'
+    """
+    return "".join(f"\\{c}" if c in _MARKDOWN else c for c in str(text))
 
 
 @st.cache_resource
@@ -49,11 +71,14 @@ def global_filters() -> Filters:
     lo = lo or hi - timedelta(days=DEFAULT_DAYS)
     default = (max(lo, hi - timedelta(days=DEFAULT_DAYS - 1)), hi)
     svc = services()
+    _restore()
     with st.sidebar:
         st.subheader("Filters")
         tz = get_settings().timezone
         period = st.date_input(f"Period ({tz} days, inclusive)", value=default, min_value=lo,
-                               max_value=hi, key="period", bind="query-params")
+                               max_value=hi, key="period", bind="query-params",
+                               help="Pick the first and last day, or type them; a typed date "
+                                    "applies when you leave the field (Tab or a click outside).")
         teams = st.multiselect("Teams", sorted(svc["team"].unique().to_list()), key="team",
                                bind="query-params", placeholder="All teams")
         pool = svc.filter(pl.col("team").is_in(teams)) if teams else svc
@@ -62,11 +87,52 @@ def global_filters() -> Filters:
         env = st.selectbox("Environment", ["production", "staging", "development", "test"],
                            key="env", bind="query-params",
                            help="KPIs count production only by default (REFERENCE §1).")
+    _keep({"period": period, "team": teams, "service": names, "env": env})
     start, end = (period if isinstance(period, tuple) and len(period) == 2 else default)
     filters = Filters(start=start, end=end, teams=tuple(teams),
                       services=tuple(n for n in names if n in set(pool["service"].to_list())),
                       environment=env, timezone=tz)
     return filters
+
+
+def follow(page: str) -> None:
+    """Called by the router with the page about to run: notes whether the user just switched
+    page, and on a page without the sidebar filters keeps them in the URL."""
+    st.session_state[_SWITCHED] = st.session_state.get(_PAGE) != page
+    st.session_state[_PAGE] = page
+
+
+def _restore() -> None:
+    """Before the filter widgets render: right after a page switch (which drops the widgets'
+    state and the query string) every filter gets the session's last value."""
+    if not st.session_state.get(_SWITCHED, False):
+        return
+    st.session_state[_SWITCHED] = False
+    for key, value in st.session_state.get(_KEPT, {}).items():
+        st.session_state[key] = value
+    # Setting a widget's state does not rewrite the URL; the query string must say it too.
+    carry_filters(force=True)
+
+
+def _keep(values: dict[str, object]) -> None:
+    """Remember the filters for the next page (a half-picked period is not kept)."""
+    period = values["period"]
+    if not (isinstance(period, tuple) and len(period) == 2):
+        values = {k: v for k, v in values.items() if k != "period"}
+    st.session_state[_KEPT] = {**st.session_state.get(_KEPT, {}), **values}
+
+
+def carry_filters(*, force: bool = False) -> None:
+    """Put the session's filters back into the URL (a page switch clears the query string), so
+    a copied link and the next page still have them: on a page without the sidebar filters, and
+    (``force``) right after a switch, before the filter widgets bind their parameters."""
+    for key, value in st.session_state.get(_KEPT, {}).items():
+        if (force or key not in st.query_params) and value not in (None, [], ()):
+            try:
+                st.query_params[key] = ([v.isoformat() for v in value] if key == "period"
+                                        else value)
+            except StreamlitAPIException:  # still bound to the previous page's widget
+                pass
 
 
 def describe(filters: Filters) -> str:

@@ -61,15 +61,20 @@ st.title("Delivery")
 c1, c2, c3, c4 = st.columns([3, 2, 3, 2])
 window = float(c1.slider("Observation window for attribution (hours)", 1, 168,
                          int(get_settings().window_hours), key="delivery_window",
+                         bind="query-params",
                          help="An incident without an explicit link is attributed to the latest "
                               "production deployment of its service that finished at most this "
                               "long before it opened (REFERENCE §1.1)."))
 band_year = c2.selectbox("DORA report year", years(), index=years().index(DEFAULT_YEAR),
-                         key="delivery_band_year")
-group = GROUPS[c3.selectbox("Group by", list(GROUPS), key="delivery_group")]
-every = c4.radio("Trend", ["week", "month"], horizontal=True, key="delivery_every")
-scope = ui.describe(filters)
-st.caption(f"{scope} · observation window {window:g} h")
+                         key="delivery_band_year", bind="query-params")
+group = GROUPS[c3.selectbox("Group by", list(GROUPS), key="delivery_group",
+                            bind="query-params")]
+every = c4.radio("Trend", ["week", "month"], horizontal=True, key="delivery_every",
+                 bind="query-params")
+scope = ui.plain(ui.describe(filters))  # names the user typed: shown as text
+# The window and filters once, above the tiles; each tile says only what it counted.
+st.caption(f"Every tile: {scope} · incidents attributed within {window:g} h (REFERENCE §1.1) "
+           "· the coloured change is against the previous period of the same length")
 
 try:
     row = summary(filters, window).row(0, named=True)
@@ -88,19 +93,19 @@ if row["small_sample"]:
 def kpi(column, key: str, value: float | None, counts: str) -> None:
     """A tile for catalogue KPI ``key``: value, change against the previous period (coloured by
     the KPI's better direction), numerator ÷ denominator, band, window and filters; the KPI's
-    methodology is the tile's help."""
+    methodology is the tile's help (with its full label; the tile shows the short one)."""
     k = catalogue.get(key)
     v = verdicts.get(k.column, {})
-    delta = (f"{k.show_change(v['change'])} vs previous ({v['verdict']})"
+    delta = (f"{k.show_change(v['change'])} ({v['verdict']})"
              if v.get("change") is not None else None)
     with column:
-        st.metric(k.label, k.show(value), delta=delta, help=DEFINITIONS[k.figure],
+        st.metric(k.short, k.show(value), delta=delta,
+                  help=f"**{k.label}** ({k.unit}). {DEFINITIONS[k.figure]}",
                   delta_color=("normal" if k.better == "higher" else "inverse") if delta else "off")
         line = counts
         if k.band:
             line += f" · band {band_year}: **{fig['bands'][k.band] or '—'}**"
-        st.caption(f"{line}  \nWindow: {filters.start} – {filters.end}, attribution "
-                   f"{window:g} h; {'; '.join(scope.split(' · ')[1:])}")
+        st.caption(line)
 
 
 cfr = fig["change_failure_rate"]
@@ -202,6 +207,38 @@ def comparison_table(current: dict, before: dict) -> pl.DataFrame:
 st.dataframe(comparison_table(row, prev), hide_index=True, width="stretch",
              key="delivery_comparison")
 
+SLICE_KPIS = ("deploys_per_day", "lead_time_median", "cfr", "recovery_median", "mttr_median",
+              "ttd_median", "rework_rate", "rollback_rate", "recurrence_rate")
+
+
+def sliced_table(sliced: pl.DataFrame, group: str) -> tuple[pl.DataFrame, dict]:
+    """A slicing as a person reads it: the catalogue's short headings (label and unit as the
+    tooltip) and formats, the CFR interval as one range, the attribution counts in words."""
+    pct = catalogue.get("change_failure_rate").show
+    out, config = [], {group: st.column_config.TextColumn(group.capitalize(), pinned=True)}
+    for r in sliced.iter_rows(named=True):
+        line = {group: "(none)" if r[group] is None else str(r[group]),
+                "Deployments": r["deployments"]}
+        for col in SLICE_KPIS:
+            line[col] = catalogue.by_column(col).show(r[col])
+        line["CFR 95%"] = ("—" if r["cfr_ci_low"] is None
+                           else f"{pct(r['cfr_ci_low'])}–{pct(r['cfr_ci_high'])}")
+        line |= {"Failed": r["cfr_failed"], "Explicit": r["explicit"],
+                 "Window": r["window"], "Unattributed": r["unattributed"],
+                 "Small sample": "yes" if r["small_sample"] else ""}
+        out.append(line)
+    for col in SLICE_KPIS:
+        k = catalogue.by_column(col)
+        config[col] = st.column_config.TextColumn(k.short, help=f"{k.label} ({k.unit})")
+    config["CFR 95%"] = st.column_config.TextColumn(help="Wilson 95% interval of the change "
+                                                         "failure rate")
+    config["Explicit"] = st.column_config.NumberColumn(
+        help="incidents attributed by an explicit link (REFERENCE §1.1)")
+    config["Window"] = st.column_config.NumberColumn(
+        help="incidents attributed by the observation window")
+    return pl.DataFrame(out, infer_schema_length=None), config
+
+
 st.subheader(f"DORA bands ({band_year})")
 band_rows = [{"KPI": k.label, "value": row[col], "shown": k.show(row[col]), "unit": k.unit,
               "band": band(name, row[col], band_year)}
@@ -249,17 +286,9 @@ if group:
     if small:
         st.warning(f"{small} of {sliced.height} slices have a small sample (fewer than "
                    f"{SMALL_DEPLOYMENTS} deployments or {SMALL_INCIDENTS} incidents).")
-    shown = sliced.select(
-        group, "deployments", "deploys_per_day", "lead_time_median", "cfr", "cfr_failed",
-        "cfr_ci_low", "cfr_ci_high", "recovery_median", "mttr_median", "ttd_median",
-        "rework_rate", "rollback_rate", "recurrence_rate", "explicit", "window",
-        "unattributed", "small_sample")
-    headings = catalogue.labels()
-    st.dataframe(shown, hide_index=True, width="stretch", column_config={
-        c: st.column_config.NumberColumn(headings.get(c, c), format=(
-            "percent" if c in ("cfr", "cfr_ci_low", "cfr_ci_high", "rework_rate",
-                               "rollback_rate", "recurrence_rate") else None))
-        for c in shown.columns if c in headings or c.startswith("cfr_ci")})
+    table, config = sliced_table(sliced, group)
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config,
+                 key="delivery_slices")
 
 st.subheader("Records behind a number")
 d1, d2 = st.columns([2, 2])
@@ -273,6 +302,6 @@ if group:
 rows, total = report.records(facts_for(slice_filters if where else filters, window), kind,
                              where=where, limit=DRILL_ROWS)
 st.caption(f"{total:,} rows ({kind}, {scope}"
-           f"{'' if not where else ', ' + group + ' ' + str(where[group])}); "
+           f"{'' if not where else ', ' + group + ' ' + ui.plain(where[group])}); "
            f"showing the newest {min(total, DRILL_ROWS):,}.")
 st.dataframe(rows, hide_index=True, width="stretch")

@@ -15,11 +15,6 @@ from analytics.settings import get_settings
 DETECT = "detect from the file"
 
 
-def _md(text: str) -> str:
-    """``text`` with Markdown's special characters escaped (a file name is the user's text)."""
-    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>~$" else c for c in text)
-
-
 st.title("Import")
 st.caption("Canonical CSV / Parquet / JSON lines, tool payloads (GitHub, GitLab, Jenkins, PagerDuty, "
            "ServiceNow, Jira, Four Keys), BPIC 2014 and UCI files, OpenSLO YAML. Any invalid row stops "
@@ -55,7 +50,7 @@ chosen = None if kind == DETECT else kind
 result = preview(chosen, data, upload.name, tz=tz, mapping=map_bytes)
 
 st.subheader("Preview")
-st.write(f"**{_md(upload.name)}** · detected kind: **{result['detected_kind'] or 'unknown'}** · "
+st.write(f"**{ui.plain(upload.name)}** · detected kind: **{result['detected_kind'] or 'unknown'}** · "
          f"importing as: **{result['kind'] or '—'}**")
 if result["counts"]:
     st.caption("Rows per table: " + ", ".join(f"{t} {n:,}" for t, n in result["counts"].items()))
@@ -64,7 +59,7 @@ for table, frame in result["rows"].items():
     st.dataframe(frame if isinstance(frame, pl.DataFrame) else pl.DataFrame(frame),
                  hide_index=True, width="stretch")
 for warning in result["warnings"]:
-    st.warning(warning)
+    st.warning(ui.plain(warning))  # a warning may quote the file's values
 if result["problems"]:
     # Problems quote the file's own values and name: shown as plain text, never as Markdown.
     more = result["total_problems"] - len(result["problems"])
@@ -86,4 +81,4 @@ if st.button("Import", type="primary", key="import_go", disabled=result["kind"] 
     st.success(f"Imported as batch {s['batch_id']}: {s['inserted']:,} inserted, {s['updated']:,} "
                f"updated, {s['unchanged']:,} unchanged, {s['rejected']:,} skipped by the source's rules.")
     for warning in done.warnings:
-        st.warning(warning)
+        st.warning(ui.plain(warning))

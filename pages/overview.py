@@ -1,10 +1,13 @@
 """Overview: what happened in the period, then the release health scorecard (issue 4 item 6):
 per service and per team the delivery KPIs next to customer impact, coloured by DORA band."""
 
+from functools import partial
+
 import polars as pl
 import streamlit as st
 
 from analytics import catalogue, ui
+from analytics.exports import csv_text
 from analytics.charts import delivery as charts
 from analytics.metrics.bands import DEFAULT_YEAR
 from analytics.metrics.drilldown import AFTER_RELEASE_KINDS
@@ -38,14 +41,28 @@ COLOURS = {"elite": "#b9e4bc", "high": "#cfe2f7", "medium": "#ffe0b2", "low": "#
 # column config shows its short form), value = the catalogue's format · band.
 BANDED = {band: catalogue.by_column(col) for band, col in catalogue.banded().items()}
 MTTR = catalogue.get("mttr")
-IMPACT = {"attributed_incidents": "Incidents (attrib.)",
-          "customer_facing_minutes": "Cust.-facing min",
-          "tickets_after_releases": "Tickets after rel."}
-CSAT = "CSAT after rel. / other"
+CSAT_KPI = catalogue.get("csat")
+# Customer impact columns: heading, short heading, tooltip (plain words, no abbreviations).
+IMPACT = {"attributed_incidents": ("Incidents caused", "Incidents",
+                                   "Incidents caused: attributed to one of the service's "
+                                   "deployments (REFERENCE §1.1)"),
+          "customer_facing_minutes": ("Customer-facing minutes", "Outage minutes",
+                                      "Customer-facing minutes: restore time of customer-facing "
+                                      "incidents caused by a deployment"),
+          "tickets_after_releases": ("Tickets after releases", "Tickets",
+                                     "Tickets after releases: support tickets opened within the "
+                                     "observation window after one of the service's releases")}
+WORSE = " ▲"  # marks a KPI cell that escalates (worse in each of the last ESCALATION_RUN periods)
+# The records a click on a cell of that column opens (other columns keep the chosen kind).
+CELL_KIND = {"Deploys": "deployments", catalogue.get("change_failure_rate").label:
+             "failed deployments", catalogue.get("recovery_time").label: "failed deployments",
+             catalogue.get("mttr").label: "incidents", "Incidents caused": "incidents",
+             "Customer-facing minutes": "customer-facing incidents",
+             "Tickets after releases": "tickets after releases"}
+CSAT = f"{CSAT_KPI.label} after releases / other"
 EVERY = report.EVERY
 DRILL_ROWS = 500
-
-
+DRILL = "drill"  # URL query parameter: the service whose records are shown
 @st.cache_data(ttl=300, show_spinner="Computing the scorecard…")
 def delivery_facts(filters: Filters, window: float):  # noqa: ANN201 (Facts: kept on the server)
     """Per-record delivery facts, as `report scorecard` computes them (kept on the server)."""
@@ -77,81 +94,106 @@ def drill(filters: Filters, window: float, kind: str, service: str | None,
                           kind, service=service, limit=DRILL_ROWS)
 
 
+def drill_csv(filters: Filters, window: float, kind: str, service: str | None) -> str:
+    """Every record behind the number (not only the rows shown), as neutralised CSV."""
+    rows, _ = report.records(delivery_facts(filters, window), customer_events(filters, window),
+                             kind, service=service, limit=None)
+    return csv_text(rows)
+
+
 def kpi_names(columns: list[str], short: bool = True) -> str:
     """Escalated KPI columns as the catalogue names them."""
     return ", ".join(getattr(catalogue.by_column(c), "short" if short else "label")
                      for c in columns)
 
 
-def plain(rows: pl.DataFrame, name: str) -> pl.DataFrame:
+def readable(rows: pl.DataFrame, name: str) -> pl.DataFrame:
     """The scorecard as a leader reads it: value · band per KPI, impact, escalation."""
+    worse = [pl.when(pl.col("escalated_kpis").list.contains(k.column)).then(pl.lit(WORSE))
+             .otherwise(pl.lit("")) for k in BANDED.values()]
     kpis = [pl.concat_str(pl.col(k.column).map_elements(k.show, return_dtype=pl.String),
-                          pl.lit(" · "), pl.col(f"{band}_band")).fill_null("—").alias(k.label)
-            for band, k in BANDED.items()]
+                          pl.lit(" · "), pl.col(f"{band}_band"), w).fill_null("—").alias(k.label)
+            for (band, k), w in zip(BANDED.items(), worse, strict=True)]
     flag = pl.when(pl.col("escalate")).then(
         pl.col("escalated_kpis").map_elements(kpi_names, return_dtype=pl.String))
-    csat = pl.concat_str(*[pl.col(c).map_elements("{:.2f}".format, return_dtype=pl.String)
+    csat = pl.concat_str(*[pl.col(c).map_elements(CSAT_KPI.show, return_dtype=pl.String)
                            .fill_null("—") for c in ("csat_after_releases", "csat_other")],
                          separator=" / ")
     small = pl.when(pl.col("small_sample")).then(pl.lit(" *")).otherwise(pl.lit(""))
     return rows.select(
-        (pl.col(name).fill_null("(no service)") + small).alias(name),
+        (pl.col(name) + small).alias(name),
         flag.fill_null("").alias("Escalation"), pl.col("deployments").alias("Deploys"), *kpis,
         pl.col(MTTR.column).map_elements(MTTR.show, return_dtype=pl.String).fill_null("—")
         .alias(MTTR.label),
-        *[pl.col(c).alias(h) for c, h in IMPACT.items()], csat.alias(CSAT))
+        *[pl.col(c).alias(head) for c, (head, _, _) in IMPACT.items()], csat.alias(CSAT))
 
 
-KPI_WIDTHS = {"deployment_frequency": 96, "lead_time": 82, "change_failure_rate": 88,
-              "recovery_time": 78}  # px: the widest "value · band" of the demo fits
+KPI_WIDTHS = {"deployment_frequency": 94, "lead_time": 90, "change_failure_rate": 90,
+              "recovery_time": 88}  # px: the widest "value · band ▲" of the demo fits
 
 
 def fitted(name: str) -> dict[str, object]:
-    """Short headings (the full ones as tooltips) and widths that fit the scorecard into the
-    page at 1400 px, so no column hides behind a horizontal scrollbar."""
+    """Headings from the catalogue's short names (the full ones as tooltips) and widths that
+    fit the scorecard into the page at 1400 px, so no column hides behind a scrollbar."""
     col = st.column_config.Column
-    widths = {"Escalation": (86, "Escalate", "KPIs that got worse in each of the last "
-                             f"{ESCALATION_RUN} {EVERY}s"),
-              "Deploys": (60, "Deploys", "deployments in the period and environment"),
-              # KPI columns: the catalogue's short heading, its label and unit as the tooltip.
+    widths = {"Deploys": (58, "Deploys", "deployments in the period and environment"),
               **{k.label: (KPI_WIDTHS.get(k.key, 84), k.short,
                            f"{k.label} ({k.unit}) · DORA {DEFAULT_YEAR} band")
                  for k in BANDED.values()},
               MTTR.label: (80, MTTR.short, f"{MTTR.label}, median ({MTTR.unit})"),
-              **{head: (w, short, head) for head, w, short in zip(
-                  IMPACT.values(), (50, 62, 56), ("Incid.", "Cust. min", "Tickets"), strict=True)},
-              CSAT: (88, "CSAT rel./oth.", "CSAT score after releases / at other times")}
+              **{head: (w, short, tip) for (head, short, tip), w in zip(
+                  IMPACT.values(), (60, 100, 56), strict=True)},
+              CSAT: (100, f"{CSAT_KPI.short} after/other",
+                     f"{CSAT_KPI.label} ({CSAT_KPI.unit}) of answers within the window after a "
+                     "release / of the other answers")}
     config: dict[str, object] = {name: col(name.capitalize(), width=100, pinned=True)}
     config |= {head: col(label, width=w, help=tip) for head, (w, label, tip) in widths.items()}
+    # Escalations are the ▲ cells and the red box above: the column stays in the data only.
+    config["Escalation"] = None
     return config
 
 
 def coloured(table: pl.DataFrame):  # noqa: ANN201 (a pandas Styler)
-    """Background of each KPI cell by its band, escalations in red."""
+    """Background of each KPI cell by its band; an escalating KPI (▲) in dark red."""
     def paint(cell: str) -> str:
-        band = cell.rsplit(" · ", 1)[-1] if isinstance(cell, str) else ""
-        return f"background-color: {COLOURS[band]}" if band in COLOURS else ""
+        if not isinstance(cell, str):
+            return ""
+        band = cell.removesuffix(WORSE).rsplit(" · ", 1)[-1]
+        style = f"background-color: {COLOURS[band]}" if band in COLOURS else ""
+        return style + ("; color: #b71c1c" if cell.endswith(WORSE) else "")
 
     heads = [k.label for k in BANDED.values()]
     return (table.to_pandas().style.map(paint, subset=heads)
-            .map(lambda v: "background-color: #ffcdd2; font-weight: bold" if v else "",
-                 subset=["Escalation"])
-            .format(precision=0, subset=["Cust.-facing min"]))
+            .format(precision=0, subset=[IMPACT["customer_facing_minutes"][0]]))
 
 
-def md_text(value: object) -> str:
-    """User data (a service name) made inert before it goes into Markdown: every character
-    Markdown or HTML could act on is backslash-escaped."""
-    return "".join(f"\\{c}" if c in "\\`*_{}[]()<>|~:$" else c for c in str(value))
+def pick(key: str, names: list[str]) -> None:
+    """A scorecard cell was clicked: its service's records open below (service in the URL),
+    the kind of record following the column (failure rate → failed deployments, …)."""
+    cells = st.session_state[key].selection.cells
+    if cells:
+        row, column = cells[0]
+        st.query_params[DRILL] = names[row]
+        if column in CELL_KIND:
+            st.session_state["records"] = CELL_KIND[column]
 
 
 filters = ui.global_filters()
 st.title("Overview")
-st.caption(ui.describe(filters))
+st.caption(ui.plain(ui.describe(filters)))
 counts, weekly = activity(filters)
 
 for column, kind in zip(st.columns(len(LABELS)), LABELS, strict=True):
     ui.tile(column, LABELS[kind], f"{counts[kind]:,}", HOW[kind])
+
+st.subheader("Activity week by week")
+if weekly.height == 0:
+    st.info("Nothing happened in this period for these filters. Widen the period or clear "
+            "filters.")
+else:
+    st.altair_chart(charts.weekly_activity(weekly, LABELS, tz=filters.timezone))
+    st.caption("Weeks without any event of a kind are shown as gaps, not zeros; the first "
+               "and last week of the period may be partial.")
 
 window = get_settings().window_hours
 st.header("Release health")
@@ -163,7 +205,7 @@ except ReportError as exc:
 escalated = cards["service"].filter(pl.col("escalate"))
 if escalated.height:
     st.error("Escalate: " + "; ".join(
-        f"**{md_text(r['service'])}** ({kpi_names(r['escalated_kpis'], short=False)})"
+        f"**{ui.plain(r['service'])}** ({kpi_names(r['escalated_kpis'], short=False)})"
         for r in escalated.iter_rows(named=True)))
 elif cards["service"].height:
     st.success(f"No service has a KPI that got worse {ESCALATION_RUN} {EVERY}s in a row.")
@@ -171,49 +213,55 @@ st.caption(f":green-background[elite] · :blue-background[high] · :orange-backg
            f":red-background[low]: DORA {DEFAULT_YEAR} band of each KPI "
            "(gap-filling rule on the Delivery page). "
            f"{catalogue.get('change_failure_rate').label} = failed ÷ deployments (production), "
-           f"incidents attributed within {window:g} h (REFERENCE §1.1); customer impact counts "
-           f"attributed incidents, their customer-facing restore minutes, tickets and CSAT "
-           f"answers within {window:g} h after a release. * = small sample. Escalation: the KPIs that got "
-           f"worse in each of the "
-           f"last {ESCALATION_RUN} {EVERY}s. Window and filters: {ui.describe(filters)}.")
+           f"incidents attributed within {window:g} h (REFERENCE §1.1). Customer impact: "
+           f"incidents caused by a deployment, their customer-facing restore minutes, tickets "
+           f"opened within {window:g} h after a release, and {CSAT_KPI.label} "
+           f"({CSAT_KPI.unit}) of answers within {window:g} h after a release / of the others. "
+           f"* = small sample. ▲ = escalate: the KPI got worse in each of the last "
+           f"{ESCALATION_RUN} {EVERY}s. Click a service's cell to see the records behind it "
+           "(the column picks the kind: failure rate → failed deployments, tickets → tickets "
+           "after releases, …).")
 by_service, by_team = st.tabs(["By service", "By team"])
 for tab, level in ((by_service, "service"), (by_team, "team")):
     with tab:
-        rows = cards[level]
+        rows = cards[level].filter(pl.col(level).is_not_null())
         if rows.height == 0:
             st.info("No deployments or incidents in this period for these filters.")
         for crit in rows["criticality"].unique(maintain_order=True).to_list():
             part = rows.filter(pl.col("criticality").is_null() if crit is None
                                else pl.col("criticality") == crit)
             st.markdown(f"**Criticality {crit if crit is not None else 'unknown'}**")
+            key = f"overview_card_{level}_{crit}"
+            selectable = ({"on_select": partial(pick, key, part["service"].to_list()),
+                           "selection_mode": "single-cell", "key": key}
+                          if level == "service" else {})
             # Tall enough for every row (35 px a row plus the header): no inner scrollbar.
-            st.dataframe(coloured(plain(part, level)), hide_index=True, width="stretch",
-                         height=35 * (part.height + 1) + 3, column_config=fitted(level))
+            st.dataframe(coloured(readable(part, level)), hide_index=True, width="stretch",
+                         height=35 * (part.height + 1) + 3, column_config=fitted(level),
+                         **selectable)
+loose = cards["service"].filter(pl.col("service").is_null())
+if loose.height:
+    r = loose.row(0, named=True)
+    st.caption(f"Incidents with no service: {r['incidents'] or 0:,} in the period, "
+               f"{MTTR.label.lower()} {MTTR.show(r[MTTR.column])} (no deployments, so no "
+               "delivery KPI or band; the Data page lists them).")
 
 st.subheader("Records behind a number")
-services_shown = cards["service"]["service"].to_list()
+services_shown = cards["service"]["service"].drop_nulls().to_list()
 if services_shown:
-    k1, k2 = st.columns(2)
-    who = k1.selectbox("Service", services_shown, key="overview_drill_service",
-                       format_func=lambda s: s or "(no service)")
-    kind = k2.selectbox("Records", ["failed deployments", "deployments", "customer-facing incidents",
-                                    "explicit", "window", "unattributed", "incidents",
-                                    *AFTER_RELEASE_KINDS],
-                        key="overview_drill_kind",
+    who = st.query_params.get(DRILL)
+    who = who if who in services_shown else services_shown[0]
+    kind = st.selectbox("Records", ["failed deployments", "deployments",
+                                    "customer-facing incidents", "explicit", "window",
+                                    "unattributed", "incidents", *AFTER_RELEASE_KINDS],
+                        key="records", bind="query-params",
                         help=f"explicit / window: incidents attributed by that rule. After "
                              f"releases: opened (answered) within {window:g} h after one of "
                              "the service's releases in the period, or (CSAT) linked to one.")
     rows, total = drill(filters, window, kind, who)
-    st.caption(f"{total:,} {kind} of {md_text(who) if who else '(no service)'}; showing the newest "
-               f"{min(total, DRILL_ROWS):,}.")
+    st.caption(f"Service **{ui.plain(who)}** (click another service's cell above to change): {total:,} "
+               f"{kind}; showing the newest {min(total, DRILL_ROWS):,}, the CSV has all.")
     st.dataframe(rows, hide_index=True, width="stretch")
-
-with st.expander("Activity week by week", expanded=weekly.height == 0):
-    if weekly.height == 0:
-        st.info("Nothing happened in this period for these filters. Widen the period or clear "
-                "filters.")
-    else:
-        chart = charts.weekly_activity(weekly, LABELS, tz=filters.timezone)
-        st.altair_chart(chart)
-        st.caption("Weeks without any event of a kind are shown as gaps, not zeros; the first "
-                   "and last week of the period may be partial.")
+    st.download_button(f"Download all {total:,} as CSV", drill_csv(filters, window, kind, who),
+                       f"{kind.replace(' ', '-')}.csv", mime="text/csv",
+                       key="overview_records_csv", disabled=total == 0)

@@ -6,8 +6,8 @@ Customer impact of the period's releases:
 - attributed incidents and their customer-facing minutes (restore time of customer-facing
   incidents opened in the period and attributed to a deployment, REFERENCE §1.1);
 - tickets of the same service opened within the observation window after a release;
-- CSAT after releases: mean score of responses linked to a release or given within the window
-  after one, next to the mean of the other responses.
+- CSAT after releases: share of answers scoring 4 or 5 (the catalogue's CSAT) among responses
+  linked to a release or given within the window after one, next to the same share of the others.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def flag_csat(facts: Facts, csat: Frame) -> pl.LazyFrame:
 def customer_impact(facts: Facts, tickets: Frame | None = None, csat: Frame | None = None, *,
                     keys: list[str]) -> pl.DataFrame:
     """Per slice: attributed incidents, customer-facing minutes, tickets after releases (and
-    all tickets), CSAT after releases and otherwise (mean, n)."""
+    all tickets), CSAT after releases and otherwise (share of 4–5 answers, n)."""
     attributed = pl.col("rule") != "unattributed"
     parts = [aggregate(facts.incidents.lazy(), keys, [
         attributed.sum().cast(pl.Int64).alias("attributed_incidents"),
@@ -99,11 +99,12 @@ def customer_impact(facts: Facts, tickets: Frame | None = None, csat: Frame | No
             pl.col("after_release").sum().cast(pl.Int64).alias("tickets_after_releases"),
             pl.len().cast(pl.Int64).alias("tickets")]))
     if csat is not None:
-        after, score = pl.col("after_release"), pl.col("score").cast(pl.Float64)
+        # CSAT as the catalogue defines it (REFERENCE §1.3): share of answers scoring 4 or 5.
+        after, happy = pl.col("after_release"), (pl.col("score") >= 4).cast(pl.Float64)
         parts.append(aggregate(flag_csat(facts, csat), keys, [
-            score.filter(after).mean().alias("csat_after_releases"),
+            happy.filter(after).mean().alias("csat_after_releases"),
             after.sum().cast(pl.Int64).alias("csat_after_releases_n"),
-            score.filter(~after).mean().alias("csat_other"),
+            happy.filter(~after).mean().alias("csat_other"),
             (~after).sum().cast(pl.Int64).alias("csat_other_n")]))
     frames = pl.collect_all(parts)
     out = frames[0]
@@ -139,7 +140,10 @@ def scorecard(facts: Facts, tickets: Frame | None = None, csat: Frame | None = N
            .with_columns(pl.col("escalate").fill_null(False),
                          pl.col("escalated_kpis").fill_null([]),
                          pl.lit(level).alias("level")))
-    bands = {f"{name}_band": [band(name, v, band_year) for v in out[col].to_list()]
+    # A slice without deployments (incidents with no service) has no delivery KPI to band.
+    deployed = [bool(n) for n in out["deployments"].fill_null(0).to_list()]
+    bands = {f"{name}_band": [band(name, v, band_year) if d else None
+                              for v, d in zip(out[col].to_list(), deployed, strict=True)]
              for name, col in BANDED.items()}
     out = out.with_columns(pl.Series(k, v, dtype=pl.String) for k, v in bands.items())
     first = ["level", *(c for c in ("service", "team", "tier", "criticality") if c in out.columns)]

@@ -174,7 +174,8 @@ def test_scorecard_json(engine: Engine, capsys) -> None:  # noqa: ANN001
     checkout = services[0]
     # Tickets: t1 (2 h after d1) and t3 (30 h after d5) after releases; t2 is search.
     assert (checkout["tickets_after_releases"], checkout["tickets"]) == (2, 2)
-    assert (checkout["csat_after_releases"], checkout["csat_other"]) == (2.0, 5.0)
+    # CSAT = share of answers scoring 4 or 5: the one after-release answer is a 2, the other a 5.
+    assert (checkout["csat_after_releases"], checkout["csat_other"]) == (0.0, 1.0)
     assert (checkout["cfr"], checkout["change_failure_rate_band"]) == (0.75, "low")
     assert checkout["customer_facing_minutes"] == 480.0
     teams = [(r["criticality"], r["team"]) for r in rows if r["level"] == "team"]

@@ -75,13 +75,13 @@ def test_customer_impact_by_hand(facts) -> None:  # noqa: ANN001
         == (4, 480.0)
     assert (got["checkout"]["tickets_after_releases"], got["checkout"]["tickets"]) == (2, 2)
     assert (got["checkout"]["csat_after_releases"], got["checkout"]["csat_after_releases_n"]) \
-        == (1.5, 2)  # (2 + 1) / 2
-    assert (got["checkout"]["csat_other"], got["checkout"]["csat_other_n"]) == (5.0, 1)
+        == (0.0, 2)  # scores 2 and 1: no answer of 4 or 5
+    assert (got["checkout"]["csat_other"], got["checkout"]["csat_other_n"]) == (1.0, 1)  # a 5
     # search: i4 attributed but not customer-facing; i3 unattributed.
     assert (got["search"]["attributed_incidents"], got["search"]["customer_facing_minutes"]) \
         == (1, 0.0)
     assert (got["search"]["tickets_after_releases"], got["search"]["tickets"]) == (1, 2)
-    assert (got["search"]["csat_after_releases"], got["search"]["csat_other"]) == (4.0, 3.0)
+    assert (got["search"]["csat_after_releases"], got["search"]["csat_other"]) == (1.0, 0.0)
     assert (got["billing"]["tickets_after_releases"], got["billing"]["tickets"]) == (0, 1)
     assert (got["ledger"]["tickets_after_releases"], got["ledger"]["attributed_incidents"]) \
         == (0, 0)
@@ -99,7 +99,7 @@ def test_service_scorecard_rows(facts) -> None:  # noqa: ANN001
     assert checkout["change_failure_rate_band"] == band("change_failure_rate", 0.75) == "low"
     assert checkout["lead_time_band"] == "elite"  # 12 h < 1 day
     assert checkout["recovery_time_band"] == "high"  # median of 25, 16, 5 = 16 h < 1 day
-    assert (checkout["customer_facing_minutes"], checkout["csat_after_releases"]) == (480.0, 1.5)
+    assert (checkout["customer_facing_minutes"], checkout["csat_after_releases"]) == (480.0, 0.0)
     assert checkout["small_sample"] is True  # 4 deployments < 20
     # All in one ISO month: no three consecutive periods, so nothing escalates.
     assert not table["escalate"].any()

@@ -34,8 +34,12 @@ def _cfr_caption(at) -> dict[str, int]:
     return {k: int(v.replace(",", "")) for k, v in zip(keys, m.groups(), strict=True)}
 
 
-def _metric(at, label):
-    return next(m for m in at.metric if m.label == label).value
+def _metric(at, key):
+    """A tile's value: tiles are headed by the catalogue's short name (full label in help)."""
+    k = catalogue.get(key)
+    tile = next(m for m in at.metric if m.label == k.short)
+    assert k.label in tile.help
+    return tile.value
 
 
 def test_page_cfr_and_deployments_equal_report(demo_engine, app_for, capsys):
@@ -46,9 +50,11 @@ def test_page_cfr_and_deployments_equal_report(demo_engine, app_for, capsys):
     cfr = report["change_failure_rate"]
     assert (shown["failed"], shown["deployments"]) == (cfr["failed"], cfr["deployments"])
     assert shown["deployments"] == report["deployments"] > 1000
-    assert _metric(at, "Change failure rate") == f"{cfr['value']:.1%}"
-    assert _metric(at, "Deployment frequency") == f"{report['deploys_per_day']:.2f}/day"
+    assert _metric(at, "change_failure_rate") == f"{cfr['value']:.1%}"
+    assert _metric(at, "deployment_frequency") == f"{report['deploys_per_day']:.2f}/day"
     assert {k: shown[k] for k in report["attribution"]} == report["attribution"]
+    # Window and filters are said once above the tiles, not under each of the nine.
+    assert sum("all teams" in c.value for c in at.caption) == 2  # above the tiles + drill-down
 
     at.sidebar.multiselect(key="team").select("payments").run()
     assert not at.exception
@@ -94,9 +100,12 @@ def test_drill_down_shows_the_records_behind_cfr(demo_engine, app_for, capsys):
     assert len(drill) == per_service["checkout"]["change_failure_rate"]["failed"] > 0
     assert set(drill["service"]) == {"checkout"}
     sliced = next(d.value for d in at.dataframe if "service" in d.value.columns
-                  and "cfr_failed" in d.value.columns)
+                  and "Failed" in d.value.columns)
     row = sliced[sliced["service"] == "checkout"].iloc[0]
-    assert row["cfr_failed"] == len(drill)
+    assert row["Failed"] == len(drill)
+    # Values formatted as the catalogue says (the report's CFR, as a percentage).
+    cfr = per_service["checkout"]["change_failure_rate"]["value"]
+    assert row["cfr"] == catalogue.get("change_failure_rate").show(cfr)
 
 
 @pytest.mark.parametrize("kind", ["lead-time pairs", "unattributed"])
@@ -113,7 +122,7 @@ def test_drill_down_other_kinds_match_tile_counts(demo_engine, app_for, capsys, 
 
 def test_empty_store_shows_no_error(engine, app_for):
     at = app_for(engine, PAGE)
-    assert _metric(at, "Change failure rate") == "—"
+    assert _metric(at, "change_failure_rate") == "—"
     assert any("Small sample" in w.value for w in at.warning)
 
 
@@ -132,10 +141,10 @@ def test_band_year_and_environment_grouping(demo_engine, app_for, capsys):
     assert row["band"] == report["bands"]["change_failure_rate"]
     assert any("Gap-filling rule" in c.value for c in at.caption)
     by_env = next(d.value for d in at.dataframe if "environment" in d.value.columns
-                  and "cfr_failed" in d.value.columns)
+                  and "Failed" in d.value.columns)
     staging = _report(demo_engine, capsys, "--env", "staging")
     assert set(by_env["environment"]) == {"production", "staging"}
-    got = by_env.set_index("environment")["deployments"].to_dict()
+    got = by_env.set_index("environment")["Deployments"].to_dict()
     assert got == {"production": report["deployments"], "staging": staging["deployments"]}
 
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import text
 
-from analytics import catalogue
+from analytics import catalogue, ui
 
 
 def _count(engine, sql, **params):
@@ -110,16 +110,18 @@ def test_overview_scorecard_matches_report_scorecard(demo_engine, app_for, capsy
     tables = [d.value for d in at.dataframe if "service" in d.value.columns
               and cfr_heading in d.value.columns]
     shown = {r["service"].removesuffix(" *"): r for t in tables for r in t.to_dict("records")}
-    assert set(shown) == {s or "(no service)" for s in rows}
+    # Incidents with no service are a note under the tables, not a row with a band.
+    assert set(shown) == {s for s in rows if s}
     for name, r in rows.items():
         if name is None:
             continue
         s = shown[name]
         assert s["Deploys"] == r["deployments"]
-        assert s["Incidents (attrib.)"] == r["attributed_incidents"]
-        assert s["Tickets after rel."] == r["tickets_after_releases"]
+        assert s["Incidents caused"] == r["attributed_incidents"]
+        assert s["Tickets after releases"] == r["tickets_after_releases"]
         if r["cfr"] is not None:
-            assert s[cfr_heading] == f"{r['cfr']:.1%} · {r['change_failure_rate_band']}"
+            worse = " ▲" if "cfr" in r["escalated_kpis"] else ""  # an escalating KPI is marked
+            assert s[cfr_heading] == f"{r['cfr']:.1%} · {r['change_failure_rate_band']}{worse}"
         assert bool(s["Escalation"]) == r["escalate"]
         assert s["service"].endswith(" *") == r["small_sample"]
     # Grouped by criticality: one table per level, in order, each holding one criticality.
@@ -127,13 +129,14 @@ def test_overview_scorecard_matches_report_scorecard(demo_engine, app_for, capsy
     labels = [m.value for m in at.markdown if m.value.startswith("**Criticality")]
     assert labels[:len(crits)] == [f"**Criticality {c}**" for c in crits]
     escalated = [n for n, r in rows.items() if r["escalate"]]
-    assert escalated and all(f"**{n}**" in at.error[0].value for n in escalated)
+    assert escalated and all(f"**{ui.plain(n)}**" in at.error[0].value for n in escalated)
 
 
 def test_overview_drill_down_lists_a_services_failed_deployments(demo_engine, app_for, capsys):
     at = app_for(demo_engine)
     rows = {r["service"]: r for r in _scorecard_json(demo_engine, capsys) if r["level"] == "service"}
-    at.selectbox(key="overview_drill_service").set_value("checkout").run()
+    at.query_params["drill"] = "checkout"  # what a click on checkout's scorecard row sets
+    at.run()
     assert not at.exception
     drill = next(d.value for d in at.dataframe if "failed" in d.value.columns)
     assert len(drill) == rows["checkout"]["cfr_failed"] > 0
@@ -148,10 +151,14 @@ def test_overview_drill_down_lists_customer_events_after_releases(demo_engine, a
     rows = {r["service"]: r for r in _scorecard_json(demo_engine, capsys) if r["level"] == "service"}
     service = max((s for s in rows if s), key=lambda s: rows[s][count])
     expected = rows[service][count]
-    at.selectbox(key="overview_drill_service").set_value(service).run()
-    at.selectbox(key="overview_drill_kind").set_value(kind).run()
+    at.query_params["drill"] = service
+    at.run()
+    at.selectbox(key="records").set_value(kind).run()
     assert not at.exception
-    assert any(c.value.startswith(f"{expected:,} {kind} of {service};") for c in at.caption)
+    assert any(f"**{ui.plain(service)}**" in c.value and f": {expected:,} {kind};" in c.value
+               for c in at.caption)
+    csv = next(b for b in at.get("download_button") if b.proto.label.startswith("Download all"))
+    assert csv.proto.label == f"Download all {expected:,} as CSV"
     drill = next(d.value for d in at.dataframe if "release_at" in d.value.columns)
     assert expected > 0 and len(drill) == min(expected, 500)
     assert set(drill["service"]) == {service}
@@ -161,3 +168,50 @@ def test_overview_drill_down_lists_customer_events_after_releases(demo_engine, a
     gap = (drill[ts] - drill["release_at"]).dt.total_seconds() / 3600
     linked = drill["related_deployment_id"].notna() if "related_deployment_id" in drill else False
     assert ((gap.between(0, 48)) | linked).all()
+
+
+HOSTILE = "[x](https://evil.example) ![i](http://127.0.0.1:9/t.png)"
+
+
+def _hostile_store(engine):
+    """Three deployments (one failed) and an incident it caused, of a service whose name is a
+    Markdown link and image."""
+    from analytics.ingest.importer import import_files
+
+    deps = ("id,service,environment,finished_at,status,team\n"
+            f'd1,"{HOSTILE}",production,2026-11-02T10:00:00Z,success,web\n'
+            f'd2,"{HOSTILE}",production,2026-11-03T10:00:00Z,failed,web\n'
+            f'd3,"{HOSTILE}",production,2026-11-04T10:00:00Z,success,web\n')
+    incs = ("id,service,severity,opened_at,environment,resolved_at,customer_facing,"
+            "caused_by_deployment\n"
+            f'i1,"{HOSTILE}",2,2026-11-03T11:00:00Z,production,2026-11-03T12:00:00Z,yes,d2\n')
+    import_files(engine, "deployments", uploads=[("d.csv", deps.encode())])
+    import_files(engine, "incidents", uploads=[("i.csv", incs.encode())])
+
+
+def _texts(at) -> list[str]:
+    """Every element body Streamlit renders as Markdown."""
+    return [e.value for kind in ("markdown", "caption", "error", "warning", "info", "success")
+            for e in getattr(at, kind)]
+
+
+def _inert(at) -> None:
+    texts = _texts(at)
+    assert not at.exception, at.exception
+    assert not any("](https://evil" in t or "![i]" in t for t in texts), texts
+    assert any(ui.plain(HOSTILE) in t for t in texts), texts
+
+
+def test_a_service_named_like_markdown_is_shown_as_text(engine, app_for):
+    _hostile_store(engine)
+    at = app_for(engine)
+    at.sidebar.multiselect(key="service").select(HOSTILE).run()
+    _inert(at)  # the filter caption and the drill-down caption name it, escaped
+    assert ui.plain(HOSTILE) in at.caption[0].value
+    at.switch_page("pages/delivery.py").run()
+    at.selectbox(key="delivery_group").set_value("service").run()
+    at.selectbox(key="delivery_drill_slice").set_value(HOSTILE).run()
+    _inert(at)
+    at.switch_page("pages/data.py").run()
+    assert not at.exception
+    assert not any("](https://evil" in t for t in _texts(at))
