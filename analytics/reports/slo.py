@@ -30,6 +30,11 @@ from analytics.store.queries import Filters
 # longest alert long window, and the window of the "current" burn behind time to exhaustion.
 LOOKBACK = max(max(a.long_window for a in DEFAULT_ALERTS), CURRENT_BURN_WINDOW)
 ALERTS = tuple(a.name for a in DEFAULT_ALERTS)
+# An SLO's state (REFERENCE §2 has no default; this is the workbench's, shown on the page):
+# exhausted when its budget remaining is ≤ 0; at risk when less than AT_RISK_REMAINING is left or
+# a burn-rate alert pair fires now; healthy otherwise; "no data" without events in its window.
+AT_RISK_REMAINING = 0.25
+STATES = ("exhausted", "at risk", "healthy", "no data")
 NO_SLO = ("No SLO with SLI samples for these filters. Import SLOs and samples, or clear "
           "filters.")
 
@@ -104,8 +109,9 @@ def load(engine: Engine, *, filters: Filters = Filters(), at: datetime | None = 
 class SloStatus:
     """The status of many SLOs at ``at``.
 
-    ``status``: one row per SLO (``metrics.slo.slo_status`` columns); ``alerts``: one row per SLO
-    and alert pair (``alert_status``); ``warnings``: slo, alert, warning.
+    ``status``: one row per SLO (``metrics.slo.slo_status`` columns plus ``state``, see
+    :func:`states`); ``alerts``: one row per SLO and alert pair (``alert_status``);
+    ``warnings``: slo, alert, warning.
     """
 
     at: datetime
@@ -113,15 +119,20 @@ class SloStatus:
     alerts: pl.DataFrame
     warnings: pl.DataFrame
 
+    def counts(self) -> dict[str, int]:
+        """SLOs per state, every state in :data:`STATES` order (zeros included)."""
+        have = dict(self.status.group_by("state").len().iter_rows())
+        return {s: int(have.get(s, 0)) for s in STATES}
+
     def rows(self) -> list[dict[str, Any]]:
-        """Per SLO {slo, service, target, window, sli, budget_consumed, budget_remaining,
+        """Per SLO {slo, service, state, target, window, sli, budget_consumed, budget_remaining,
         exhaustion_hours, alerts: [{name, long_window, short_window, factor, long_burn,
         short_burn, firing}], warnings, at}; windows as durations like ``1h``, ``5m``."""
         out = []
         for row in self.status.rows(named=True):
             mine = self.alerts.filter(pl.col("slo_id") == row["slo_id"])
             out.append({
-                **{k: row[k] for k in ("slo", "service", "target", "window", "sli",
+                **{k: row[k] for k in ("slo", "service", "state", "target", "window", "sli",
                                        "budget_consumed", "budget_remaining",
                                        "exhaustion_hours")},
                 "alerts": [{"name": a["name"],
@@ -142,11 +153,29 @@ def evaluate(inputs: SloInputs) -> SloStatus:
     defs, at = inputs.definitions, inputs.at
     data = inputs.samples.filter(pl.col("ts") >= read_from(defs, at))
     try:
-        return SloStatus(at=at, status=slo_status(data, defs, at),
-                         alerts=alert_status(data, defs, at),
-                         warnings=alert_warnings(defs, at, data))
+        alerts = alert_status(data, defs, at)
+        return SloStatus(at=at, status=states(slo_status(data, defs, at), alerts),
+                         alerts=alerts, warnings=alert_warnings(defs, at, data))
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
+
+
+def states(status: pl.DataFrame, alerts: pl.DataFrame) -> pl.DataFrame:
+    """``status`` with ``state``: exhausted (remaining ≤ 0), at risk (remaining <
+    :data:`AT_RISK_REMAINING` or an alert pair firing), healthy, or no data.
+
+    >>> s = pl.DataFrame({"slo_id": [1, 2, 3, 4, 5],
+    ...                   "budget_remaining": [-0.1, 0.1, 0.6, 0.6, None]})
+    >>> a = pl.DataFrame({"slo_id": [3, 4], "firing": [True, False]})
+    >>> states(s, a)["state"].to_list()
+    ['exhausted', 'at risk', 'at risk', 'healthy', 'no data']
+    """
+    firing = alerts.filter(pl.col("firing"))["slo_id"].unique().implode()
+    rem = pl.col("budget_remaining")
+    return status.with_columns(state=pl.when(rem.is_null()).then(pl.lit("no data"))
+                               .when(rem <= 0).then(pl.lit("exhausted"))
+                               .when((rem < AT_RISK_REMAINING) | pl.col("slo_id").is_in(firing))
+                               .then(pl.lit("at risk")).otherwise(pl.lit("healthy")))
 
 
 def slo_report(engine: Engine, *, filters: Filters = Filters(),
