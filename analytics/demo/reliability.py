@@ -34,7 +34,7 @@ def slos(svc: pl.DataFrame) -> pl.DataFrame:
 EXHAUSTED_SERVICE = "checkout"
 BAD_RELEASE = {"days_before_end": (3, 6), "hours": 24, "burn_rate": 40.0}
 BURNING_SERVICES = ("search", "tracking", "push")
-BURNING = {"days": 3, "burn_rate": 5.0}
+BURNING = {"days": 2, "burn_rate": 5.0}
 BASELINE_BURN = (0.05, 0.25)     # steady errors: 5–25 % of the budget over a window
 # A failed production deployment: 1–8 % errors for the 15 minutes until it is rolled back.
 BAD_DEPLOY = {"minutes": 15, "error": (0.01, 0.08)}
