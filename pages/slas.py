@@ -116,9 +116,9 @@ if report_rows.height:
                      column_config={
                          "uptime_pct": st.column_config.NumberColumn("uptime %", format="%.3f"),
                          "target_pct": st.column_config.NumberColumn("target %", format="%g"),
-                         "credit_pct": st.column_config.NumberColumn("credit %", format="%g"),
+                         "credit_pct": st.column_config.NumberColumn("credit %", format="%.2f"),
                          "credit_amount": st.column_config.NumberColumn("credit",
-                                                                        format="localized")})
+                                                                        format="%.2f")})
         st.caption("Escalation is the path named by the contract version in force.")
 
     st.subheader("Compliance per contract and service")
@@ -132,10 +132,10 @@ if report_rows.height:
             "uptime_pct": st.column_config.NumberColumn("uptime %", format="%.3f"),
             "target_pct": st.column_config.NumberColumn("target %", format="%g", width="small"),
             "breached": st.column_config.CheckboxColumn("breached", width="small"),
-            "credit_pct": st.column_config.NumberColumn("credit %", format="%g", width="small"),
-            "credit_amount": st.column_config.NumberColumn("credit", format="localized"),
+            "credit_pct": st.column_config.NumberColumn("credit %", format="%.2f", width="small"),
+            "credit_amount": st.column_config.NumberColumn("credit", format="%.2f"),
             "currency": st.column_config.TextColumn("cur.", width="small"),
-            **{c: st.column_config.NumberColumn(name, format="localized", help=f"{name} minutes")
+            **{c: st.column_config.NumberColumn(name, format="%.1f", help=f"{name} minutes")
                for c, name in (("excluded_minutes", "excluded min"),
                                ("downtime_minutes", "downtime min"))}})
     st.caption(f"Period {report_rows['period_minutes'].min():,.0f}–"
@@ -148,9 +148,9 @@ if report_rows.height:
     st.dataframe(per, hide_index=True, width="stretch",
                  column_config={
                      "credit_pct_of_fee": st.column_config.NumberColumn("credit % of fee",
-                                                                        format="%g"),
+                                                                        format="%.2f"),
                      "credit_amount": st.column_config.NumberColumn("credit",
-                                                                    format="localized"),
+                                                                    format="%.2f"),
                      "cap_pct": st.column_config.NumberColumn("cap %", format="%g")})
     st.caption("A contract's credits add up over its services and are capped at cap % of its "
                "monthly fee (scaled down in proportion when over).")

@@ -157,14 +157,14 @@ st.dataframe(
         "budget_remaining": st.column_config.NumberColumn("budget left %", format="%.1f",
                                                           help="error budget remaining"),
         "burn_down": st.column_config.LineChartColumn(
-            "burn-down (daily)", y_min=low, y_max=1.0,
-            help="error budget remaining at the end of each day of the current window"),
+            "burn-down", y_min=low, y_max=1.0, width="small",
+            help="daily: error budget remaining at the end of each day of the current window"),
         "target": st.column_config.NumberColumn("target %", format="%.2f", width="small"),
         "sli": st.column_config.NumberColumn("SLI %", format="%.3f", width="small"),
         "exhaustion": st.column_config.TextColumn("exhaustion", help="time to exhaustion",
                                                   width="small"),
         "firing": st.column_config.TextColumn(
-            "alerts firing", width="small",
+            "alerts", width="small",
             help="alert pairs firing now (the One SLO section names them), of " + ", ".join(report.ALERTS) + " (burn-rate pairs, REFERENCE §2)")})
 st.caption(
     "SLI = good ÷ total events over each SLO's own window ("
