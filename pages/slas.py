@@ -64,9 +64,10 @@ if first is None:
 
 options = months(first)
 newest_month = options[0]
-label = st.selectbox("Contract month", options, index=min(1, len(options) - 1), key="slas_month",
+label = st.selectbox("Contract month", options, index=min(1, len(options) - 1), key="sla_month",
+                     bind="query-params",
                      format_func=lambda m: f"{m} (in progress)" if m == newest_month else m,
-                     help="A calendar month in each contract's own time zone.")
+                     help="A calendar month in each contract's own time zone; kept in the URL.")
 year, month = (int(x) for x in label.split("-"))
 try:
     result = compliance(year, month, filters.teams, filters.services)
@@ -74,11 +75,6 @@ except ReportError as exc:
     st.info(str(exc))
     st.stop()
 report_rows, excl, down = result.rows, result.exclusions, result.downtime
-st.caption(f"{label} · contract months are calendar months in each contract's zone · teams and "
-           "services from the sidebar (the sidebar period does not apply: the month does) · "
-           "uptime = (period − excluded − downtime) ÷ (period − excluded) in the `exclude` mode, "
-           "(period − downtime) ÷ period in `count_as_up`; downtime inside an exclusion does not "
-           "count (REFERENCE §3).")
 if label == newest_month:
     st.warning("This month is still running: minutes after the newest data count as up.")
 if report_rows.height == 0:
@@ -86,49 +82,30 @@ if report_rows.height == 0:
 
 if report_rows.height:
     breaches = report_rows.filter(pl.col("breached"))
-    c1, c2, c3, c4 = st.columns(4)
-    ui.tile(c1, "Contracts in force", f"{report_rows['contract'].n_unique()}",
-            "contract versions in force on the month's first day (or starting inside it)")
-    ui.tile(c2, "Service-months", f"{report_rows.height}", "one row per contract and covered service")
-    ui.tile(c3, "Breaches", f"{result.breaches}",
-            "service-months whose uptime is below the contract target (exactly on it is met)")
-    ui.tile(c4, "Credits owed", " · ".join(f"{amount:,.2f} {currency}"
-                                           for currency, amount in result.credits_owed().items()),
-            "Σ credit % × monthly fee; the first ladder band the uptime is below, capped per contract")
+    contracts = report_rows["contract"].n_unique()
+    breached = breaches["contract"].n_unique()
+    owed = result.credits_owed()
+    worst = report_rows.sort("uptime_pct", nulls_last=True).row(0, named=True)
+    c1, c2, c3 = st.columns(3)
+    ui.tile(c1, "Contracts breached", f"{breached} of {contracts}",
+            f"contracts with at least one service below its target this month "
+            f"({result.breaches} of {report_rows.height} service-months; exactly on the "
+            "target is met)")
+    ui.tile(c2, "Credits owed", " · ".join(f"{amount:,.2f} {currency}"
+                                           for currency, amount in owed.items()) or "none",
+            "Σ credit % × monthly fee per currency; the first ladder band the uptime is below, "
+            "capped per contract")
+    ui.tile(c3, "Worst uptime", f"{worst['uptime_pct']:.3f}%",
+            f"target {worst['target_pct']:g}% · the lowest uptime of any contract and service")
+    # Service and contract names are user data: shown as text, never as Markdown.
+    st.text(f"Worst: {worst['service']} under {worst['contract']} ({worst['customer']}), "
+            f"{worst['downtime_minutes']:,.0f} min down")
+    st.caption(f"{label} · contract months are calendar months in each contract's zone · teams "
+               "and services from the sidebar (the sidebar period does not apply: the month "
+               "does) · uptime = (period − excluded − downtime) ÷ (period − excluded) in the "
+               "exclude mode, (period − downtime) ÷ period in count-as-up; downtime inside an "
+               "exclusion does not count (REFERENCE §3).")
 
-    st.subheader("Compliance per contract and service")
-    st.dataframe(
-        report_rows.select("contract", "tier", "service", "period_minutes", "excluded_minutes",
-                           "downtime_minutes", "uptime_pct", "target_pct", "breached", "credit_pct",
-                           "credit_amount", "currency", "exclusion_mode")
-        .sort(["contract", "uptime_pct"], nulls_last=True),
-        hide_index=True, width="stretch",
-        column_config={
-            "tier": st.column_config.TextColumn("tier", width="small"),
-            "uptime_pct": st.column_config.NumberColumn("uptime %", format="%.4f"),
-            "target_pct": st.column_config.NumberColumn("target %", format="%.2f",
-                                                        width="small"),
-            "breached": st.column_config.CheckboxColumn("breached"),
-            "credit_pct": st.column_config.NumberColumn("credit %", format="%.2f",
-                                                        width="small"),
-            "credit_amount": st.column_config.NumberColumn("credit", format="%.2f",
-                                                           width="small"),
-            "currency": st.column_config.TextColumn("currency"),
-            "exclusion_mode": st.column_config.TextColumn("mode", width="small"),
-            **{c: st.column_config.NumberColumn(label, format="%.1f", help=f"{label} minutes")
-               for c, label in (("period_minutes", "period"), ("excluded_minutes", "excluded"),
-                                ("downtime_minutes", "downtime"))}})
-
-    st.subheader("Credits owed per contract")
-    per = result.per_contract
-    st.dataframe(per, hide_index=True, width="stretch",
-                 column_config={
-                     "credit_pct_of_fee": st.column_config.NumberColumn("credit % of fee",
-                                                                        format="%.2f"),
-                     "credit_amount": st.column_config.NumberColumn("credit", format="%.2f"),
-                     "cap_pct": st.column_config.NumberColumn("cap %", format="%g")})
-    st.caption("A contract's credits add up over its services and are capped at cap % of its "
-               "monthly fee (scaled down in proportion when over).")
     st.subheader("Breaches and their escalation")
     if breaches.height == 0:
         st.success("No breach this month.")
@@ -136,10 +113,47 @@ if report_rows.height:
         st.dataframe(breaches.select("contract", "customer", "service", "uptime_pct", "target_pct",
                                      "credit_pct", "credit_amount", "currency", "escalation")
                      .sort("uptime_pct"), hide_index=True, width="stretch",
-                     column_config={"uptime_pct": st.column_config.NumberColumn(format="%.4f"),
-                                    "credit_pct": st.column_config.NumberColumn(format="%.2f"),
-                                    "credit_amount": st.column_config.NumberColumn(format="%.2f")})
+                     column_config={
+                         "uptime_pct": st.column_config.NumberColumn("uptime %", format="%.3f"),
+                         "target_pct": st.column_config.NumberColumn("target %", format="%g"),
+                         "credit_pct": st.column_config.NumberColumn("credit %", format="%.2f"),
+                         "credit_amount": st.column_config.NumberColumn("credit",
+                                                                        format="%.2f")})
         st.caption("Escalation is the path named by the contract version in force.")
+
+    st.subheader("Compliance per contract and service")
+    st.dataframe(
+        report_rows.select("contract", "service", "uptime_pct", "target_pct", "breached",
+                           "downtime_minutes", "excluded_minutes", "credit_pct",
+                           "credit_amount", "currency")
+        .sort(["contract", "uptime_pct"], nulls_last=True),
+        hide_index=True, width="stretch",
+        column_config={
+            "uptime_pct": st.column_config.NumberColumn("uptime %", format="%.3f"),
+            "target_pct": st.column_config.NumberColumn("target %", format="%g", width="small"),
+            "breached": st.column_config.CheckboxColumn("breached", width="small"),
+            "credit_pct": st.column_config.NumberColumn("credit %", format="%.2f", width="small"),
+            "credit_amount": st.column_config.NumberColumn("credit", format="%.2f"),
+            "currency": st.column_config.TextColumn("cur.", width="small"),
+            **{c: st.column_config.NumberColumn(name, format="%.1f", help=f"{name} minutes")
+               for c, name in (("excluded_minutes", "excluded min"),
+                               ("downtime_minutes", "downtime min"))}})
+    st.caption(f"Period {report_rows['period_minutes'].min():,.0f}–"
+               f"{report_rows['period_minutes'].max():,.0f} minutes per service-month · "
+               "tier, period minutes and exclusion mode per row are in the downloadable report "
+               "below.")
+
+    st.subheader("Credits owed per contract")
+    per = result.per_contract
+    st.dataframe(per, hide_index=True, width="stretch",
+                 column_config={
+                     "credit_pct_of_fee": st.column_config.NumberColumn("credit % of fee",
+                                                                        format="%.2f"),
+                     "credit_amount": st.column_config.NumberColumn("credit",
+                                                                    format="%.2f"),
+                     "cap_pct": st.column_config.NumberColumn("cap %", format="%g")})
+    st.caption("A contract's credits add up over its services and are capped at cap % of its "
+               "monthly fee (scaled down in proportion when over).")
 
     st.subheader("Monthly compliance report")
     st.caption("Every input: period minutes, each excluded window with its reason, each downtime "

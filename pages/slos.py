@@ -11,6 +11,7 @@ from analytics.metrics.slo import CURRENT_BURN_WINDOW, Window
 from analytics.metrics.slo_alerts import DEFAULT_ALERTS, span
 from analytics.reports import ReportError
 from analytics.reports import slo as report
+from analytics.settings import DEFAULT_PERIOD_DAYS
 from analytics.store import queries
 from analytics.store.queries import Filters
 
@@ -21,28 +22,30 @@ def newest() -> datetime | None:
     return queries.newest_sample_ts(ui.engine())
 
 
-@st.cache_resource(ttl=300, max_entries=2, show_spinner="Reading SLI samples…")
-def inputs(teams: tuple[str, ...], services: tuple[str, ...], at: datetime,
-           since: datetime) -> report.SloInputs:
-    """The report's read (definitions and samples), kept on the server as a shared resource;
-    only the aggregates the functions below return reach the browser."""
-    return report.load(ui.engine(), filters=Filters(teams=teams, services=services), at=at,
-                       since=since)
-
-
 @st.cache_data(ttl=300, show_spinner="Evaluating SLOs…")
-def evaluate(teams: tuple[str, ...], services: tuple[str, ...], at: datetime,
-             since: datetime) -> tuple[report.SloStatus, pl.DataFrame]:
-    """The status report at ``at`` and the SLO definitions behind it."""
-    data = inputs(teams, services, at, since)
-    return report.evaluate(data), data.definitions
+def evaluate(teams: tuple[str, ...], services: tuple[str, ...],
+             at: datetime) -> tuple[report.SloStatus, pl.DataFrame, pl.DataFrame]:
+    """The status report at ``at``, the SLO definitions behind it and each SLO's daily
+    burn-down (the cheap read: window sums from the database, the last days as samples)."""
+    data = report.load_status(ui.engine(), filters=Filters(teams=teams, services=services), at=at)
+    result = report.evaluate(data)
+    return result, data.definitions, report.burn_downs(data, result.status)
+
+
+@st.cache_resource(ttl=300, max_entries=4, show_spinner="Reading SLI samples…")
+def inputs(teams: tuple[str, ...], services: tuple[str, ...], at: datetime, since: datetime,
+           slo_id: int | None = None) -> report.SloInputs:
+    """The report's read (definitions and samples, of one SLO or all), kept on the server as a
+    shared resource; only the aggregates the functions below return reach the browser."""
+    return report.load(ui.engine(), filters=Filters(teams=teams, services=services), at=at,
+                       since=since, slo_ids=None if slo_id is None else [slo_id])
 
 
 @st.cache_data(ttl=300, show_spinner="Replaying burn-rate alerts…")
 def history(teams: tuple[str, ...], services: tuple[str, ...], at: datetime, since: datetime,
-            until: datetime) -> pl.DataFrame:
-    """Firing intervals that reach into [since, until)."""
-    return report.history(inputs(teams, services, at, since), since, until)
+            until: datetime, slo_id: int | None = None) -> pl.DataFrame:
+    """Firing intervals that reach into [since, until), of one SLO or of all."""
+    return report.history(inputs(teams, services, at, since, slo_id), since, until)
 
 
 @st.cache_data(ttl=300)
@@ -56,7 +59,7 @@ def candidates(filters: Filters, at: datetime, since: datetime, until: datetime)
 def charts(teams: tuple[str, ...], services: tuple[str, ...], at: datetime, since: datetime,
            slo_id: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Hourly burn-down of the current window and burn rates from ``since`` to ``at``."""
-    return report.series(inputs(teams, services, at, since), slo_id, since)
+    return report.series(inputs(teams, services, at, since, slo_id), slo_id, since)
 
 
 def pct(value: float | None, digits: int = 3) -> str:
@@ -75,19 +78,37 @@ def exhaustion(hours: float | None, remaining: float | None) -> str:
     return f"{hours:,.1f} h" if hours < 72 else f"{hours / 24:,.1f} d"
 
 
-def status_table(status: pl.DataFrame, alerts: pl.DataFrame) -> pl.DataFrame:
-    """One display row per SLO; the alert pairs firing now, in one column."""
-    firing = (alerts.group_by("slo_id")
-              .agg(pl.col("name").filter(pl.col("firing")).str.join(", ").alias("firing")))
-    return (status.join(firing, on="slo_id", how="left").with_columns(
+MARK = {"healthy": "●", "at risk": "▲", "exhausted": "■", "no data": "○"}
+COLOUR = {"healthy": "green", "at risk": "orange", "exhausted": "red", "no data": "gray"}
+ORDER = {state: k for k, state in enumerate(report.STATES)}
+
+
+def status_table(status: pl.DataFrame, alerts: pl.DataFrame,
+                 downs: pl.DataFrame) -> pl.DataFrame:
+    """One display row per SLO, worst first: state, the daily burn-down, the alert pairs
+    firing now in one column."""
+    firing = alerts.group_by("slo_id").agg(pl.col("firing").sum().alias("n_firing"))
+    return (status.join(firing, on="slo_id", how="left").join(downs, on="slo_id", how="left")
+            .with_columns(
         exhaustion=pl.struct("exhaustion_hours", "budget_remaining").map_elements(
             lambda r: exhaustion(r["exhaustion_hours"], r["budget_remaining"]),
             return_dtype=pl.String),
-        firing=pl.when(pl.col("firing") == "").then(pl.lit("none")).otherwise("firing"),
+        firing=pl.when(pl.col("n_firing").fill_null(0) == 0).then(pl.lit("none"))
+        .otherwise(pl.format("{} of {}", pl.col("n_firing"), pl.lit(len(report.ALERTS)))),
+        rank=pl.col("state").replace_strict(ORDER, return_dtype=pl.Int64),
+        state=pl.col("state").replace_strict(MARK) + " " + pl.col("state"),
         **{c: pl.col(c) * 100 for c in ("target", "sli", "budget_consumed", "budget_remaining")})
-        .select("slo", "service", "target", "window", "sli", "budget_consumed", "budget_remaining",
-                "budget_minutes", "exhaustion", "firing")
-        .sort("budget_remaining", nulls_last=True))
+        .sort("rank", "budget_remaining", nulls_last=True)
+        .select("state", "slo", "service", "budget_remaining", "burn_down", "target", "sli",
+                "exhaustion", "firing"))
+
+
+def coloured(table: pl.DataFrame):  # noqa: ANN201 (a pandas Styler)
+    """The table with each state cell in its colour (names stay plain text)."""
+    css = {f"{MARK[s]} {s}": f"color: {c}; font-weight: 600" for s, c in
+           {"healthy": "#2e7d32", "at risk": "#e65100", "exhausted": "#c62828",
+            "no data": "#757575"}.items()}
+    return table.to_pandas().style.map(lambda v: css.get(v, ""), subset=["state"])
 
 
 filters = ui.global_filters()
@@ -98,61 +119,75 @@ if at is None:
     st.stop()
 lo, hi = filters.bounds()
 hi = min(hi, at) if hi else at
-lo = min(lo, hi - timedelta(days=1)) if lo else hi - timedelta(days=90)
+lo = min(lo, hi - timedelta(days=1)) if lo else hi - timedelta(days=DEFAULT_PERIOD_DAYS)
 try:
-    result, defs = evaluate(filters.teams, filters.services, at, lo)
+    result, defs, downs = evaluate(filters.teams, filters.services, at)
 except ReportError as exc:
     st.info(str(exc))
     st.stop()
 status, alerts, warnings = result.status, result.alerts, result.warnings
+counts = result.counts()
 st.caption(f"Evaluated at {at:%Y-%m-%d %H:%M} UTC (end of the newest SLI bucket) · "
-           f"{defs.height} SLOs · teams and services from the sidebar; the period applies to the "
-           "alert history and deployments below.")
+           f"{defs.height} SLOs · teams and services from the sidebar; the period "
+           f"({lo:%Y-%m-%d} – {hi:%Y-%m-%d}) applies to the alert history and deployments.")
 
-spent = status.filter(pl.col("budget_remaining") <= 0).height
-c1, c2, c3 = st.columns(3)
-ui.tile(c1, "SLOs", f"{status.height}", "SLO definitions of the selected services")
-ui.tile(c2, "Budget spent", f"{spent}",
-        "SLOs whose error budget remaining = 1 − (1 − SLI) ÷ (1 − target) is ≤ 0 over their own "
-        "window")
-ui.tile(c3, "Alerts firing now", f"{alerts.filter(pl.col('firing')).height}",
+c1, c2, c3, c4 = st.columns(4)
+remaining = f"{report.AT_RISK_REMAINING:.0%}"
+ui.tile(c1, f":green[{MARK['healthy']} Healthy]", f"{counts['healthy']}",
+        f"SLOs with at least {remaining} of their error budget left and no burn-rate alert "
+        "firing")
+ui.tile(c2, f":orange[{MARK['at risk']} At risk]", f"{counts['at risk']}",
+        f"less than {remaining} of the budget left, or a burn-rate alert pair firing now")
+ui.tile(c3, f":red[{MARK['exhausted']} Exhausted]", f"{counts['exhausted']}",
+        "budget remaining = 1 − (1 − SLI) ÷ (1 − target) ≤ 0 over the SLO's own window")
+ui.tile(c4, "Alerts firing now", f"{alerts.filter(pl.col('firing')).height}",
         "alert pairs with both long and short window above their burn-rate factor at the "
         "evaluation instant")
+if counts["no data"]:
+    st.caption(f"{MARK['no data']} {counts['no data']} SLO(s) without events in their window.")
 
 st.subheader("Status")
+table = status_table(status, alerts, downs)
+low = min(0.0, *(v for lst in downs["burn_down"].to_list() for v in lst)) if downs.height else 0.0
 st.dataframe(
-    status_table(status, alerts), hide_index=True, width="stretch",
+    coloured(table), hide_index=True, width="stretch", height=min(38 + 35 * table.height, 600),
     column_config={
-        "target": st.column_config.NumberColumn("target %", format="%.3f"),
-        "sli": st.column_config.NumberColumn("SLI %", format="%.4f"),
-        "budget_consumed": st.column_config.NumberColumn("consumed %", format="%.1f",
-                                                         help="error budget consumed"),
-        "budget_remaining": st.column_config.NumberColumn("remaining %", format="%.1f",
+        "state": st.column_config.TextColumn("state", width=100),
+        "slo": st.column_config.TextColumn("SLO"),
+        "budget_remaining": st.column_config.NumberColumn("budget left %", format="%.1f",
                                                           help="error budget remaining"),
-        "budget_minutes": st.column_config.NumberColumn("budget min", format="%.1f",
-                                                        help="minutes of full outage allowed"),
-        "exhaustion": st.column_config.TextColumn("exhaustion", help="time to exhaustion"),
+        "burn_down": st.column_config.LineChartColumn(
+            "burn-down", y_min=low, y_max=1.0, width="small",
+            help="daily: error budget remaining at the end of each day of the current window"),
+        "target": st.column_config.NumberColumn("target %", format="%.2f", width="small"),
+        "sli": st.column_config.NumberColumn("SLI %", format="%.3f", width="small"),
+        "exhaustion": st.column_config.TextColumn("exhaustion", help="time to exhaustion",
+                                                  width="small"),
         "firing": st.column_config.TextColumn(
-            "alerts firing",
-            help="of " + ", ".join(report.ALERTS) + " (burn-rate pairs, REFERENCE §2)")})
+            "alerts", width="small",
+            help="alert pairs firing now (the One SLO section names them), of " + ", ".join(report.ALERTS) + " (burn-rate pairs, REFERENCE §2)")})
 st.caption(
-    "SLI = good ÷ total events over each SLO's own window ending at the evaluation instant "
+    "SLI = good ÷ total events over each SLO's own window ("
+    + ", ".join(sorted(set(status["window"].to_list()))) + ") ending at the evaluation instant "
     "(occurrences budgeting; time-slice SLOs count good slices ÷ slices). Budget consumed = "
-    "(1 − SLI) ÷ (1 − target); remaining = 1 − consumed (negative = overspent). Budget minutes = "
-    "(1 − target) × window. Time to exhaustion = remaining × window ÷ burn rate over the last "
+    "(1 − SLI) ÷ (1 − target); left = 1 − consumed (negative = overspent). "
+    "Time to exhaustion = left × window ÷ burn rate over the last "
     f"{span(CURRENT_BURN_WINDOW)}. An alert pair fires when both its long window and its short "
     "window (long ÷ 12) burn faster than factor = budget share × window ÷ long window "
     "(REFERENCE §2).")
 
 st.subheader("One SLO")
-names = status.sort("slo")["slo"].to_list()
-default = status.sort("budget_remaining", nulls_last=True)["slo"][0]
-name = st.selectbox("SLO", names, index=names.index(default), key="slos_slo")
+names = table["slo"].to_list()
+name = st.selectbox("SLO", names, index=0, key="slo", bind="query-params",
+                    help="worst first; the choice is kept in the page's URL")
 row = status.filter(pl.col("slo") == name).row(0, named=True)
 slo = defs.filter(pl.col("slo") == name).row(0, named=True)
 budgeting = (f"time slices of {slo['slice_minutes']} min good at ≥ {slo['slice_target']:.4%}"
              if slo["budgeting"] == "timeslices" else "occurrences (good ÷ total events)")
 how = f"{row['window']} to {at:%Y-%m-%d %H:%M} UTC · target {row['target']:.3%} · {budgeting}"
+# SLO and service names are user data: shown as text, never as Markdown; the state is ours.
+st.markdown(f":{COLOUR[row['state']]}[**{MARK[row['state']]} {row['state']}**]")
+st.text(f"{name} · service {row['service'] or '—'}")
 t1, t2, t3, t4 = st.columns(4)
 ui.tile(t1, "SLI", pct(row["sli"], 4),
         f"{row['total'] - row['bad']:,.0f} good ÷ {row['total']:,.0f} events · {how}")
@@ -164,29 +199,29 @@ ui.tile(t4, "Time to exhaustion", exhaustion(row["exhaustion_hours"], row["budge
         f"remaining × window ÷ burn rate over the last {span(CURRENT_BURN_WINDOW)} "
         f"({'—' if row['current_burn'] is None else format(row['current_burn'], '.2f')})")
 
+now_firing = alerts.filter((pl.col("slo_id") == slo["slo_id"]) & pl.col("firing"))["name"]
+st.caption("Alert pairs firing now: " + (", ".join(now_firing.to_list()) or "none") + ".")
 down, rates = charts(filters.teams, filters.services, at, lo, slo["slo_id"])
-left, right = st.columns(2)
-with left:
-    st.markdown("**Budget burn-down, current window**")
-    if down.height == 0:
-        st.info("No events in the current window: the budget is undefined.")
-    else:
-        st.altair_chart(burn_down_chart(down), width="stretch")
-        st.caption("remaining(t) = 1 − bad events from the window start to t ÷ ((1 − target) × "
-                   "all events in the window); the ideal line spends the budget evenly to the "
-                   "period end. Below 0 the budget is overspent.")
-with right:
-    st.markdown("**Burn rate per alert window, with thresholds**")
-    if rates["burn"].null_count() == rates.height:
-        st.info("No events in the period: no burn rate to show.")
-    else:
-        st.altair_chart(burn_rate_chart(rates), width="stretch")
-        st.caption("Burn rate = error ratio over the alert's long window ÷ (1 − target), hourly; "
-                   "dashed rules are the factors " + ", ".join(
-                       f"{a.name}: {a.factor(Window.of(slo).period(at)):.3g}"
-                       for a in DEFAULT_ALERTS) + ". 1 spends the budget exactly by the window end.")
+st.markdown("**Budget burn-down, current window**")
+if down.height == 0:
+    st.info("No events in the current window: the budget is undefined.")
+else:
+    st.altair_chart(burn_down_chart(down, height=220), width="stretch")
+    st.caption("remaining(t) = 1 − bad events from the window start to t ÷ ((1 − target) × "
+               "all events in the window); the ideal line spends the budget evenly to the "
+               "period end. Below 0 the budget is overspent.")
+st.markdown(f"**Burn rate per alert pair, {lo:%Y-%m-%d} – {hi:%Y-%m-%d}**")
+if rates["burn"].null_count() == rates.height:
+    st.info("No events in the period: no burn rate to show.")
+else:
+    st.altair_chart(burn_rate_chart(rates), width="content")
+    st.caption("Hourly: error ratio over the pair's long and short window ÷ (1 − target); the "
+               "dashed red rule is the pair's factor (" + ", ".join(
+                   f"{a.name}: {a.factor(Window.of(slo).period(at)):.3g}"
+                   for a in DEFAULT_ALERTS) + "); the pair fires while both lines are above it. "
+               "1 spends the budget exactly by the window end.")
 
-fired = history(filters.teams, filters.services, at, lo, hi)
+fired = history(filters.teams, filters.services, at, lo, hi, slo["slo_id"])
 mine = fired.filter(pl.col("slo_id") == slo["slo_id"])
 st.markdown(f"**Alert history, {lo:%Y-%m-%d} – {hi:%Y-%m-%d %H:%M} UTC**")
 if mine.height == 0:
@@ -196,7 +231,10 @@ else:
                  .select("alert", "severity", "start", "end", "minutes", "ongoing",
                          "peak_long_burn").sort("start", descending=True),
                  hide_index=True, width="stretch",
-                 column_config={"peak_long_burn": st.column_config.NumberColumn(format="%.2f")})
+                 column_config={"peak_long_burn": st.column_config.NumberColumn(
+                     "peak burn", format="%.2f"),
+                     **{c: st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")
+                        for c in ("start", "end")}})
 st.caption("Each alert pair is evaluated at the end of every SLI bucket; an interval runs from the "
            "first firing evaluation to the first one that no longer fires (ongoing = still firing "
            "at the newest bucket).")
@@ -246,16 +284,20 @@ else:
             st.altair_chart(composite_chart(comp["components"]), width="stretch")
 
 st.subheader("Deployments during a page-level burn alert")
-cand = candidates(filters, at, lo, hi)
 st.caption(f"Deployments ({filters.environment or 'any environment'}) of the selected services, "
            "spanning started_at – finished_at, that overlap a firing interval of a page alert of "
            "the same service in the period: candidates for an automatic incident ticket.")
-if cand.height == 0:
-    st.info("No deployment overlapped a page-level burn alert in the period.")
-else:
-    st.metric("Candidate deployments", f"{cand['deployment_id'].n_unique():,}")
-    st.dataframe(cand.sort("deploy_start", descending=True).select(
-        "deployment_id", "service", "version", "deploy_start", "deploy_end", "alert",
-        "alert_start", "alert_end"), hide_index=True, width="stretch",
-        column_config={c: st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")
-                       for c in ("deploy_start", "deploy_end", "alert_start", "alert_end")})
+# Replaying every SLO's alerts over the period reads all their samples: only on request, so
+# the page itself opens fast.
+if st.toggle("Find them (replays the alerts of every selected SLO over the period)",
+             key="slos_candidates"):
+    cand = candidates(filters, at, lo, hi)
+    if cand.height == 0:
+        st.info("No deployment overlapped a page-level burn alert in the period.")
+    else:
+        st.metric("Candidate deployments", f"{cand['deployment_id'].n_unique():,}")
+        st.dataframe(cand.sort("deploy_start", descending=True).select(
+            "deployment_id", "service", "version", "deploy_start", "deploy_end", "alert",
+            "alert_start", "alert_end"), hide_index=True, width="stretch",
+            column_config={c: st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")
+                           for c in ("deploy_start", "deploy_end", "alert_start", "alert_end")})

@@ -9,6 +9,10 @@ import altair as alt
 import polars as pl
 
 BURN_AXIS = [0, 1, 3, 10, 30, 100, 300, 1000]
+# One date format for every time axis of the reliability pages ("Nov 22"); tooltips add the hour.
+DATE_AXIS = alt.Axis(format="%b %d", labelAngle=0, title=None)
+STATE_COLOURS = {"healthy": "#2e7d32", "at risk": "#ef6c00", "exhausted": "#c62828",
+                 "no data": "#9e9e9e"}
 
 
 def burn_down_chart(down: pl.DataFrame, height: int = 300) -> alt.Chart:
@@ -16,28 +20,44 @@ def burn_down_chart(down: pl.DataFrame, height: int = 300) -> alt.Chart:
     (``reports.slo.series`` → burn-down: ts, remaining, ideal)."""
     long = down.unpivot(index="ts", on=["remaining", "ideal"], variable_name="line")
     return alt.Chart(long).mark_line().encode(
-        x=alt.X("ts:T", title="UTC"),
+        x=alt.X("ts:T", axis=DATE_AXIS),
         y=alt.Y("value:Q", title="Error budget remaining", axis=alt.Axis(format="%")),
-        color=alt.Color("line:N", title=None, legend=alt.Legend(orient="bottom")),
+        color=alt.Color("line:N", title=None, legend=alt.Legend(orient="bottom"),
+                        scale=alt.Scale(domain=["remaining", "ideal"],
+                                        range=["#4c78a8", "#9e9e9e"])),
         strokeDash=alt.StrokeDash("line:N", legend=None, scale=alt.Scale(
             domain=["remaining", "ideal"], range=[[1, 0], [6, 4]])),
-        tooltip=["ts:T", "line:N", alt.Tooltip("value:Q", format=".1%")],
+        tooltip=[alt.Tooltip("ts:T", title="UTC", format="%Y-%m-%d %H:%M"), "line:N",
+                 alt.Tooltip("value:Q", format=".1%")],
     ).properties(height=height)
 
 
-def burn_rate_chart(rates: pl.DataFrame, height: int = 300) -> alt.LayerChart:
-    """Burn rate per alert long window (symlog) with each alert's factor as a dashed rule
-    (``reports.slo.series`` → burn rates: ts, alert, burn, factor)."""
-    base = alt.Chart(rates).encode(color=alt.Color(
-        "alert:N", title=None, legend=alt.Legend(orient="bottom", columns=2)))
+def burn_rate_chart(rates: pl.DataFrame, height: int = 150, width: int = 400) -> alt.FacetChart:
+    """One panel per alert pair: burn rate over its long and its short window (symlog) and the
+    pair's factor as a dashed rule; the pair fires when both lines are above the rule
+    (``reports.slo.series`` → burn rates: ts, alert, burn, short_burn, factor)."""
+    order = list(dict.fromkeys(rates["alert"].to_list()))
+    long = rates.drop("window", strict=False).unpivot(
+        index=["ts", "alert", "factor"], on=["burn", "short_burn"],
+                         variable_name="window", value_name="rate").with_columns(
+        pl.col("window").replace({"burn": "long window", "short_burn": "short window"}))
+    base = alt.Chart().encode(x=alt.X("ts:T", axis=DATE_AXIS))
     lines = base.mark_line(strokeWidth=1).encode(
-        x=alt.X("ts:T", title="UTC"),
-        y=alt.Y("burn:Q", title="Burn rate (symlog scale)", scale=alt.Scale(type="symlog"),
+        y=alt.Y("rate:Q", title="Burn rate (symlog)", scale=alt.Scale(type="symlog"),
                 axis=alt.Axis(values=BURN_AXIS)),
-        tooltip=["ts:T", "alert:N", alt.Tooltip("burn:Q", format=".2f"),
-                 alt.Tooltip("factor:Q", format=".3f")])
-    rules = base.mark_rule(strokeDash=[6, 3]).encode(y="mean(factor):Q")
-    return (lines + rules).properties(height=height)
+        color=alt.Color("window:N", title=None, legend=alt.Legend(orient="bottom"),
+                        scale=alt.Scale(domain=["long window", "short window"],
+                                        range=["#4c78a8", "#f58518"])),
+        opacity=alt.Opacity("window:N", legend=None, scale=alt.Scale(
+            domain=["long window", "short window"], range=[1.0, 0.35])),
+        tooltip=[alt.Tooltip("ts:T", title="UTC", format="%Y-%m-%d %H:%M"), "window:N",
+                 alt.Tooltip("rate:Q", format=".2f"), alt.Tooltip("factor:Q", format=".3g")])
+    rules = alt.Chart().mark_rule(strokeDash=[6, 3], color="#c62828").encode(
+        y="mean(factor):Q")
+    return alt.layer(lines, rules, data=long).properties(height=height, width=width).facet(
+        facet=alt.Facet("alert:N", title=None, sort=order,
+                        header=alt.Header(labelFontSize=13, labelFontWeight="bold")),
+        columns=2)
 
 
 def composite_chart(components: pl.DataFrame, height: int | None = None) -> alt.LayerChart:

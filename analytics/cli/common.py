@@ -180,9 +180,19 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _show(v: Any) -> str:
+    """A value as table text: floats below 1,000 to four significant digits; larger ones as
+    plain numbers with thousands separators and at most two decimals (never ``4.47e+04``).
+
+    >>> [_show(x) for x in (44700.0, 44700.5, 1234.567, 0.012345, 2_500_000.4, 12, None)]
+    ['44,700', '44,700.5', '1,234.57', '0.01235', '2,500,000', '12', '']
+    """
     v = _plain(v)
     if isinstance(v, float):
-        return f"{v:,.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
+        if abs(v) < 1000:
+            return f"{v:,.4g}"
+        if abs(v) < 1e6:
+            return f"{v:,.2f}".rstrip("0").rstrip(".")
+        return f"{v:,.0f}"
     if isinstance(v, int) and not isinstance(v, bool):
         return f"{v:,}"
     return "" if v is None else str(v)

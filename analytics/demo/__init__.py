@@ -114,6 +114,13 @@ def truth(frames: dict[str, pl.DataFrame], *, seed: int, first: date, end: date,
             "value": {"checkout-one-page": reliability.AB_RATES,
                       "onboarding-email-x-tour": reliability.FACTORIAL_EFFECTS},
             "description": "True conversion rates of the A/B test and true effects of the 2×2 test."},
+        "slo_states": {
+            "value": reliability.planted_slos(
+                frames["slo"], dep, datetime.combine(end + timedelta(days=1), datetime.min.time())),
+            "description": "SLOs: errors sized against each SLO's own budget, so most stay "
+                           "within it; 'burning' SLOs burn at this rate over the last days (burn-"
+                           "rate alerts fire); the 'exhausted' one was overspent by a bad release "
+                           "(its deployment, start, hours and burn rate)."},
         "counts": {
             "value": {"production_deployments": prod.height, "deployments_all": dep.height,
                       "incidents": frames["incident"].height, "tickets": frames["ticket"].height,

@@ -28,31 +28,99 @@ def slos(svc: pl.DataFrame) -> pl.DataFrame:
                    description=pl.lit("Share of requests answered without a server error"))
 
 
+# Planted SLO states (demo ground truth): one SLO exhausted by a bad release a few days before the
+# end, a few burning steadily now; every other SLO's errors are sized against its own budget, so
+# most stay within it, as in an organisation whose targets were set from its history.
+EXHAUSTED_SERVICE = "checkout"
+BAD_RELEASE = {"days_before_end": (3, 6), "hours": 24, "burn_rate": 40.0}
+BURNING_SERVICES = ("search", "tracking", "push")
+BURNING = {"days": 2, "burn_rate": 5.0}
+BASELINE_BURN = (0.05, 0.25)     # steady errors: 5–25 % of the budget over a window
+# A failed production deployment: 1–8 % errors for the 15 minutes until it is rolled back.
+BAD_DEPLOY = {"minutes": 15, "error": (0.01, 0.08)}
+# As an outage incident opens: severity 1 is hard down (error ratio 0.3–0.9) for 2–4 five-minute
+# buckets; other severities degrade (error ratio 0.02–0.2) for 2–3 buckets.
+# Errors stop three buckets before the incident is resolved (at least one bucket), so an alert on
+# a 15-minute window falls inside the incident, as it does when the fix is confirmed.
+HARD_OUTAGE = {"buckets": (2, 4), "error": (0.3, 0.9)}
+SOFT_OUTAGE = {"buckets": (2, 3), "error": (0.02, 0.2)}
+
+
+def planted_slos(slo: pl.DataFrame, dep: pl.DataFrame, now: datetime) -> dict:
+    """The planted SLO states, chosen without randomness: the exhausted SLO's bad release is
+    the newest production deployment of its service finishing 3–6 days before ``now``."""
+    names = {n.removesuffix("-availability"): n for n in slo["name"].to_list()}
+    out: dict = {"burning": {"slos": [names[s] for s in BURNING_SERVICES if s in names],
+                             **BURNING}}
+    if EXHAUSTED_SERVICE in names:
+        sid = slo.filter(pl.col("name") == names[EXHAUSTED_SERVICE])["service_id"][0]
+        lo, hi = (now - timedelta(days=d) for d in BAD_RELEASE["days_before_end"][::-1])
+        cand = dep.filter((pl.col("service_id") == sid) & (pl.col("environment") == "production")
+                          & ~pl.col("is_rollback") & pl.col("finished_at").is_between(lo, hi))
+        at = cand.sort("finished_at")[-1] if cand.height else None
+        out["exhausted"] = {
+            "slo": names[EXHAUSTED_SERVICE],
+            "deployment": None if at is None else at["external_id"][0],
+            "from": (hi if at is None else at["finished_at"][0]).isoformat(),
+            "hours": BAD_RELEASE["hours"], "burn_rate": BAD_RELEASE["burn_rate"]}
+    return out
+
+
 def sli(rng: np.random.Generator, slo: pl.DataFrame, dep: pl.DataFrame, inc: pl.DataFrame,
         now: datetime) -> pl.DataFrame:
-    """Good/total per 5 minutes for the last 90 days; errors spike in outages and after bad releases."""
+    """Good/total per 5 minutes for the last 90 days: steady errors, short hard errors at the
+    start of outages, small bumps after failed releases, and the :func:`planted_slos` states."""
     steps = SLI_DAYS * 24 * 60 // SLI_STEP_MIN
-    start = np.datetime64(now.replace(hour=0, minute=0, second=0, microsecond=0), "m") - np.timedelta64(SLI_DAYS * 1440, "m")
+    start = (np.datetime64(now.replace(hour=0, minute=0, second=0, microsecond=0), "m")
+             - np.timedelta64(SLI_DAYS * 1440, "m"))
     n_slo = slo.height
+    budget = 1.0 - slo["target"].to_numpy()
     hod = (np.arange(steps) * SLI_STEP_MIN // 60) % 24
     traffic = 200 + 400 * np.exp(-((hod - 14) ** 2) / 18)
     total = rng.poisson(traffic[None, :] * rng.uniform(0.5, 2.0, n_slo)[:, None])
-    err = np.full((n_slo, steps), 0.0001) * rng.uniform(0.5, 3, n_slo)[:, None]
+    err = np.ones((n_slo, steps)) * (budget * rng.uniform(*BASELINE_BURN, n_slo))[:, None]
+    row_of = {int(s): i for i, s in enumerate(slo["service_id"].to_list())}
 
-    def mark(frame: pl.DataFrame, start_col: str, end_expr: pl.Expr, ratio: np.ndarray) -> None:
-        f = frame.filter(pl.col("service_id").is_not_null()).with_columns(_end=end_expr)
-        s = ((f[start_col].to_numpy().astype("datetime64[m]") - start).astype(np.int64)) // SLI_STEP_MIN
-        e = ((f["_end"].to_numpy().astype("datetime64[m]") - start).astype(np.int64)) // SLI_STEP_MIN + 1
-        rows = f["service_id"].to_numpy() - 1
-        for r, a, b, q in zip(rows, s, e, ratio[: f.height], strict=False):
-            if b > 0 and a < steps and r < n_slo:
-                err[r, max(a, 0):min(b, steps)] = np.maximum(err[r, max(a, 0):min(b, steps)], q)
+    def step(at: np.ndarray) -> np.ndarray:
+        return (at.astype("datetime64[m]") - start).astype(np.int64) // SLI_STEP_MIN
 
-    outages = inc.filter(pl.col("outage") & pl.col("resolved_at").is_not_null())
-    mark(outages, "opened_at", pl.col("resolved_at"), rng.uniform(0.2, 0.9, outages.height))
-    bad = dep.filter((pl.col("environment") == "production") & (pl.col("status") != "success"))
-    mark(bad, "finished_at", pl.col("finished_at") + pl.duration(minutes=30),
-         rng.uniform(0.01, 0.08, bad.height))
+    def mark(sids: np.ndarray, s: np.ndarray, e: np.ndarray, ratio: np.ndarray) -> None:
+        for sid, a, b, q in zip(sids, s, e, ratio, strict=True):
+            r = row_of.get(int(sid))
+            if r is not None and b > 0 and a < steps:
+                a, b = max(a, 0), min(b, steps)
+                err[r, a:b] = np.maximum(err[r, a:b], q)
+
+    outages = inc.filter(pl.col("outage") & pl.col("resolved_at").is_not_null()
+                         & pl.col("service_id").is_not_null()
+                         & (pl.col("environment") == "production"))
+    hard = (outages["severity"] == 1).to_numpy()
+    impact = np.where(hard, rng.integers(*HARD_OUTAGE["buckets"], outages.height, endpoint=True),
+                      rng.integers(*SOFT_OUTAGE["buckets"], outages.height, endpoint=True))
+    sids = outages["service_id"].to_numpy()
+    soft = rng.uniform(*SOFT_OUTAGE["error"], outages.height)
+    s = step(outages["opened_at"].to_numpy())
+    dur = np.maximum(step(outages["resolved_at"].to_numpy()) - s - 2, 1)
+    mark(sids, s, s + np.minimum(dur, impact),
+         np.where(hard, rng.uniform(*HARD_OUTAGE["error"], outages.height), soft))
+    bad = dep.filter((pl.col("environment") == "production") & (pl.col("status") != "success")
+                     & pl.col("service_id").is_not_null())
+    s = step(bad["finished_at"].to_numpy())
+    mark(bad["service_id"].to_numpy(), s, s + BAD_DEPLOY["minutes"] // SLI_STEP_MIN,
+         rng.uniform(*BAD_DEPLOY["error"], bad.height))
+
+    plant = planted_slos(slo, dep, now)
+    by_name = {n: i for i, n in enumerate(slo["name"].to_list())}
+    for name in plant["burning"]["slos"]:
+        r = by_name[name]
+        err[r, steps - BURNING["days"] * 288:] = np.maximum(
+            err[r, steps - BURNING["days"] * 288:], BURNING["burn_rate"] * budget[r])
+    if "exhausted" in plant:
+        r = by_name[plant["exhausted"]["slo"]]
+        a = int(step(np.array([datetime.fromisoformat(plant["exhausted"]["from"])],
+                              dtype="datetime64[m]"))[0]) + 1
+        b = a + BAD_RELEASE["hours"] * 60 // SLI_STEP_MIN
+        err[r, a:b] = np.maximum(err[r, a:b], BAD_RELEASE["burn_rate"] * budget[r])
     bad_n = rng.binomial(total, np.clip(err, 0, 1))
     ts = (start + (np.arange(steps) * SLI_STEP_MIN).astype("timedelta64[m]")).astype("datetime64[us]")
     return pl.DataFrame({

@@ -17,7 +17,7 @@ from analytics.metrics.slo_alerts import DEFAULT_ALERTS, AlertSpec, span
 
 BURN_DOWN_SCHEMA = {"ts": pl.Datetime("us"), "remaining": pl.Float64, "ideal": pl.Float64}
 BURN_RATE_SCHEMA = {"ts": pl.Datetime("us"), "alert": pl.String, "window": pl.String,
-                    "burn": pl.Float64, "factor": pl.Float64}
+                    "burn": pl.Float64, "short_burn": pl.Float64, "factor": pl.Float64}
 
 
 def _grid(lo: datetime, hi: datetime, step: timedelta) -> np.ndarray:
@@ -76,10 +76,12 @@ def burn_down(samples: pl.DataFrame, slos: pl.DataFrame, slo_id: int, at: dateti
 def burn_rates(samples: pl.DataFrame, slos: pl.DataFrame, slo_id: int, since: datetime,
                at: datetime, alerts: tuple[AlertSpec, ...] = DEFAULT_ALERTS,
                step: timedelta = timedelta(hours=1)) -> pl.DataFrame:
-    """Burn rate over each alert's long window, evaluated every ``step`` in [since, at].
+    """Burn rate over each alert's long and short window, evaluated every ``step`` in
+    [since, at].
 
-    burn(t) = bad ÷ total over [t − long window, t) ÷ (1 − target); null where the window holds
-    no events. ``factor`` is the alert's threshold for the SLO's period at ``at``.
+    burn(t) = bad ÷ total over [t − long window, t) ÷ (1 − target), ``short_burn`` the same over
+    the short window; null where the window holds no events. ``factor`` is the alert's
+    threshold for the SLO's period at ``at``; the pair fires when both exceed it.
     """
     if since >= at:
         raise ValueError(f"since must be before at, got {since} ≥ {at}")
@@ -89,11 +91,14 @@ def burn_rates(samples: pl.DataFrame, slos: pl.DataFrame, slo_id: int, since: da
     pts = _grid(since, at, step)
     parts = []
     for spec in alerts:
-        total, bad = series.sums(slo_id, pts - spec.long_window // timedelta(microseconds=1), pts)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            burn = np.where(total > 0, bad / np.where(total > 0, total, 1.0), np.nan)
+        burn = {}
+        for key, window in (("burn", spec.long_window), ("short_burn", spec.short_window)):
+            total, bad = series.sums(slo_id, pts - window // timedelta(microseconds=1), pts)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(total > 0, bad / np.where(total > 0, total, 1.0), np.nan)
+            burn[key] = ratio / (1.0 - slo["target"])
         parts.append(pl.DataFrame({
             "ts": pts.astype("datetime64[us]"), "alert": spec.name,
-            "window": span(spec.long_window), "burn": burn / (1.0 - slo["target"]),
+            "window": span(spec.long_window), **burn,
             "factor": spec.factor(period)}, schema=BURN_RATE_SCHEMA).fill_nan(None))
     return pl.concat(parts)

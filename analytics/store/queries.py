@@ -364,3 +364,16 @@ def newest_sample_ts(engine: Engine) -> datetime | None:
     before = read_frame(engine, "SELECT max(ts) AS ts FROM sli_sample WHERE ts < ?",
                         [newest])["ts"][0]
     return newest + ((newest - before) if before is not None else timedelta(minutes=1))
+
+
+def sli_totals(engine: Engine, slo_ids: list[int], start: datetime,
+               end: datetime) -> pl.DataFrame:
+    """Per SLO, Σ good and Σ total over the buckets starting in [start, end) and the first
+    bucket's ts (slo_id, ts, good, total): a window's sums without reading its samples."""
+    if not slo_ids:
+        return pl.DataFrame(schema={"slo_id": pl.Int64, "ts": pl.Datetime("us"),
+                                    "good": pl.Float64, "total": pl.Float64})
+    return read_frame(engine, f"""
+        SELECT slo_id, min(ts) AS ts, sum(good) AS good, sum(total) AS total FROM sli_sample
+        WHERE slo_id IN ({', '.join('?' * len(slo_ids))}) AND ts >= ? AND ts < ?
+        GROUP BY slo_id ORDER BY slo_id""", [*slo_ids, start, end])

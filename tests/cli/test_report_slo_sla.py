@@ -166,6 +166,32 @@ def test_report_sla_by_hand(engine: Engine, capsys: pytest.CaptureFixture) -> No
     assert (globex["breached"], globex["credit_pct"], globex["credit_amount"]) == (True, 10.0, 50.0)
 
 
+def test_report_sla_table_prints_minutes_as_plain_numbers(engine: Engine,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    # The table format: 44,580 period minutes (March in Amsterdam, see test_report_sla_by_hand)
+    # print as "44,580", never "4.458e+04"; uptime keeps four significant digits; JSON is unchanged.
+    _fill_sla(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    assert main(["--db", url, "report", "sla", "--month", "2026-03"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    cols = lines[0].split()
+    acme = dict(zip(cols, lines[2].split(), strict=True))
+    assert "e+" not in "\n".join(lines)
+    assert (acme["period_minutes"], acme["excluded_minutes"], acme["downtime_minutes"],
+            acme["uptime_pct"], acme["credit_amount"]) == ("44,580", "140", "120", "99.73", "200")
+    assert _run(engine, capsys, "sla", "--month", "2026-03")[0]["period_minutes"] == 44_580.0
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (44_700.0, "44,700"), (44_700.5, "44,700.5"), (1_234.567, "1,234.57"), (999.94, "999.9"),
+    (0.5, "0.5"), (-43_200.25, "-43,200.25"), (2_500_000.4, "2,500,000"), (12, "12"),
+    (True, "True"), (None, "")])
+def test_table_cells(value: object, shown: str) -> None:
+    from analytics.cli.common import _show
+
+    assert _show(value) == shown
+
+
 def test_report_sla_picks_the_version_in_force(engine: Engine, capsys: pytest.CaptureFixture) -> None:
     _fill_sla(engine)
     out = _run(engine, capsys, "sla", "--month", "2026-04", "--contract", "acme-gold")

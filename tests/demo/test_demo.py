@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -73,3 +73,49 @@ def test_friday_deployments_are_smaller(demo_engine):
                           ll=pl.col("lines_changed").log()).group_by("fri").agg(pl.col("ll").mean())
     means = dict(by.iter_rows())
     assert means[True] - means[False] < -0.5
+
+
+def test_planted_slo_states_are_what_report_slo_finds(demo_engine, capsys):
+    """Most SLOs within budget, the planted burning ones at risk with their alerts firing, the
+    planted bad release's SLO exhausted — as recorded in demo_truth."""
+    import json
+
+    from analytics.cli import main
+
+    planted = demo.read_truth(demo_engine)["slo_states"]["value"]
+    url = demo_engine.url.render_as_string(hide_password=False)
+    assert main(["--db", url, "report", "slo", "--format", "json"]) == 0
+    rows = {r["slo"]: r for r in json.loads(capsys.readouterr().out)}
+    assert len(rows) == 40
+    healthy = [s for s, r in rows.items() if r["state"] == "healthy"]
+    assert len(healthy) >= 30
+    # state follows from the numbers: healthy = ≥ 25 % budget left and no alert pair firing
+    for r in rows.values():
+        firing = any(a["firing"] for a in r["alerts"])
+        assert (r["state"] == "healthy") == (r["budget_remaining"] >= 0.25 and not firing)
+        assert (r["state"] == "exhausted") == (r["budget_remaining"] <= 0)
+    bad = planted["exhausted"]
+    assert [s for s, r in rows.items() if r["state"] == "exhausted"] == [bad["slo"]]
+    assert rows[bad["slo"]]["budget_remaining"] < 0
+    assert bad["deployment"] is not None and bad["hours"] * bad["burn_rate"] / (30 * 24) > 1
+    for name in planted["burning"]["slos"]:
+        assert rows[name]["state"] == "at risk"
+        assert {a["name"] for a in rows[name]["alerts"] if a["firing"]} >= {"ticket 10% in 3d"}
+
+
+def test_the_bad_release_is_a_production_deployment_of_the_exhausted_slos_service(demo_engine):
+    planted = demo.read_truth(demo_engine)["slo_states"]["value"]["exhausted"]
+    dep = read_frame(demo_engine, "SELECT d.finished_at, d.environment, s.name FROM deployment d "
+                                  "JOIN service s ON s.id = d.service_id WHERE d.external_id = ?",
+                     [planted["deployment"]])
+    assert dep.height == 1 and dep["environment"][0] == "production"
+    assert f"{dep['name'][0]}-availability" == planted["slo"]
+    # Its errors start in the bucket after it finished and last the planted hours: the SLO's
+    # bad-event share over those hours ≈ burn rate × (1 − target), computed in plain SQL.
+    start = dep["finished_at"][0]
+    sql = ("SELECT sum(x.total - x.good) AS bad, sum(x.total) AS n, min(o.target) AS target "
+           "FROM sli_sample x JOIN slo o ON o.id = x.slo_id WHERE o.name = ? AND x.ts > ? AND x.ts <= ?")
+    got = read_frame(demo_engine, sql, [planted["slo"], start,
+                                        start + timedelta(hours=planted["hours"])])
+    ratio = got["bad"][0] / got["n"][0] / (1 - got["target"][0])
+    assert abs(ratio - planted["burn_rate"]) < 0.1 * planted["burn_rate"]

@@ -47,6 +47,11 @@ def test_burn_rates_by_hand() -> None:
     assert burns["1h"] == pytest.approx(36.0) and burns["6h"] == pytest.approx(6.0)
     factors = dict(zip(at6["window"].to_list(), at6["factor"].to_list(), strict=True))
     assert factors == pytest.approx({"1h": 0.48, "6h": 0.2, "1d": 0.1, "3d": 1 / 30})
+    # Short windows (long ÷ 12) at 06:00: 5 m and 30 m hold no hourly bucket start (null);
+    # 2 h = hours 4–5 → (36/2,000)/0.001 = 18; 6 h = hours 0–5 → 6.
+    shorts = dict(zip(at6["window"].to_list(), at6["short_burn"].to_list(), strict=True))
+    assert shorts["1h"] is None and shorts["6h"] is None
+    assert (shorts["1d"], shorts["3d"]) == (pytest.approx(18.0), pytest.approx(6.0))
     at7 = rates.filter((pl.col("ts") == T0 + timedelta(hours=7)) & (pl.col("window") == "1h"))
     assert at7["burn"][0] == 0.0
 

@@ -22,7 +22,17 @@ PERIOD = (datetime(2026, 8, 25), AT)  # the sidebar's default 90 days
 
 
 def _metric(at, label):
-    return next(m for m in at.metric if m.label == label).value
+    """A tile's value by its label (tile labels may carry a colour and a state mark)."""
+    return next(m for m in at.metric if m.label == label or m.label.endswith(f" {label}]")).value
+
+
+def _states(status, firing):
+    """SLO states computed here from the truth: exhausted ≤ 0 left, at risk < 25 % left or an
+    alert pair firing, else healthy."""
+    rem = dict(zip(status["slo"].to_list(), status["budget_remaining"].to_list(), strict=True))
+    hot = set(firing["slo"].to_list())
+    return {s: "exhausted" if r <= 0 else "at risk" if r < 0.25 or s in hot else "healthy"
+            for s, r in rem.items()}
 
 
 @pytest.fixture(scope="module")
@@ -40,21 +50,30 @@ def test_slos_page_status_selection_history_and_deployments(demo_engine, app_for
     defs, status, firing, fired = truth
     at = app_for(demo_engine, "pages/slos.py")
     assert at.title[0].value == "SLOs"
-    assert _metric(at, "SLOs") == "40"
-    assert _metric(at, "Budget spent") == str(status.filter(pl.col("budget_remaining") <= 0).height)
+    states = _states(status, firing)
+    for state, label in (("healthy", "Healthy"), ("at risk", "At risk"),
+                         ("exhausted", "Exhausted")):
+        assert _metric(at, label) == str(list(states.values()).count(state))
+    assert _metric(at, "Alerts firing now") == str(firing.height)
     table = at.dataframe[0].value
     assert len(table) == 40
+    # worst first: exhausted, then at risk, then healthy
+    rank = {"exhausted": 0, "at risk": 1, "healthy": 2}
+    shown_states = [s.split(" ", 1)[1] for s in table["state"]]
+    assert shown_states == sorted(shown_states, key=rank.__getitem__)
     for row in status.iter_rows(named=True):
         shown = table[table["slo"] == row["slo"]].iloc[0]
+        assert shown["state"].endswith(states[row["slo"]])
         assert shown["budget_remaining"] == pytest.approx(row["budget_remaining"] * 100)
         assert shown["sli"] == pytest.approx(row["sli"] * 100)
-        assert shown["window"] == "rolling 30d"
-        names = firing.filter(pl.col("slo") == row["slo"])["name"].to_list()
-        assert shown["firing"] == (", ".join(names) or "none")
+        n = firing.filter(pl.col("slo") == row["slo"]).height
+        assert shown["firing"] == (f"{n} of 4" if n else "none")
+        # the daily burn-down ends at the budget remaining now
+        assert shown["burn_down"][-1] == pytest.approx(row["budget_remaining"])
 
     # The SLO whose alerts fired most often in the period (chosen from the data, not by name).
     name = fired["slo"].mode().sort()[0]
-    at.selectbox(key="slos_slo").select(name).run()
+    at.selectbox(key="slo").select(name).run()
     assert not at.exception
     row = status.filter(pl.col("slo") == name).row(0, named=True)
     assert _metric(at, "SLI") == f"{row['sli'] * 100:.4f}%"
@@ -71,6 +90,8 @@ def test_slos_page_status_selection_history_and_deployments(demo_engine, app_for
                                                     end=(AT - timedelta(days=1)).date(),
                                                     environment="production"))
     cand = deployments_during_burn(deps, fired, severity="page")
+    at.toggle(key="slos_candidates").set_value(True).run()
+    assert not at.exception
     assert _metric(at, "Candidate deployments") == f"{cand['deployment_id'].n_unique():,}"
     assert len(at.dataframe[-1].value) == cand.height
 
@@ -80,7 +101,7 @@ def test_slos_page_follows_the_team_filter(demo_engine, app_for):
     at.sidebar.multiselect(key="team").select("payments").run()
     assert not at.exception
     team = queries.services(demo_engine).filter(pl.col("team") == "payments")["service"]
-    assert _metric(at, "SLOs") == str(len(team))
+    assert sum(int(_metric(at, k)) for k in ("Healthy", "At risk", "Exhausted")) == len(team)
     assert set(at.dataframe[0].value["service"]) == set(team.to_list())
 
 
@@ -92,17 +113,21 @@ def _cli(engine, month: str) -> pl.DataFrame:
 def test_slas_page_matches_the_cli_and_switches_months(demo_engine, app_for):
     at = app_for(demo_engine, "pages/slas.py")
     assert at.title[0].value == "SLAs"
-    month = at.selectbox(key="slas_month")
+    month = at.selectbox(key="sla_month")
     assert month.value == "2026-10"  # the last complete month by default
     assert month.options[0] == "2026-11 (in progress)"
     for label in ("2026-10", "2026-09"):
         if label != "2026-10":
-            at.selectbox(key="slas_month").select(label).run()
+            at.selectbox(key="sla_month").select(label).run()
             assert not at.exception
         cli = _cli(demo_engine, label)
-        assert _metric(at, "Breaches") == str(cli["breached"].sum())
+        hit = cli.filter(pl.col("breached"))["contract"].n_unique()
+        assert _metric(at, "Contracts breached") == f"{hit} of {cli['contract'].n_unique()}"
+        worst = cli.sort("uptime_pct").row(0, named=True)
+        assert _metric(at, "Worst uptime") == f"{worst['uptime_pct']:.3f}%"
         assert _metric(at, "Credits owed") == f"{cli['credit_amount'].sum():,.2f} EUR"
-        shown = pl.from_pandas(at.dataframe[0].value)
+        shown = pl.from_pandas(next(d.value for d in at.dataframe
+                                    if "downtime_minutes" in d.value.columns))
         both = shown.join(cli, on=["contract", "service"], suffix="_cli")
         assert both.height == cli.height == 40
         for col in ("uptime_pct", "excluded_minutes", "downtime_minutes", "credit_amount"):
@@ -220,11 +245,12 @@ def test_slas_page_and_cli_agree_on_services_and_old_outages(engine, app_for):
     assert _by_service(cli) == pytest.approx(hand)
 
     at = app_for(engine, "pages/slas.py")
-    at.selectbox(key="slas_month").select("2026-03").run()
+    at.selectbox(key="sla_month").select("2026-03").run()
     assert not at.exception
-    shown = pl.from_pandas(at.dataframe[0].value)
+    shown = pl.from_pandas(next(d.value for d in at.dataframe
+                                if "downtime_minutes" in d.value.columns))
     assert _by_service(shown) == pytest.approx(hand)
-    assert _metric(at, "Breaches") == "1"
+    assert _metric(at, "Contracts breached") == "1 of 1"
     assert _metric(at, "Credits owed") == "300.00 EUR"
 
 
@@ -260,3 +286,58 @@ def test_slas_page_ticket_section_matches_plain_sql(demo_engine, app_for):
     assert _metric(at, "Resolved within target") == f"{met:.1%}"
     table = next(d.value for d in at.dataframe if "resolution_met" in d.value.columns)
     assert table["resolution_breached"].tolist() == cli["resolution_breached"].to_list()
+
+
+EVIL = "[x](https://evil.example)"
+
+
+def _hostile_store(engine) -> None:
+    """A service, an SLO, a contract and a customer all named like a Markdown link."""
+    t0 = datetime(2026, 3, 1)
+    ts = pl.datetime_range(t0, t0 + timedelta(days=10), "5m", closed="left", eager=True)
+    with engine.begin() as conn:
+        bulk_insert(conn, "service", pl.DataFrame({
+            "id": [1], "name": [EVIL], "team": ["core"], "tier": ["gold"], "criticality": [1],
+            "customer_facing": [True], "timezone": ["UTC"], "confirmed": [True],
+            "source": ["test"], "external_id": ["evil"]}))
+        bulk_insert(conn, "slo", pl.DataFrame({
+            "id": [1], "name": [f"{EVIL}-availability"], "service_id": [1], "target": [0.999],
+            "window_kind": ["rolling"], "window_days": [7], "timezone": ["UTC"],
+            "source": ["test"], "external_id": ["a"]}))
+        bulk_insert(conn, "sli_sample", pl.DataFrame({
+            "slo_id": 1, "ts": ts, "good": [90.0 if k % 50 == 0 else 100.0
+                                            for k in range(ts.len())], "total": 100.0}))
+        bulk_insert(conn, "sla_contract", pl.DataFrame({
+            "name": [EVIL], "customer": [EVIL], "services": [json.dumps([EVIL])],
+            "tier": ["silver"], "target_pct": [99.9], "timezone": ["UTC"], "period": ["month"],
+            "exclusion_mode": ["exclude"], "exclude_third_party": [False],
+            "monthly_fee": [1000.0], "currency": ["EUR"], "credit_cap_pct": [100.0],
+            "credits": [json.dumps([{"below_pct": 99.9, "credit_pct": 10}])],
+            "escalation": ["account-manager"], "effective_from": [datetime(2026, 1, 1)]}))
+        bulk_insert(conn, "incident", pl.DataFrame({
+            "service_id": [1], "environment": ["production"], "severity": [1],
+            "opened_at": [datetime(2026, 3, 2)], "resolved_at": [datetime(2026, 3, 2, 2)],
+            "customer_facing": [True], "outage": [True], "source": ["test"],
+            "external_id": ["i1"]}))
+
+
+def _markdown_bodies(at) -> list[str]:
+    """Everything the page rendered as Markdown (markdown, captions, metric labels, alerts)."""
+    return ([m.value for m in at.markdown] + [c.value for c in at.caption]
+            + [m.label for m in at.metric] + [m.value for m in at.metric]
+            + [x.value for x in (*at.info, *at.warning, *at.success, *at.error)]
+            + [s.value for s in at.subheader] + [t.value for t in at.title])
+
+
+@pytest.mark.parametrize("page", ["pages/slos.py", "pages/slas.py"])
+def test_user_names_are_never_rendered_as_markdown(engine, app_for, page):
+    _hostile_store(engine)
+    at = app_for(engine, page)
+    if page == "pages/slas.py":
+        at.selectbox(key="sla_month").select("2026-03").run()
+    assert not at.exception
+    assert not [b for b in _markdown_bodies(at) if "evil.example" in b]
+    # …but they are shown, as text or in tables.
+    texts = [t.value for t in at.text]
+    tables = [str(v) for d in at.dataframe for v in d.value.astype(str).to_numpy().ravel()]
+    assert any(EVIL in t for t in texts) and any(EVIL in v for v in tables)

@@ -122,3 +122,27 @@ def test_composite_defaults_to_the_services_slos_with_equal_weights() -> None:
         report.composite(st, weights={"zz": 1}, target=0.9)
     with pytest.raises(BadRequest, match="no SLO"):
         report.composite(st, service="nowhere")
+
+
+def test_the_cheap_status_read_gives_the_full_reads_numbers(demo_engine) -> None:
+    """load_status sums the older part of each window in the database; the status, alert states
+    and warnings must equal those from every sample (load), and the daily burn-down must end at
+    the budget remaining."""
+    from polars.testing import assert_frame_equal
+
+    from analytics.reports import slo as report
+
+    full_in = report.load(demo_engine)
+    full = report.evaluate(full_in)
+    fast_in = report.load_status(demo_engine)
+    fast = report.evaluate(fast_in)
+    # 40 SLOs × (27 daily sums + 3 days of 5-minute samples) instead of 40 × 30+ days of samples
+    assert fast_in.samples.height == 40 * (27 + 3 * 288) < full_in.samples.height / 5
+    assert_frame_equal(fast.status, full.status, check_exact=False, rel_tol=1e-12)
+    assert_frame_equal(fast.alerts, full.alerts, check_exact=False, rel_tol=1e-12)
+    assert_frame_equal(fast.warnings, full.warnings)
+    downs = report.burn_downs(fast_in, fast.status).join(
+        fast.status.select("slo_id", "budget_remaining"), on="slo_id")
+    assert downs.height == 40 and (downs["burn_down"].list.len() == 30).all()
+    for row in downs.iter_rows(named=True):
+        assert row["burn_down"][-1] == pytest.approx(row["budget_remaining"], abs=1e-12)
