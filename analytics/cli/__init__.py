@@ -31,6 +31,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "experiment": ("analytics.cli.experiment", "analyse an A/B/n test from a CSV file"),
     "gate": ("analytics.cli.gate", "release quality gate for a proposed change (exit 0/1/3)"),
     "attribute": ("analytics.cli.attribute", "store incident → deployment attribution (§1.1)"),
+    "compliance": ("analytics.cli.compliance",
+                   "compliance lists (post-mortems, emergency validations, change approvals); "
+                   "validate a fix"),
+    "validate-source": ("analytics.cli.validate_source",
+                        "quarterly data-source checklist (rows, coverage, quality, "
+                        "reconciliation); sign it off"),
 }
 
 

@@ -110,7 +110,7 @@ def test_audit_log_is_append_only_and_chained(engine):
 def test_migrate_is_idempotent(engine):
     migrate(engine)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0005"
 
 
 def test_migrations_build_exactly_the_models_schema(engine):
