@@ -92,7 +92,7 @@ def gaming(engine: Engine, filters: Filters | None = None) -> Gaming:
     none = detectors.without_service(incidents)
     findings.append(Finding(
         "no_service", "Incidents with no service",
-        (f"{none.height} of {incidents.height} incidents name no service: they are left out of "
+        (f"{none.height} of {incidents.height} incidents have no service: they are left out of "
          "every per-service and per-team KPI." if none.height else
          "Every incident names a service."), none.height > 0, rows=none))
     return Gaming(incidents=incidents.height, findings=findings)

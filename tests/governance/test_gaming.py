@@ -83,7 +83,7 @@ def test_report_flags_planted_bunching_and_lists_rows(engine, capsys):
     assert "no severity history" in got["closed_before_breach"].sentence
     assert not got["reopened"].flagged and "no reopen data" in got["reopened"].sentence
     assert got["no_service"].rows["external_id"].to_list() == ["INC23"]
-    assert got["no_service"].sentence.startswith("1 of 23 incidents")
+    assert got["no_service"].sentence.startswith("1 of 23 incidents have no service")
     url = engine.url.render_as_string(hide_password=False)
     assert main(["--db", url, "report", "gaming", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
