@@ -147,7 +147,11 @@ else:
         items = pl.DataFrame(check.items).with_columns(pl.col("value").cast(pl.Float64))
         # Tall enough for every item without an inner scrollbar (35 px a row plus the header).
         st.dataframe(items, hide_index=True, width="stretch", height=35 * (items.height + 1) + 3,
-                     column_config={"value": st.column_config.NumberColumn(format="%g")})
+                     column_config={"item": st.column_config.TextColumn("Item", width=310),
+                                    "value": st.column_config.NumberColumn("Value", format="%g",
+                                                                           width=90),
+                                    "status": st.column_config.TextColumn("Status", width=70),
+                                    "detail": st.column_config.TextColumn("Detail")})
         st.download_button("Download checklist as CSV", csv_text(items),
                            f"checklist-{source}-{quarter}.csv", mime="text/csv", key="gov_check_csv")
         if check.sign_offs.height:

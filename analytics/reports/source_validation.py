@@ -122,7 +122,7 @@ def checklist(engine: Engine, *, source: str, quarter: str, timezone: str = "UTC
     differ = recon.disagree.filter(pl.col("external_id").is_in(ours["external_id"].implode()))
     items.append({"item": "reconciliation differences", "value": differ.height,
                   "status": "check" if differ.height else "ok",
-                  "detail": "deployments of this source whose start, end or status disagree "
-                            "with their change request"})
+                  "detail": "deployments whose start, end or status disagree with their "
+                            "change request"})
     return Checklist(source=source, quarter=quarter, start=start, end=end, items=items,
                      sign_offs=source_sign_offs(engine, source, quarter))
