@@ -56,7 +56,14 @@ def run(args: argparse.Namespace) -> int:
         "outages_without_postmortem": result.outages_without_postmortem.to_dicts(),
         "emergency_unvalidated": result.emergency_unvalidated.to_dicts(),
         "unapproved_changes": result.unapproved_changes.to_dicts()}
-    emit(out, args.format)
+    if args.format == "json":
+        emit(out, "json")
+        return 0
+    lists = ("outages_without_postmortem", "emergency_unvalidated", "unapproved_changes")
+    emit({k: v for k, v in out.items() if k not in lists}, "table")
+    for name in lists:  # each list as its own table, for people
+        print(f"\n{name.replace('_', ' ')}")
+        emit(out[name], "table")
     return 0
 
 
