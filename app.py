@@ -26,6 +26,9 @@ PAGES = {
         st.Page("pages/weekday.py", title="Weekday effect", icon=":material/calendar_month:"),
         st.Page("pages/workshop.py", title="Threshold workshop", icon=":material/tune:"),
     ],
+    "Governance": [
+        st.Page("pages/governance.py", title="Governance", icon=":material/policy:"),
+    ],
     "Store": [
         st.Page("pages/data.py", title="Data", icon=":material/database:"),
         st.Page("pages/import_data.py", title="Import", icon=":material/upload_file:"),

@@ -34,6 +34,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("analytics.cli.audit", "verify the audit log's keyed hash chain (exit 0/1)"),
     "snapshot": ("analytics.cli.snapshot", "archive a month's reports; verify or list snapshots"),
     "purge": ("analytics.cli.purge", "redact personal text past its retention (--dry-run/--apply)"),
+    "compliance": ("analytics.cli.compliance",
+                   "compliance lists (post-mortems, emergency validations, change approvals); "
+                   "validate a fix"),
+    "validate-source": ("analytics.cli.validate_source",
+                        "quarterly data-source checklist (rows, coverage, quality, "
+                        "reconciliation); sign it off"),
 }
 
 

@@ -57,6 +57,9 @@ REPORTS: dict[str, tuple[str, str]] = {
     "weekday": ("analytics.cli.report_weekday",
                 "do deployments fail more on Fridays? rates by weekday, controlled odds ratio, "
                 "verdict"),
+    "gaming": ("analytics.cli.report_gaming",
+               "metric gaming: resolution times bunched under targets, closes just before a "
+               "breach, incidents with no service"),
 }
 # The modules, for bench/run.py which times importing each.
 REPORT_MODULES = tuple(module for module, _help in REPORTS.values())

@@ -253,7 +253,8 @@ def incidents(rng: np.random.Generator, dep: pl.DataFrame, svc: pl.DataFrame, fi
         id=pl.int_range(1, n + 1), source=pl.lit("demo"),
         external_id=pl.format("INC{}", pl.int_range(1, n + 1)),
         title=pl.format("{} degraded", pl.col("root_cause")),
-        postmortem_url=pl.when(pl.col("severity") <= 2)
+        # Every 25th severe incident lacks its post-mortem: checkable cases for the compliance list.
+        postmortem_url=pl.when((pl.col("severity") <= 2) & (pl.int_range(1, n + 1) % 25 != 0))
         .then(pl.format("https://wiki.example.com/postmortems/INC{}", pl.int_range(1, n + 1)))
         .otherwise(None),
     )

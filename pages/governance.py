@@ -1,0 +1,199 @@
+"""Governance: compliance lists with counts first, the quarterly data-source checklist with its
+sign-off, and the metric-gaming detectors with the rows behind them."""
+
+from datetime import date
+
+import polars as pl
+import streamlit as st
+from sqlmodel import Session
+
+from analytics import ui
+from analytics.charts import governance as charts
+from analytics.exports import csv_text
+from analytics.reports import ReportError
+from analytics.reports.compliance import Compliance, compliance
+from analytics.reports.gaming import Gaming, gaming
+from analytics.reports.source_validation import Checklist, checklist, known_sources, quarter_days
+from analytics.settings import get_settings
+from analytics.store.queries import Filters
+from analytics.store.validations import sign_off_source, validate_emergency
+
+ROWS = 500
+filters = ui.global_filters()
+
+
+@st.cache_data(ttl=300, show_spinner="Checking compliance…")
+def lists(filters: Filters) -> Compliance:
+    """The three compliance lists for the filters."""
+    return compliance(ui.engine(), filters)
+
+
+@st.cache_data(ttl=300, show_spinner="Running the gaming detectors…")
+def detectors(filters: Filters) -> Gaming:
+    """The gaming detectors' findings for the filters."""
+    return gaming(ui.engine(), filters)
+
+
+@st.cache_data(ttl=300)
+def sources() -> list[str]:
+    """Source names the imported tables hold."""
+    return known_sources(ui.engine())
+
+
+@st.cache_data(ttl=300, show_spinner="Building the checklist…")
+def source_checklist(source: str, quarter: str) -> Checklist:
+    """One source's checklist for one quarter, with its sign-offs."""
+    return checklist(ui.engine(), source=source, quarter=quarter, timezone=get_settings().timezone)
+
+
+def quarters(lo: date | None, hi: date | None) -> list[str]:
+    """Quarters from the newest day with data back to the oldest, newest first."""
+    hi = hi or date.today()
+    lo = lo or hi
+    out, (y, q) = [], (hi.year, (hi.month - 1) // 3 + 1)
+    while (y, q) >= (lo.year, (lo.month - 1) // 3 + 1):
+        out.append(f"{y}Q{q}")
+        y, q = (y, q - 1) if q > 1 else (y - 1, 4)
+    return out
+
+
+def table(frame: pl.DataFrame, name: str, key: str) -> None:
+    """Up to ROWS rows as text cells, and all of them as a CSV download."""
+    if frame.height == 0:
+        st.caption("No rows.")
+        return
+    if frame.height > ROWS:
+        st.caption(f"Showing {ROWS:,} of {frame.height:,}; the CSV has all of them.")
+    st.dataframe(frame.head(ROWS), hide_index=True, width="stretch")
+    st.download_button("Download as CSV", csv_text(frame), f"{name}.csv", mime="text/csv", key=key)
+
+
+st.title("Governance")
+st.caption(ui.describe(filters))
+try:
+    comp = lists(filters)
+except ReportError as exc:
+    st.info(str(exc))
+    st.stop()
+
+st.header("Compliance")
+counts = comp.counts()
+c1, c2, c3 = st.columns(3)
+ui.tile(c1, "Outages without a post-mortem", f"{counts['outages_without_postmortem']:,}",
+        "customer-facing outages opened in the period with no post-mortem link")
+ui.tile(c2, "Emergency fixes not validated in 72 h", f"{counts['emergency_unvalidated']:,}",
+        f"of {comp.emergency_total:,} emergency deployments: overdue or validated late; "
+        f"{comp.emergency_pending:,} more still within their 72 h")
+ui.tile(c3, "Changes without an approved request", f"{counts['unapproved_changes']:,}",
+        f"of {comp.changes_required:,} deployments that required one (rule below)")
+
+st.subheader("Customer-facing outages without a post-mortem")
+table(comp.outages_without_postmortem, "outages-without-postmortem", "gov_pm_csv")
+
+st.subheader("Emergency fixes not validated within 72 h")
+st.caption("An emergency fix bypasses the release gate but must be validated retroactively "
+           "within 72 h of finishing. Overdue: no validation yet; late: validated after the 72 h.")
+table(comp.emergency_unvalidated, "emergency-unvalidated", "gov_em_csv")
+overdue = comp.emergency_unvalidated.filter(pl.col("status") == "overdue")
+if overdue.height:
+    with st.form("gov_validate", clear_on_submit=True):
+        st.markdown("**Record a validation**")
+        options = overdue["id"].to_list()
+        labels = dict(zip(options, overdue["external_id"].to_list(), strict=True))
+        dep = st.selectbox("Deployment", options, format_func=lambda i: f"{labels[i]} (id {i})",
+                           key="gov_validate_dep")
+        by = st.text_input("Validated by", value=get_settings().user, key="gov_validate_by")
+        note = st.text_input("What was checked", key="gov_validate_note")
+        if st.form_submit_button("Record validation"):
+            try:
+                with Session(ui.engine()) as session:
+                    validate_emergency(session=session, deployment_id=int(dep), by=by, note=note)
+                    session.commit()
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                lists.clear()
+                st.success(f"Validation of deployment id {int(dep)} recorded in the audit log.")
+
+st.subheader("Changes deployed without an approved change request")
+st.caption(comp.rule + " The store keeps no approval flag, hence the last two conditions.")
+table(comp.unapproved_changes, "unapproved-changes", "gov_cr_csv")
+
+st.header("Data-source validation")
+st.caption("Each quarter an analyst checks each source (rows, coverage of the quarter's days, "
+           "quality flags, reconciliation with change requests) and signs it off with findings. "
+           "The same checklist: `python -m analytics validate-source --source S --quarter 2026Q3`.")
+names = sources()
+if not names:
+    st.info("No imported rows yet: import a file on the Import page first.")
+else:
+    s1, s2 = st.columns(2)
+    source = s1.selectbox("Source", names, key="gov_source")
+    lo, hi = ui.extent()
+    options = quarters(lo, hi)
+    # The newest quarter is still running unless the data reach its last day: default to the
+    # last complete one, so its coverage is not judged half-way.
+    running = hi is None or hi < quarter_days(options[0])[1]
+    quarter = s2.selectbox("Quarter", options, index=1 if running and len(options) > 1 else 0,
+                           key="gov_quarter")
+    try:
+        check = source_checklist(source, quarter)
+    except ReportError as exc:
+        st.info(str(exc))
+    else:
+        data = check.as_dict()
+        st.caption(f"{check.start} – {check.end}: {data['open_items']} of {len(check.items)} "
+                   "items to check.")
+        items = pl.DataFrame(check.items).with_columns(pl.col("value").cast(pl.Float64))
+        # Tall enough for every item without an inner scrollbar (35 px a row plus the header).
+        st.dataframe(items, hide_index=True, width="stretch", height=35 * (items.height + 1) + 3,
+                     column_config={"item": st.column_config.TextColumn("Item", width=310),
+                                    "value": st.column_config.NumberColumn("Value", format="%g",
+                                                                           width=90),
+                                    "status": st.column_config.TextColumn("Status", width=70),
+                                    "detail": st.column_config.TextColumn("Detail")})
+        st.download_button("Download checklist as CSV", csv_text(items),
+                           f"checklist-{source}-{quarter}.csv", mime="text/csv", key="gov_check_csv")
+        if check.sign_offs.height:
+            st.caption("Sign-offs of this source and quarter, newest first.")
+            st.dataframe(check.sign_offs.drop("id"), hide_index=True, width="stretch")
+        else:
+            st.caption("Not signed off yet.")
+        with st.form("gov_sign_off", clear_on_submit=True):
+            st.markdown("**Sign off this checklist**")
+            by = st.text_input("Analyst", value=get_settings().user, key="gov_sign_by")
+            findings = st.text_area("Findings", key="gov_sign_findings")
+            if st.form_submit_button("Sign off"):
+                try:
+                    with Session(ui.engine()) as session:
+                        sign_off_source(session=session, source=source, quarter=quarter, by=by,
+                                        findings=findings, checklist=data)
+                        session.commit()
+                except ValueError as exc:
+                    st.error(str(exc))
+                else:
+                    source_checklist.clear()
+                    st.success("Sign-off stored and recorded in the audit log.")
+                    st.rerun()
+
+st.header("Metric gaming")
+st.caption("Detectors an auditor can read: each says what it looked at and shows the rows behind "
+           "it. Resolution = resolved − opened, wall-clock; targets by severity. The same report: "
+           "`python -m analytics report gaming`.")
+try:
+    game = detectors(filters)
+except ReportError as exc:
+    st.info(str(exc))
+    st.stop()
+for i, f in enumerate(game.findings):
+    st.subheader(f.title)
+    (st.warning if f.flagged else st.info)(f.sentence)
+    if f.stats.height:
+        chart = charts.bunching_chart(f.stats)
+        st.altair_chart(chart, height=int(chart.height) + 110)  # + axes and legend
+        st.dataframe(f.stats, hide_index=True, width="stretch",
+                        column_config={"p_value": st.column_config.NumberColumn(format="%.3g"),
+                                       "ratio": st.column_config.NumberColumn(format="%.2f")})
+    if f.rows.height or f.stats.height:
+        st.caption(f"The rows behind it: {f.rows.height:,} incident{'s' * (f.rows.height != 1)}.")
+        table(f.rows, f"gaming-{f.key}", f"gov_gaming_{i}")
