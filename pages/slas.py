@@ -56,121 +56,127 @@ def tickets(filters: Filters) -> tuple[pl.DataFrame, str, datetime, int]:
 
 filters = ui.global_filters()
 st.title("SLAs")
-first = first_contract_day()
-if first is None:
-    st.info("No SLA contract in the store. Import one with "
-            "`python -m analytics import sla-contracts FILE`.")
-    st.stop()
+def contract_section(filters: Filters) -> None:
+    """The month's contract compliance; returns early (not st.stop) so the ticket and
+    resolution sections below still render on a store without contracts."""
+    first = first_contract_day()
+    if first is None:
+        st.info("No SLA contract in the store. Import one with "
+                "`python -m analytics import sla-contracts FILE`.")
+        return
 
-options = months(first)
-newest_month = options[0]
-label = st.selectbox("Contract month", options, index=min(1, len(options) - 1), key="sla_month",
-                     bind="query-params",
-                     format_func=lambda m: f"{m} (in progress)" if m == newest_month else m,
-                     help="A calendar month in each contract's own time zone; kept in the URL.")
-year, month = (int(x) for x in label.split("-"))
-try:
-    result = compliance(year, month, filters.teams, filters.services)
-except ReportError as exc:
-    st.info(str(exc))
-    st.stop()
-report_rows, excl, down = result.rows, result.exclusions, result.downtime
-if label == newest_month:
-    st.warning("This month is still running: minutes after the newest data count as up.")
-if report_rows.height == 0:
-    st.info("No contract covers the selected services in this month.")
+    options = months(first)
+    newest_month = options[0]
+    label = st.selectbox("Contract month", options, index=min(1, len(options) - 1), key="sla_month",
+                         bind="query-params",
+                         format_func=lambda m: f"{m} (in progress)" if m == newest_month else m,
+                         help="A calendar month in each contract's own time zone; kept in the URL.")
+    year, month = (int(x) for x in label.split("-"))
+    try:
+        result = compliance(year, month, filters.teams, filters.services)
+    except ReportError as exc:
+        st.info(str(exc))
+        return
+    report_rows, excl, down = result.rows, result.exclusions, result.downtime
+    if label == newest_month:
+        st.warning("This month is still running: minutes after the newest data count as up.")
+    if report_rows.height == 0:
+        st.info("No contract covers the selected services in this month.")
 
-if report_rows.height:
-    breaches = report_rows.filter(pl.col("breached"))
-    contracts = report_rows["contract"].n_unique()
-    breached = breaches["contract"].n_unique()
-    owed = result.credits_owed()
-    worst = report_rows.sort("uptime_pct", nulls_last=True).row(0, named=True)
-    c1, c2, c3 = st.columns(3)
-    ui.tile(c1, "Contracts breached", f"{breached} of {contracts}",
-            f"contracts with at least one service below its target this month "
-            f"({result.breaches} of {report_rows.height} service-months; exactly on the "
-            "target is met)")
-    ui.tile(c2, "Credits owed", " · ".join(f"{amount:,.2f} {currency}"
-                                           for currency, amount in owed.items()) or "none",
-            "Σ credit % × monthly fee per currency; the first ladder band the uptime is below, "
-            "capped per contract")
-    ui.tile(c3, "Worst uptime", f"{worst['uptime_pct']:.3f}%",
-            f"target {worst['target_pct']:g}% · the lowest uptime of any contract and service")
-    # Service and contract names are user data: shown as text, never as Markdown.
-    st.text(f"Worst: {worst['service']} under {worst['contract']} ({worst['customer']}), "
-            f"{worst['downtime_minutes']:,.0f} min down")
-    st.caption(f"{label} · contract months are calendar months in each contract's zone · teams "
-               "and services from the sidebar (the sidebar period does not apply: the month "
-               "does) · uptime = (period − excluded − downtime) ÷ (period − excluded) in the "
-               "exclude mode, (period − downtime) ÷ period in count-as-up; downtime inside an "
-               "exclusion does not count (REFERENCE §3).")
+    if report_rows.height:
+        breaches = report_rows.filter(pl.col("breached"))
+        contracts = report_rows["contract"].n_unique()
+        breached = breaches["contract"].n_unique()
+        owed = result.credits_owed()
+        worst = report_rows.sort("uptime_pct", nulls_last=True).row(0, named=True)
+        c1, c2, c3 = st.columns(3)
+        ui.tile(c1, "Contracts breached", f"{breached} of {contracts}",
+                f"contracts with at least one service below its target this month "
+                f"({result.breaches} of {report_rows.height} service-months; exactly on the "
+                "target is met)")
+        ui.tile(c2, "Credits owed", " · ".join(f"{amount:,.2f} {currency}"
+                                               for currency, amount in owed.items()) or "none",
+                "Σ credit % × monthly fee per currency; the first ladder band the uptime is below, "
+                "capped per contract")
+        ui.tile(c3, "Worst uptime", f"{worst['uptime_pct']:.3f}%",
+                f"target {worst['target_pct']:g}% · the lowest uptime of any contract and service")
+        # Service and contract names are user data: shown as text, never as Markdown.
+        st.text(f"Worst: {worst['service']} under {worst['contract']} ({worst['customer']}), "
+                f"{worst['downtime_minutes']:,.0f} min down")
+        st.caption(f"{label} · contract months are calendar months in each contract's zone · teams "
+                   "and services from the sidebar (the sidebar period does not apply: the month "
+                   "does) · uptime = (period − excluded − downtime) ÷ (period − excluded) in the "
+                   "exclude mode, (period − downtime) ÷ period in count-as-up; downtime inside an "
+                   "exclusion does not count (REFERENCE §3).")
 
-    st.subheader("Breaches and their escalation")
-    if breaches.height == 0:
-        st.success("No breach this month.")
-    else:
-        st.dataframe(breaches.select("contract", "customer", "service", "uptime_pct", "target_pct",
-                                     "credit_pct", "credit_amount", "currency", "escalation")
-                     .sort("uptime_pct"), hide_index=True, width="stretch",
+        st.subheader("Breaches and their escalation")
+        if breaches.height == 0:
+            st.success("No breach this month.")
+        else:
+            st.dataframe(breaches.select("contract", "customer", "service", "uptime_pct", "target_pct",
+                                         "credit_pct", "credit_amount", "currency", "escalation")
+                         .sort("uptime_pct"), hide_index=True, width="stretch",
+                         column_config={
+                             "uptime_pct": st.column_config.NumberColumn("uptime %", format="%.3f"),
+                             "target_pct": st.column_config.NumberColumn("target %", format="%g"),
+                             "credit_pct": st.column_config.NumberColumn("credit %", format="%.2f"),
+                             "credit_amount": st.column_config.NumberColumn("credit",
+                                                                            format="%.2f")})
+            st.caption("Escalation is the path named by the contract version in force.")
+
+        st.subheader("Compliance per contract and service")
+        st.dataframe(
+            report_rows.select("contract", "service", "uptime_pct", "target_pct", "breached",
+                               "downtime_minutes", "excluded_minutes", "credit_pct",
+                               "credit_amount", "currency")
+            .sort(["contract", "uptime_pct"], nulls_last=True),
+            hide_index=True, width="stretch",
+            column_config={
+                "uptime_pct": st.column_config.NumberColumn("uptime %", format="%.3f"),
+                "target_pct": st.column_config.NumberColumn("target %", format="%g", width="small"),
+                "breached": st.column_config.CheckboxColumn("breached", width="small"),
+                "credit_pct": st.column_config.NumberColumn("credit %", format="%.2f", width="small"),
+                "credit_amount": st.column_config.NumberColumn("credit", format="%.2f"),
+                "currency": st.column_config.TextColumn("cur.", width="small"),
+                **{c: st.column_config.NumberColumn(name, format="%.1f", help=f"{name} minutes")
+                   for c, name in (("excluded_minutes", "excluded min"),
+                                   ("downtime_minutes", "downtime min"))}})
+        st.caption(f"Period {report_rows['period_minutes'].min():,.0f}–"
+                   f"{report_rows['period_minutes'].max():,.0f} minutes per service-month · "
+                   "tier, period minutes and exclusion mode per row are in the downloadable report "
+                   "below.")
+
+        st.subheader("Credits owed per contract")
+        per = result.per_contract
+        st.dataframe(per, hide_index=True, width="stretch",
                      column_config={
-                         "uptime_pct": st.column_config.NumberColumn("uptime %", format="%.3f"),
-                         "target_pct": st.column_config.NumberColumn("target %", format="%g"),
-                         "credit_pct": st.column_config.NumberColumn("credit %", format="%.2f"),
+                         "credit_pct_of_fee": st.column_config.NumberColumn("credit % of fee",
+                                                                            format="%.2f"),
                          "credit_amount": st.column_config.NumberColumn("credit",
-                                                                        format="%.2f")})
-        st.caption("Escalation is the path named by the contract version in force.")
-
-    st.subheader("Compliance per contract and service")
-    st.dataframe(
-        report_rows.select("contract", "service", "uptime_pct", "target_pct", "breached",
-                           "downtime_minutes", "excluded_minutes", "credit_pct",
-                           "credit_amount", "currency")
-        .sort(["contract", "uptime_pct"], nulls_last=True),
-        hide_index=True, width="stretch",
-        column_config={
-            "uptime_pct": st.column_config.NumberColumn("uptime %", format="%.3f"),
-            "target_pct": st.column_config.NumberColumn("target %", format="%g", width="small"),
-            "breached": st.column_config.CheckboxColumn("breached", width="small"),
-            "credit_pct": st.column_config.NumberColumn("credit %", format="%.2f", width="small"),
-            "credit_amount": st.column_config.NumberColumn("credit", format="%.2f"),
-            "currency": st.column_config.TextColumn("cur.", width="small"),
-            **{c: st.column_config.NumberColumn(name, format="%.1f", help=f"{name} minutes")
-               for c, name in (("excluded_minutes", "excluded min"),
-                               ("downtime_minutes", "downtime min"))}})
-    st.caption(f"Period {report_rows['period_minutes'].min():,.0f}–"
-               f"{report_rows['period_minutes'].max():,.0f} minutes per service-month · "
-               "tier, period minutes and exclusion mode per row are in the downloadable report "
-               "below.")
-
-    st.subheader("Credits owed per contract")
-    per = result.per_contract
-    st.dataframe(per, hide_index=True, width="stretch",
-                 column_config={
-                     "credit_pct_of_fee": st.column_config.NumberColumn("credit % of fee",
                                                                         format="%.2f"),
-                     "credit_amount": st.column_config.NumberColumn("credit",
-                                                                    format="%.2f"),
-                     "cap_pct": st.column_config.NumberColumn("cap %", format="%g")})
-    st.caption("A contract's credits add up over its services and are capped at cap % of its "
-               "monthly fee (scaled down in proportion when over).")
+                         "cap_pct": st.column_config.NumberColumn("cap %", format="%g")})
+        st.caption("A contract's credits add up over its services and are capped at cap % of its "
+                   "monthly fee (scaled down in proportion when over).")
 
-    st.subheader("Monthly compliance report")
-    st.caption("Every input: period minutes, each excluded window with its reason, each downtime "
-               "interval with the minutes inside an exclusion; the counted columns sum to the totals.")
-    d1, d2 = st.columns(2)
-    with d1:
-        st.download_button("Download CSV", to_csv(report_rows, excl, down),
-                           file_name=f"sla-compliance-{label}.csv", mime="text/csv",
-                           key="slas_csv", icon=":material/download:")
-    with d2:
-        st.download_button("Download HTML", to_html(report_rows, excl, down, f"SLA compliance {label}"),
-                           file_name=f"sla-compliance-{label}.html", mime="text/html",
-                           key="slas_html", icon=":material/download:")
-    with st.expander(f"Excluded windows ({excl.height})"):
-        st.dataframe(excl, hide_index=True, width="stretch")
-    with st.expander(f"Downtime intervals ({down.height})"):
-        st.dataframe(down, hide_index=True, width="stretch")
+        st.subheader("Monthly compliance report")
+        st.caption("Every input: period minutes, each excluded window with its reason, each downtime "
+                   "interval with the minutes inside an exclusion; the counted columns sum to the totals.")
+        d1, d2 = st.columns(2)
+        with d1:
+            st.download_button("Download CSV", to_csv(report_rows, excl, down),
+                               file_name=f"sla-compliance-{label}.csv", mime="text/csv",
+                               key="slas_csv", icon=":material/download:")
+        with d2:
+            st.download_button("Download HTML", to_html(report_rows, excl, down, f"SLA compliance {label}"),
+                               file_name=f"sla-compliance-{label}.html", mime="text/html",
+                               key="slas_html", icon=":material/download:")
+        with st.expander(f"Excluded windows ({excl.height})"):
+            st.dataframe(excl, hide_index=True, width="stretch")
+        with st.expander(f"Downtime intervals ({down.height})"):
+            st.dataframe(down, hide_index=True, width="stretch")
+
+
+contract_section(filters)
 
 st.subheader("Ticket SLA (business hours)")
 try:

@@ -7,6 +7,8 @@ from datetime import date
 
 import pytest
 from sqlalchemy import text
+
+from analytics import catalogue
 from test_delivery_pages import _cfr_caption
 
 pytestmark = pytest.mark.bpic
@@ -36,7 +38,8 @@ def test_delivery_page_on_bpic(bpic_engine, app_for) -> None:  # noqa: ANN001
     shown = _cfr_caption(at)
     assert shown["deployments"] == _deployments(bpic_engine) > 0
     assert 0 < shown["failed"] <= shown["explicit"] + shown["window"]
-    cfr = next(m.value for m in at.metric if m.label == "Change failure rate")
+    cfr = next(m.value for m in at.metric
+               if m.label == catalogue.get("change_failure_rate").short)
     assert cfr == f"{shown['failed'] / shown['deployments']:.1%}"
 
 

@@ -279,7 +279,7 @@ def test_slas_page_ticket_section_matches_plain_sql(demo_engine, app_for):
                         [datetime.combine(start, datetime.min.time()),
                          datetime.combine(end + timedelta(days=1), datetime.min.time())]).row(0)
     assert _metric(at, "Tickets") == f"{counts[0]:,}"
-    args = argparse.Namespace(start=start, end=end, service=[], team=[], at=None)
+    args = argparse.Namespace(start=start, end=end, service=[], team=[], at=None, holidays=None)
     cli = pl.DataFrame(report_ticket_sla.compute(demo_engine, args))
     assert cli["resolved"].sum() == counts[1]
     met = cli["resolution_met"].sum() / cli["resolved"].sum()
@@ -341,3 +341,13 @@ def test_user_names_are_never_rendered_as_markdown(engine, app_for, page):
     texts = [t.value for t in at.text]
     tables = [str(v) for d in at.dataframe for v in d.value.astype(str).to_numpy().ravel()]
     assert any(EVIL in t for t in texts) and any(EVIL in v for v in tables)
+
+
+def test_slas_page_without_contracts_still_shows_ticket_and_resolution_sections(engine, app_for):
+    """A store without SLA contracts (an imported real log) says so and goes on: the ticket and
+    resolution sections below do not depend on a contract."""
+    at = app_for(engine, "pages/slas.py")
+    assert any("No SLA contract" in i.value for i in at.info)
+    headings = [h.value for h in at.subheader]
+    assert "Ticket SLA (business hours)" in headings
+    assert "Resolution SLA by priority" in headings
