@@ -217,6 +217,10 @@ def _typed(frame: pl.DataFrame) -> pl.DataFrame:
             # PostgreSQL INTEGER arrives as Int32 and polars sums wrap at 2**31 silently (a
             # checksum of ids came out mod 2**32): counts, ids and sums are Int64 everywhere.
             fixes.append(pl.col(name).cast(pl.Int64))
+        elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            # PostgreSQL timestamptz (also of max()/min() under any alias): naive UTC, as stored.
+            fixes.append(pl.col(name).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+                         .dt.cast_time_unit("us"))
         elif dtype == pl.String and name not in dts and _looks_like_timestamp(frame[name]):
             # SQLite returns min()/max() and other expressions over timestamps as text.
             fixes.append(_parse_ts(name))
