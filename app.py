@@ -39,7 +39,7 @@ PAGES = {
 # the query string), so the next page and a copied link keep the user's filters.
 UNFILTERED = {"data", "import_data", "experiments", "workshop"}
 
-page = st.navigation(PAGES)
+page = st.navigation(PAGES, expanded=True)  # every page in view, no "View more"
 ui.follow(page.url_path)
 if page.url_path in UNFILTERED:
     ui.carry_filters()

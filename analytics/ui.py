@@ -6,6 +6,7 @@ This is the only analytics module that imports streamlit; metrics and studies ne
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import polars as pl
@@ -26,20 +27,19 @@ FILTER_KEYS = ("period", "team", "service", "env")
 # the URL, write them back into it).
 _KEPT, _PAGE, _SWITCHED = "_ui_filters", "_ui_page", "_ui_switched"
 # Characters Markdown or HTML can act on; a backslash makes each one literal.
-_MARKDOWN = set("\\`*_{}[]()<>#+-.!|~:$&")
 
 
 def plain(text: object) -> str:
-    """``text`` (user data: a service, file or problem value) made inert for st.markdown,
-    st.caption, st.error or a metric label: every Markdown/HTML special is backslash-escaped,
-    so a link or an image in a name shows as its characters.
+    r"""``text`` (user data: a service, file, theme or problem value) made inert for st.markdown,
+    st.caption, st.error or a metric label: every ASCII punctuation mark is backslash-escaped, so
+    a link, an image or emphasis in a name shows as the characters typed.
 
-    >>> plain("[x](https://evil.example) ![i](http://127.0.0.1:9/t.png)")
-    '\\\\[x\\\\]\\\\(https\\\\://evil\\\\.example\\\\) \\\\!\\\\[i\\\\]\\\\(http\\\\://127\\\\.0\\\\.0\\\\.1\\\\:9/t\\\\.png\\\\)'
-    >>> plain("a_b <b>")
-    'a\\\\_b \\\\<b\\\\>'
+    >>> print(plain("[x](https://evil.example) ![i](http://127.0.0.1:9/t.png)"))
+    \[x\]\(https\:\/\/evil\.example\) \!\[i\]\(http\:\/\/127\.0\.0\.1\:9\/t\.png\)
+    >>> print(plain("a_b <b>"))
+    a\_b \<b\>
     """
-    return "".join(f"\\{c}" if c in _MARKDOWN else c for c in str(text))
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", str(text))
 
 
 @st.cache_resource

@@ -88,7 +88,7 @@ def comparison_tiles(cc: CohortComparison, labels: tuple[str, str, str], who: tu
 filters = ui.global_filters()
 tz = filters.timezone
 st.title("Customer")
-scope = charts.plain(ui.describe(filters)) + f" · weeks and days in {tz}; survey answers and tickets have no environment"
+scope = ui.plain(ui.describe(filters)) + f" · weeks and days in {tz}; survey answers and tickets have no environment"
 st.caption(scope)
 
 result = trends(filters)
@@ -176,7 +176,7 @@ else:
 st.subheader("CSAT after customer-facing incidents")
 drop = after_incidents(filters)
 if isinstance(drop, str):
-    st.info(f"Cannot compare: {charts.plain(drop)}.")
+    st.info(f"Cannot compare: {ui.plain(drop)}.")
 else:
     comparison_tiles(drop, ("CSAT after incidents", "CSAT otherwise", "Incident effect"),
                      (f"answers given within {report.AFTER_INCIDENT_DAYS} days after a customer-facing "
@@ -207,12 +207,12 @@ comparison, targets = chosen.comparison, chosen.targets
 when = (f"answers in [{release['finished_at']:%Y-%m-%d %H:%M}, +{follow_up} d) UTC, all services; "
         f"affected = customers with a {release['service']} ticket or answer within {window_h} h of the release")
 if comparison is None:
-    st.info(f"Cannot compare: {charts.plain(str(chosen.why))}.")
+    st.info(f"Cannot compare: {ui.plain(str(chosen.why))}.")
 else:
     comparison_tiles(comparison, ("Affected CSAT", "Baseline CSAT", "Difference"),
                      (f"answers from {comparison.affected_customers:,} affected customers",
                       "answers from everyone else"), "affected − baseline")
-    st.caption(charts.plain(when))
+    st.caption(ui.plain(when))
 
 st.subheader("Survey-targeting list")
 as_of = release["finished_at"] + timedelta(hours=int(window_h))
@@ -223,4 +223,4 @@ st.write(f"**{targets.height:,}** affected customers to survey, made at {as_of:%
 st.download_button("Download targeting list (CSV)", csv_text(targets), key="customer_targets",
                    file_name=f"survey-targets-{release['service']}-{release['finished_at']:%Y-%m-%d}.csv",
                    mime="text/csv", disabled=targets.height == 0)
-st.caption("Customer ids are pseudonymised, as stored. " + charts.plain(when))
+st.caption("Customer ids are pseudonymised, as stored. " + ui.plain(when))

@@ -43,7 +43,7 @@ def results_table(result: ExperimentResult, metric: str) -> None:
     """The plain-words conclusion, then each variant against the control: lifts with 95%
     intervals, p-value, chance to win (the control, whose lifts are empty, is in the caption)."""
     # Variant and metric names are user data: escaped, since st.success renders Markdown.
-    st.success(charts.plain(report.conclusion(result, metric)), icon=":material/lightbulb:")
+    st.success(ui.plain(report.conclusion(result, metric)), icon=":material/lightbulb:")
     v = result.variants
     ctrl = v.filter(pl.col("variant") == result.control).row(0, named=True)
     rows = v.filter(pl.col("variant") != result.control).with_columns(
@@ -68,9 +68,9 @@ def results_table(result: ExperimentResult, metric: str) -> None:
                      "p_value": st.column_config.NumberColumn("p", format="%.2g", help="two-sided Welch t test"),
                      "chance_to_win": st.column_config.TextColumn(
                          "P(win)", help="chance to win (flat-prior Gaussian posterior)")})
-    st.caption(charts.plain(f"Control {result.control!r}: n = {ctrl['n']:,}, mean = {ctrl['mean']:.4g}."))
+    st.caption(ui.plain(f"Control {result.control!r}: n = {ctrl['n']:,}, mean = {ctrl['mean']:.4g}."))
     st.altair_chart(charts.relative_lifts(result.variants, result.control))
-    st.caption(f"Each variant against the control {charts.plain(repr(result.control))} ({result.metric_type} metric): "
+    st.caption(f"Each variant against the control {ui.plain(repr(result.control))} ({result.metric_type} metric): "
                "absolute lift = mean − control mean with the Welch t 95% interval; relative lift = "
                "lift ÷ control mean with a delta-method 95% interval (not the absolute interval ÷ the "
                "control mean); two-sided Welch p; chance to win from a flat-prior Gaussian posterior. "
@@ -83,7 +83,7 @@ def factorial_section(fit: FactorialResult, factors: list[str], metric: str) -> 
     st.dataframe(fit.effects, hide_index=True, column_config={
         c: st.column_config.NumberColumn(format="%.4f") for c in ("estimate", "std_error", "ci_low", "ci_high")}
         | {"p_value": st.column_config.NumberColumn(format="%.4g")})
-    st.caption(charts.plain(f"OLS {metric} ~ {factors[0]} + {factors[1]} + {factors[0]}:{factors[1]}") + " with each factor "
+    st.caption(ui.plain(f"OLS {metric} ~ {factors[0]} + {factors[1]} + {factors[0]}:{factors[1]}") + " with each factor "
                "coded −½/+½: a main effect is that factor's effect averaged over the other factor's "
                "levels; the interaction is the difference of differences. 95% intervals.")
     st.altair_chart(charts.interaction_plot(fit.cells, factors, metric))
@@ -106,13 +106,13 @@ if source == SOURCES[0]:
                         bind="query-params")
     exp = exps.filter(pl.col("id") == pick).row(0, named=True)
     # Description, metric and split are stored text: escaped, since a caption is Markdown.
-    st.caption(charts.plain(f"{exp['description'] or ''} · design {exp['design']} · metric {exp['metric']} "
+    st.caption(ui.plain(f"{exp['description'] or ''} · design {exp['design']} · metric {exp['metric']} "
                             f"({exp['metric_type']}) · {exp['started_at']:%Y-%m-%d} – "
                             f"{exp['ended_at']:%Y-%m-%d} UTC · planned split {exp['planned_split']}"))
     try:
         analysed = stored_result(pick)
     except ReportError as exc:
-        st.info(charts.plain(str(exc)))
+        st.info(ui.plain(str(exc)))
         st.stop()
     result, fit, factors, metric = analysed.result, analysed.fit, analysed.factors, exp["metric"]
 else:
@@ -146,7 +146,7 @@ with top:
 st.subheader("Results")
 results_table(result, metric)
 arms = ", ".join(f"{v}={n:,}" for v, n in result.variants.select("variant", "n").iter_rows())
-st.caption(f"Sample-ratio check: chi-square of arm sizes {charts.plain(arms)} against the planned "
+st.caption(f"Sample-ratio check: chi-square of arm sizes {ui.plain(arms)} against the planned "
            f"split, p = {result.srm.p_value:.4g} (alarm below {SRM_ALARM_P}).")
 if fit is not None:
     factorial_section(fit, factors, metric)

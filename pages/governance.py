@@ -69,7 +69,7 @@ def table(frame: pl.DataFrame, name: str, key: str) -> None:
 
 
 st.title("Governance")
-st.caption(ui.describe(filters))
+st.caption(ui.plain(ui.describe(filters)))
 try:
     comp = lists(filters)
 except ReportError as exc:

@@ -7,7 +7,6 @@ import streamlit as st
 
 from analytics import ui
 from analytics.charts import studies as charts
-from analytics.charts.customer import plain
 from analytics.reports import ReportError
 from analytics.reports import release_impact as report
 from analytics.settings import get_settings
@@ -40,11 +39,11 @@ st.title("Release impact")
 window = int(st.number_input("Post-release window (hours)", 1, 336,
                              int(round(get_settings().window_hours)), key="ri_window"))
 # Service and team names are user data: escaped, since a caption renders Markdown.
-st.caption(plain(ui.describe(filters)))
+st.caption(ui.plain(ui.describe(filters)))
 try:
     res = result(filters, window)
 except ReportError as exc:
-    st.info(f"Nothing to study here: {plain(str(exc))}. Widen the period or clear filters.")
+    st.info(f"Nothing to study here: {ui.plain(str(exc))}. Widen the period or clear filters.")
     st.stop()
 st.subheader(res["verdict"])
 

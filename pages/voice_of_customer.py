@@ -63,13 +63,13 @@ with st.sidebar:
     role = st.selectbox("Role", ROLES, key="role",
                         help="Example tickets are shown to analysts only, even scrubbed.")
 st.title("Voice of customer")
-scope = charts.plain(ui.describe(filters)) + " · tickets have no environment"
+scope = ui.plain(ui.describe(filters)) + " · tickets have no environment"
 st.caption(scope)
 n_themes = st.slider("Number of themes", 4, 12, 8, key="voc_themes")
 
 fit = themes_fit(filters, n_themes)
 if isinstance(fit, str):
-    st.info(charts.plain(fit))  # the reason may quote a service name
+    st.info(ui.plain(fit))  # the reason may quote a service name
     st.stop()
 sampled, total = fit.sampled, fit.total
 themes, weekly = volumes(filters, n_themes, tz)
@@ -117,7 +117,7 @@ else:
     release = releases.filter(pl.col("id") == pick).row(0, named=True)
     res = rising(filters, n_themes, release["finished_at"], release["service"] if only else None, int(days))
     if isinstance(res, str):
-        st.info(charts.plain(res))
+        st.info(ui.plain(res))
     else:
         st.dataframe(res.select("name", "before", "after", "before_share", "after_share", "ratio",
                                 "p_value", "q_value", "rising"), hide_index=True,
@@ -126,7 +126,7 @@ else:
                                     "ratio": st.column_config.NumberColumn(format="%.2f"),
                                     "p_value": st.column_config.NumberColumn(format="%.3g"),
                                     "q_value": st.column_config.NumberColumn(format="%.3g")})
-        where = charts.plain(f"{release['service']}'s tickets") if only else "all tickets in the sample"
+        where = ui.plain(f"{release['service']}'s tickets") if only else "all tickets in the sample"
         st.caption(f"before/after = {where} of the theme in the {days} days before / after "
                    f"{release['finished_at']:%Y-%m-%d %H:%M} UTC; share = that ÷ all such tickets in "
                    "the window; one-sided Fisher exact test, Benjamini–Hochberg q across themes; "
@@ -141,7 +141,7 @@ else:
     for i, (name, part) in enumerate(ex.group_by("name", maintain_order=True)):
         first = i == 0
         # Theme names are words from ticket texts: escaped, since an expander label is Markdown.
-        with st.expander(f"{charts.plain(name[0])} ({part.height} examples)", expanded=first):
+        with st.expander(f"{ui.plain(name[0])} ({part.height} examples)", expanded=first):
             st.dataframe(part.select("opened_at", "service", "text"), hide_index=True,
                          key=f"voc_examples_{name[0]}")
     st.caption("The most typical tickets (highest theme weight) of each theme, with e-mail "

@@ -5,7 +5,6 @@ import streamlit as st
 
 from analytics import ui
 from analytics.charts import studies as charts
-from analytics.charts.customer import plain
 from analytics.reports import ReportError
 from analytics.reports import weekday as report
 from analytics.store.queries import Filters
@@ -28,13 +27,13 @@ def result(filters: Filters, outcome: str) -> dict:
 
 st.title("Weekday effect")
 # Service and team names are user data: escaped, since a caption renders Markdown.
-st.caption(plain(ui.describe(filters)))
+st.caption(ui.plain(ui.describe(filters)))
 outcome = st.radio("A deployment failed when it has…", tuple(report.OUTCOMES), horizontal=True,
                    format_func=lambda o: report.OUTCOMES[o], key="wd_outcome")
 try:
     res = result(filters, outcome)
 except ReportError as exc:
-    st.info(f"Nothing to compare here: {plain(str(exc))}.")
+    st.info(f"Nothing to compare here: {ui.plain(str(exc))}.")
     st.stop()
 st.subheader(res["verdict"])
 f, naive = res["friday_vs_rest"], res["naive_friday_vs_rest"]

@@ -10,7 +10,6 @@ from sqlmodel import Session
 
 from analytics import ui
 from analytics.charts import studies as charts
-from analytics.charts.customer import plain
 from analytics.reports import ReportError
 from analytics.reports import thresholds as report
 from analytics.store.definitions import save_definition
@@ -58,7 +57,7 @@ scope = c3.radio("Score against", ["all incidents", "outages only"], key="ws_sco
 try:
     data = inputs(service, metric, "outage" if scope == "outages only" else "all", data_ver)
 except ReportError as exc:
-    st.info(plain(str(exc)))  # messages quote the service name
+    st.info(ui.plain(str(exc)))  # messages quote the service name
     st.stop()
 current, version = report.current_rule(ui.engine(), metric=metric, service=service)
 
@@ -71,7 +70,7 @@ def proposed_rule(data: report.ReplayInputs, current: dict, version: int, metric
     """The proposed rule's controls, its scorecard against the current rule, the timeline, the
     precision–recall curve and Save."""
     if "ws_saved" in st.session_state:
-        st.success(plain(st.session_state.pop("ws_saved")))
+        st.success(ui.plain(st.session_state.pop("ws_saved")))
     st.subheader("Proposed rule")
     p1, p2, p3, p4 = st.columns([2, 1, 1, 1])
     t_key, t_lo, t_hi, t_step, t_fmt = THRESHOLD_SLIDERS[metric]
@@ -91,7 +90,7 @@ def proposed_rule(data: report.ReplayInputs, current: dict, version: int, metric
     try:
         view = report.workshop(data, current=current, proposed=proposed)
     except ReportError as exc:
-        st.info(plain(str(exc)))  # messages quote the service name
+        st.info(ui.plain(str(exc)))  # messages quote the service name
         return
     res = view["result"]
     k1, k2, k3, k4 = st.columns(4)
@@ -159,7 +158,7 @@ rb_within = r2.select_slider("Within (min) of a deployment", STEPS[1:], 15, key=
 try:
     rb = rollback(service, rb_threshold, rb_within, data_ver)
 except ReportError as exc:
-    st.info(plain(str(exc)))  # messages quote the service name
+    st.info(ui.plain(str(exc)))  # messages quote the service name
 else:
     k1, k2, k3, k4 = st.columns(4)
     k1.metric("Failures caught", f"{rb['caught']} of {rb['caught'] + rb['missed']}")

@@ -15,16 +15,6 @@ HEIGHT = 260
 LABEL_LIMIT = 300  # px: theme names and variant names are long; never cut them at the default 200
 
 
-def plain(text: str) -> str:
-    r"""User data (service, team, theme, variant and file names) for a Markdown caption beside a
-    chart: every ASCII punctuation mark escaped, so it shows as typed, never as formatting or a link.
-
-    >>> print(plain("[x](http://e.v) *y*"))
-    \[x\]\(http\:\/\/e\.v\) \*y\*
-    """
-    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
-
-
 def runs(frame: pl.DataFrame) -> pl.DataFrame:
     """Observed periods with a ``run`` id that changes at every gap, so lines break at gaps.
 
