@@ -94,5 +94,5 @@ def test_gzip_bomb_upload_is_refused_naming_the_file(engine, app_for):
 def test_file_name_and_values_are_not_rendered_as_markdown(engine, app_for):
     bad = b"id,service,environment,finished_at,status\nd1,**web**,production,[x](http://e.vil),success\n"
     at = _upload(app_for(engine, "pages/import_data.py"), "[click](http://e.vil).csv", bad)
-    assert r"\[click\]\(http\://e\.vil\)\.csv" in at.markdown[0].value
+    assert r"\[click\]\(http\:\/\/e\.vil\)\.csv" in at.markdown[0].value
     assert "value '[x](http://e.vil)'" in at.code[0].value
