@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from collections.abc import Sequence
 from types import ModuleType
 
@@ -92,6 +93,10 @@ def _runner(mod: ModuleType):  # noqa: ANN202
             result = mod.compute(engine, args)
         except ReportError as exc:  # nothing to compute, or a bad argument: one line, exit 2
             raise CliError(str(exc)) from None
-        emit(result, args.format)
+        if args.format == "table" and hasattr(mod, "table"):
+            # A report may lay its table out for people (catalogue labels, units).
+            sys.stdout.write(mod.table(result))
+        else:
+            emit(result, args.format)
         return 0
     return run

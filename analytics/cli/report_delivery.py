@@ -63,3 +63,48 @@ def compute(engine: Any, args: argparse.Namespace) -> dict[str, Any]:
                         band_year=band_year_of(args))
     except ReportError as exc:
         raise CliError(str(exc)) from exc
+
+
+def table(report: dict[str, Any]) -> str:
+    """The report for people (``--format table``): each KPI under its catalogue label, in its
+    unit, with what it counted; JSON and CSV keep the machine keys."""
+    from analytics import catalogue
+
+    period = report["period"]
+    envs = ", ".join(period.get("environments") or ["every environment"])
+    lines = [f"Delivery {period['from']} – {period['to']} ({period['days']:g} days) · {envs} · "
+             f"observation window {period['window_hours']:g} h · bands {period['band_year']}"]
+    if period.get("note"):
+        lines.append(period["note"])
+    rows = [("Deployments", f"{report['deployments']:,}", ""),
+            ("Incidents", f"{report['incidents']:,}", "")]
+    for kpi in catalogue.kpis().values():
+        if kpi.group != "delivery" or kpi.figure not in report:
+            continue
+        figure = report[kpi.figure]
+        value = figure.get("median", figure.get("value")) if isinstance(figure, dict) else figure
+        detail = [f"{k} {_number(v)}" for k, v in figure.items()
+                  if k not in ("median", "value", "ci_low", "ci_high")] \
+            if isinstance(figure, dict) else []
+        if isinstance(figure, dict) and "ci_low" in figure:
+            detail.append(f"95% CI {kpi.show(figure['ci_low'])}–{kpi.show(figure['ci_high'])}")
+        if kpi.band:
+            detail.append(f"band {report['bands'].get(kpi.band) or '—'}")
+        if kpi.key == "incident_recurrence":
+            detail.append(f"matched by {report.get('incident_recurrence_basis', 'problem_id')}")
+        rows.append((kpi.label, kpi.show(value), " · ".join(detail)))
+    attribution = report["attribution"]
+    rows.append(("Attribution", "", " · ".join(f"{k} {v:,}" for k, v in attribution.items())))
+    width = max(len(r[0]) for r in rows)
+    value_width = max(len(r[1]) for r in rows)
+    lines += [f"{label.ljust(width)}  {value.ljust(value_width)}  {detail}".rstrip()
+              for label, value, detail in rows]
+    if report.get("small_sample"):
+        lines.append("Small sample: read the rates with care.")
+    return "\n".join(lines) + "\n"
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4g}"
+    return f"{value:,}" if isinstance(value, int) else str(value)

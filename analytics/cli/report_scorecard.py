@@ -63,3 +63,38 @@ def default_period(engine: Any, filters: Any) -> Any:
         return filters
     start = end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
     return replace(filters, start=max(start, first) if first else start, end=end)
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The scorecard for people (``--format table``): one line per service or team, the KPIs
+    under the catalogue's short headings and in their units, bands beside them; JSON and CSV
+    keep every column."""
+    from analytics import catalogue
+
+    kpis = [k for k in catalogue.kpis().values() if k.group == "delivery" and k.escalate]
+    headings = ["Level", "Service / team", "Deploys", *[k.short for k in kpis], "Incidents",
+                "Tickets after releases", "CSAT after releases", "Escalate"]
+    csat = catalogue.get("csat")
+    cells = []
+    for r in rows:
+        name = r.get("service") or (f"{r['team']} (criticality {r.get('criticality')})"
+                                     if r.get("team") else "(no service)")
+        kpi_cells = []
+        for k in kpis:
+            band = r.get(f"{k.band}_band") if k.band else None
+            kpi_cells.append(k.show(r.get(k.column)) + (f" · {band}" if band else ""))
+        cells.append([r["level"], str(name), _count(r.get("deployments")), *kpi_cells,
+                      _count(r.get("incidents")), _count(r.get("tickets_after_releases")),
+                      csat.show(r.get("csat_after_releases")),
+                      ", ".join(catalogue.by_column(c).short for c in r["escalated_kpis"])
+                      or "no"])
+    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h)
+              for i, h in enumerate(headings)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(headings, widths, strict=True)).rstrip(),
+           "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip() for c in cells]
+    return "\n".join(out) + "\n"
+
+
+def _count(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"

@@ -162,7 +162,15 @@ def test_other_formats(engine: Engine, capsys, fmt: str) -> None:  # noqa: ANN00
     _fill(engine)
     code, out = _run(engine, capsys, "delivery", *PERIOD, fmt=fmt)
     assert code == 0
-    assert "change_failure_rate.failed" in out and "lead_time_hours.median" in out
+    if fmt == "csv":  # machines keep the keys
+        assert "change_failure_rate.failed" in out and "lead_time_hours.median" in out
+    else:  # people read the catalogue's labels, in each KPI's unit
+        from analytics import catalogue
+
+        cfr = catalogue.get("change_failure_rate")
+        assert cfr.label in out and catalogue.get("lead_time").label in out
+        line = next(x for x in out.splitlines() if x.startswith(cfr.label))
+        assert line.split()[3].endswith("%")
 
 
 def test_scorecard_json(engine: Engine, capsys) -> None:  # noqa: ANN001
@@ -251,3 +259,21 @@ def test_pages_and_notebooks_do_not_import_the_cli() -> None:
     for name in ("pages/overview.py", "pages/delivery.py", "notebooks/overview.py",
                  "notebooks/delivery.py"):
         assert "analytics.cli" not in (root / name).read_text(), name
+
+
+def test_scorecard_table_uses_the_catalogue(engine: Engine, capsys) -> None:  # noqa: ANN001
+    """`report scorecard` for people: the catalogue's short headings, each value in its unit,
+    the same figures as the JSON."""
+    from analytics import catalogue
+
+    _fill(engine)
+    code, rows = _run(engine, capsys, "scorecard", *PERIOD)
+    assert code == 0
+    code, out = _run(engine, capsys, "scorecard", *PERIOD, fmt="table")
+    assert code == 0
+    header = out.splitlines()[0]
+    for key in ("change_failure_rate", "lead_time", "recovery_time", "mttr"):
+        assert catalogue.get(key).short in header
+    checkout = next(line for line in out.splitlines() if " checkout " in line)
+    want = next(r for r in rows if r.get("service") == "checkout")
+    assert f"{want['cfr']:.1%} · {want['change_failure_rate_band']}" in checkout
