@@ -150,3 +150,17 @@ st.caption(f"Sample-ratio check: chi-square of arm sizes {ui.plain(arms)} agains
            f"split, p = {result.srm.p_value:.4g} (alarm below {SRM_ALARM_P}).")
 if fit is not None:
     factorial_section(fit, factors, metric)
+
+st.subheader("Power")
+lift = st.number_input("Relative lift to detect (%)", min_value=0.5, max_value=200.0, value=5.0,
+                       step=0.5, key="exp_lift", bind="query-params",
+                       help="For planning the next test: the relative change of the control's rate "
+                            "you want to be able to see.")
+planned = report.power(result, relative_lift=lift / 100)
+if planned is None:
+    st.caption("Power needs each unit's spread, which a means summary does not keep: not shown.")
+else:
+    st.markdown(f"With **{planned['n']:,}** units in the control arm (rate "
+                f"{planned['baseline']:.2%}), this test can detect an absolute change of "
+                f"**{planned['mde']:.2%}** or more with 80% power (α 0.05, two-sided). To detect "
+                f"a relative lift of {lift:g}% you need **{planned['needed']:,}** units per arm.")

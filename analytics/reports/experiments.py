@@ -225,3 +225,25 @@ def _pct(x: float) -> str:
     ('−47.8%', '+130%')
     """
     return _signed(x * 100) + "%"
+
+
+def power(result: ExperimentResult, *, relative_lift: float = 0.05) -> dict[str, Any] | None:
+    """For a proportion test: the smallest absolute lift its control arm can detect (80% power,
+    α 0.05, two-sided) and the control-arm units needed to detect ``relative_lift``; None for a
+    means test (the per-unit sd behind its summary is not kept).
+
+    >>> from analytics.studies.experiments import analyse
+    >>> f = pl.DataFrame({"variant": ["A", "B"], "n": [681, 681], "sum": [68, 70], "sum_squares": [68, 70]})
+    >>> p = power(analyse(f, "proportion"), relative_lift=0.5)
+    >>> (p["n"], round(p["mde"], 3), p["needed"])
+    (681, 0.05, 682)
+    """
+    from analytics.studies.experiments import minimum_detectable_effect, sample_size
+
+    if result.metric_type != "proportion":
+        return None
+    ctrl = result.variants.filter(pl.col("variant") == result.control).row(0, named=True)
+    n, base = int(ctrl["n"]), float(ctrl["mean"])
+    return {"n": n, "baseline": base, "mde": minimum_detectable_effect(n, base),
+            "relative_lift": relative_lift,
+            "needed": sample_size(base, relative_lift, relative=True)}

@@ -111,7 +111,8 @@ def threshold_replay(engine: Engine, *, service: str, rule: th.Rule, metric: str
 
     Returns {metric, service, threshold, window_minutes, for_minutes, cooldown_minutes, alerts,
     incidents, alert_intervals [{service, start, end, true_alert}], precision, recall,
-    detection_delay_minutes {median, p90}, alerts_per_week, off_hours_alerts,
+    intervals_95 {precision, recall} (bootstrap percentile intervals, or None when there is
+    nothing to resample), detection_delay_minutes {median, p90}, alerts_per_week, off_hours_alerts,
     missed_incidents [{id, severity, title, opened_at, resolved_at}], false_alerts}.
     """
     one = series(engine, service=service, metric=metric, start=start, end=end)
@@ -128,6 +129,8 @@ def threshold_replay(engine: Engine, *, service: str, rule: th.Rule, metric: str
             "cooldown_minutes": rule.cooldown / minutes,
             "alerts": result["alerts"], "incidents": result["incidents"],
             "alert_intervals": alerts, "precision": result["precision"], "recall": result["recall"],
+            # Few alerts and incidents make precision and recall coarse: say how coarse.
+            "intervals_95": th.bootstrap(result),
             "detection_delay_minutes": {"median": result["median_delay"], "p90": result["p90_delay"]},
             "alerts_per_week": result["alerts_per_week"], "off_hours_alerts": result["off_hours_alerts"],
             "missed_incidents": missed, "false_alerts": [a for a in alerts if not a["true_alert"]]}

@@ -262,18 +262,6 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     return out.tolist()
 
 
-def across_metrics(results: Mapping[str, ExperimentResult]) -> pl.DataFrame:
-    """Every (metric, variant) comparison with its Benjamini–Hochberg q-value across all of them.
-
-    Columns: metric, variant, abs_lift, rel_lift, p_value, q_value.
-    """
-    rows = pl.concat([r.variants.filter(pl.col("variant") != r.control)
-                      .select(pl.lit(m).alias("metric"), "variant", "abs_lift", "rel_lift", "p_value")
-                      for m, r in results.items()])
-    return rows.with_columns(q_value=pl.Series(benjamini_hochberg(rows["p_value"].to_list()),
-                                               dtype=pl.Float64))
-
-
 @dataclass(frozen=True)
 class FactorialResult:
     """A 2×2 factorial fit: effects with intervals, and the four cell means (interaction plot)."""

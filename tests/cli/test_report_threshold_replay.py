@@ -94,6 +94,17 @@ def test_lower_threshold_more_alerts_and_recall(demo_engine, capsys) -> None:  #
               "--window", "15m", "--incidents", "outage", "--format", "json"])
         res.append(json.loads(capsys.readouterr().out))
     assert res[1]["alerts"] > res[0]["alerts"] and res[1]["recall"] >= res[0]["recall"]
+    # Bootstrap intervals bracket each point estimate; one alert-or-incident-free side is None.
+    for out in res:
+        for name in ("precision", "recall"):
+            interval = out["intervals_95"][name]
+            if out[name] is None or interval is None:
+                continue
+            lo, hi = interval
+            assert 0.0 <= lo <= out[name] <= hi <= 1.0
+        n_true = sum(a["true_alert"] for a in out["alert_intervals"])
+        if out["alerts"] and n_true in (0, out["alerts"]):  # all alike: no spread to resample
+            assert out["intervals_95"]["precision"] == [n_true / out["alerts"]] * 2
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -93,7 +93,8 @@ def test_overview_filter_changes_url_and_numbers(server):
             expect(nav).to_contain_text(section)
         deep.close()
 
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        # Tall enough for the whole sidebar (every page listed, then the filters) and its menus.
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(server)
         expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=60_000)
         page.wait_for_timeout(1500)

@@ -205,3 +205,23 @@ def test_customer_page_csat_by_segment_matches_sql(demo_engine, app_for):
         answers = conn.execute(text("SELECT count(*) FROM csat_response WHERE responded_at >= :lo "
                                     "AND responded_at < :hi"), {"lo": lo, "hi": hi}).scalar_one()
     assert table["n"].sum() == answers
+
+
+def test_experiments_page_power_matches_statsmodels(engine, app_for, tmp_path):  # noqa: ANN001
+    """The Power section: the units per arm to detect a relative lift, against statsmodels'
+    NormalIndPower on Cohen's h computed here by hand."""
+    import math
+    from pathlib import Path
+
+    from statsmodels.stats.power import NormalIndPower
+
+    from analytics.reports.experiments import analyse_csv, power
+
+    example = Path(__file__).resolve().parents[2] / "analytics/ingest/examples/experiment.csv"
+    result = analyse_csv(example, metric_type="proportion", control=None)
+    planned = power(result, relative_lift=0.05)
+    p1 = planned["baseline"]
+    h = abs(2 * math.asin(math.sqrt(p1 * 1.05)) - 2 * math.asin(math.sqrt(p1)))
+    n = NormalIndPower().solve_power(effect_size=h, alpha=0.05, power=0.8, ratio=1.0)
+    assert planned["needed"] == math.ceil(n)
+    assert planned["n"] == 12000

@@ -14,7 +14,6 @@ from statsmodels.stats.proportion import proportion_effectsize
 
 from analytics.studies.experiments import (
     Arm,
-    across_metrics,
     analyse,
     benjamini_hochberg,
     compare,
@@ -190,15 +189,6 @@ def test_benjamini_hochberg_by_hand() -> None:
     assert benjamini_hochberg([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.04, 0.04])
     with pytest.raises(ValueError, match="p_values"):
         benjamini_hochberg([0.5, 1.5])
-
-
-def test_across_metrics_adjusts_every_comparison() -> None:
-    abn = pl.DataFrame({"variant": ["control", "b", "c"], "n": [100, 100, 100], "sum": [40, 52, 45],
-                        "sum_squares": [40, 52, 45]})
-    res = across_metrics({"means": analyse(MEANS), "props": analyse(PROPS, "proportion"),
-                          "abn": analyse(abn, "proportion")})
-    assert res.select("metric", "variant").rows() == [("means", "B"), ("props", "B"), ("abn", "b"), ("abn", "c")]
-    assert res["q_value"].to_list() == pytest.approx(list(multipletests(res["p_value"].to_list(), method="fdr_bh")[1]))
 
 
 def _factorial_frame() -> pl.DataFrame:
