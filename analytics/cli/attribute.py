@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from analytics.cli.common import add_format_argument, emit, engine_from, positive_hours
+from analytics.settings import DEFAULT_WINDOW_HOURS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "observation window, else unattributed) and store the links "
                                    "with the rule used.")
     p.add_argument("--window-hours", type=positive_hours, metavar="H",
-                   help="observation window, hours (default $WORKBENCH_WINDOW_HOURS or 48)")
+                   help=f"observation window, hours (default $WORKBENCH_WINDOW_HOURS or {DEFAULT_WINDOW_HOURS:g})")
     p.add_argument("--env", default="production", metavar="E",
                    help="environment of the candidate deployments (default production)")
     add_format_argument(p, ("table", "json"))

@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from analytics.cli.common import CliError, add_filter_arguments, filters_from, positive_hours
+from analytics.settings import DEFAULT_WINDOW_HOURS
 
 NAME = "release-impact"
 HELP = "do releases raise ticket and incident rates? rate ratios, by outcome, worst releases"
@@ -20,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Filters, --window-hours (default $WORKBENCH_WINDOW_HOURS) and --top (ranking rows)."""
     add_filter_arguments(parser)
     parser.add_argument("--window-hours", type=positive_hours, default=None, metavar="H",
-                        help="post-release window, hours (default $WORKBENCH_WINDOW_HOURS or 48)")
+                        help=f"post-release window, hours (default $WORKBENCH_WINDOW_HOURS or {DEFAULT_WINDOW_HOURS:g})")
     parser.add_argument("--top", type=int, default=20, metavar="N",
                         help="releases listed, largest excess first (default 20)")
 

@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from analytics.cli.common import CliError, add_filter_arguments, filters_from, positive_hours
+from analytics.settings import DEFAULT_WINDOW_HOURS
 
 NAME = "weekday"
 HELP = "do deployments fail more on Fridays? rates by weekday, controlled odds ratio, verdict"
@@ -26,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "incident, or either (REFERENCE §1)")
     parser.add_argument("--window-hours", type=positive_hours, default=None, metavar="H",
                         help="observation window for attributing incidents to deployments, hours "
-                             "(default $WORKBENCH_WINDOW_HOURS or 48; REFERENCE §1.1)")
+                             f"(default $WORKBENCH_WINDOW_HOURS or {DEFAULT_WINDOW_HOURS:g}; REFERENCE §1.1)")
 
 
 def compute(engine: Any, args: argparse.Namespace) -> dict[str, Any]:

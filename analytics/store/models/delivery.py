@@ -8,6 +8,7 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from analytics.store.models.base import Imported, natural_key
+from analytics.settings import DEFAULT_WINDOW_HOURS
 
 
 class ChangeRequest(Imported, table=True):
@@ -112,5 +113,5 @@ class IncidentAttribution(SQLModel, table=True):
     incident_id: int = Field(foreign_key="incident.id", index=True)
     deployment_id: int | None = Field(default=None, foreign_key="deployment.id", index=True)
     rule: str = Field(max_length=16)  # explicit | window | unattributed
-    window_hours: float = 48.0
+    window_hours: float = DEFAULT_WINDOW_HOURS
     computed_at: datetime
