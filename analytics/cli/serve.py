@@ -30,8 +30,30 @@ def run(args: argparse.Namespace) -> int:
     # with its legacy file-based navigation (a shared link to /delivery would open without the
     # router's layout and sections). app.py routes with st.navigation, so say so up front.
     PagesManager.uses_pages_directory = False
+    _import_page_libraries()
     sys.argv = streamlit_argv(args.host, args.port)
     return int(stcli.main(standalone_mode=False) or 0)
+
+
+def _import_page_libraries() -> None:
+    """Import what the pages import lazily, once, in this thread, before the server starts.
+
+    Streamlit runs every page in a script thread; a fast page switch started a second run while
+    the first was still importing pandas (altair imports it lazily to validate a chart), and the
+    second saw "partially initialized module 'pandas'" (seen in the navigation test).
+    """
+    import importlib
+    import pkgutil
+
+    import altair  # noqa: F401
+    import pandas  # noqa: F401
+    import scipy.stats  # noqa: F401
+    import statsmodels.api  # noqa: F401
+
+    import analytics.charts
+
+    for module in pkgutil.iter_modules(analytics.charts.__path__):
+        importlib.import_module(f"analytics.charts.{module.name}")
 
 
 def streamlit_argv(host: str, port: int) -> list[str]:
