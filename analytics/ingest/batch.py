@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, bindparam, text
 from sqlmodel import Session, SQLModel
 
 from analytics.ingest.columns import SPECS, Spec
+from analytics.ingest.stored import as_dtype, differs
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
 from analytics.governance.events import ImportEvent
 from analytics.store import audit, models
@@ -210,7 +211,7 @@ class _Writer:
         id_col = "id__old" if "id__old" in joined.columns else "id"
         fresh = joined.filter(is_new)
         seen = joined.filter(~is_new)
-        changed = _differs(seen, values)
+        changed = differs(seen, values)
         counts = {"inserted": fresh.height, "updated": int(changed.sum()),
                   "unchanged": seen.height - int(changed.sum())}
         if fresh.height:
@@ -257,7 +258,7 @@ class _Writer:
         raw = pl.DataFrame([pl.Series(n, list(v), strict=False) for n, v in zip(names, columns, strict=True)])
         schema = {"id": pl.Int64} | {c: frame.schema[c] for c in (*key, *values) if c in frame.columns}
         schema |= {"confirmed": pl.Boolean} if "confirmed" in values else {}
-        return raw.select(_as(raw[c], schema[c]).alias(c) for c in names)
+        return raw.select(as_dtype(raw[c], schema[c]).alias(c) for c in names)
 
     def _insert_frame(self, spec: Spec, model: type[SQLModel], fresh: pl.DataFrame,
                       key: tuple[str, ...], values: list[str]) -> pl.DataFrame:
@@ -382,25 +383,3 @@ def _bulk(conn: Connection, table: str, frame: pl.DataFrame) -> int:
 
 def _chunks(items: list[Any]) -> list[list[Any]]:
     return [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
-
-
-def _as(series: pl.Series, dtype: pl.DataType) -> pl.Series:
-    """Store values (SQLite text and integers, or PostgreSQL types) as the frame's dtype."""
-    if isinstance(dtype, pl.Datetime):
-        if series.dtype in (pl.String, pl.Null) and series.null_count() == series.len():
-            return series.cast(pl.Datetime("us"))
-        if series.dtype == pl.String:
-            return series.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S%.f", strict=False)
-        if isinstance(series.dtype, pl.Datetime) and series.dtype.time_zone:
-            return series.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-        return series.cast(pl.Datetime("us"))
-    if dtype == pl.Boolean and series.dtype != pl.Boolean:
-        return series.cast(pl.Int64, strict=False).cast(pl.Boolean)
-    return series.cast(dtype, strict=False)
-
-
-def _differs(seen: pl.DataFrame, values: list[str]) -> pl.Series:
-    if seen.height == 0 or not values:
-        return pl.Series([False] * seen.height, dtype=pl.Boolean)
-    exprs = [pl.col(c).ne_missing(pl.col(f"{c}__old")) for c in values]
-    return seen.select(pl.any_horizontal(exprs)).to_series()
