@@ -1,8 +1,12 @@
-"""Service Level Workbench: the router. Pages live in pages/, one file per thing a user does."""
+"""Service Level Workbench: the router. Pages live in pages/, one file per thing a user does.
+
+Who may open which page is data: analytics/auth/roles.toml names each page's action; the
+navigation holds only the pages the signed-in role may use (a page missing there is refused).
+"""
 
 import streamlit as st
 
-from analytics import ui
+from analytics import access, ui
 
 st.set_page_config(page_title="Service Level Workbench", page_icon=":material/monitoring:",
                    layout="wide")
@@ -39,7 +43,9 @@ PAGES = {
 # the query string), so the next page and a copied link keep the user's filters.
 UNFILTERED = {"data", "import_data", "experiments", "workshop"}
 
-page = st.navigation(PAGES, expanded=True)  # every page in view, no "View more"
+identity = access.identify()  # the sign-in screen or a refusal stop here
+# expanded: every page in view, no "View more"
+page = st.navigation(access.allowed(PAGES, identity), expanded=True)
 ui.follow(page.url_path)
 if page.url_path in UNFILTERED:
     ui.carry_filters()

@@ -50,6 +50,19 @@ SETTINGS: tuple[Setting, ...] = (
             "code, e.g. bpic2014), on, or off (problem id only)."),
     Setting("WORKBENCH_USER", "",
             "Name recorded in the audit log for CLI actions (defaults to the OS user)."),
+    Setting("WORKBENCH_ROLE_CLAIM", "groups",
+            "OIDC claim (in st.user) whose value(s) WORKBENCH_ROLE_MAP maps to a role."),
+    Setting("WORKBENCH_ROLE_MAP", "",
+            "Claim value → role (viewer, analyst, admin, auditor), as JSON or TOML, e.g. "
+            '{"wb-admins": "admin", "wb-analysts": "analyst"}.'),
+    Setting("WORKBENCH_DEFAULT_ROLE", "viewer",
+            "Role of a signed-in user none of whose claim values is mapped."),
+    Setting("WORKBENCH_LOCAL_ROLE", "admin",
+            "Role of the one user in local mode (no sign-in, loopback address only); set "
+            "viewer or analyst to see the app as they do."),
+    Setting("WORKBENCH_INSECURE", "",
+            "Set by serve --insecure: serve a public address without sign-in, everyone as an "
+            "anonymous viewer."),
     Setting("WORKBENCH_AUDIT_KEY", "",
             "Secret key (any string) of the audit log's HMAC-SHA256 chain; when empty, the key "
             "file below is used (init creates it with mode 0600)."),
@@ -76,12 +89,24 @@ class Settings:
     upload_limit_mb: int = 200
     max_expanded_mb: int = 1000
     recurrence_root_cause: str = "auto"
-    user: str = field(default_factory=lambda: os.environ.get("USER", "unknown"))
+    user: str = field(default_factory=lambda: _os_user({}))
+    role_claim: str = "groups"
+    role_map: str = ""
+    default_role: str = "viewer"
+    local_role: str = "admin"
+    insecure: bool = False
     audit_key: str = ""
     audit_key_file: str = ""
     audit_checkpoint_file: str = ""
     retain_ticket_text_days: int = DEFAULT_RETAIN_TICKET_TEXT_DAYS
     retain_survey_comment_days: int = DEFAULT_RETAIN_SURVEY_COMMENT_DAYS
+
+
+def _os_user(env: dict[str, str]) -> str:
+    """WORKBENCH_USER, else the OS user (never "unknown": audit entries must name someone)."""
+    from analytics.auth import os_user
+
+    return os_user(env)[0]
 
 
 def get_settings(env: dict[str, str] | None = None) -> Settings:
@@ -101,7 +126,12 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         max_expanded_mb=int(value["WORKBENCH_MAX_EXPANDED_MB"]
                             or EXPANSION_FACTOR * int(value["WORKBENCH_UPLOAD_LIMIT_MB"])),
         recurrence_root_cause=value["WORKBENCH_RECURRENCE_ROOT_CAUSE"].strip().lower(),
-        user=value["WORKBENCH_USER"] or env.get("USER", "") or "unknown",
+        user=_os_user(env),
+        role_claim=value["WORKBENCH_ROLE_CLAIM"],
+        role_map=value["WORKBENCH_ROLE_MAP"],
+        default_role=value["WORKBENCH_DEFAULT_ROLE"].strip().lower(),
+        local_role=value["WORKBENCH_LOCAL_ROLE"].strip().lower(),
+        insecure=value["WORKBENCH_INSECURE"].strip().lower() in ("1", "true", "yes", "on"),
         audit_key=value["WORKBENCH_AUDIT_KEY"],
         audit_key_file=value["WORKBENCH_AUDIT_KEY_FILE"],
         audit_checkpoint_file=value["WORKBENCH_AUDIT_CHECKPOINT_FILE"],

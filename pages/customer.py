@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 import polars as pl
 import streamlit as st
 
-from analytics import catalogue, ui
+from analytics import access, catalogue, ui
 from analytics.charts import customer as charts
 from analytics.exports import csv_text
 from analytics.metrics.control_charts import LANEY_AUTO_N
@@ -19,6 +19,8 @@ from analytics.reports.releases import failed_releases
 from analytics.settings import get_settings
 from analytics.store.queries import Filters
 from analytics.studies.csat_ops import CohortComparison
+
+access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 # Labels and number formats come from the KPI catalogue, like every other page's.
 CSAT, NPS = catalogue.get("csat"), catalogue.get("nps")
@@ -215,6 +217,8 @@ else:
     st.caption(ui.plain(when))
 
 st.subheader("Survey-targeting list")
+if not access.person_level("The survey-targeting list (customer ids)"):
+    st.stop()  # the rest of the page is the list and its download
 as_of = release["finished_at"] + timedelta(hours=int(window_h))
 st.write(f"**{targets.height:,}** affected customers to survey, made at {as_of:%Y-%m-%d %H:%M} UTC "
          f"(end of the contact window), leaving out anyone who answered a survey in the {exclude} "

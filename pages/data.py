@@ -4,13 +4,14 @@ import polars as pl
 import streamlit as st
 from sqlmodel import Session
 
-from analytics import ui
+from analytics import access, ui
 from analytics.exports import csv_text
 from analytics.reports import ReportError
 from analytics.reports.reconciliation import Reconciliation, reconciliation
 from analytics.reports.summary import data_quality, table_summary
-from analytics.settings import get_settings
 from analytics.store.services import confirm_services
+
+access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 RECONCILIATION_ROWS = 500
 
@@ -108,7 +109,7 @@ else:
                            mime="text/csv", key="data_recon_csv")
 
 unconfirmed = ui.services().filter(~pl.col("confirmed"))
-if unconfirmed.height:
+if unconfirmed.height and access.can("confirm-services"):
     st.subheader("Services created by an import")
     st.caption("An importer met these names in the data. Check team, tier and criticality, then "
                "confirm them; the confirmation is recorded in the audit log.")
@@ -117,7 +118,7 @@ if unconfirmed.height:
     chosen = st.multiselect("Services to confirm", unconfirmed["service"].to_list(), key="data_confirm")
     if st.button("Confirm", key="data_confirm_go", disabled=not chosen):
         with Session(ui.engine()) as session:
-            n = confirm_services(session=session, names=chosen, actor=get_settings().user)
+            n = confirm_services(session=session, names=chosen, actor=access.actor())
             session.commit()
         st.cache_data.clear()
         st.success(f"Confirmed {n} service(s).")
@@ -125,7 +126,7 @@ if unconfirmed.height:
 
 # Timestamps outside the bulk of their table (left out of default periods), with the rows.
 outside = summary().get("outside_bulk", [])
-if outside:
+if outside and access.person_level("The rows outside the bulk"):
     st.subheader("Timestamps outside the bulk of their table")
     st.caption("Default periods run over the bulk of the data: leading and trailing calendar "
                "months far sparser than the table's middle month are left out (rule in "

@@ -7,7 +7,7 @@ from dataclasses import replace
 import polars as pl
 import streamlit as st
 
-from analytics import catalogue, ui
+from analytics import access, catalogue, ui
 from analytics.charts import delivery as charts
 from analytics.metrics.bands import DEFAULT_YEAR, GAP_RULE, band, band_table, source, years
 from analytics.metrics.delivery_report import DEFINITIONS, SMALL_DEPLOYMENTS, SMALL_INCIDENTS
@@ -18,6 +18,8 @@ from analytics.reports import delivery as report
 from analytics.reports.delivery import BASELINE_MONTHS
 from analytics.settings import get_settings
 from analytics.store.queries import Filters
+
+access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 GROUPS = {"nothing": None, "service": "service", "team": "team",
           "environment (all environments)": "environment", "tier": "tier",
@@ -291,6 +293,8 @@ if group:
                  key="delivery_slices")
 
 st.subheader("Records behind a number")
+if not access.person_level("The records behind a number"):
+    st.stop()  # the rest of the page is the drill-down
 d1, d2 = st.columns([2, 2])
 kind = d1.selectbox("Show the records of", list(KINDS), index=1, key="delivery_drill")
 where = {}

@@ -6,12 +6,14 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analytics import ui
+from analytics import access, ui
 from analytics.charts import customer as charts
 from analytics.reports import ReportError
 from analytics.reports import experiments as report
 from analytics.settings import get_settings
 from analytics.studies.experiments import METRIC_TYPES, SRM_ALARM_P, ExperimentResult, FactorialResult
+
+access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 SOURCES = ("Stored experiment", "Upload a CSV")
 

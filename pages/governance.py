@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 from sqlmodel import Session
 
-from analytics import ui
+from analytics import access, ui
 from analytics.charts import governance as charts
 from analytics.exports import csv_text
 from analytics.reports import ReportError
@@ -17,6 +17,8 @@ from analytics.reports.source_validation import Checklist, checklist, known_sour
 from analytics.settings import get_settings
 from analytics.store.queries import Filters
 from analytics.store.validations import sign_off_source, validate_emergency
+
+access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 ROWS = 500
 filters = ui.global_filters()
@@ -95,14 +97,15 @@ st.caption("An emergency fix bypasses the release gate but must be validated ret
            "within 72 h of finishing. Overdue: no validation yet; late: validated after the 72 h.")
 table(comp.emergency_unvalidated, "emergency-unvalidated", "gov_em_csv")
 overdue = comp.emergency_unvalidated.filter(pl.col("status") == "overdue")
-if overdue.height:
+if overdue.height and access.can("record-validations"):
     with st.form("gov_validate", clear_on_submit=True):
         st.markdown("**Record a validation**")
         options = overdue["id"].to_list()
         labels = dict(zip(options, overdue["external_id"].to_list(), strict=True))
         dep = st.selectbox("Deployment", options, format_func=lambda i: f"{labels[i]} (id {i})",
                            key="gov_validate_dep")
-        by = st.text_input("Validated by", value=get_settings().user, key="gov_validate_by")
+        by = access.actor()  # the signed-in user is the one who validates
+        st.text(f"Validated by {by}")
         note = st.text_input("What was checked", key="gov_validate_note")
         if st.form_submit_button("Record validation"):
             try:
@@ -159,22 +162,25 @@ else:
             st.dataframe(check.sign_offs.drop("id"), hide_index=True, width="stretch")
         else:
             st.caption("Not signed off yet.")
-        with st.form("gov_sign_off", clear_on_submit=True):
-            st.markdown("**Sign off this checklist**")
-            by = st.text_input("Analyst", value=get_settings().user, key="gov_sign_by")
-            findings = st.text_area("Findings", key="gov_sign_findings")
-            if st.form_submit_button("Sign off"):
-                try:
-                    with Session(ui.engine()) as session:
-                        sign_off_source(session=session, source=source, quarter=quarter, by=by,
-                                        findings=findings, checklist=data)
-                        session.commit()
-                except ValueError as exc:
-                    st.error(str(exc))
-                else:
-                    source_checklist.clear()
-                    st.success("Sign-off stored and recorded in the audit log.")
-                    st.rerun()
+        # An auditor reads the checklist; analysts and admins sign it off.
+        if access.can("record-validations"):
+            with st.form("gov_sign_off", clear_on_submit=True):
+                st.markdown("**Sign off this checklist**")
+                by = access.actor()
+                st.text(f"Analyst: {by}")
+                findings = st.text_area("Findings", key="gov_sign_findings")
+                if st.form_submit_button("Sign off"):
+                    try:
+                        with Session(ui.engine()) as session:
+                            sign_off_source(session=session, source=source, quarter=quarter, by=by,
+                                            findings=findings, checklist=data)
+                            session.commit()
+                    except ValueError as exc:
+                        st.error(str(exc))
+                    else:
+                        source_checklist.clear()
+                        st.success("Sign-off stored and recorded in the audit log.")
+                        st.rerun()
 
 st.header("Metric gaming")
 st.caption("Detectors an auditor can read: each says what it looked at and shows the rows behind "

@@ -7,10 +7,12 @@ with an audit entry.
 import polars as pl
 import streamlit as st
 
-from analytics import ui
+from analytics import access, ui
 from analytics.ingest.importer import KINDS, import_files, preview
 from analytics.ingest.validate import InvalidImport
 from analytics.settings import get_settings
+
+access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 DETECT = "detect from the file"
 
@@ -71,7 +73,7 @@ if result["problems"]:
 if st.button("Import", type="primary", key="import_go", disabled=result["kind"] is None):
     try:
         done = import_files(ui.engine(), result["kind"], uploads=[(upload.name, data)], tz=tz,
-                            source=source or None, mapping=map_bytes)
+                            source=source or None, mapping=map_bytes, actor=access.actor())
     except InvalidImport as exc:
         st.error("The import was refused; nothing was written.")
         st.code(exc.describe(), language=None, wrap_lines=True)  # quotes the file: plain text

@@ -6,7 +6,7 @@ from functools import partial
 import polars as pl
 import streamlit as st
 
-from analytics import catalogue, ui
+from analytics import access, catalogue, ui
 from analytics.exports import csv_text
 from analytics.charts import delivery as charts
 from analytics.metrics.bands import DEFAULT_YEAR
@@ -17,6 +17,8 @@ from analytics.reports import delivery as delivery_report
 from analytics.reports import scorecard as report
 from analytics.settings import get_settings
 from analytics.store.queries import Filters
+
+access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 LABELS = {"deployments": "Deployments", "incidents": "Incidents", "tickets": "Support tickets",
           "csat_responses": "CSAT responses"}
@@ -234,7 +236,7 @@ for tab, level in ((by_service, "service"), (by_team, "team")):
             key = f"overview_card_{level}_{crit}"
             selectable = ({"on_select": partial(pick, key, part["service"].to_list()),
                            "selection_mode": "single-cell", "key": key}
-                          if level == "service" else {})
+                          if level == "service" and access.can(access.PERSON_LEVEL) else {})
             # Tall enough for every row (35 px a row plus the header): no inner scrollbar.
             st.dataframe(coloured(readable(part, level)), hide_index=True, width="stretch",
                          height=35 * (part.height + 1) + 3, column_config=fitted(level),
@@ -248,7 +250,9 @@ if loose.height:
 
 st.subheader("Records behind a number")
 services_shown = cards["service"]["service"].drop_nulls().to_list()
-if services_shown:
+# Drill-down rows (tickets and answers carry customer ids) only for roles that may see them;
+# the URL's drill/records parameters are read only below this check.
+if services_shown and access.person_level("The records behind a number"):
     who = st.query_params.get(DRILL)
     who = who if who in services_shown else services_shown[0]
     kind = st.selectbox("Records", ["failed deployments", "deployments",

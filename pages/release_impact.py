@@ -5,13 +5,15 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from analytics import ui
+from analytics import access, ui
 from analytics.charts import studies as charts
 from analytics.reports import ReportError
 from analytics.reports import release_impact as report
 from analytics.settings import get_settings
 from analytics.store.queries import Filters
 from analytics.studies import release_impact as method
+
+access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 RANKED = 50  # releases in the ranking (and the drill-down's choices)
 
@@ -71,7 +73,7 @@ st.dataframe(top, hide_index=True, width="stretch", column_config={
 st.caption(f"The {top.height} releases with the highest impact score, highest first. Impact "
            "score = excess tickets (observed − expected in the post-release window) weighted by "
            "each ticket's user role and transaction criticality.")
-if top.height:
+if top.height and access.person_level("The tickets and incidents around a release"):
     pick = st.selectbox("Drill down to a release", top["id"].to_list(), key="ri_release")
     rel = top.filter(pl.col("id") == pick).row(0, named=True)
     around = drill(rel["service"], rel["finished_at"], window)

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 import streamlit as st
 
-from analytics import ui
+from analytics import access, ui
 from analytics.charts.reliability import ticket_sla_chart
 from analytics.metrics.sla_report import to_csv, to_html
 from analytics.reports import ReportError
@@ -14,6 +14,8 @@ from analytics.reports import sla as report
 from analytics.reports import ticket_sla
 from analytics.store import queries
 from analytics.store.queries import Filters
+
+access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 
 @st.cache_data(ttl=300)

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import polars as pl
 import streamlit as st
 
-from analytics import ui
+from analytics import access, ui
 from analytics.charts.reliability import burn_down_chart, burn_rate_chart, composite_chart
 from analytics.metrics.slo import CURRENT_BURN_WINDOW, Window
 from analytics.metrics.slo_alerts import DEFAULT_ALERTS, span
@@ -14,6 +14,8 @@ from analytics.reports import slo as report
 from analytics.settings import DEFAULT_PERIOD_DAYS
 from analytics.store import queries
 from analytics.store.queries import Filters
+
+access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 
 @st.cache_data(ttl=300)

@@ -1,5 +1,6 @@
 """Voice of customer: themes in the period's ticket texts, their trends, the themes that rose
-after a failed release, and (for analysts) scrubbed example tickets (REFERENCE §4)."""
+after a failed release, and (for roles that may read ticket text) scrubbed example tickets
+(REFERENCE §4)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ from datetime import datetime, time, timedelta
 import polars as pl
 import streamlit as st
 
-from analytics import ui
+from analytics import access, ui
 from analytics.charts import customer as charts
 from analytics.reports import ReportError
 from analytics.reports import voice_of_customer as report
 from analytics.reports.releases import failed_releases
 from analytics.store.queries import Filters
 
-ROLES = ("leader", "analyst")
+access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Finding themes in the ticket texts…")
@@ -59,9 +60,6 @@ def releases_of(filters: Filters) -> pl.DataFrame:
 
 filters = ui.global_filters()
 tz = filters.timezone
-with st.sidebar:
-    role = st.selectbox("Role", ROLES, key="role",
-                        help="Example tickets are shown to analysts only, even scrubbed.")
 st.title("Voice of customer")
 scope = ui.plain(ui.describe(filters)) + " · tickets have no environment"
 st.caption(scope)
@@ -133,10 +131,9 @@ else:
                    "rising when q < 0.05.")
 
 st.subheader("Example tickets per theme")
-if role != "analyst":
-    st.info("Example tickets are visible to analysts only (switch the Role in the sidebar). "
-            "Even scrubbed, ticket texts can identify a customer.")
-else:
+# The signed-in role decides (analytics/auth/roles.toml): even scrubbed, a ticket text can
+# identify a customer.
+if access.person_level("Example tickets"):
     ex = examples(filters, n_themes).join(themes.select("theme", "name"), on="theme")
     for i, (name, part) in enumerate(ex.group_by("name", maintain_order=True)):
         first = i == 0

@@ -3,12 +3,14 @@
 import polars as pl
 import streamlit as st
 
-from analytics import ui
+from analytics import access, ui
 from analytics.charts import studies as charts
 from analytics.reports import ReportError
 from analytics.reports import weekday as report
 from analytics.store.queries import Filters
 from analytics.studies import weekday as method
+
+access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 # Rates as percentages (0.1014 reads as 10.1%), p-values in two significant digits.
 RATE_COLUMNS = {c: st.column_config.NumberColumn(label, format="percent")

@@ -8,12 +8,14 @@ import polars as pl
 import streamlit as st
 from sqlmodel import Session
 
-from analytics import ui
+from analytics import access, ui
 from analytics.charts import studies as charts
 from analytics.reports import ReportError
 from analytics.reports import thresholds as report
 from analytics.store.definitions import save_definition
 from analytics.store.version import data_version
+
+access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 STEPS = [0, 5, 10, 15, 30, 60, 120]
 METRICS = ["error_rate", "burn_rate"]
@@ -127,16 +129,17 @@ def proposed_rule(data: report.ReplayInputs, current: dict, version: int, metric
     st.dataframe(view["missed"], hide_index=True, width="stretch")
 
     st.subheader("Save the proposed rule")
-    who = st.text_input("Who", key="ws_who")
+    who = access.actor()  # the signed-in user, not a name typed in
+    st.text(f"Saved as {who} (the audit log records the signed-in user).")
     reason = st.text_input("Reason", key="ws_reason")
     if st.button("Save", key="ws_save", disabled=proposed == current):
-        if not who.strip() or not reason.strip():
-            st.error("Say who is saving and why: both go into the audit log.")
+        if not reason.strip():
+            st.error("Say why: the reason goes into the audit log.")
         else:
             # The store function writes the version and its audit row; the page only commits.
             with Session(ui.engine()) as session:
                 row = save_definition(session=session, **report.rule_definition(metric, service, proposed),
-                                      actor=who.strip(), reason=reason.strip())
+                                      actor=who, reason=reason.strip())
                 saved = (row.key, row.version)
                 session.commit()
             # A full rerun, so the "current rule" everywhere is the one just saved.

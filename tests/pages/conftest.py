@@ -12,11 +12,25 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture
-def app_for(monkeypatch):
+def loopback():
+    """The app believes it serves on 127.0.0.1 (local mode needs a loopback address; AppTest
+    has none), restored afterwards."""
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")
+    yield
+    config.set_option("server.address", before)
+
+
+@pytest.fixture
+def app_for(monkeypatch, loopback):
     """Build an AppTest of app.py whose store is the given engine (caches cleared first)."""
 
-    def make(engine, page: str | None = None) -> AppTest:
+    def make(engine, page: str | None = None, role: str | None = None) -> AppTest:
         monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+        if role:  # honoured in local mode only (no [auth]): the role of the one local user
+            monkeypatch.setenv("WORKBENCH_LOCAL_ROLE", role)
         st.cache_data.clear()
         st.cache_resource.clear()
         at = AppTest.from_file(APP, default_timeout=120).run()

@@ -85,8 +85,8 @@ def test_customer_page_empty_store_says_so(engine, app_for):
     assert "No survey answers" in at.info[0].value
 
 
-def test_voice_of_customer_themes_and_examples_follow_the_role(demo_engine, app_for):
-    at = app_for(demo_engine, "pages/voice_of_customer.py")
+def test_voice_of_customer_themes_and_examples_follow_the_role(demo_engine, app_for, monkeypatch):
+    at = app_for(demo_engine, "pages/voice_of_customer.py", role="viewer")
     assert at.title[0].value == "Voice of customer"
     themes = at.dataframe[0].value
     assert len(themes) == 8
@@ -98,18 +98,20 @@ def test_voice_of_customer_themes_and_examples_follow_the_role(demo_engine, app_
     names = " ".join(themes["name"])
     for planted in ("password", "payment", "slow", "export", "notifications"):
         assert planted in names
-    assert any("analysts only" in i.value for i in at.info)
+    assert any("Example tickets: person-level" in i.value for i in at.info)
     assert not at.expander
     leader_tables = len(at.dataframe)
 
-    at.sidebar.selectbox(key="role").set_value("analyst").run()
+    assert "role" not in [s.key for s in at.selectbox]  # no self-service role box
+    monkeypatch.setenv("WORKBENCH_LOCAL_ROLE", "analyst")
+    at.run()
     assert not at.exception
     assert len(at.expander) == 8
     examples = pl.concat([pl.from_pandas(d.value) for d in at.dataframe[leader_tables:]])
     assert examples.height == 8 * 3
     joined = " ".join(examples["text"])
     assert "@" not in joined and "de Vries" not in joined  # scrubbed before display
-    assert not any("analysts only" in i.value for i in at.info)
+    assert not any("person-level" in i.value for i in at.info)
 
 
 def _obs(engine, exp_id):

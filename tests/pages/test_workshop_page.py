@@ -36,7 +36,7 @@ def _card(at) -> dict:  # noqa: ANN001
     return {r["measure"]: r for r in frame.to_dict("records")}
 
 
-def test_workshop_scores_and_saves(demo_copy, app_for) -> None:  # noqa: ANN001
+def test_workshop_scores_and_saves(demo_copy, app_for, monkeypatch) -> None:  # noqa: ANN001
     from analytics.store.queries import Filters, incidents, sli_samples
     from analytics.studies import thresholds as th
 
@@ -59,7 +59,7 @@ def test_workshop_scores_and_saves(demo_copy, app_for) -> None:  # noqa: ANN001
     assert tiles["Incidents missed"] == str(expected["incidents"] - caught)
     assert tiles["False alarms"] == str(sum(not t for t in expected["true_alert"]))
 
-    at.text_input(key="ws_who").input("sre-lead")
+    monkeypatch.setenv("WORKBENCH_USER", "sre-lead")  # the signed-in (local) user is the actor
     at.text_input(key="ws_reason").input("too many pages at night").run()
     at.button(key="ws_save").click().run()
     assert not at.exception, at.exception
