@@ -46,8 +46,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser; complete when ``argv`` is None (tests check every command's --help),
     else with only the command ``argv`` names built in full."""
+    from analytics.auth import os_user
+
+    user, source = os_user()
     parser = WorkbenchParser(prog="python -m analytics",
-                             description="Service Level Workbench: reliability and customer-impact analytics.")
+                             description="Service Level Workbench: reliability and customer-impact analytics.",
+                             epilog=f"Audit log actor of commands that write: {user} (from {source}; "
+                                    "set WORKBENCH_USER to name someone else).")
     parser.add_argument("--db", metavar="URL",
                         help="database URL (default: $DATABASE_URL or sqlite:///data/workbench.db)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=WorkbenchParser)

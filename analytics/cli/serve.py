@@ -14,6 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Serve the workbench app with Streamlit on HOST:PORT.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    p.add_argument("--insecure", action="store_true",
+                   help="serve a public address without sign-in (no [auth] in "
+                        ".streamlit/secrets.toml): everyone is an anonymous viewer, aggregates only")
     p.set_defaults(func=run)
 
 
@@ -22,9 +25,15 @@ def run(args: argparse.Namespace) -> int:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli as stcli
 
-    if args.db:
-        import os
+    import os
 
+    refused = refuse(args.host, insecure=args.insecure)
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
+    if args.insecure:
+        os.environ["WORKBENCH_INSECURE"] = "1"  # the app reads it: everyone is a viewer
+    if args.db:
         os.environ["DATABASE_URL"] = args.db
     # A folder named pages/ beside app.py makes Streamlit serve the FIRST session of a fresh server
     # with its legacy file-based navigation (a shared link to /delivery would open without the
@@ -33,6 +42,40 @@ def run(args: argparse.Namespace) -> int:
     _import_page_libraries()
     sys.argv = streamlit_argv(args.host, args.port)
     return int(stcli.main(standalone_mode=False) or 0)
+
+
+def refuse(host: str, *, insecure: bool, auth_configured: bool | None = None) -> str | None:
+    """Why `serve` must not start on ``host`` (a public address without sign-in and without
+    --insecure), or None. ``auth_configured`` defaults to whether .streamlit/secrets.toml
+    (beside app.py, or in ~/.streamlit) has an [auth] table.
+
+    >>> refuse("127.0.0.1", insecure=False, auth_configured=False) is None
+    True
+    >>> refuse("0.0.0.0", insecure=False, auth_configured=False).startswith("Refusing")
+    True
+    """
+    from analytics.auth import access_mode, refusal
+
+    if auth_configured is None:
+        auth_configured = _auth_in_secrets()
+    mode = access_mode(host, auth_configured=auth_configured, insecure=insecure)
+    return refusal(host) if mode is None else None
+
+
+def _auth_in_secrets() -> bool:
+    """Whether a secrets.toml Streamlit reads (working directory, project, user folder) has an
+    [auth] table."""
+    import tomllib
+    from pathlib import Path
+
+    for path in {Path.cwd() / ".streamlit" / "secrets.toml", ROOT / ".streamlit" / "secrets.toml",
+                 Path.home() / ".streamlit" / "secrets.toml"}:
+        try:
+            if tomllib.loads(path.read_text()).get("auth"):
+                return True
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+    return False
 
 
 def _import_page_libraries() -> None:
