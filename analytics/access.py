@@ -1,9 +1,10 @@
 """Who is using the app and what they may see: the one place pages ask (``can``/``require``).
 
 app.py calls :func:`identify` on every run (sign-in with OIDC, local or insecure mode, see
-analytics/auth), then shows only the pages the role may use (:func:`allowed`). Pages ask
-:func:`can` / :func:`person_level` before person-level rows, and use :func:`actor` as the
-audit actor. Everything is decided on the server: nothing the browser sends (URL, query
+analytics/auth), then shows only the pages the role may use (:func:`allowed`). Every page
+starts with :func:`guard`, asks :func:`can` / :func:`person_level` before person-level rows,
+and uses :func:`actor` as the audit actor. The identity is resolved again on each call
+(:func:`resolve`), so nothing stored between runs can go stale or be planted. Everything is decided on the server: nothing the browser sends (URL, query
 parameters, widget values) sets the identity or the role.
 """
 

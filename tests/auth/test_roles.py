@@ -91,7 +91,7 @@ def test_serve_refuses_a_public_address_without_sign_in(capsys, monkeypatch):
 def test_navigation_holds_exactly_the_pages_of_the_role(role, engine, app_as):
     at = app_as(engine, role=role)
     assert navigation(at) == EXPECTED[role]
-    assert any(f"Local mode: you are" in i.value and f", {role}; no login" in i.value
+    assert any("Local mode: you are" in i.value and f", {role}; no login" in i.value
                for i in at.sidebar.info)
     for name in set(PAGES) - EXPECTED[role]:
         with pytest.raises(ValueError, match="Could not find a navigation page"):
