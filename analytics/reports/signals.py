@@ -402,3 +402,28 @@ def open_signals(engine: Engine, rules: Rules, *, at: datetime | None = None,
         except NoData as exc:
             notes.append(f"rule {rule.name}: {exc}")
     return SignalReport(at=at, rules_version=rules.version, signals=signals, notes=notes)
+
+
+def delivery_state(engine: Engine) -> pl.DataFrame:
+    """The outbox per notification: dedup_key, channel, state, attempts, last_error, sent_at."""
+    from analytics.store.db import read_frame
+
+    return read_frame(engine, "SELECT dedup_key, channel, channel_type, state, attempts, "
+                              "last_error, sent_at FROM notification_outbox ORDER BY id")
+
+
+def with_delivery(report: SignalReport, outbox: pl.DataFrame) -> pl.DataFrame:
+    """One row per open signal with its delivery state: ``channel: state`` per outbox row
+    (``not queued`` when ``notify run`` has not seen it yet)."""
+    states: dict[str, list[str]] = {}
+    for r in outbox.iter_rows(named=True):
+        tries = f", {r['attempts']} attempts" if r["attempts"] and r["attempts"] > 1 else ""
+        states.setdefault(r["dedup_key"], []).append(f"{r['channel']}: {r['state']}{tries}")
+    rows = [{"kind": s.kind, "severity": s.severity, "team": s.team, "service": s.service,
+             "subject": s.subject, "period": s.period, "title": s.title, "summary": s.summary,
+             "delivery": "; ".join(states.get(s.dedup_key, [])) or "not queued",
+             "evidence": ", ".join(f"{k}={v}" for k, v in s.evidence.items())}
+            for s in report.signals]
+    return pl.DataFrame(rows, schema={c: pl.String for c in (
+        "kind", "severity", "team", "service", "subject", "period", "title", "summary",
+        "delivery", "evidence")})
