@@ -42,7 +42,7 @@ except (ReportError, signals_rules.ConfigError) as exc:
 st.caption(ui.plain(
     f"Rules version {report.rules_version} (analytics/loop/signals.toml), evaluated at "
     f"{report.at:%Y-%m-%d %H:%M} UTC, the end of the store's data. A signal goes to the team "
-    "owning its service; `python -m analytics notify run` queues and delivers it once per "
+    "owning its service; python -m analytics notify run queues and delivers it once per "
     "channel (dedup key: rule | subject | period)."))
 
 counts = report.counts()
@@ -65,6 +65,7 @@ if rows.height == 0:
     st.caption("No open signal for this choice.")
 else:
     st.dataframe(rows, hide_index=True, width="stretch", column_config={
+        "delivery": st.column_config.TextColumn(width="medium"),
         "summary": st.column_config.TextColumn(width="large"),
         "evidence": st.column_config.TextColumn(width="large")})
     st.download_button("Download as CSV", csv_text(rows), "signals.csv", mime="text/csv")
@@ -72,7 +73,7 @@ else:
 st.header("Delivery")
 box = outbox()
 if box.height == 0:
-    st.caption("Nothing queued yet: run `python -m analytics notify run`.")
+    st.caption("Nothing queued yet: run python -m analytics notify run.")
 else:
     per = (box.group_by("channel", "channel_type", "state").len("notifications")
            .sort("channel", "state"))

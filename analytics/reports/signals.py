@@ -419,11 +419,12 @@ def with_delivery(report: SignalReport, outbox: pl.DataFrame) -> pl.DataFrame:
     for r in outbox.iter_rows(named=True):
         tries = f", {r['attempts']} attempts" if r["attempts"] and r["attempts"] > 1 else ""
         states.setdefault(r["dedup_key"], []).append(f"{r['channel']}: {r['state']}{tries}")
-    rows = [{"kind": s.kind, "severity": s.severity, "team": s.team, "service": s.service,
-             "subject": s.subject, "period": s.period, "title": s.title, "summary": s.summary,
+    rows = [{"kind": s.kind, "team": s.team, "subject": s.subject, "period": s.period,
              "delivery": "; ".join(states.get(s.dedup_key, [])) or "not queued",
+             "severity": s.severity, "service": s.service, "title": s.title,
+             "summary": s.summary,
              "evidence": ", ".join(f"{k}={v}" for k, v in s.evidence.items())}
             for s in report.signals]
     return pl.DataFrame(rows, schema={c: pl.String for c in (
-        "kind", "severity", "team", "service", "subject", "period", "title", "summary",
-        "delivery", "evidence")})
+        "kind", "team", "subject", "period", "delivery", "severity", "service", "title",
+        "summary", "evidence")})
