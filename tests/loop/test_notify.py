@@ -15,7 +15,8 @@ from analytics.loop import channels as ch
 from analytics.loop import signals_rules
 from analytics.loop.signals_stats import sla_projection
 from analytics.reports.signals import open_signals
-from tests.loop.conftest import AT, channels_toml, plant
+from tests.loop.test_notify_support import (AT, audit_files, channels_toml,  # noqa: F401
+                                            mailbox, plant, receiver)  # fixtures by name
 
 SECRETS = {"TEST_SNOW_PASSWORD": "s3cret", "TEST_JIRA_TOKEN": "tok-1"}
 

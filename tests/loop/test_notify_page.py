@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from analytics.loop import channels as ch
 from analytics.loop import outbox, signals_rules
 from analytics.reports.signals import open_signals
-from tests.loop.conftest import AT, plant
+from tests.loop.test_notify_support import AT, audit_files, plant  # noqa: F401 (fixtures)
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/signals.py"

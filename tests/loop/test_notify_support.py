@@ -1,5 +1,8 @@
-"""Loop tests: audit key files in the test's folder; a real HTTP receiver and SMTP server on
-loopback; a small store with one planted signal of every kind."""
+"""Support for the notify tests (no tests here): audit key files in the test's folder, a real
+HTTP receiver and SMTP server on loopback, a small store with one planted signal of every kind.
+
+A module of its own rather than tests/loop/conftest.py (the improvement register's tests share
+the folder): the test modules import these fixtures by name."""
 
 from __future__ import annotations
 
