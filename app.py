@@ -32,6 +32,7 @@ PAGES = {
     ],
     "Governance": [
         st.Page("pages/governance.py", title="Governance", icon=":material/policy:"),
+        st.Page("pages/signals.py", title="Signals", icon=":material/notifications_active:"),
     ],
     "Store": [
         st.Page("pages/data.py", title="Data", icon=":material/database:"),
@@ -41,7 +42,7 @@ PAGES = {
 
 # Pages that do not render the sidebar filters still carry them in the URL (a page switch clears
 # the query string), so the next page and a copied link keep the user's filters.
-UNFILTERED = {"data", "import_data", "experiments", "workshop"}
+UNFILTERED = {"data", "import_data", "experiments", "workshop", "signals"}
 
 identity = access.identify()  # the sign-in screen or a refusal stop here
 # expanded: every page in view, no "View more"

@@ -40,6 +40,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate-source": ("analytics.cli.validate_source",
                         "quarterly data-source checklist (rows, coverage, quality, "
                         "reconciliation); sign it off"),
+    "notify": ("analytics.cli.notify",
+               "signals → notifications: evaluate rules, queue in the outbox, deliver (--dry-run)"),
 }
 
 

@@ -141,6 +141,22 @@ class KeySwitchEvent(Event):
     entity = "audit_log"
 
 
+@dataclass(frozen=True, kw_only=True)
+class NotificationDeliveredEvent(Event):
+    """``notify run`` delivered one outbox row (dedup key, channel, kind, team, attempts)."""
+
+    name = "notification.delivered"
+    entity = "notification_outbox"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotificationFailedEvent(Event):
+    """``notify run`` gave up on one outbox row after its retries (channel, attempts, error)."""
+
+    name = "notification.failed"
+    entity = "notification_outbox"
+
+
 def all_events() -> tuple[type[Event], ...]:
     """Every event class, in declaration order."""
     return tuple(Event.__subclasses__())

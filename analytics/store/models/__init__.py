@@ -20,6 +20,7 @@ from analytics.store.models.compliance import EmergencyValidation, SourceValidat
 from analytics.store.models.delivery import (Change, ChangeRequest, Deployment, Incident,
                                              IncidentAttribution)
 from analytics.store.models.governance import AuditLog, DemoTruth, Improvement, KpiDefinition
+from analytics.store.models.loop import NotificationOutbox
 from analytics.store.models.reliability import (MaintenanceWindow, Outage, SlaContract, SliSample,
                                                 Slo)
 
@@ -27,6 +28,6 @@ __all__ = [
     "DEPLOYMENT_STATUSES", "EmergencyValidation", "SourceValidation", "EXCLUSION_KINDS", "OUTAGE_CAUSES", "TIERS", "AuditLog", "Change",
     "ChangeRequest", "CsatResponse", "DemoTruth", "Deployment", "Experiment",
     "ExperimentObservation", "ImportBatch", "Imported", "Improvement", "Incident",
-    "IncidentAttribution", "KpiDefinition", "MaintenanceWindow", "Outage", "Service",
+    "IncidentAttribution", "KpiDefinition", "NotificationOutbox", "MaintenanceWindow", "Outage", "Service",
     "SlaContract", "SliSample", "Slo", "Ticket", "TicketWait", "natural_key",
 ]

@@ -1,0 +1,1 @@
+"""Closing the loop: signals become notifications and tickets; improvements are measured."""
