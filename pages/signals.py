@@ -5,11 +5,13 @@ Aggregates and operational records only — no person-level data."""
 import polars as pl
 import streamlit as st
 
-from analytics import ui
+from analytics import access, ui
 from analytics.exports import csv_text
 from analytics.loop import signals_rules
 from analytics.reports import ReportError
 from analytics.reports.signals import SignalReport, delivery_state, open_signals, with_delivery
+
+access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 KIND_LABELS = {
     "slo_burn_during_deploy": "Burn during a deployment",

@@ -122,3 +122,15 @@ def bpic_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     migrate(eng)
     import_files(eng, "bpic2014", [source])
     return eng
+
+
+@pytest.fixture
+def loopback():
+    """The app believes it serves on 127.0.0.1 (local mode needs a loopback address; AppTest
+    has none), restored afterwards."""
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")
+    yield
+    config.set_option("server.address", before)

@@ -20,7 +20,7 @@ PAGE = "pages/signals.py"
 
 
 @pytest.fixture
-def page_for(monkeypatch):
+def page_for(monkeypatch, loopback):
     def make(engine) -> AppTest:
         monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
         st.cache_data.clear()

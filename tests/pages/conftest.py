@@ -12,18 +12,6 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture
-def loopback():
-    """The app believes it serves on 127.0.0.1 (local mode needs a loopback address; AppTest
-    has none), restored afterwards."""
-    from streamlit import config
-
-    before = config.get_option("server.address")
-    config.set_option("server.address", "127.0.0.1")
-    yield
-    config.set_option("server.address", before)
-
-
-@pytest.fixture
 def app_for(monkeypatch, loopback):
     """Build an AppTest of app.py whose store is the given engine (caches cleared first)."""
 
