@@ -78,6 +78,14 @@ class AgreementDecommissionEvent(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class VendorAttributeEvent(Event):
+    """Third-party outages were linked to the vendors providing the service's component."""
+
+    name = "vendor.attribute"
+    entity = "vendor_outage"
+
+
+@dataclass(frozen=True, kw_only=True)
 class RoleChangeEvent(Event):
     """A person's role was granted or withdrawn."""
 
