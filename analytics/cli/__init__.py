@@ -40,6 +40,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate-source": ("analytics.cli.validate_source",
                         "quarterly data-source checklist (rows, coverage, quality, "
                         "reconciliation); sign it off"),
+    "contracts": ("analytics.cli.contracts",
+                  "agreements and vendors: tree, gaps, targets, reviews due, vendor scorecards, "
+                  "finance"),
+    "review": ("analytics.cli.review",
+               "monthly service review pack (trends, breaches, credits, vendors, CSAT) as HTML"),
 }
 
 

@@ -21,6 +21,7 @@ import polars as pl
 from analytics.contracts.store import Catalogue
 from analytics.metrics.sla import CreditBand, credit_for
 
+DEFAULT_TOLERANCE_PP = 0.05
 THIRD_PARTY_CAUSES = ("third_party", "third party", "third-party", "vendor")
 SCORECARD_SCHEMA = {
     "vendor": pl.String, "component": pl.String, "month": pl.String, "agreement": pl.String,
@@ -89,7 +90,7 @@ def attribute(cat: Catalogue, outages: pl.DataFrame) -> tuple[pl.DataFrame, pl.D
 
 def scorecard(cat: Catalogue, linked: pl.DataFrame, reports: pl.DataFrame, months: list[str], *,
               owed: dict[tuple[str, str], float] | None = None,
-              tolerance_pp: float = 0.05) -> pl.DataFrame:
+              tolerance_pp: float = DEFAULT_TOLERANCE_PP) -> pl.DataFrame:
     """The vendor scorecard (``SCORECARD_SCHEMA``) for every vendor component with a live uc.
 
     ``linked``: attributed outages (vendor, component, start, end); ``reports``: vendor-reported

@@ -142,8 +142,11 @@ def at_risk(history: pl.DataFrame, *, month: str, now: datetime) -> pl.DataFrame
 
 def billed_credits(engine: Engine) -> pl.DataFrame:
     """Credits finance billed (contract, customer, month, billed, currency)."""
-    return read_frame(engine, "SELECT contract, customer, month, amount AS billed, currency "
-                              "FROM billed_credit ORDER BY month, contract")
+    frame = read_frame(engine, "SELECT contract, customer, month, amount AS billed, currency "
+                               "FROM billed_credit ORDER BY month, contract")
+    schema = {"contract": pl.String, "customer": pl.String, "month": pl.String,
+              "billed": pl.Float64, "currency": pl.String}
+    return frame.cast(schema) if frame.height else pl.DataFrame(schema=schema)
 
 
 def finance_reconciliation(engine: Engine, *, months: list[str],

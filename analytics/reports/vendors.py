@@ -18,7 +18,7 @@ from analytics.store.db import read_frame
 from analytics.store.models import ServiceComponent, Vendor, VendorOutage
 from analytics.store.queries import Filters
 
-DEFAULT_TOLERANCE_PP = 0.05
+DEFAULT_TOLERANCE_PP = vendors.DEFAULT_TOLERANCE_PP
 
 
 def third_party_outages(engine: Engine, months: list[str]) -> pl.DataFrame:
