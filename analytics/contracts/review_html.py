@@ -13,12 +13,15 @@ body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1180px;color:#1
 h1{font-size:1.6em;margin-bottom:0}h2{border-bottom:2px solid #d0d7de;padding-bottom:4px;margin-top:2em}
 .sub{color:#57606a;margin-top:4px}table{border-collapse:collapse;margin:8px 0;font-size:13px}
 td,th{border:1px solid #d0d7de;padding:3px 7px;text-align:right;white-space:nowrap}
+td.l{white-space:normal;max-width:520px}
 th{background:#f6f8fa}td.l,th.l{text-align:left}td.bad{background:#ffebe9;color:#a40e26}
 td.ok{background:#dafbe1}tr.bad td{background:#ffebe9}.note{color:#57606a;font-size:13px}.kpi{display:inline-block;
 border:1px solid #d0d7de;border-radius:6px;padding:8px 14px;margin:4px 8px 4px 0}
 .kpi b{display:block;font-size:1.4em}.wrap{overflow-x:auto}svg{background:#fff}
 nav a{margin-right:12px;font-size:13px}
 """
+MONEY = ("owed_customers", "credit_amount", "credit_due", "credits_owed_customers", "computed", "billed",
+         "difference")
 SECTIONS = (("sla", "1. SLA performance, last 12 months"), ("slo", "2. SLO performance, last 12 months"),
             ("breaches", "3. Breaches this month and their incidents"), ("credits", "4. Service credits"),
             ("vendors", "5. Vendor performance"), ("csat", "6. CSAT beside SLA performance"),
@@ -34,6 +37,8 @@ def esc(value: object) -> str:
     """
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, float):
         return f"{value:.4f}"
     return html.escape(str(value))
@@ -47,7 +52,9 @@ def table(frame: pl.DataFrame, *, bad: str | None = None, left: tuple[str, ...] 
     body = []
     for r in frame.iter_rows(named=True):
         cls = ' class="bad"' if bad and r.get(bad) else ""
-        cells = "".join(f'<td class="{"l" if c in left else ""}">{esc(v)}</td>' for c, v in r.items())
+        cells = "".join(f'<td class="{"l" if c in left else ""}">'
+                        f'{esc(f"{v:,.2f}" if c in MONEY and isinstance(v, float) else v)}</td>'
+                        for c, v in r.items())
         body.append(f"<tr{cls}>{cells}</tr>")
     return f'<div class="wrap"><table><tr>{head}</tr>{"".join(body)}</table></div>'
 
@@ -82,7 +89,7 @@ def line_chart(frame: pl.DataFrame, months: list[str], *, series: str, y: str, t
     """An inline SVG line chart of ``y`` by month per ``series`` with dashed target lines."""
     if frame.is_empty():
         return ""
-    w, h, pad = 760, 230, 46
+    w, h, pad = 760, 250, 46
     ys = frame[y].to_list() + frame[target].to_list()
     lo, hi = min(ys), max(ys)
     lo, hi = (lo - 0.05, hi + 0.05) if hi - lo < 0.1 else (lo, hi)
@@ -106,8 +113,8 @@ def line_chart(frame: pl.DataFrame, months: list[str], *, series: str, y: str, t
         t = sy(g[target][0])
         parts.append(f'<line x1="{pad}" x2="{w - pad}" y1="{t:.1f}" y2="{t:.1f}" stroke="{c}" '
                      'stroke-dasharray="4 3" opacity="0.6"/>')
-        parts.append(f'<text x="{w - pad + 4}" y="{28 + 14 * k}" font-size="11" fill="{c}" '
-                     f'text-anchor="end" dx="-8">{esc(name)}</text>')
+        parts.append(f'<text x="{pad + 140 * k}" y="{h - 8}" font-size="11" fill="{c}">'
+                     f'■ {esc(name)}</text>')
     return "".join(parts) + "</svg>"
 
 
@@ -165,10 +172,13 @@ def render(pack) -> str:  # noqa: ANN001 - a ReviewPack (reports.review), import
     if slo.height:
         met = slo.group_by("month").agg(pl.col("met").mean().alias("share_met"), pl.len().alias("slos")).sort("month")
         out.append("<p>Share of SLOs meeting their target each month:</p>" + table(met))
-        worst = slo.group_by("slo").agg(pl.col("met").mean()).sort("met").head(10)["slo"]
-        out.append("<p>The ten SLOs that missed most often (SLI %, red below target):</p>"
-                   + matrix(slo.filter(pl.col("slo").is_in(worst.implode())), "slo", "sli",
-                            p.months, "target", pct=100.0))
+        missed = (slo.group_by("slo").agg(pl.col("met").mean(), pl.col("sli").min())
+                  .filter(pl.col("met") < 1).sort("met", "sli").head(10)["slo"])
+        out.append("<p>SLOs that missed their target in a month (at most ten, most often first; "
+                   "SLI %, red below target):</p>"
+                   + (matrix(slo.filter(pl.col("slo").is_in(missed.implode())), "slo", "sli",
+                             p.months, "target", pct=100.0) if missed.len()
+                      else '<p class="note">Every SLO met its target every month.</p>'))
     else:
         out.append('<p class="note">No SLI samples in these months.</p>')
     out.append(f'<h2 id="breaches">{sec["breaches"]}</h2>' + table(p.breaches, left=("contract", "customer", "service")))
@@ -179,14 +189,18 @@ def render(pack) -> str:  # noqa: ANN001 - a ReviewPack (reports.review), import
     out.append(f'<h2 id="credits">{sec["credits"]}</h2>' + table(p.credits))
     out.append(f'<h2 id="vendors">{sec["vendors"]}</h2>')
     if p.vendors.height:
-        card = p.vendors.select("vendor", "component", "agreement", "contracted_pct", "measured_pct",
-                                "reported_pct", "difference_pp", "disputed", "outages",
-                                "downtime_minutes", "met", "credit_due", "credits_owed_customers",
-                                "currency").sort("disputed", "met", "vendor", descending=[True, False, False])
+        card = p.vendors.select("vendor", "component", pl.col("contracted_pct").alias("contracted"),
+                                pl.col("measured_pct").alias("measured"),
+                                pl.col("reported_pct").alias("reported"),
+                                pl.col("difference_pp").alias("diff_pp"), "disputed", "outages",
+                                pl.col("downtime_minutes").alias("down_min"), "met",
+                                pl.col("credit_due").alias("credit_due"),
+                                pl.col("credits_owed_customers").alias("owed_customers")).sort("disputed", "met", "vendor", descending=[True, False, False])
         out.append(table(card, bad="disputed", left=("vendor", "component", "agreement")))
         out.append('<p class="note">Measured: our outages attributed to the vendor (third-party cause, '
                    'vendor-provided component). Disputed: vendor report differs from our measurement '
-                   'by more than 0.05 percentage points.</p>')
+                   'by more than 0.05 percentage points. '
+                   'Amounts in each contract\'s currency.</p>')
     if p.unlinked.height:
         out.append("<p>Third-party outages not linked to a vendor:</p>" + table(p.unlinked))
     c = p.csat_corr
@@ -204,8 +218,11 @@ def render(pack) -> str:  # noqa: ANN001 - a ReviewPack (reports.review), import
     else:
         out.append(table(p.improvements, left=("status",)) if p.improvements.height
                    else '<p class="note">The improvement register is empty.</p>')
-    out.append(f'<h2 id="finance">{sec["finance"]}</h2>'
-               + table(p.finance, left=("contract", "customer", "status")))
+    out.append(f'<h2 id="finance">{sec["finance"]}</h2>')
+    if p.billed_rows == 0:
+        out.append('<p class="note">No billed credits imported for this month (python -m analytics '
+                   'import billed-credits FILE); the computed credits to bill:</p>')
+    out.append(table(p.finance, left=("contract", "customer", "status")))
     out.append(f'<h2 id="gaps">{sec["gaps"]}</h2>' + table(p.gaps, left=("kind", "subject", "detail")))
     out.append(f'<h2 id="due">{sec["due"]}</h2>' + table(p.due, left=("agreement", "kind", "event", "customer", "vendor")))
     out.append("</body></html>")

@@ -22,7 +22,7 @@ from analytics.contracts.csat_sla import Correlation, correlation
 from analytics.contracts.store import catalogue
 from analytics.contracts.vendors import month_span
 from analytics.reports import NoData
-from analytics.reports.contracts import (finance_reconciliation, gaps_frame, months_back,
+from analytics.reports.contracts import (billed_credits, finance_reconciliation, gaps_frame, months_back,
                                          sla_history)
 from analytics.reports.sla import outage_incidents
 from analytics.reports.vendors import vendor_scorecard
@@ -53,6 +53,7 @@ class ReviewPack:
     due: pl.DataFrame
     finance: pl.DataFrame
     gaps: pl.DataFrame
+    billed_rows: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -176,7 +177,8 @@ def review_pack(engine: Engine, *, month: str, months: int = MONTHS,
         incidents=breach_incidents(engine, breaches, month), credits=credits, vendors=card,
         unlinked=unlinked, csat_pairs=pairs, csat_corr=corr, improvements=improvements(engine),
         due=due, finance=finance_reconciliation(engine, months=[month], history=now_month),
-        gaps=gaps, notes=notes)
+        gaps=gaps, notes=notes,
+        billed_rows=billed_credits(engine).filter(pl.col("month") == month).height)
 
 
 def default_month(today: date | None = None) -> str:
