@@ -12,6 +12,7 @@ from sqlmodel import Session
 from analytics.ingest.agreements import import_agreements
 from analytics.ingest.sla_contracts import import_contracts
 from analytics.store.models import Outage, Service
+from tests.pages.conftest import app_for  # noqa: F401  (the page tests here use it)
 
 SLA = b"""
 [[contract]]
