@@ -22,6 +22,12 @@ def catalogue() -> Catalogue:
     return rc.agreements(ui.engine())
 
 
+@st.cache_data(ttl=300)
+def contract_services() -> dict[str, list[str]]:
+    """SLA contract → services."""
+    return rc.contract_services(ui.engine())
+
+
 @st.cache_data(ttl=300, show_spinner="Scoring vendors…")
 def scorecard(month: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The vendor scorecard of ``month`` and the unlinked third-party outages."""
@@ -58,7 +64,9 @@ else:
     st.success("No coverage gap.")
 
 st.header("Effective targets")
-st.dataframe(rc.effective_targets(cat, today), hide_index=True, width="stretch")
+st.dataframe(rc.effective_targets(cat, today, contract_services()), hide_index=True,
+             width="stretch")
+st.caption("Most specific wins: customer override, customer, segment, service, corporate.")
 
 st.header("Vendor scorecard")
 month = st.selectbox("Month", rc.months_back(default_month(today), 24)[::-1], key="contracts_month",
@@ -83,4 +91,5 @@ else:
 
 st.header("Review calendar")
 days = st.slider("Look ahead (days)", 7, 365, 90, key="contracts_days")
-st.dataframe(lifecycle.due(cat.agreements, today, days), hide_index=True, width="stretch")
+st.dataframe(lifecycle.due(cat.agreements, today, days).with_columns(pl.col("date").cast(pl.String)),
+             hide_index=True, width="stretch")

@@ -99,4 +99,5 @@ st.header("Coverage gaps")
 st.dataframe(p.gaps, hide_index=True, width="stretch")
 
 st.header("Next reviews due")
-st.dataframe(p.due, hide_index=True, width="stretch")
+st.dataframe(p.due.with_columns(pl.col("date").cast(pl.String)) if p.due.height else p.due,
+             hide_index=True, width="stretch")

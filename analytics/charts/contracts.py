@@ -29,14 +29,14 @@ def vendor_chart(card: pl.DataFrame, height: int = 260) -> alt.LayerChart:
     long = card.unpivot(index=["component", "contracted_pct"], on=["measured_pct", "reported_pct"],
                         variable_name="figure", value_name="uptime_pct").drop_nulls("uptime_pct")
     bars = alt.Chart(long).mark_point(filled=True, size=70).encode(
-        y=alt.Y("component:N", title=None, sort=None),
+        y=alt.Y("component:N", title=None, sort=None, axis=alt.Axis(labelLimit=220, labelOverlap=False)),
         x=alt.X("uptime_pct:Q", title="Uptime %", scale=alt.Scale(zero=False)),
         color=alt.Color("figure:N", title=None, legend=alt.Legend(orient="bottom")),
         tooltip=["component:N", "figure:N", alt.Tooltip("uptime_pct:Q", format=".4f")])
     tick = alt.Chart(card).mark_tick(color="#c62828", thickness=2).encode(
         y=alt.Y("component:N", sort=None), x="contracted_pct:Q",
         tooltip=["component:N", alt.Tooltip("contracted_pct:Q", title="contracted")])
-    return (bars + tick).properties(height=max(height, 24 * card.height))
+    return (bars + tick).properties(height=max(height, 30 * card["component"].n_unique()))
 
 
 def csat_scatter(pairs: pl.DataFrame, height: int = 280) -> alt.Chart:

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.view == "gaps":
             frame = rc.gaps_frame(rc.agreements(engine))
         elif args.view == "targets":
-            frame = rc.effective_targets(rc.agreements(engine), today)
+            frame = rc.effective_targets(rc.agreements(engine), today, rc.contract_services(engine))
         elif args.view == "due":
             frame = rc.review_calendar(engine, today=today, days=args.days)
         elif args.view == "scorecard":

@@ -77,10 +77,22 @@ def gaps_frame(cat: Catalogue) -> pl.DataFrame:
                                       "target_pct": pl.Float64, "deliverable_pct": pl.Float64})
 
 
-def effective_targets(cat: Catalogue, day: date) -> pl.DataFrame:
-    """The effective target for every (customer, service) the customer SLAs name."""
-    pairs = sorted({(a.customer, a.segment, a.service) for a in cat.agreements
-                    if a.kind == "customer_sla" and a.customer and a.service})
+def contract_services(engine: Engine) -> dict[str, list[str]]:
+    """SLA contract name → the services it covers (newest version)."""
+    import json
+
+    frame = read_frame(engine, "SELECT name, services FROM sla_contract ORDER BY effective_from")
+    return {r["name"]: json.loads(r["services"]) for r in frame.iter_rows(named=True)}
+
+
+def effective_targets(cat: Catalogue, day: date,
+                      services_of: dict[str, list[str]] | None = None) -> pl.DataFrame:
+    """The effective target for every (customer, service) the customer SLAs name; a customer-wide
+    SLA stands for the services of its ``sla_contract`` (``services_of``: contract → services)."""
+    services_of = services_of or {}
+    pairs = sorted({(a.customer, a.segment, s) for a in cat.agreements
+                    if a.kind == "customer_sla" and a.customer
+                    for s in ([a.service] if a.service else services_of.get(a.sla_contract or "", []))})
     rows = []
     for customer, segment, service in pairs:
         eff = hierarchy.effective_target(cat.agreements, customer=customer, service=service,
