@@ -18,7 +18,7 @@ from analytics.ingest.validate import InvalidImport
 from analytics.reports import contracts as rc
 from analytics.reports import vendors as rv
 from analytics.store.models import MonitoringRule, VendorOutage
-from tests.contracts.conftest import AGREEMENTS
+from tests.contracts.agreement_store import AGREEMENTS
 
 MONTH = 43200.0
 

@@ -1,5 +1,4 @@
-"""Issue 19 on the demo: planted vendor outages and dispute found, the review pack (CLI, HTML),
-and the two pages headless from app.py."""
+"""Issue 19 on the demo: planted vendor outages and dispute found, the review pack (CLI, HTML)."""
 
 from __future__ import annotations
 
@@ -13,9 +12,6 @@ from analytics import demo
 from analytics.cli import main
 from analytics.contracts.review_html import SECTIONS
 from analytics.reports import vendors as rv
-
-PAGES = ("pages/contracts.py", "pages/review.py")
-
 
 def test_demo_vendor_truth_is_what_the_scorecard_finds(demo_engine):
     truth = demo.read_truth(demo_engine)["vendor_outages"]["value"]
@@ -57,20 +53,3 @@ def test_user_text_is_escaped_in_the_pack():
 
     html = table(pl.DataFrame({"service": ["<img src=x onerror=alert(1)>"]}), left=("service",))
     assert "<img" not in html and "&lt;img src=x" in html
-
-
-def test_pages_render_on_the_demo(demo_engine, app_for):
-    at = app_for(demo_engine, PAGES[0])
-    assert at.title[0].value == "Contracts & vendors"
-    assert [h.value for h in at.header] == ["Agreements", "Coverage gaps", "Effective targets",
-                                            "Vendor scorecard", "Review calendar"]
-    assert next(m for m in at.metric if m.label == "Vendors").value == "3"
-    at = app_for(demo_engine, PAGES[1])
-    assert at.title[0].value == "Service review"
-    assert [h.value for h in at.header][:2] == ["SLA performance, last 12 months",
-                                                "SLO performance, last 12 months"]
-
-
-def test_pages_without_agreements(engine, app_for):
-    at = app_for(engine, PAGES[0])
-    assert any("No agreement in the store" in i.value for i in at.info)
