@@ -19,6 +19,8 @@ PAGES = {
     "Reliability": [
         st.Page("pages/slos.py", title="SLOs", icon=":material/speed:"),
         st.Page("pages/slas.py", title="SLAs", icon=":material/handshake:"),
+        st.Page("pages/contracts.py", title="Contracts & vendors", icon=":material/contract:"),
+        st.Page("pages/review.py", title="Service review", icon=":material/summarize:"),
     ],
     "Customers": [
         st.Page("pages/customer.py", title="Customer", icon=":material/sentiment_satisfied:"),

@@ -42,6 +42,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
                         "reconciliation); sign it off"),
     "notify": ("analytics.cli.notify",
                "signals → notifications: evaluate rules, queue in the outbox, deliver (--dry-run)"),
+    "contracts": ("analytics.cli.contracts",
+                  "agreements and vendors: tree, gaps, targets, reviews due, vendor scorecards, "
+                  "finance"),
+    "review": ("analytics.cli.review",
+               "monthly service review pack (trends, breaches, credits, vendors, CSAT) as HTML"),
 }
 
 

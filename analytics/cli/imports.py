@@ -8,13 +8,16 @@ import sys
 
 from analytics.cli.common import CliError, engine_from
 
+# Issue 19: the agreement hierarchy (TOML), vendor-reported availability and billed credits (CSV).
+CONTRACT_KINDS = ("contracts", "vendor-data", "billed-credits")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `import` command."""
     from analytics.ingest.importer import KINDS
 
     # SLA contracts are TOML terms rather than event rows; their importer keeps its own shape.
-    all_kinds = (*KINDS, "sla-contracts")
+    all_kinds = (*KINDS, "sla-contracts", *CONTRACT_KINDS)
     p = sub.add_parser(
         "import", help="import files (canonical CSV/Parquet/JSON lines, tool payloads, datasets)",
         description="Import files or folders as KIND. Any invalid row aborts the whole import "
@@ -47,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     from analytics.settings import get_settings
 
     engine = engine_from(args)
+    if args.kind in CONTRACT_KINDS:
+        return _contracts(engine, args)
     if args.kind == "sla-contracts":
         if len(args.paths) != 1 or args.dry_run or args.mapping:
             raise CliError("import sla-contracts takes exactly one TOML file and no --dry-run/--map")
@@ -66,6 +71,26 @@ def run(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(json.dumps(result.summary(), indent=2))
+    return 0
+
+
+def _contracts(engine, args: argparse.Namespace) -> int:
+    from analytics.ingest.agreements import import_agreements
+    from analytics.ingest.contract_csv import import_csv
+    from analytics.ingest.validate import InvalidImport
+    from analytics.settings import get_settings
+
+    if len(args.paths) != 1 or args.dry_run or args.mapping:
+        raise CliError(f"import {args.kind} takes exactly one file and no --dry-run/--map")
+    actor = get_settings().user
+    try:
+        if args.kind == "contracts":
+            summary = import_agreements(engine, args.paths[0], actor=actor)
+        else:
+            summary = import_csv(engine, args.kind, args.paths[0], actor=actor)
+    except InvalidImport as exc:
+        raise CliError(exc.describe()) from None
+    print(json.dumps(summary, indent=2))
     return 0
 
 

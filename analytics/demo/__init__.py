@@ -17,14 +17,17 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine, text
 
-from analytics.demo import customers, org, reliability
+from analytics.demo import customers, org, reliability, vendors
 from analytics.store.bulk import load_tables
 from analytics.store.db import read_frame
 
 # Load order respects foreign keys.
 TABLE_ORDER = ("service", "change_request", "deployment", "change", "incident", "ticket",
                "csat_response", "slo", "sli_sample", "sla_contract", "maintenance_window",
-               "outage", "experiment", "experiment_observation", "demo_truth")
+               "outage", "experiment", "experiment_observation",
+               # issue 19 (analytics/demo/vendors.py): contract tables, after the original ones
+               "vendor", "service_component", "agreement", "agreement_support", "monitoring_rule",
+               "vendor_report", "demo_truth")
 
 
 def default_end() -> date:
@@ -65,7 +68,11 @@ def generate(seed: int = 7, end: date | None = None, scale: int = 1, sli: bool =
         "outage": reliability.outages(streams[9], inc, svc, first_dt, days),
     }
     frames["experiment"], frames["experiment_observation"] = reliability.experiments(streams[10], first_dt)
-    frames["demo_truth"] = truth_frame(frames, seed=seed, first=first, end=end, scale=scale)
+    contract_frames, vendor_truth = vendors.frames(svc, frames["outage"], frames["sla_contract"],
+                                                   first, end)
+    frames.update(contract_frames)
+    frames["demo_truth"] = truth_frame(frames, seed=seed, first=first, end=end, scale=scale,
+                                       extra={"vendor_outages": vendors.truth_entry(vendor_truth)})
     return frames
 
 
@@ -129,9 +136,10 @@ def truth(frames: dict[str, pl.DataFrame], *, seed: int, first: date, end: date,
     }
 
 
-def truth_frame(frames: dict[str, pl.DataFrame], **kw: Any) -> pl.DataFrame:
-    """The truth as rows of the demo_truth table."""
-    t = truth(frames, **kw)
+def truth_frame(frames: dict[str, pl.DataFrame], extra: dict[str, Any] | None = None,
+                **kw: Any) -> pl.DataFrame:
+    """The truth as rows of the demo_truth table (``extra`` entries appended after the others)."""
+    t = {**truth(frames, **kw), **(extra or {})}
     return pl.DataFrame([{"key": k, "value": json.dumps(v["value"], sort_keys=True),
                           "description": v["description"]} for k, v in t.items()])
 

@@ -70,6 +70,22 @@ class ContractChangeEvent(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AgreementDecommissionEvent(Event):
+    """An agreement was decommissioned and its monitoring rules retired."""
+
+    name = "agreement.decommission"
+    entity = "agreement"
+
+
+@dataclass(frozen=True, kw_only=True)
+class VendorAttributeEvent(Event):
+    """Third-party outages were linked to the vendors providing the service's component."""
+
+    name = "vendor.attribute"
+    entity = "vendor_outage"
+
+
+@dataclass(frozen=True, kw_only=True)
 class RoleChangeEvent(Event):
     """A person's role was granted or withdrawn."""
 

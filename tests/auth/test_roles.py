@@ -19,7 +19,8 @@ from roles_helpers import ROOT, navigation
 
 PAGES = sorted(p.stem for p in (ROOT / "pages").glob("*.py"))
 AGGREGATE_PAGES = {"overview", "delivery", "slos", "slas", "customer", "voice_of_customer",
-                   "experiments", "release_impact", "weekday", "signals"}
+                   "experiments", "release_impact", "weekday", "signals",
+                   "contracts", "review"}
 # Written out by hand (not derived from roles.toml), so a change to the table shows up here.
 EXPECTED = {
     "viewer": AGGREGATE_PAGES,

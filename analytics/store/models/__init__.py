@@ -16,6 +16,9 @@ from analytics.store.models.base import (DEPLOYMENT_STATUSES, EXCLUSION_KINDS, O
                                          Imported, ImportBatch, Service, natural_key)
 from analytics.store.models.customers import (CsatResponse, Experiment, ExperimentObservation,
                                               Ticket, TicketWait)
+from analytics.store.models.contracts import (Agreement, AgreementSupport, BilledCredit,
+                                              MonitoringRule, ServiceComponent, Vendor,
+                                              VendorOutage, VendorReport)
 from analytics.store.models.compliance import EmergencyValidation, SourceValidation
 from analytics.store.models.delivery import (Change, ChangeRequest, Deployment, Incident,
                                              IncidentAttribution)
@@ -25,6 +28,8 @@ from analytics.store.models.reliability import (MaintenanceWindow, Outage, SlaCo
                                                 Slo)
 
 __all__ = [
+    "Agreement", "AgreementSupport", "BilledCredit", "MonitoringRule", "ServiceComponent",
+    "Vendor", "VendorOutage", "VendorReport",
     "DEPLOYMENT_STATUSES", "EmergencyValidation", "SourceValidation", "EXCLUSION_KINDS", "OUTAGE_CAUSES", "TIERS", "AuditLog", "Change",
     "ChangeRequest", "CsatResponse", "DemoTruth", "Deployment", "Experiment",
     "ExperimentObservation", "ImportBatch", "Imported", "Improvement", "Incident",

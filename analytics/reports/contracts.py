@@ -1,0 +1,169 @@
+"""Contracts report (issue 19): the agreement tree, coverage gaps, effective targets, the review
+calendar, SLA history with trend, the at-risk projection and finance reconciliation.
+
+SLA history reads the SLA compliance report (``analytics.reports.sla``) once per month, so every
+uptime and credit here is the one the SLAs page shows. Months are ``YYYY-MM`` strings.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import polars as pl
+from sqlalchemy import Engine
+
+from analytics.contracts import finance, gaps, hierarchy, lifecycle
+from analytics.contracts.store import Catalogue, catalogue
+from analytics.reports import BadRequest, NoData
+from analytics.reports.sla import sla_compliance
+from analytics.store.db import read_frame
+
+HISTORY_MONTHS = 12
+
+
+def agreements(engine: Engine) -> Catalogue:
+    """Every vendor, component and agreement; :class:`NoData` when there is no agreement."""
+    cat = catalogue(engine)
+    if not cat.agreements:
+        raise NoData("No agreement in the store. Import them with "
+                     "`python -m analytics import contracts FILE`.")
+    return cat
+
+
+def parse_month(month: str) -> tuple[int, int]:
+    """``YYYY-MM`` → (year, month); :class:`BadRequest` otherwise.
+
+    >>> parse_month("2026-11")
+    (2026, 11)
+    """
+    try:
+        year, mon = int(month[:4]), int(month[5:7])
+        if len(month) != 7 or month[4] != "-" or not 1 <= mon <= 12:
+            raise ValueError
+    except ValueError:
+        raise BadRequest(f"month must be YYYY-MM, got {month!r}") from None
+    return year, mon
+
+
+def months_back(month: str, n: int) -> list[str]:
+    """The ``n`` months ending with ``month``, oldest first.
+
+    >>> months_back("2026-02", 3)
+    ['2025-12', '2026-01', '2026-02']
+    """
+    year, mon = parse_month(month)
+    idx = year * 12 + mon - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(idx - n + 1, idx + 1)]
+
+
+def tree_frame(cat: Catalogue) -> pl.DataFrame:
+    """The agreement tree as rows: depth, name, kind, target, window, party, status, supports."""
+    rows = [{"depth": d, "agreement": a.name, "kind": a.kind, "target_pct": a.target_pct,
+             "window": a.window, "calendar": a.calendar,
+             "party": a.customer or a.vendor or a.team or a.segment or "",
+             "service": a.service or (a.component or ""), "status": a.status,
+             "supports": ", ".join(a.supports)} for d, a in hierarchy.tree(list(cat.agreements))]
+    return pl.DataFrame(rows, schema={"depth": pl.Int64, "agreement": pl.String, "kind": pl.String,
+                                      "target_pct": pl.Float64, "window": pl.String,
+                                      "calendar": pl.String, "party": pl.String,
+                                      "service": pl.String, "status": pl.String,
+                                      "supports": pl.String})
+
+
+def gaps_frame(cat: Catalogue) -> pl.DataFrame:
+    """Coverage gaps as rows (kind, subject, detail, target_pct, deliverable_pct)."""
+    rows = [g.__dict__ for g in gaps.coverage_gaps(cat)]
+    return pl.DataFrame(rows, schema={"kind": pl.String, "subject": pl.String, "detail": pl.String,
+                                      "target_pct": pl.Float64, "deliverable_pct": pl.Float64})
+
+
+def contract_services(engine: Engine) -> dict[str, list[str]]:
+    """SLA contract name → the services it covers (newest version)."""
+    import json
+
+    frame = read_frame(engine, "SELECT name, services FROM sla_contract ORDER BY effective_from")
+    return {r["name"]: json.loads(r["services"]) for r in frame.iter_rows(named=True)}
+
+
+def effective_targets(cat: Catalogue, day: date,
+                      services_of: dict[str, list[str]] | None = None) -> pl.DataFrame:
+    """The effective target for every (customer, service) the customer SLAs name; a customer-wide
+    SLA stands for the services of its ``sla_contract`` (``services_of``: contract → services)."""
+    services_of = services_of or {}
+    pairs = sorted({(a.customer, a.segment, s) for a in cat.agreements
+                    if a.kind == "customer_sla" and a.customer
+                    for s in ([a.service] if a.service else services_of.get(a.sla_contract or "", []))})
+    rows = []
+    for customer, segment, service in pairs:
+        eff = hierarchy.effective_target(cat.agreements, customer=customer, service=service,
+                                         segment=segment, day=day)
+        if eff:
+            rows.append({"customer": customer, "service": service, "target_pct": eff.target_pct,
+                         "agreement": eff.agreement, "rule": eff.rule})
+    return pl.DataFrame(rows, schema={"customer": pl.String, "service": pl.String,
+                                      "target_pct": pl.Float64, "agreement": pl.String,
+                                      "rule": pl.String})
+
+
+def review_calendar(engine: Engine, *, today: date, days: int) -> pl.DataFrame:
+    """Reviews, renewals and ends due in the next ``days`` days."""
+    if days < 0:
+        raise BadRequest("days must not be negative")
+    return lifecycle.due(agreements(engine).agreements, today, days)
+
+
+def sla_history(engine: Engine, *, month: str, months: int = HISTORY_MONTHS) -> pl.DataFrame:
+    """One row per (contract, service, month) over the ``months`` ending ``month``: uptime_pct,
+    target_pct, breached, credit_amount, currency, customer, downtime/period/excluded minutes."""
+    frames = []
+    for m in months_back(month, months):
+        year, mon = parse_month(m)
+        rep = sla_compliance(engine, year=year, month=mon)  # NoData without contracts
+        frames.append(rep.rows.select(
+            "contract", "customer", "service", "uptime_pct", "target_pct", "breached",
+            "credit_amount", "currency", "downtime_minutes", "period_minutes", "excluded_minutes"
+        ).with_columns(month=pl.lit(m)))
+    return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+
+
+def at_risk(history: pl.DataFrame, *, month: str, now: datetime) -> pl.DataFrame:
+    """Linear month-end projection of ``month`` (the current one) per contract and service."""
+    year, mon = parse_month(month)
+    start = datetime(year, mon, 1, tzinfo=UTC)
+    rows = []
+    for r in history.filter(pl.col("month") == month).iter_rows(named=True):
+        measured = r["period_minutes"] - r["excluded_minutes"]
+        elapsed = min(max((now - start).total_seconds() / 60, 1.0), r["period_minutes"])
+        elapsed_share = elapsed / r["period_minutes"] * measured
+        p = lifecycle.project(elapsed_minutes=elapsed_share, month_minutes=measured,
+                              downtime_minutes=r["downtime_minutes"], target_pct=r["target_pct"])
+        rows.append({"contract": r["contract"], "service": r["service"],
+                     "uptime_so_far_pct": r["uptime_pct"],
+                     "projected_uptime_pct": p.projected_uptime_pct, "target_pct": r["target_pct"],
+                     "projected_downtime_minutes": p.projected_downtime_minutes,
+                     "allowed_downtime_minutes": p.allowed_downtime_minutes, "at_risk": p.at_risk})
+    return pl.DataFrame(rows, schema={
+        "contract": pl.String, "service": pl.String, "uptime_so_far_pct": pl.Float64,
+        "projected_uptime_pct": pl.Float64, "target_pct": pl.Float64,
+        "projected_downtime_minutes": pl.Float64, "allowed_downtime_minutes": pl.Float64,
+        "at_risk": pl.Boolean})
+
+
+def billed_credits(engine: Engine) -> pl.DataFrame:
+    """Credits finance billed (contract, customer, month, billed, currency)."""
+    frame = read_frame(engine, "SELECT contract, customer, month, amount AS billed, currency "
+                               "FROM billed_credit ORDER BY month, contract")
+    schema = {"contract": pl.String, "customer": pl.String, "month": pl.String,
+              "billed": pl.Float64, "currency": pl.String}
+    return frame.cast(schema) if frame.height else pl.DataFrame(schema=schema)
+
+
+def finance_reconciliation(engine: Engine, *, months: list[str],
+                           history: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Billed vs computed credits per contract and month over ``months``."""
+    billed = billed_credits(engine).filter(pl.col("month").is_in(months))
+    if history is None:
+        history = pl.concat([sla_history(engine, month=m, months=1) for m in months])
+    computed = (history.group_by("contract", "customer", "month", "currency")
+                .agg(computed=pl.col("credit_amount").sum()))
+    return finance.reconcile(computed, billed)

@@ -1,0 +1,22 @@
+"""Contracts & vendors and Service review pages (issue 19), headless from app.py."""
+
+from __future__ import annotations
+
+PAGES = ("pages/contracts.py", "pages/review.py")
+
+
+def test_pages_render_on_the_demo(demo_engine, app_for):
+    at = app_for(demo_engine, PAGES[0])
+    assert at.title[0].value == "Contracts & vendors"
+    assert [h.value for h in at.header] == ["Agreements", "Coverage gaps", "Effective targets",
+                                            "Vendor scorecard", "Review calendar"]
+    assert next(m for m in at.metric if m.label == "Vendors").value == "3"
+    at = app_for(demo_engine, PAGES[1])
+    assert at.title[0].value == "Service review"
+    assert [h.value for h in at.header][:2] == ["SLA performance, last 12 months",
+                                                "SLO performance, last 12 months"]
+
+
+def test_pages_without_agreements(engine, app_for):
+    at = app_for(engine, PAGES[0])
+    assert any("No agreement in the store" in i.value for i in at.info)
