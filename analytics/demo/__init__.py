@@ -17,14 +17,14 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine, text
 
-from analytics.demo import customers, org, reliability
+from analytics.demo import customers, improvements, org, reliability
 from analytics.store.bulk import load_tables
 from analytics.store.db import read_frame
 
 # Load order respects foreign keys.
 TABLE_ORDER = ("service", "change_request", "deployment", "change", "incident", "ticket",
                "csat_response", "slo", "sli_sample", "sla_contract", "maintenance_window",
-               "outage", "experiment", "experiment_observation", "demo_truth")
+               "outage", "experiment", "experiment_observation", "demo_truth", "improvement")
 
 
 def default_end() -> date:
@@ -66,6 +66,7 @@ def generate(seed: int = 7, end: date | None = None, scale: int = 1, sli: bool =
     }
     frames["experiment"], frames["experiment_observation"] = reliability.experiments(streams[10], first_dt)
     frames["demo_truth"] = truth_frame(frames, seed=seed, first=first, end=end, scale=scale)
+    frames["improvement"] = improvements.improvements(svc, first)
     return frames
 
 
@@ -121,6 +122,10 @@ def truth(frames: dict[str, pl.DataFrame], *, seed: int, first: date, end: date,
                            "within it; 'burning' SLOs burn at this rate over the last days (burn-"
                            "rate alerts fire); the 'exhausted' one was overspent by a bad release "
                            "(its deployment, start, hours and burn rate)."},
+        "improvements": {
+            "value": improvements.truth(first),
+            "description": "The register's two demo improvements: canary releases (failures "
+                           "halve) and a checklist on another team with no effect at all."},
         "counts": {
             "value": {"production_deployments": prod.height, "deployments_all": dep.height,
                       "incidents": frames["incident"].height, "tickets": frames["ticket"].height,

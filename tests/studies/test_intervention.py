@@ -114,3 +114,21 @@ def test_power_agrees_with_simulation():
     share = float(np.mean(np.abs(est / 0.3) > norm.ppf(0.975)))
     assert power_to_detect(0.7, 0.3) == pytest.approx(share, abs=0.025)
     assert math.isclose(power_to_detect(0.7, 0.3), 0.6468, abs_tol=0.002)
+
+
+def test_did_matches_the_full_dummy_regression_in_statsmodels():
+    """The within (FWL) fit gives the same δ and clustered SE as OLS with every dummy."""
+    import statsmodels.api as sm
+
+    panel = _panel(6, effect=0.7).filter(pl.int_range(pl.len()) % 7 != 3)  # unbalanced
+    eff = difference_in_differences(panel)
+    units = panel["unit"].to_numpy()
+    u_idx = np.unique(units, return_inverse=True)[1]
+    p_idx = np.unique(panel["period"].to_numpy(), return_inverse=True)[1]
+    d = (panel["treated"] & panel["post"]).cast(pl.Float64).to_numpy()
+    x = np.column_stack([d, np.eye(u_idx.max() + 1)[u_idx], np.eye(p_idx.max() + 1)[p_idx][:, 1:]])
+    full = sm.OLS(panel["y"].to_numpy(), x).fit(cov_type="cluster", cov_kwds={"groups": u_idx})
+    assert eff.estimate == pytest.approx(full.params[0], abs=1e-9)
+    assert eff.se == pytest.approx(full.bse[0], rel=1e-9)
+    assert (eff.ci_low, eff.ci_high) == pytest.approx(tuple(full.conf_int()[0]), rel=1e-9)
+    assert eff.p_value == pytest.approx(full.pvalues[0], rel=1e-6)
