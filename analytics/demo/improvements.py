@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from analytics.demo import org
+from analytics.loop.improvements import risk_score
 
 NULL_TEAM = "logistics"
 NULL_DAY = 150  # day index (from the first day) of the checklist with no effect
@@ -42,6 +43,8 @@ def improvements(svc: pl.DataFrame, first: date) -> pl.DataFrame:
                        "No root-cause data was looked at first"])), start=1):
         names = svc.filter(pl.col("team") == team).sort("id")
         at = start + timedelta(days=day)
+        remediation = 2 if i == 1 else 1
+        score, priority = risk_score(4, 4, remediation)
         rows.append({
             "id": i, "title": title, "owner": f"{team}-lead", "status": "check",
             "kpi_key": KPI, "service_id": int(names["id"][0]),
@@ -49,7 +52,8 @@ def improvements(svc: pl.DataFrame, first: date) -> pl.DataFrame:
             "intervention_at": at, "check_at": at + timedelta(days=90),
             "services": json.dumps(names["name"].to_list()), "kpis": json.dumps([KPI]),
             "expected_impact": expected, "business_impact": 4, "recurrence": 4,
-            "remediation_cost": 2 if i == 1 else 1, "whys": json.dumps(why),
+            "remediation_cost": remediation, "risk_score": score, "priority": priority,
+            "whys": json.dumps(why),
             "fishbone": json.dumps({"process": "release steps", "technology": "pipeline"}),
             "links": json.dumps({"incidents": [], "problems": [], "themes": ["release"]}),
             "cost": cost, "origin": "demo", "updated_at": at + timedelta(days=90),

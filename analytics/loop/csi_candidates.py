@@ -167,7 +167,8 @@ def candidates(engine: Engine, *, filters: queries.Filters | None = None,
     ``filters`` (default: the store's bulk period) bounds the data; the look-back of recurring
     problems and themes is its last ``lookback_days``."""
     from analytics.reports.delivery import facts
-    from analytics.reports.learning import failed_root_causes, mttr_target_check, root_cause_trend
+    from analytics.reports.learning import (failed_root_causes, history, mttr_target_check,
+                                            root_cause_trend)
 
     cfg = rules()["candidates"]
     if filters is None or filters.end is None:
@@ -181,7 +182,7 @@ def candidates(engine: Engine, *, filters: queries.Filters | None = None,
     rows = recurring_problems(queries.incidents(engine, recent),
                               min_incidents=cfg["recurring_min_incidents"])
     rows += slo_violations(engine, end=end, months=cfg["slo_consecutive_months"])
-    data = facts(engine, replace(filters, environment="production"))
+    data = facts(engine, history(filters))
     rows += escalations(data, run=cfg["escalation_run"])
     if themes:
         rows += voc_themes(engine, recent, n_themes=cfg["themes"], top=cfg["top_themes"])

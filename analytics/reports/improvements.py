@@ -330,3 +330,24 @@ def sla_months(engine: Engine, lo: date, hi: date, day: date, services: list[str
 
 def _next_month(d: date) -> date:
     return date(d.year + d.month // 12, d.month % 12 + 1, 1)
+
+
+REGISTER_COLUMNS = ("id", "title", "services", "owner", "status", "priority", "risk_score",
+                    "kpis", "expected_impact", "intervention_at", "opened_at", "do_at",
+                    "check_at", "act_at", "closed_at", "outcome", "cost", "origin")
+
+
+def register(engine: Engine) -> pl.DataFrame:
+    """The register, highest risk first: one row per improvement with its lists joined as text
+    and ``whys``, ``fishbone``, ``links``, ``lessons`` as given (JSON text for the lists)."""
+    frame = read_frame(engine, "SELECT * FROM improvement ORDER BY id")
+    if frame.height == 0:
+        return pl.DataFrame(schema={c: pl.String for c in REGISTER_COLUMNS})
+
+    def joined(col: str) -> pl.Expr:
+        return pl.col(col).map_elements(lambda t: ", ".join(json.loads(t or "[]")),
+                                        return_dtype=pl.String)
+
+    return (frame.with_columns(joined("services"), joined("kpis"))
+            .select(*REGISTER_COLUMNS, "whys", "fishbone", "links", "lessons")
+            .sort("risk_score", "id", descending=[True, False], nulls_last=True))

@@ -25,6 +25,7 @@ from analytics.store import queries
 from analytics.store.db import read_frame
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "loop" / "learning.toml"
+HISTORY_DAYS = 365  # the root-cause trend and escalations look back a year from the period end
 CONDITIONS = ("customer_facing", "max_criticality", "min_affected_customers",
               "min_duration_minutes", "max_severity")
 
@@ -116,8 +117,9 @@ def root_cause_trend(failed: pl.DataFrame, *, start: datetime | None = None,
                      ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(monthly counts per category, per-category summary). The summary has the counts of the
     last ``recent_months`` whole months (months ``start`` or ``end`` cut short are left out)
-    and the ones before, the one-sided exact binomial p-value of "more recently", ``rising`` and
-    the checklist item that would have caught the category."""
+    and the ones before, the one-sided exact binomial p-value of "more recently" (None when the
+    history holds fewer than ``2 × recent_months`` whole months), ``rising`` and the checklist
+    item that would have caught the category."""
     cfg = rules()["trend"]
     recent_months = recent_months or cfg["recent_months"]
     alpha = alpha or cfg["alpha"]
@@ -131,20 +133,35 @@ def root_cause_trend(failed: pl.DataFrame, *, start: datetime | None = None,
     months = sorted(monthly["month"].unique().to_list())
     recent = set(months[-recent_months:])
     before = set(months[-2 * recent_months:-recent_months])
+    # Too short a history has no "before" to compare with: no test rather than a false alarm.
+    testable = len(before) == recent_months
     checklist = rules()["checklist"]
     rows = []
     for cat in sorted(monthly["category"].unique().to_list()):
         part = monthly.filter(pl.col("category") == cat)
         k1 = int(part.filter(pl.col("month").is_in(list(recent)))["failed_deployments"].sum())
         k0 = int(part.filter(pl.col("month").is_in(list(before)))["failed_deployments"].sum())
-        p = binomtest(k1, k1 + k0, 0.5, alternative="greater").pvalue if k1 + k0 else 1.0
-        rows.append({"category": cat, "recent": k1, "before": k0, "p_value": float(p),
-                     "rising": bool(p < alpha and k1 > k0),
+        p = (binomtest(k1, k1 + k0, 0.5, alternative="greater").pvalue
+             if testable and k1 + k0 else None)
+        rows.append({"category": cat, "recent": k1, "before": k0,
+                     "p_value": None if p is None else float(p),
+                     "rising": bool(p is not None and p < alpha and k1 > k0),
                      "checklist_item": checklist.get(cat, checklist.get("unknown", ""))})
     summary = pl.DataFrame(rows, schema={"category": pl.String, "recent": pl.Int64,
                                          "before": pl.Int64, "p_value": pl.Float64,
                                          "rising": pl.Boolean, "checklist_item": pl.String})
     return monthly, summary
+
+
+def history(filters: queries.Filters) -> queries.Filters:
+    """The filters widened to at least :data:`HISTORY_DAYS` before their end (production)."""
+    from datetime import timedelta
+
+    start = filters.start
+    if filters.end is not None:
+        floor = filters.end - timedelta(days=HISTORY_DAYS - 1)
+        start = floor if start is None or start > floor else start
+    return replace(filters, start=start, environment="production")
 
 
 def mttr_target_check(engine: Engine, filters: queries.Filters) -> pl.DataFrame:
