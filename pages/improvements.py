@@ -154,8 +154,8 @@ dated = reg.filter(pl.col("intervention_at").is_not_null()) if reg.height else r
 if dated.height == 0:
     st.info("No improvement has an intervention date yet: set one to validate it.")
 else:
-    ids = dated["id"].to_list()
-    titles = dict(zip(ids, dated["title"].to_list(), strict=True))
+    ids = sorted(dated["id"].to_list())
+    titles = dict(zip(dated["id"].to_list(), dated["title"].to_list(), strict=True))
     c1, c2, c3 = st.columns([3, 2, 1])
     pick = c1.selectbox("Improvement", ids, format_func=lambda i: f"{i}: {titles[i]}",
                         key="imp_val_id")
@@ -214,7 +214,11 @@ else:
     st.caption(f"Up to {filters.end}: " + " · ".join(
         f"{k} {n}" for k, n in counts.iter_rows()) + ". Suggested risk factors: impact from "
         "the service's criticality, recurrence from the evidence, remediation medium.")
-    table(cand, "improvement-candidates", "imp_cand_csv")
+    st.dataframe(cand.select("priority", "risk_score", "kind", "subject", "evidence", "services",
+                             "kpis", "in_register"), hide_index=True, width="stretch",
+                 column_config={"evidence": st.column_config.TextColumn(width="large")})
+    st.download_button("Download as CSV", csv_text(cand), "improvement-candidates.csv",
+                       mime="text/csv", key="imp_cand_csv")
 
 st.header("Post-incident learning")
 st.caption(ui.plain(ui.describe(filters)))
