@@ -9,6 +9,7 @@ from analytics import ui
 from analytics.charts import improvements as charts
 from analytics.exports import csv_text
 from analytics.loop.csi_candidates import candidates
+from analytics.metrics.delivery_report import Facts
 from analytics.loop.improvements import add_improvement, rules, update_improvement
 from analytics.reports import ReportError
 from analytics.reports.improvements import Validation, register, validate
@@ -26,10 +27,18 @@ def register_rows() -> pl.DataFrame:
     return register(ui.engine())
 
 
+@st.cache_data(ttl=300, show_spinner="Reading a year of deployments and incidents…")
+def year_facts(filters: Filters) -> Facts:
+    """Delivery facts of the year up to the period's end (candidates and learning share them)."""
+    from analytics.reports.delivery import facts
+
+    return facts(ui.engine(), history(filters))
+
+
 @st.cache_data(ttl=300, show_spinner="Proposing candidates…")
 def candidate_rows(filters: Filters, themes: bool) -> pl.DataFrame:
     """Candidates up to the period's end, with evidence."""
-    return candidates(ui.engine(), filters=filters, themes=themes)
+    return candidates(ui.engine(), filters=filters, themes=themes, data=year_facts(filters))
 
 
 @st.cache_data(ttl=300, show_spinner="Validating…")
@@ -41,9 +50,7 @@ def validation(improvement_id: int, kpi: str, with_roi: bool) -> Validation:
 @st.cache_data(ttl=300, show_spinner="Reading post-incident data…")
 def learning(filters: Filters) -> dict[str, pl.DataFrame]:
     """Major incidents, the root-cause trend and the MTTR target check for the period."""
-    from analytics.reports.delivery import facts
-
-    data = facts(ui.engine(), history(filters))
+    data = year_facts(filters)
     monthly, summary = root_cause_trend(failed_root_causes(data), start=data.start, end=data.end)
     out = {"monthly": monthly, "summary": summary,
            "major": major_incidents(ui.engine(), filters)}

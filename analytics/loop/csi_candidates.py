@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine
@@ -161,11 +162,12 @@ def mttr_misses(check: pl.DataFrame) -> list[dict]:
 
 
 def candidates(engine: Engine, *, filters: queries.Filters | None = None,
-               themes: bool = True) -> pl.DataFrame:
+               themes: bool = True, data: Any = None) -> pl.DataFrame:
     """Every candidate with its evidence, suggested factors and risk score, highest first.
 
     ``filters`` (default: the store's bulk period) bounds the data; the look-back of recurring
-    problems and themes is its last ``lookback_days``."""
+    problems and themes is its last ``lookback_days``. ``data``: the delivery facts of
+    ``learning.history(filters)`` when the caller has them already."""
     from analytics.reports.delivery import facts
     from analytics.reports.learning import (failed_root_causes, history, mttr_target_check,
                                             root_cause_trend)
@@ -182,7 +184,7 @@ def candidates(engine: Engine, *, filters: queries.Filters | None = None,
     rows = recurring_problems(queries.incidents(engine, recent),
                               min_incidents=cfg["recurring_min_incidents"])
     rows += slo_violations(engine, end=end, months=cfg["slo_consecutive_months"])
-    data = facts(engine, history(filters))
+    data = data if data is not None else facts(engine, history(filters))
     rows += escalations(data, run=cfg["escalation_run"])
     if themes:
         rows += voc_themes(engine, recent, n_themes=cfg["themes"], top=cfg["top_themes"])
