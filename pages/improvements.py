@@ -221,10 +221,11 @@ else:
     st.caption(f"Up to {filters.end}: " + " · ".join(
         f"{k} {n}" for k, n in counts.iter_rows()) + ". Suggested risk factors: impact from "
         "the service's criticality, recurrence from the evidence, remediation medium.")
-    st.dataframe(cand.select("priority", "risk_score", "kind", "subject", "evidence", "services",
-                             "kpis", "in_register"), hide_index=True, width="stretch",
+    # The evidence names the subject and service; the CSV has every column.
+    st.dataframe(cand.select("priority", "risk_score", "kind", "evidence", "in_register"),
+                 hide_index=True, width="stretch",
                  column_config={"evidence": st.column_config.TextColumn(width="large")})
-    st.download_button("Download as CSV", csv_text(cand), "improvement-candidates.csv",
+    st.download_button("Download as CSV (every column)", csv_text(cand), "improvement-candidates.csv",
                        mime="text/csv", key="imp_cand_csv")
 
 st.header("Post-incident learning")
