@@ -59,7 +59,7 @@ def recurring_problems(incidents: pl.DataFrame, *, min_incidents: int) -> list[d
     rows = (incidents.filter(pl.col("problem_id").is_not_null())
             .group_by("problem_id", "service")
             .agg(pl.len().alias("n"), pl.col("criticality").min(),
-                 pl.col("external_id").sort().head(5).alias("examples"))
+                 pl.col("external_id").sort().head(3).alias("examples"))
             .filter(pl.col("n") >= min_incidents).sort("n", "problem_id", descending=[True, False]))
     return [{"kind": "recurring_problem", "subject": r["problem_id"], "services": r["service"],
              "evidence": f"{r['n']} incidents on {r['service']} share problem {r['problem_id']} "
