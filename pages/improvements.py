@@ -224,7 +224,7 @@ else:
     # The evidence names the subject and service; the CSV has every column.
     st.dataframe(cand.select("priority", "risk_score", "kind", "evidence", "in_register"),
                  hide_index=True, width="stretch",
-                 column_config={"evidence": st.column_config.TextColumn(width=620)})
+                 column_config={"evidence": st.column_config.TextColumn(width=580)})
     st.download_button("Download as CSV (every column)", csv_text(cand), "improvement-candidates.csv",
                        mime="text/csv", key="imp_cand_csv")
 
