@@ -35,6 +35,7 @@ PAGES = {
     "Governance": [
         st.Page("pages/governance.py", title="Governance", icon=":material/policy:"),
         st.Page("pages/signals.py", title="Signals", icon=":material/notifications_active:"),
+        st.Page("pages/improvements.py", title="Improvements", icon=":material/trending_up:"),
     ],
     "Store": [
         st.Page("pages/data.py", title="Data", icon=":material/database:"),

@@ -76,6 +76,16 @@ SETTINGS: tuple[Setting, ...] = (
             "Days after a ticket is opened before purge redacts its text."),
     Setting("WORKBENCH_RETAIN_SURVEY_COMMENT_DAYS", f"{DEFAULT_RETAIN_SURVEY_COMMENT_DAYS}",
             "Days after a survey answer before purge redacts its free-text comment."),
+    Setting("WORKBENCH_VALUE_INCIDENT_MINUTE", "50",
+            "Improvement ROI: what one minute of incident (restore time) costs, in "
+            "WORKBENCH_VALUE_CURRENCY."),
+    Setting("WORKBENCH_VALUE_TICKET", "25",
+            "Improvement ROI: what handling one support ticket costs."),
+    Setting("WORKBENCH_VALUE_SLA_BREACH", "5000",
+            "Improvement ROI: what one breached service-month costs beyond its service credits "
+            "(escalations, reputation); credits count at their own amount."),
+    Setting("WORKBENCH_VALUE_CURRENCY", "EUR",
+            "Currency of the WORKBENCH_VALUE_* rates and of improvement costs."),
 )
 
 
@@ -100,6 +110,10 @@ class Settings:
     audit_checkpoint_file: str = ""
     retain_ticket_text_days: int = DEFAULT_RETAIN_TICKET_TEXT_DAYS
     retain_survey_comment_days: int = DEFAULT_RETAIN_SURVEY_COMMENT_DAYS
+    value_incident_minute: float = 50.0
+    value_ticket: float = 25.0
+    value_sla_breach: float = 5000.0
+    value_currency: str = "EUR"
 
 
 def _os_user(env: dict[str, str]) -> str:
@@ -137,4 +151,8 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         audit_checkpoint_file=value["WORKBENCH_AUDIT_CHECKPOINT_FILE"],
         retain_ticket_text_days=int(value["WORKBENCH_RETAIN_TICKET_TEXT_DAYS"]),
         retain_survey_comment_days=int(value["WORKBENCH_RETAIN_SURVEY_COMMENT_DAYS"]),
+        value_incident_minute=float(value["WORKBENCH_VALUE_INCIDENT_MINUTE"]),
+        value_ticket=float(value["WORKBENCH_VALUE_TICKET"]),
+        value_sla_breach=float(value["WORKBENCH_VALUE_SLA_BREACH"]),
+        value_currency=value["WORKBENCH_VALUE_CURRENCY"],
     )

@@ -37,6 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compliance": ("analytics.cli.compliance",
                    "compliance lists (post-mortems, emergency validations, change approvals); "
                    "validate a fix"),
+    "improve": ("analytics.cli.improve",
+                "continual-improvement register: list, add, update, candidates, validate"),
     "validate-source": ("analytics.cli.validate_source",
                         "quarterly data-source checklist (rows, coverage, quality, "
                         "reconciliation); sign it off"),

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine, text
 
-from analytics.demo import customers, org, reliability, vendors
+from analytics.demo import customers, improvements, org, reliability, vendors
 from analytics.store.bulk import load_tables
 from analytics.store.db import read_frame
 
@@ -27,7 +27,7 @@ TABLE_ORDER = ("service", "change_request", "deployment", "change", "incident", 
                "outage", "experiment", "experiment_observation",
                # issue 19 (analytics/demo/vendors.py): contract tables, after the original ones
                "vendor", "service_component", "agreement", "agreement_support", "monitoring_rule",
-               "vendor_report", "demo_truth")
+               "vendor_report", "demo_truth", "improvement")
 
 
 def default_end() -> date:
@@ -73,6 +73,7 @@ def generate(seed: int = 7, end: date | None = None, scale: int = 1, sli: bool =
     frames.update(contract_frames)
     frames["demo_truth"] = truth_frame(frames, seed=seed, first=first, end=end, scale=scale,
                                        extra={"vendor_outages": vendors.truth_entry(vendor_truth)})
+    frames["improvement"] = improvements.improvements(svc, first)
     return frames
 
 
@@ -128,6 +129,10 @@ def truth(frames: dict[str, pl.DataFrame], *, seed: int, first: date, end: date,
                            "within it; 'burning' SLOs burn at this rate over the last days (burn-"
                            "rate alerts fire); the 'exhausted' one was overspent by a bad release "
                            "(its deployment, start, hours and burn rate)."},
+        "improvements": {
+            "value": improvements.truth(first),
+            "description": "The register's two demo improvements: canary releases (failures "
+                           "halve) and a checklist on another team with no effect at all."},
         "counts": {
             "value": {"production_deployments": prod.height, "deployments_all": dep.height,
                       "incidents": frames["incident"].height, "tickets": frames["ticket"].height,

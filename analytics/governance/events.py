@@ -150,6 +150,22 @@ class ServiceConfirmEvent(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ImprovementAddEvent(Event):
+    """An improvement was added to the continual-improvement register (its fields, risk score)."""
+
+    name = "improvement.add"
+    entity = "improvement"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImprovementUpdateEvent(Event):
+    """An improvement of the register changed: stage, dates, notes, lessons (old → new)."""
+
+    name = "improvement.update"
+    entity = "improvement"
+
+
+@dataclass(frozen=True, kw_only=True)
 class KeySwitchEvent(Event):
     """The audit chain switched from plain SHA-256 to keyed HMAC-SHA256 after this entry."""
 

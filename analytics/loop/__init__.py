@@ -1,1 +1,1 @@
-"""Closing the loop: signals become notifications and tickets; improvements are measured."""
+"""Closing the loop: acting on what the workbench detects and measuring what the actions achieved."""

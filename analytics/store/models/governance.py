@@ -40,6 +40,28 @@ class Improvement(SQLModel, table=True):
     opened_at: datetime
     due_at: datetime | None = None
     closed_at: datetime | None = None
+    # Migration 0008 (issue 18): the register's analysis and Plan–Do–Check–Act columns. Lists
+    # and mappings are JSON text, so the same schema works on SQLite and PostgreSQL.
+    services: str = "[]"  # JSON list of service names (service_id keeps the first)
+    kpis: str = "[]"  # JSON list of KPI keys it should move (kpi_key keeps the first)
+    expected_impact: float | None = None  # relative change expected, e.g. -0.5 = halve
+    business_impact: int | None = None  # risk-score factors, 1–5 each (improvement_risk.toml)
+    recurrence: int | None = None
+    remediation_cost: int | None = None
+    risk_score: float | None = None
+    priority: str | None = Field(default=None, max_length=16)
+    intervention_at: datetime | None = None  # when the change took effect (validation splits here)
+    do_at: datetime | None = None
+    check_at: datetime | None = None
+    act_at: datetime | None = None
+    whys: str = "[]"  # JSON list: the 5 whys, in order
+    fishbone: str = "{}"  # JSON: category → note
+    links: str = "{}"  # JSON: {"incidents": [...], "problems": [...], "themes": [...]}
+    lessons: str | None = None
+    outcome: str | None = Field(default=None, max_length=20)  # succeeded | failed | inconclusive
+    cost: float | None = None
+    origin: str = Field(default="manual", max_length=40)  # manual | demo | candidate kind
+    updated_at: datetime | None = None
 
 
 class AuditLog(SQLModel, table=True):
