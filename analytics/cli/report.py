@@ -93,6 +93,11 @@ def _runner(mod: ModuleType):  # noqa: ANN202
             result = mod.compute(engine, args)
         except ReportError as exc:  # nothing to compute, or a bad argument: one line, exit 2
             raise CliError(str(exc)) from None
+        if args.format == "json" and isinstance(result, dict) and "definitions" not in result:
+            # Every number says which definition versions it used (issue 16.3).
+            from analytics.governance.changes import effective_versions
+
+            result = {**result, "definitions": effective_versions(engine)}
         if args.format == "table" and hasattr(mod, "table"):
             # A report may lay its table out for people (catalogue labels, units).
             sys.stdout.write(mod.table(result))

@@ -16,6 +16,7 @@ from analytics.store.models.base import (DEPLOYMENT_STATUSES, EXCLUSION_KINDS, O
                                          Imported, ImportBatch, Service, natural_key)
 from analytics.store.models.customers import (CsatResponse, Experiment, ExperimentObservation,
                                               Ticket, TicketWait)
+from analytics.store.models.changes import DefinitionProposal, SloVersion
 from analytics.store.models.compliance import EmergencyValidation, SourceValidation
 from analytics.store.models.delivery import (Change, ChangeRequest, Deployment, Incident,
                                              IncidentAttribution)
@@ -24,7 +25,7 @@ from analytics.store.models.reliability import (MaintenanceWindow, Outage, SlaCo
                                                 Slo)
 
 __all__ = [
-    "DEPLOYMENT_STATUSES", "EmergencyValidation", "SourceValidation", "EXCLUSION_KINDS", "OUTAGE_CAUSES", "TIERS", "AuditLog", "Change",
+    "DEPLOYMENT_STATUSES", "DefinitionProposal", "SloVersion", "EmergencyValidation", "SourceValidation", "EXCLUSION_KINDS", "OUTAGE_CAUSES", "TIERS", "AuditLog", "Change",
     "ChangeRequest", "CsatResponse", "DemoTruth", "Deployment", "Experiment",
     "ExperimentObservation", "ImportBatch", "Imported", "Improvement", "Incident",
     "IncidentAttribution", "KpiDefinition", "MaintenanceWindow", "Outage", "Service",
