@@ -37,6 +37,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compliance": ("analytics.cli.compliance",
                    "compliance lists (post-mortems, emergency validations, change approvals); "
                    "validate a fix"),
+    "definitions": ("analytics.cli.definitions",
+                    "change control: list, propose, approve, reject definition changes; "
+                    "version history"),
     "validate-source": ("analytics.cli.validate_source",
                         "quarterly data-source checklist (rows, coverage, quality, "
                         "reconciliation); sign it off"),
