@@ -61,6 +61,9 @@ REPORTS: dict[str, tuple[str, str]] = {
     "gaming": ("analytics.cli.report_gaming",
                "metric gaming: resolution times bunched under targets, closes just before a "
                "breach, incidents with no service"),
+    "kpi-outcomes": ("analytics.cli.report_kpi_outcomes",
+                     "do KPIs still track customers? correlation with CSAT and tickets after "
+                     "releases per period, faded ones flagged"),
 }
 # The modules, for bench/run.py which times importing each.
 REPORT_MODULES = tuple(module for module, _help in REPORTS.values())
