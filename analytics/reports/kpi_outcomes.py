@@ -51,7 +51,7 @@ def fisher_ci(r: float, n: int, z: float = Z95) -> tuple[float, float]:
     """95% interval of a correlation ``r`` over ``n`` pairs by Fisher's z transform.
 
     >>> [round(x, 4) for x in fisher_ci(0.5, 28)]
-    [0.1581, 0.7355]
+    [0.156, 0.7358]
     """
     if n <= 3 or r is None or math.isnan(r):
         return (float("nan"), float("nan"))
