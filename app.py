@@ -28,6 +28,7 @@ PAGES = {
     ],
     "Governance": [
         st.Page("pages/governance.py", title="Governance", icon=":material/policy:"),
+        st.Page("pages/definitions.py", title="Definitions", icon=":material/rule:"),
     ],
     "Store": [
         st.Page("pages/data.py", title="Data", icon=":material/database:"),

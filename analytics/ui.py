@@ -151,3 +151,19 @@ def tile(column: st.delta_generator.DeltaGenerator, label: str, value: str, how:
     with column:
         st.metric(label, value, delta=delta, delta_color="off" if delta is None else "normal")
         st.caption(how)
+
+
+@st.cache_data(ttl=60)
+def definition_versions() -> dict[str, int]:
+    """The version in force of every KPI, SLO and rule definition (issue 16.3)."""
+    from analytics.governance.changes import effective_versions
+
+    return effective_versions(engine())
+
+
+def definitions_caption(keys: list[str] | None = None) -> None:
+    """A caption naming the definition versions the page's numbers use ("Definitions: cfr v3,
+    …"); ``keys`` are catalogue KPI keys and ``slo:<name>`` (default: every definition)."""
+    from analytics.governance.changes import caption
+
+    st.caption(plain(caption(definition_versions(), keys)))
