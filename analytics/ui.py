@@ -161,9 +161,16 @@ def definition_versions() -> dict[str, int]:
     return effective_versions(engine())
 
 
-def definitions_caption(keys: list[str] | None = None) -> None:
+def definitions_caption(keys: list[str] | None = None, *, group: str | None = None,
+                        slos: bool = False) -> None:
     """A caption naming the definition versions the page's numbers use ("Definitions: cfr v3,
-    …"); ``keys`` are catalogue KPI keys and ``slo:<name>`` (default: every definition)."""
+    …"): ``keys`` (catalogue KPI keys, ``slo:<name>``), or the catalogue KPIs of ``group``
+    ("delivery", "customer") and, with ``slos``, every SLO; nothing given: every definition."""
+    from analytics import catalogue
     from analytics.governance.changes import caption
 
-    st.caption(plain(caption(definition_versions(), keys)))
+    versions = definition_versions()
+    if keys is None and (group or slos):
+        keys = [k for k, kpi in catalogue.kpis().items() if group and kpi.group == group]
+        keys += [k for k in versions if slos and k.startswith("slo:")]
+    st.caption(plain(caption(versions, keys)))

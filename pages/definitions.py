@@ -2,6 +2,7 @@
 (proposals a second admin approves or rejects, version history), and the KPI retirement aid:
 do our KPIs still track customers?"""
 
+from dataclasses import replace
 from datetime import UTC, datetime, time
 
 import polars as pl
@@ -161,12 +162,16 @@ every = c1.segmented_control("Period", ["quarter", "month"], default="quarter",
                              key="def_every") or "quarter"
 method = c2.segmented_control("Correlation", ["spearman", "pearson"], default="spearman",
                               key="def_method") or "spearman"
+# Fading shows over many periods: all the data, whatever the sidebar's period says.
+span = replace(filters, start=None, end=None)
 try:
-    result = outcomes(filters, every, method)
+    result = outcomes(span, every, method)
 except ReportError as exc:
     st.info(str(exc))
     st.stop()
-st.caption(ui.plain(ui.describe(filters)) + f" · {result.units.height:,} service-periods")
+shown_span = replace(filters, start=result.period["start"], end=result.period["end"])
+st.caption("All the data (not the sidebar's period): " + ui.plain(ui.describe(shown_span))
+           + f" · {result.units.height:,} service-periods")
 faded = result.faded()
 if faded:
     st.warning("Correlation has faded for: " + ", ".join(faded) + ".")
@@ -187,4 +192,4 @@ part = result.correlations.filter(pl.col("kpi") == shown)
 if part.is_empty():
     st.info("Too few services with both values in every period for this KPI.")
 else:
-    st.altair_chart(correlation_chart(part, OUTCOMES), width="stretch")
+    st.altair_chart(correlation_chart(part, OUTCOMES, every), width="stretch")

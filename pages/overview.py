@@ -265,3 +265,5 @@ if services_shown:
     st.download_button(f"Download all {total:,} as CSV", drill_csv(filters, window, kind, who),
                        f"{kind.replace(' ', '-')}.csv", mime="text/csv",
                        key="overview_records_csv", disabled=total == 0)
+
+ui.definitions_caption(group="delivery")  # which definition versions the numbers above used

@@ -139,7 +139,8 @@ def run_list(args: argparse.Namespace) -> int:
     print(f"\n{'proposals' if args.all else 'pending proposals'}: {len(rows)}")
     if rows:
         emit([{k: r[k] for k in ("id", "kind", "key", "status", "proposed_by", "proposed_at",
-                                 "reason", "new")} for r in rows], "table")
+                                 "reason")} | {"new": json.dumps(r["new"], sort_keys=True)}
+              for r in rows], "table")
     return 0
 
 
