@@ -124,18 +124,19 @@ def run_list(args: argparse.Namespace) -> int:
     """Versions in force, then proposals."""
     from sqlmodel import Session
 
-    from analytics.governance.changes import apply_due, effective_versions, proposals
+    from analytics.governance.changes import apply_due, effective_versions, owners, proposals
 
     engine = engine_from(args)
     with Session(engine) as session:
         if apply_due(session=session):  # approved SLO versions whose date has come
             session.commit()
         rows = proposals(session=session, status=None if args.all else "pending")
-    versions = effective_versions(engine)
+    versions, teams = effective_versions(engine), owners(engine)
     if args.format == "json":
-        emit({"definitions": versions, "proposals": rows}, "json")
+        emit({"definitions": versions, "owner_teams": teams, "proposals": rows}, "json")
         return 0
-    emit([{"definition": k, "version": v} for k, v in versions.items()], "table")
+    emit([{"definition": k, "version": v, "owner_team": teams.get(k) or ""}
+          for k, v in versions.items()], "table")
     print(f"\n{'proposals' if args.all else 'pending proposals'}: {len(rows)}")
     if rows:
         emit([{k: r[k] for k in ("id", "kind", "key", "status", "proposed_by", "proposed_at",

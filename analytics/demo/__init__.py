@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 
 from analytics.demo import customers, org, reliability
 from analytics.ingest import pseudonym
+from analytics.store.definitions import fill_slo_owner_teams
 from analytics.store.bulk import load_tables
 from analytics.store.db import read_frame
 
@@ -149,6 +150,8 @@ def load(engine: Engine, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
     for table in ("ticket", "csat_response"):
         ordered[table] = pseudonym.pseudonymise(ordered[table], key)
     written = load_tables(engine, ordered)
+    with engine.begin() as conn:  # every SLO has an owner team: its service's
+        fill_slo_owner_teams(conn)
     return written
 
 

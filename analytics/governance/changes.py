@@ -291,6 +291,18 @@ def effective_versions(engine: Engine, at: datetime | None = None) -> dict[str, 
     return dict(sorted(out.items()))
 
 
+def owners(engine: Engine) -> dict[str, str | None]:
+    """Owner team of every KPI (its newest version) and SLO (``slo:<name>``)."""
+    out: dict[str, str | None] = {}
+    with engine.connect() as conn:
+        for key, team in conn.execute(text(
+                "SELECT key, owner_team FROM kpi_definition ORDER BY key, version")).all():
+            out[key] = team
+        for name, team in conn.execute(text("SELECT name, owner_team FROM slo")).all():
+            out[f"slo:{name}"] = team
+    return out
+
+
 def _dt(value: Any) -> datetime:
     # SQLite's text() reads return ISO strings; PostgreSQL returns datetimes.
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))

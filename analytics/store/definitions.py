@@ -36,7 +36,7 @@ def seed_kpi_definitions(*, session: Session, actor: str = "system") -> int:
         session.add(KpiDefinition(key=key, version=1, name=kpi.label, unit=kpi.unit,
                                   direction=kpi.better, methodology=kpi.methodology,
                                   thresholds=json.dumps(kpi.thresholds()), changed_by=actor,
-                                  changed_at=_now(),
+                                  changed_at=_now(), owner_team=kpi.owner_team,
                                   reason=f"default from the KPI catalogue (REFERENCE {kpi.reference})"))
         added += 1
     return added
@@ -108,6 +108,7 @@ def record_slo_versions(conn: Connection, before: dict[str, dict[str, Any]], *, 
     An SLO with no version rows yet was version 1 (stores from before versions): its first
     change stores that old definition as version 1 and the new one as version 2. Returns
     name → version written."""
+    fill_slo_owner_teams(conn)
     after = slo_definitions(conn)
     stored: dict[str, int] = {}
     for name, version in conn.execute(text(
@@ -149,3 +150,9 @@ def _slo_version_row(name: str, version: int, definition: dict[str, Any], at: da
                                                                            sort_keys=True),
             "effective_from": at, "changed_by": actor, "changed_at": at, "reason": reason,
             "batch_id": batch_id}
+
+
+def fill_slo_owner_teams(conn: Connection) -> None:
+    """An SLO without an owner team is owned by its service's team."""
+    conn.execute(text("UPDATE slo SET owner_team = (SELECT team FROM service "
+                      "WHERE service.id = slo.service_id) WHERE owner_team IS NULL"))

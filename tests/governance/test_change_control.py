@@ -110,13 +110,15 @@ def test_reimported_slo_is_a_new_version_and_the_old_one_is_kept(seeded, tmp_pat
     # An approved SLO proposal is version 3 and the slo row (what reports read) takes it.
     with Session(seeded) as s:
         p = changes.propose(session=s, kind="slo", key="checkout-availability",
-                            new={"target": 0.998, "owner_team": "payments"}, reason="r",
+                            new={"target": 0.998, "owner_team": "checkout-squad"}, reason="r",
                             actor="ana")
         changes.approve(session=s, proposal_id=p.id, actor="bo")
         s.commit()
     with seeded.connect() as conn:
         row = conn.execute(text("SELECT target, owner_team, version FROM slo")).one()
-    assert tuple(row) == (0.998, "payments", 3)
+    assert tuple(row) == (0.998, "checkout-squad", 3)
+    # Before the proposal the SLO was owned by its service's team (services.csv).
+    assert hist[0]["definition"]["owner_team"] == "payments"
     assert [a[0] for a in _audit(seeded)] == ["slo.version", "slo.version",
                                               "definition.proposed", "definition.approved"]
 
@@ -150,6 +152,10 @@ def test_cli_four_eyes_exit_2_and_report_json_names_versions(seeded, capsys, mon
     assert main(["--db", url, "definitions", "history", "mttr", "--format", "json"]) == 0
     hist = json.loads(capsys.readouterr().out)
     assert [v["version"] for v in hist["versions"]] == [1, 2]
+    assert main(["--db", url, "definitions", "list", "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["owner_teams"]["mttr"] == "sre" and listed["definitions"]["mttr"] == 2
+    assert listed["owner_teams"]["csat"] == "customer-experience"
     assert main(["--db", url, "report", "summary", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["definitions"]["mttr"] == 2 and out["definitions"]["change_failure_rate"] == 1
