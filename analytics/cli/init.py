@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from analytics.settings import get_settings
     from analytics.ingest import pseudonym
     from analytics.store import audit
-    from analytics.store.definitions import seed_kpi_definitions
+    from analytics.store.definitions import fill_owner_teams, seed_kpi_definitions
 
     engine = engine_from(args)
     restored = audit.restore_triggers(engine)
@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
                                                  entity_id=str(through),
                                                  detail={"legacy_through": through}))
         added = seed_kpi_definitions(session=session, actor=get_settings().user)
+        fill_owner_teams(session=session)
         session.commit()
     where = engine.url.render_as_string(hide_password=True)
     print(f"schema is current in {where}; KPI definitions added: {added}")

@@ -156,3 +156,13 @@ def fill_slo_owner_teams(conn: Connection) -> None:
     """An SLO without an owner team is owned by its service's team."""
     conn.execute(text("UPDATE slo SET owner_team = (SELECT team FROM service "
                       "WHERE service.id = slo.service_id) WHERE owner_team IS NULL"))
+
+
+def fill_owner_teams(*, session: Session) -> None:
+    """Stores from before owner teams: KPI versions without one take the catalogue's, SLOs their
+    service's team (``init`` calls this)."""
+    for key, kpi in catalogue.kpis().items():
+        session.connection().execute(text(
+            "UPDATE kpi_definition SET owner_team = :team WHERE key = :key AND owner_team IS NULL"),
+            {"team": kpi.owner_team, "key": key})
+    fill_slo_owner_teams(session.connection())

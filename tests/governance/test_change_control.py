@@ -159,3 +159,18 @@ def test_cli_four_eyes_exit_2_and_report_json_names_versions(seeded, capsys, mon
     assert main(["--db", url, "report", "summary", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["definitions"]["mttr"] == 2 and out["definitions"]["change_failure_rate"] == 1
+
+
+@pytest.mark.store
+def test_init_gives_older_stores_owner_teams(seeded):
+    from analytics.store.definitions import fill_owner_teams
+
+    with seeded.begin() as conn:
+        conn.execute(text("UPDATE kpi_definition SET owner_team = NULL"))
+    assert changes.owners(seeded)["mttr"] is None
+    with Session(seeded) as s:
+        fill_owner_teams(session=s)
+        s.commit()
+    teams = changes.owners(seeded)
+    assert (teams["mttr"], teams["cfr" if "cfr" in teams else "change_failure_rate"],
+            teams["nps"]) == ("sre", "platform-engineering", "customer-experience")
