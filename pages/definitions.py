@@ -154,8 +154,8 @@ if decided:
 st.header("Do our KPIs still track customers?")
 st.caption("Per period, each delivery KPI is correlated across services with CSAT (share of "
            "answers 4–5) and with tickets opened within the observation window after a release "
-           "(per release). 95% intervals by Fisher's z. Faded: an earlier period's interval "
-           "excluded 0, the latest one's does not — a KPI to review or retire. "
+           "(per release). 95% intervals by Fisher's z. Faded: the earlier periods pooled have an "
+           "interval excluding 0, the latest period's does not — a KPI to review or retire. "
            "`python -m analytics report kpi-outcomes`.")
 c1, c2 = st.columns(2)
 every = c1.segmented_control("Period", ["quarter", "month"], default="quarter",
@@ -181,9 +181,11 @@ label = {k.column: k.label for k in catalogue.kpis().values()}
 table = result.verdicts.with_columns(
     pl.col("kpi").replace_strict(label, default=None).alias("KPI"),
     pl.col("outcome").replace_strict(OUTCOMES, default=None)).select(
-    "KPI", "outcome", "periods", "first_r", "latest_r", "verdict")
+    "KPI", "outcome", "periods", "first_r", "earlier_r", "latest_r", "verdict")
 st.dataframe(table, hide_index=True, width="stretch", height=35 * (table.height + 1) + 3,
              column_config={"first_r": st.column_config.NumberColumn("first r", format="%+.2f"),
+                            "earlier_r": st.column_config.NumberColumn("earlier r (pooled)",
+                                                                       format="%+.2f"),
                             "latest_r": st.column_config.NumberColumn("latest r",
                                                                       format="%+.2f")})
 shown = st.selectbox("KPI over time", list(dict.fromkeys(result.verdicts["kpi"].to_list())),

@@ -53,10 +53,10 @@ def table(result: dict[str, Any]) -> str:
     def r(v: float | None) -> str:
         return "—" if v is None else f"{v:+.2f}"
 
-    lines = [f"{'KPI':<32} {'outcome':<22} {'periods':>7} {'first r':>8} {'latest r':>9}  verdict"]
+    lines = [f"{'KPI':<32} {'outcome':<22} {'periods':>7} {'first r':>8} {'earlier r':>10} {'latest r':>9}  verdict"]
     for v in result["verdicts"]:
         lines.append(f"{catalogue.get(v['kpi_key']).label:<32} {OUTCOMES[v['outcome']]:<22} "
-                     f"{v['periods']:>7} {r(v['first_r']):>8} {r(v['latest_r']):>9}  "
+                     f"{v['periods']:>7} {r(v['first_r']):>8} {r(v['earlier_r']):>10} {r(v['latest_r']):>9}  "
                      f"{v['verdict']}")
     faded = ", ".join(result["faded"]) or "none"
     lines.append(f"\n{result['method']} r per {result['every']} over {result['units']} "

@@ -15,9 +15,10 @@ request) with n, and a 95% interval from Fisher's z: ``tanh(atanh(r) ± 1.96 / s
 A period with fewer than ``min_units`` services is left out. Verdict per KPI and outcome:
 
 - ``tracks``: the latest period's interval excludes 0;
-- ``faded``: an earlier period's interval excluded 0, the latest one's does not — a candidate
-  for retirement (or for a new definition);
-- ``never tracked``: no period's interval excludes 0;
+- ``faded``: the earlier periods pooled (Fisher z weighted by n − 3, a fixed-effect mean) have
+  an interval excluding 0, the latest period's does not — a candidate for retirement (or for a
+  new definition);
+- ``never tracked``: neither;
 - ``too few services``: no period had ``min_units`` services with both values.
 """
 
@@ -102,30 +103,49 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     return pl.Series(values).rank("average").to_numpy().astype(float)
 
 
+def pooled(part: pl.DataFrame) -> tuple[float, float, float] | None:
+    """Fixed-effect pooled r of several periods (Fisher z weighted by n − 3) and its 95%
+    interval, or None without periods.
+
+    >>> [round(x, 4) for x in pooled(pl.DataFrame({"r": [0.5, 0.5], "n": [28, 28]}))]
+    [0.5, 0.2656, 0.6786]
+    """
+    if part.is_empty():
+        return None
+    z = np.arctanh(np.clip(part["r"].to_numpy(), -0.9999999, 0.9999999))
+    w = part["n"].to_numpy().astype(float) - 3
+    centre, half = float((w * z).sum() / w.sum()), Z95 / math.sqrt(w.sum())
+    return math.tanh(centre), math.tanh(centre - half), math.tanh(centre + half)
+
+
 def verdicts(corr: pl.DataFrame, kpis: list[str], outcomes: list[str]) -> pl.DataFrame:
-    """One row per KPI and outcome: first and latest r, and the verdict (see the module)."""
+    """One row per KPI and outcome: first, earlier (pooled) and latest r, and the verdict.
+
+    ``faded`` compares the latest period with the earlier ones POOLED (not with any single one,
+    which at 5% per period would flag noise once there are many months)."""
     rows = []
     for k in kpis:
         for o in outcomes:
             part = corr.filter((pl.col("kpi") == k) & (pl.col("outcome") == o)).sort("period")
             if part.is_empty():
                 rows.append({"kpi": k, "outcome": o, "periods": 0, "first_r": None,
-                             "latest_r": None, "latest_period": None,
+                             "earlier_r": None, "latest_r": None, "latest_period": None,
                              "verdict": "too few services"})
                 continue
-            sig = part["significant"].to_list()
-            if sig[-1]:
+            earlier = pooled(part.head(part.height - 1))
+            if part["significant"][-1]:
                 verdict = "tracks"
-            elif any(sig[:-1]):
+            elif earlier is not None and (earlier[1] > 0 or earlier[2] < 0):
                 verdict = "faded"
             else:
                 verdict = "never tracked"
             rows.append({"kpi": k, "outcome": o, "periods": part.height,
-                         "first_r": part["r"][0], "latest_r": part["r"][-1],
-                         "latest_period": part["period"][-1], "verdict": verdict})
+                         "first_r": part["r"][0], "earlier_r": earlier and earlier[0],
+                         "latest_r": part["r"][-1], "latest_period": part["period"][-1],
+                         "verdict": verdict})
     return pl.DataFrame(rows, schema={"kpi": pl.String, "outcome": pl.String,
                                       "periods": pl.Int64, "first_r": pl.Float64,
-                                      "latest_r": pl.Float64,
+                                      "earlier_r": pl.Float64, "latest_r": pl.Float64,
                                       "latest_period": corr.schema["period"],
                                       "verdict": pl.String})
 

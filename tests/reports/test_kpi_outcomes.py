@@ -54,10 +54,19 @@ def _corr(rows):
 def test_verdicts_tracks_faded_never():
     corr = _corr([("a", 1, 0.6, 0.2, 0.8), ("a", 2, 0.5, 0.1, 0.7),     # latest significant
                   ("b", 1, 0.6, 0.2, 0.8), ("b", 2, 0.1, -0.3, 0.4),    # was, no longer
-                  ("c", 1, 0.1, -0.3, 0.4), ("c", 2, 0.2, -0.2, 0.5)])  # never
-    v = verdicts(corr, ["a", "b", "c", "d"], ["o"])
-    assert v["verdict"].to_list() == ["tracks", "faded", "never tracked", "too few services"]
-    assert v.row(1, named=True)["first_r"] == 0.6 and v.row(1, named=True)["latest_r"] == 0.1
+                  ("c", 1, 0.1, -0.3, 0.4), ("c", 2, 0.2, -0.2, 0.5),   # never
+                  # One earlier period of three significant by chance: pooled, it is not.
+                  ("e", 1, 0.5, 0.06, 0.78), ("e", 2, -0.2, -0.6, 0.3), ("e", 3, -0.1, -0.5, 0.3),
+                  ("e", 4, 0.0, -0.4, 0.4)])
+    v = verdicts(corr, ["a", "b", "c", "d", "e"], ["o"])
+    assert v["verdict"].to_list() == ["tracks", "faded", "never tracked", "too few services",
+                                      "never tracked"]
+    b = v.row(1, named=True)
+    assert (b["first_r"], b["earlier_r"], b["latest_r"]) == pytest.approx((0.6, 0.6, 0.1))
+    # e's earlier periods pooled by hand: Fisher z weighted by n - 3 = 17 each.
+    z = (math.atanh(0.5) + math.atanh(-0.2) + math.atanh(-0.1)) / 3
+    assert v.row(4, named=True)["earlier_r"] == pytest.approx(math.tanh(z))
+    assert abs(z) < 1.959963984540054 / math.sqrt(51)  # hence not significant
 
 
 def _t(day: int, hour: int = 10) -> datetime:
