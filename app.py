@@ -36,6 +36,7 @@ PAGES = {
         st.Page("pages/governance.py", title="Governance", icon=":material/policy:"),
         st.Page("pages/signals.py", title="Signals", icon=":material/notifications_active:"),
         st.Page("pages/improvements.py", title="Improvements", icon=":material/trending_up:"),
+        st.Page("pages/definitions.py", title="Definitions", icon=":material/rule:"),
     ],
     "Store": [
         st.Page("pages/data.py", title="Data", icon=":material/database:"),

@@ -46,6 +46,7 @@ class Kpi:
     methodology: str
     reference: str
     owner: str = "team"
+    owner_team: str = "unassigned"
     band: str | None = None
     escalate: bool = False
     warn: float | None = None

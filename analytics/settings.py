@@ -72,6 +72,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WORKBENCH_AUDIT_CHECKPOINT_FILE", "",
             "Append-only file where audit verify records the chain's head (default: the key "
             "file's path with .audit-checkpoints instead of .audit-key)."),
+    Setting("WORKBENCH_PSEUDONYM_KEY", "",
+            "Secret key (any string) with which imports pseudonymise customer ids "
+            "(HMAC-SHA256); when empty, the key file below is used (created with mode 0600)."),
+    Setting("WORKBENCH_PSEUDONYM_KEY_FILE", "",
+            "File holding the pseudonym key (default: beside the audit key file as "
+            "<db>.pseudonym-key)."),
     Setting("WORKBENCH_RETAIN_TICKET_TEXT_DAYS", f"{DEFAULT_RETAIN_TICKET_TEXT_DAYS}",
             "Days after a ticket is opened before purge redacts its text."),
     Setting("WORKBENCH_RETAIN_SURVEY_COMMENT_DAYS", f"{DEFAULT_RETAIN_SURVEY_COMMENT_DAYS}",
@@ -108,6 +114,8 @@ class Settings:
     audit_key: str = ""
     audit_key_file: str = ""
     audit_checkpoint_file: str = ""
+    pseudonym_key: str = ""
+    pseudonym_key_file: str = ""
     retain_ticket_text_days: int = DEFAULT_RETAIN_TICKET_TEXT_DAYS
     retain_survey_comment_days: int = DEFAULT_RETAIN_SURVEY_COMMENT_DAYS
     value_incident_minute: float = 50.0
@@ -149,6 +157,8 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         audit_key=value["WORKBENCH_AUDIT_KEY"],
         audit_key_file=value["WORKBENCH_AUDIT_KEY_FILE"],
         audit_checkpoint_file=value["WORKBENCH_AUDIT_CHECKPOINT_FILE"],
+        pseudonym_key=value["WORKBENCH_PSEUDONYM_KEY"],
+        pseudonym_key_file=value["WORKBENCH_PSEUDONYM_KEY_FILE"],
         retain_ticket_text_days=int(value["WORKBENCH_RETAIN_TICKET_TEXT_DAYS"]),
         retain_survey_comment_days=int(value["WORKBENCH_RETAIN_SURVEY_COMMENT_DAYS"]),
         value_incident_minute=float(value["WORKBENCH_VALUE_INCIDENT_MINUTE"]),

@@ -151,3 +151,26 @@ def tile(column: st.delta_generator.DeltaGenerator, label: str, value: str, how:
     with column:
         st.metric(label, value, delta=delta, delta_color="off" if delta is None else "normal")
         st.caption(how)
+
+
+@st.cache_data(ttl=60)
+def definition_versions() -> dict[str, int]:
+    """The version in force of every KPI, SLO and rule definition (issue 16.3)."""
+    from analytics.governance.changes import effective_versions
+
+    return effective_versions(engine())
+
+
+def definitions_caption(keys: list[str] | None = None, *, group: str | None = None,
+                        slos: bool = False) -> None:
+    """A caption naming the definition versions the page's numbers use ("Definitions: cfr v3,
+    …"): ``keys`` (catalogue KPI keys, ``slo:<name>``), or the catalogue KPIs of ``group``
+    ("delivery", "customer") and, with ``slos``, every SLO; nothing given: every definition."""
+    from analytics import catalogue
+    from analytics.governance.changes import caption
+
+    versions = definition_versions()
+    if keys is None and (group or slos):
+        keys = [k for k, kpi in catalogue.kpis().items() if group and kpi.group == group]
+        keys += [k for k in versions if slos and k.startswith("slo:")]
+    st.caption(plain(caption(versions, keys)))

@@ -228,3 +228,5 @@ st.download_button("Download targeting list (CSV)", csv_text(targets), key="cust
                    file_name=f"survey-targets-{release['service']}-{release['finished_at']:%Y-%m-%d}.csv",
                    mime="text/csv", disabled=targets.height == 0)
 st.caption("Customer ids are pseudonymised, as stored. " + ui.plain(when))
+
+ui.definitions_caption(group="customer")  # which definition versions the numbers above used

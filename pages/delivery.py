@@ -309,3 +309,5 @@ st.caption(f"{total:,} rows ({kind}, {scope}"
            f"{'' if not where else ', ' + group + ' ' + ui.plain(where[group])}); "
            f"showing the newest {min(total, DRILL_ROWS):,}.")
 st.dataframe(rows, hide_index=True, width="stretch")
+
+ui.definitions_caption(group="delivery")  # which definition versions the numbers above used

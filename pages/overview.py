@@ -269,3 +269,5 @@ if services_shown and access.person_level("The records behind a number"):
     st.download_button(f"Download all {total:,} as CSV", drill_csv(filters, window, kind, who),
                        f"{kind.replace(' ', '-')}.csv", mime="text/csv",
                        key="overview_records_csv", disabled=total == 0)
+
+ui.definitions_caption(group="delivery")  # which definition versions the numbers above used

@@ -303,3 +303,5 @@ if st.toggle("Find them (replays the alerts of every selected SLO over the perio
             "alert_start", "alert_end"), hide_index=True, width="stretch",
             column_config={c: st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")
                            for c in ("deploy_start", "deploy_end", "alert_start", "alert_end")})
+
+ui.definitions_caption(slos=True)  # which SLO versions the numbers above used

@@ -18,6 +18,8 @@ SHARED = ROOT.parent / "shared"
 # The audit chain's key for every store the tests create (and the CLI subprocesses they start):
 # without it each PostgreSQL test database would leave a key file under data/.
 os.environ.setdefault("WORKBENCH_AUDIT_KEY", "test-suite-audit-key")
+# Likewise the customer-id pseudonym key: one for every store, so stores compare equal.
+os.environ.setdefault("WORKBENCH_PSEUDONYM_KEY", "test-suite-pseudonym-key")
 SHARED_DATA = SHARED / "data"
 PAYLOADS = SHARED / "payloads"
 

@@ -39,6 +39,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                    "validate a fix"),
     "improve": ("analytics.cli.improve",
                 "continual-improvement register: list, add, update, candidates, validate"),
+    "definitions": ("analytics.cli.definitions",
+                    "change control: list, propose, approve, reject definition changes; "
+                    "version history"),
     "validate-source": ("analytics.cli.validate_source",
                         "quarterly data-source checklist (rows, coverage, quality, "
                         "reconciliation); sign it off"),

@@ -1,5 +1,5 @@
 """`init`: create or migrate the schema, seed the KPI catalogue's definitions, create the audit
-key file and restore any dropped append-only trigger."""
+and pseudonym key files and restore any dropped append-only trigger."""
 
 from __future__ import annotations
 
@@ -25,13 +25,18 @@ def run(args: argparse.Namespace) -> int:
 
     from analytics.governance.events import KeySwitchEvent
     from analytics.settings import get_settings
+    from analytics.ingest import pseudonym
     from analytics.store import audit
-    from analytics.store.definitions import seed_kpi_definitions
+    from analytics.store.definitions import fill_owner_teams, seed_kpi_definitions
 
     engine = engine_from(args)
     restored = audit.restore_triggers(engine)
     fresh_key = audit.load_key(engine) is None
     key_file = audit.ensure_key(engine)
+    pseudonym_path = pseudonym.key_path(engine)
+    fresh_pseudonym = (not get_settings().pseudonym_key and pseudonym_path is not None
+                       and not pseudonym_path.exists())
+    pseudonym_file = pseudonym.ensure_key(engine)
     with Session(engine) as session:
         through = audit.legacy_through(session.connection())
         head = session.connection().exec_driver_sql("SELECT max(id) FROM audit_log").scalar()
@@ -41,12 +46,16 @@ def run(args: argparse.Namespace) -> int:
                                                  entity_id=str(through),
                                                  detail={"legacy_through": through}))
         added = seed_kpi_definitions(session=session, actor=get_settings().user)
+        fill_owner_teams(session=session)
         session.commit()
     where = engine.url.render_as_string(hide_password=True)
     print(f"schema is current in {where}; KPI definitions added: {added}")
     if fresh_key and key_file is not None:
         print(f"audit key created in {key_file} (mode 0600): keep it, and a copy, outside the "
               "database")
+    if fresh_pseudonym and pseudonym_file is not None:
+        print(f"pseudonym key created in {pseudonym_file} (mode 0600): imports replace customer "
+              "ids with keyed pseudonyms; keep the key, and a copy, outside the database")
     if restored:
         print(f"restored dropped append-only triggers: {', '.join(restored)}")
     return 0

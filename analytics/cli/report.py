@@ -61,6 +61,9 @@ REPORTS: dict[str, tuple[str, str]] = {
     "gaming": ("analytics.cli.report_gaming",
                "metric gaming: resolution times bunched under targets, closes just before a "
                "breach, incidents with no service"),
+    "kpi-outcomes": ("analytics.cli.report_kpi_outcomes",
+                     "do KPIs still track customers? correlation with CSAT and tickets after "
+                     "releases per period, faded ones flagged"),
 }
 # The modules, for bench/run.py which times importing each.
 REPORT_MODULES = tuple(module for module, _help in REPORTS.values())
@@ -93,6 +96,11 @@ def _runner(mod: ModuleType):  # noqa: ANN202
             result = mod.compute(engine, args)
         except ReportError as exc:  # nothing to compute, or a bad argument: one line, exit 2
             raise CliError(str(exc)) from None
+        if args.format == "json" and isinstance(result, dict) and "definitions" not in result:
+            # Every number says which definition versions it used (issue 16.3).
+            from analytics.governance.changes import effective_versions
+
+            result = {**result, "definitions": effective_versions(engine)}
         if args.format == "table" and hasattr(mod, "table"):
             # A report may lay its table out for people (catalogue labels, units).
             sys.stdout.write(mod.table(result))

@@ -18,6 +18,8 @@ import polars as pl
 from sqlalchemy import Engine, text
 
 from analytics.demo import customers, improvements, org, reliability, vendors
+from analytics.ingest import pseudonym
+from analytics.store.definitions import fill_slo_owner_teams
 from analytics.store.bulk import load_tables
 from analytics.store.db import read_frame
 
@@ -156,7 +158,13 @@ def load(engine: Engine, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
             raise ValueError("the store is not empty; the demo loads only into an empty store")
     ordered = {t: frames.get(t, pl.DataFrame()) for t in TABLE_ORDER}
     ordered["ticket"] = ordered["ticket"].drop("theme", strict=False)
+    # The demo's customer ids are stored the way an import stores them: pseudonymised.
+    key = pseudonym.load_key(engine)
+    for table in ("ticket", "csat_response"):
+        ordered[table] = pseudonym.pseudonymise(ordered[table], key)
     written = load_tables(engine, ordered)
+    with engine.begin() as conn:  # every SLO has an owner team: its service's
+        fill_slo_owner_teams(conn)
     return written
 
 

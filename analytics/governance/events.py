@@ -47,18 +47,36 @@ class DefinitionSavedEvent(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class DefinitionProposedEvent(Event):
-    """A change to a KPI definition was proposed for approval."""
+    """A change to a KPI definition, thresholds, SLO or alert/rollback rule was proposed
+    (``entity_id`` the proposal; detail: kind, key, old → new, reason)."""
 
     name = "definition.proposed"
-    entity = "kpi_definition"
+    entity = "definition_proposal"
 
 
 @dataclass(frozen=True, kw_only=True)
 class DefinitionApprovedEvent(Event):
-    """A proposed KPI definition change was approved (or rejected: ``detail.approved``)."""
+    """A second admin approved a proposal (detail: kind, key, version created, effective date)."""
 
     name = "definition.approved"
-    entity = "kpi_definition"
+    entity = "definition_proposal"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DefinitionRejectedEvent(Event):
+    """A second admin rejected a proposal (detail: kind, key, the reason given)."""
+
+    name = "definition.rejected"
+    entity = "definition_proposal"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SloVersionEvent(Event):
+    """An import changed or added SLOs: each gets a new version, the old ones are kept
+    (detail: name → version)."""
+
+    name = "slo.version"
+    entity = "slo_version"
 
 
 @dataclass(frozen=True, kw_only=True)

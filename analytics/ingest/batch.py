@@ -28,11 +28,13 @@ import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, text
 from sqlmodel import Session, SQLModel
 
+from analytics.ingest import pseudonym
 from analytics.ingest.columns import SPECS, Spec
 from analytics.ingest.stored import as_dtype, differs
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
 from analytics.governance.events import ImportEvent
 from analytics.store import audit, models
+from analytics.store.definitions import record_slo_versions, slo_definitions
 from analytics.store.bulk import bulk_insert, create_indexes, insert_new, staged_writes
 
 ORDER = ("services", "slos", "change_requests", "deployments", "changes", "incidents",
@@ -90,16 +92,24 @@ def write(engine: Engine, parsed: Parsed, *, kind: str, source: str, actor: str,
     """
     result = ImportResult(kind=kind, files=files, rejected=parsed.rejected,
                           warnings=list(parsed.warnings))
+    if any(pseudonym.COLUMN in f.columns for f in parsed.tables.values()):
+        # Customer ids never reach the store as imported (issue 16.8); matching on the pseudonym
+        # keeps a re-import idempotent.
+        key = pseudonym.load_key(engine)
+        parsed.tables = {k: pseudonym.pseudonymise(f, key) for k, f in parsed.tables.items()}
     try:
         with engine.connect() as conn, staged_writes(conn), conn.begin():
             batch_id = _start_batch(conn, kind, source, actor, files)
             w = _Writer(conn, source, batch_id, parsed.strict_refs, result)
             w.services(parsed.tables)
+            slos_before = slo_definitions(conn) if "slos" in parsed.tables else None
             for k in ORDER[1:]:
                 if k in parsed.tables:
                     w.table(SPECS[k], parsed.tables[k])
             if w.problems:
                 raise InvalidImport(w.problems, w.total)
+            if slos_before is not None:  # a re-imported SLO is a new version, the old one kept
+                record_slo_versions(conn, slos_before, actor=actor, batch_id=batch_id)
             result.batch_id = batch_id
             _finish_batch(conn, result, source, actor)
             if dry_run:

@@ -19,6 +19,7 @@ from analytics.store.models.customers import (CsatResponse, Experiment, Experime
 from analytics.store.models.contracts import (Agreement, AgreementSupport, BilledCredit,
                                               MonitoringRule, ServiceComponent, Vendor,
                                               VendorOutage, VendorReport)
+from analytics.store.models.changes import DefinitionProposal, SloVersion
 from analytics.store.models.compliance import EmergencyValidation, SourceValidation
 from analytics.store.models.delivery import (Change, ChangeRequest, Deployment, Incident,
                                              IncidentAttribution)
@@ -30,7 +31,7 @@ from analytics.store.models.reliability import (MaintenanceWindow, Outage, SlaCo
 __all__ = [
     "Agreement", "AgreementSupport", "BilledCredit", "MonitoringRule", "ServiceComponent",
     "Vendor", "VendorOutage", "VendorReport",
-    "DEPLOYMENT_STATUSES", "EmergencyValidation", "SourceValidation", "EXCLUSION_KINDS", "OUTAGE_CAUSES", "TIERS", "AuditLog", "Change",
+    "DEPLOYMENT_STATUSES", "DefinitionProposal", "SloVersion", "EmergencyValidation", "SourceValidation", "EXCLUSION_KINDS", "OUTAGE_CAUSES", "TIERS", "AuditLog", "Change",
     "ChangeRequest", "CsatResponse", "DemoTruth", "Deployment", "Experiment",
     "ExperimentObservation", "ImportBatch", "Imported", "Improvement", "Incident",
     "IncidentAttribution", "KpiDefinition", "NotificationOutbox", "MaintenanceWindow", "Outage", "Service",

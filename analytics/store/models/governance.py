@@ -24,6 +24,8 @@ class KpiDefinition(SQLModel, table=True):
     changed_by: str = Field(default="system", max_length=120)
     changed_at: datetime
     reason: str | None = None
+    owner_team: str | None = Field(default=None, max_length=80)  # who answers for the KPI
+    effective_from: datetime | None = None  # None: in force since it was saved
 
 
 class Improvement(SQLModel, table=True):

@@ -28,6 +28,8 @@ class Slo(Imported, table=True):
     timezone: str = Field(default="UTC", max_length=64)
     slice_minutes: int | None = None
     slice_target: float | None = None
+    owner_team: str | None = Field(default=None, max_length=80)  # default: the service's team
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})  # its slo_version
 
 
 class SliSample(SQLModel, table=True):
