@@ -139,7 +139,9 @@ def delivery_sections(engine: Engine, filters: Filters) -> tuple[Section, Sectio
         succeeded=pl.col("cfr_deployments") - pl.col("cfr_failed"),
         success_rate=1 - pl.col("cfr"), ci_low=1 - pl.col("cfr_ci_high"),
         ci_high=1 - pl.col("cfr_ci_low"))
-    labels = {k.column: f"{k.label} ({k.unit})" for k in catalogue.kpis().values()}
+    # Short headings keep the table inside a printed page; units are in the methodology section.
+    labels = {k.column: k.short for k in catalogue.kpis().values()} | {
+        "cfr_failed": "Failed deploys", "deployments": "Deploys", "incidents": "Incidents"}
     kpi = Section("kpi_by_criticality", SECTIONS["kpi_by_criticality"], [
         "Delivery KPIs per calendar month and application criticality (1 = most critical), "
         "production only, computed by the delivery report (REFERENCE §1) — the same numbers as "
@@ -173,7 +175,7 @@ def release_sample(engine: Engine, facts: Any, filters: Filters, seed: int,
             .select("id", "service", "criticality", "finished_at", "status", "failed", "emergency")
             .join(stored, on="id", how="left").sort("id"))
     incidents = read_frame(engine, "SELECT id AS incident_id, external_id AS incident, severity, title, "
-                                   "opened_at, resolved_at FROM incident")
+                                   "opened_at, resolved_at FROM incident").cast({"incident_id": pl.Int64})
     linked = (facts.attribution.filter(pl.col("deployment_id").is_in(picked))
               .join(incidents, on="incident_id", how="left")
               .select("deployment_id", "incident", "severity", "title", "opened_at", "resolved_at",

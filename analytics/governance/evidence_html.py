@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 
-HTML_ROWS = 100  # rows per table in the page; the CSV beside it has all of them
+HTML_ROWS = 50  # rows per table in the page; the CSV beside it has all of them
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1c2430;
  margin:0 auto;max-width:1180px;padding:24px 32px}
@@ -20,7 +20,7 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:32px 0 6px;border-bott
 table{border-collapse:collapse;margin:6px 0 4px;font-size:12px;width:100%}
 th,td{border:1px solid #d5dbe3;padding:3px 6px;text-align:left;vertical-align:top;
  overflow-wrap:break-word}
-th{background:#eef2f6}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#eef2f6}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}td.s{white-space:nowrap}
 .note{color:#52606d;font-size:12px}.ok{color:#1b7f3b;font-weight:600}.bad{color:#b3261e;font-weight:600}
 .wrap{overflow-x:auto}svg{display:block;margin:6px 0}
 @media print{body{max-width:none;padding:0;font-size:10pt}nav{display:none}
@@ -62,7 +62,9 @@ def table(frame: pl.DataFrame, name: str, csv_path: str, headers: dict[str, str]
     body = []
     for row in frame.head(HTML_ROWS).iter_rows():
         cells = [cell(v) for v in row]
-        body.append("<tr>" + "".join(f"<td class=n>{t}</td>" if n else f"<td>{t}</td>"
+        # Numbers right-aligned; short text (dates, ids, months) kept on one line.
+        body.append("<tr>" + "".join(f"<td class=n>{t}</td>" if n else
+                                     f"<td class=s>{t}</td>" if len(t) <= 16 else f"<td>{t}</td>"
                                      for t, n in cells) + "</tr>")
     more = (f"showing {HTML_ROWS} of {frame.height} rows; " if frame.height > HTML_ROWS
             else f"{frame.height} row{'s' * (frame.height != 1)}; ")
