@@ -50,6 +50,9 @@ SETTINGS: tuple[Setting, ...] = (
             "code, e.g. bpic2014), on, or off (problem id only)."),
     Setting("WORKBENCH_USER", "",
             "Name recorded in the audit log for CLI actions (defaults to the OS user)."),
+    Setting("WORKBENCH_GATE_POLICY", "",
+            "Release gate policy TOML file (thresholds, error-budget rules, change calendar); "
+            "default analytics/studies/gate_policy.toml."),
     Setting("WORKBENCH_AUDIT_KEY", "",
             "Secret key (any string) of the audit log's HMAC-SHA256 chain; when empty, the key "
             "file below is used (init creates it with mode 0600)."),
@@ -78,6 +81,7 @@ class Settings:
     recurrence_root_cause: str = "auto"
     user: str = field(default_factory=lambda: os.environ.get("USER", "unknown"))
     audit_key: str = ""
+    gate_policy: str = ""
     audit_key_file: str = ""
     audit_checkpoint_file: str = ""
     retain_ticket_text_days: int = DEFAULT_RETAIN_TICKET_TEXT_DAYS
@@ -103,6 +107,7 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         recurrence_root_cause=value["WORKBENCH_RECURRENCE_ROOT_CAUSE"].strip().lower(),
         user=value["WORKBENCH_USER"] or env.get("USER", "") or "unknown",
         audit_key=value["WORKBENCH_AUDIT_KEY"],
+        gate_policy=value["WORKBENCH_GATE_POLICY"],
         audit_key_file=value["WORKBENCH_AUDIT_KEY_FILE"],
         audit_checkpoint_file=value["WORKBENCH_AUDIT_CHECKPOINT_FILE"],
         retain_ticket_text_days=int(value["WORKBENCH_RETAIN_TICKET_TEXT_DAYS"]),

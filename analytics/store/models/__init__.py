@@ -19,6 +19,7 @@ from analytics.store.models.customers import (CsatResponse, Experiment, Experime
 from analytics.store.models.compliance import EmergencyValidation, SourceValidation
 from analytics.store.models.delivery import (Change, ChangeRequest, Deployment, Incident,
                                              IncidentAttribution)
+from analytics.store.models.gates import GateBypass
 from analytics.store.models.governance import AuditLog, DemoTruth, Improvement, KpiDefinition
 from analytics.store.models.reliability import (MaintenanceWindow, Outage, SlaContract, SliSample,
                                                 Slo)
@@ -26,7 +27,7 @@ from analytics.store.models.reliability import (MaintenanceWindow, Outage, SlaCo
 __all__ = [
     "DEPLOYMENT_STATUSES", "EmergencyValidation", "SourceValidation", "EXCLUSION_KINDS", "OUTAGE_CAUSES", "TIERS", "AuditLog", "Change",
     "ChangeRequest", "CsatResponse", "DemoTruth", "Deployment", "Experiment",
-    "ExperimentObservation", "ImportBatch", "Imported", "Improvement", "Incident",
+    "ExperimentObservation", "GateBypass", "ImportBatch", "Imported", "Improvement", "Incident",
     "IncidentAttribution", "KpiDefinition", "MaintenanceWindow", "Outage", "Service",
     "SlaContract", "SliSample", "Slo", "Ticket", "TicketWait", "natural_key",
 ]
