@@ -207,16 +207,23 @@ def compliance_section(engine: Engine, filters: Filters, at: datetime | None) ->
     """The three compliance lists."""
     from analytics.reports.compliance import compliance
 
+    from analytics.store.bypasses import bypass_items
+
     c = compliance(engine, filters, at=at)
     counts = c.counts()
+    lo, hi = filters.bounds()
+    bypasses = bypass_items(engine, c.at).filter((pl.col("decided_at") >= lo) & (pl.col("decided_at") < hi))
     return Section("compliance", SECTIONS["compliance"], [
         f"Judged at {c.at:%Y-%m-%d %H:%M} UTC. Customer-facing outages without a post-mortem: "
         f"{counts['outages_without_postmortem']}. Emergency fixes not validated within 72 h: "
         f"{counts['emergency_unvalidated']} of {c.emergency_total} ({c.emergency_pending} still "
         f"within their 72 h). Changes without an approved change request: "
-        f"{counts['unapproved_changes']} of {c.changes_required} that required one.", c.rule],
+        f"{counts['unapproved_changes']} of {c.changes_required} that required one. Release-gate "
+        f"emergency bypasses in the period: {bypasses.height} "
+        f"({bypasses.filter(pl.col('status') == 'overdue').height} overdue).", c.rule],
         {"outages_without_postmortem": c.outages_without_postmortem,
-         "emergency_unvalidated": c.emergency_unvalidated, "unapproved_changes": c.unapproved_changes},
+         "emergency_unvalidated": c.emergency_unvalidated, "unapproved_changes": c.unapproved_changes,
+         "gate_bypasses": bypasses},
         {"counts": counts, "emergency_total": c.emergency_total,
          "emergency_pending": c.emergency_pending, "changes_required": c.changes_required,
          "judged_at": c.at, "rule": c.rule})
@@ -232,7 +239,8 @@ def source_section(engine: Engine) -> Section:
     row = latest.row(0, named=True)
     items = pl.DataFrame(json.loads(row["checklist"] or "{}").get("items", []))
     if items.height:
-        items = items.with_columns(pl.col("value").cast(pl.Float64))
+        items = items.with_columns(pl.col("value").cast(pl.Float64)).select(
+            [c for c in ("item", "value", "status", "detail") if c in items.columns])
     return Section("source_validation", SECTIONS["source_validation"], [
         f"Source {row['source']}, quarter {row['quarter']}: signed off by {row['signed_by']} at "
         f"{row['signed_at']}.", f"Findings: {row['findings']}"],

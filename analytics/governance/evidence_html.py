@@ -35,15 +35,19 @@ def cell(value: Any) -> tuple[str, bool]:
 
     >>> cell("<script>alert(1)</script>")
     ('&lt;script&gt;alert(1)&lt;/script&gt;', False)
-    >>> cell(0.123456)
-    ('0.1235', True)
+    >>> cell(0.123456), cell(10608.0), cell(12345.678)
+    (('0.1235', True), ('10608', True), ('12345.7', True))
     """
     if value is None:
         return "—", False
     if isinstance(value, bool):
         return ("yes" if value else "no"), False
     if isinstance(value, float):
-        return (f"{value:.4g}" if value == value else "—"), True
+        if value != value:
+            return "—", False
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value)), True
+        return (f"{value:.4g}" if abs(value) < 1e4 else f"{value:.1f}"), True
     if isinstance(value, int):
         return str(value), True
     if isinstance(value, datetime):

@@ -50,7 +50,9 @@ def bypass_items(engine: Engine, at: datetime) -> pl.DataFrame:
     schema = {"deployment_id": pl.Int64, "service": pl.String, "began": pl.Datetime("us"),
               "validated_at": pl.Datetime("us"), "validated_by": pl.String}
     deps = pl.DataFrame(deps.to_dicts(), schema=schema) if deps.height else pl.DataFrame(schema=schema)
-    items = items.with_columns(pl.col("decided_at", "due_at").cast(pl.Datetime("us")))
+    # An empty result carries no types from SQLite: give the columns theirs.
+    items = items.cast({"id": pl.Int64, "service": pl.String, "decided_at": pl.Datetime("us"),
+                        "due_at": pl.Datetime("us"), "actor": pl.String})
     matched = (items.join(deps, on="service", how="left")
                .filter(pl.col("began").is_null() | (pl.col("began") >= pl.col("decided_at")))
                .sort("id", "began", "deployment_id", nulls_last=True)

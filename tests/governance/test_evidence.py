@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from analytics.governance import evidence
 from analytics.store.queries import Filters
+from analytics.store.bypasses import record_bypass
 from analytics.store.validations import sign_off_source
 from tests.governance import builders as b
 
@@ -156,22 +157,26 @@ def test_hostile_text_is_escaped_and_sign_off_shown(engine) -> None:  # noqa: AN
         sign_off_source(session=s, source="demo", quarter="2026Q3", by="ana <b>",
                         findings=f"all fine {hostile}", checklist={"items": [
                             {"item": "deployment rows", "value": 2, "status": "ok", "detail": hostile}]})
+        record_bypass(session=s, service="gold-1", actor="ops", at=t0, detail={"risk": 0.4})
         s.commit()
-    pack = evidence.build(engine, OCT, NOV_END, actor="ann", seed=1)
+    pack = evidence.build(engine, OCT, NOV_END, actor="ann", seed=1, at=datetime(2026, 12, 1))
     with zipfile.ZipFile(io.BytesIO(pack.content)) as z:
         page = z.read("index.html").decode()
-        outages = json.loads(z.read("data/compliance.json"))["tables"]["outages_without_postmortem"]
+        tables = json.loads(z.read("data/compliance.json"))["tables"]
+        outages = tables["outages_without_postmortem"]
         sample = json.loads(z.read("data/release_sample.json"))["tables"]
     assert "<script" not in page and "<b>" not in page
-    # The audit section is audit.verify's verdict: the head is the sign-off's entry.
+    # The audit section is audit.verify's verdict: the head is the last entry before the export.
     with engine.connect() as conn:
         head = conn.execute(text("SELECT id, hash FROM audit_log WHERE action = "
-                                 "'sign_off_source'")).one()
+                                 "'gate.bypass'")).one()
     verdict = json.loads(zipfile.ZipFile(io.BytesIO(pack.content)).read("data/audit.json"))
     assert (verdict["verification"]["head"], verdict["verification"]["head_hash"]) == tuple(head)
     assert verdict["verification"]["ok"] is True and f"head #{head[0]} {head[1]}" in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert outages[0]["title"] == hostile  # the data file keeps the text as it is
+    # The gate's emergency bypass is in the pack's compliance section, overdue (no validation).
+    assert [(r["service"], r["status"]) for r in tables["gate_bypasses"]] == [("gold-1", "overdue")]
     assert "Findings: all fine" in page and "signed off by ana &lt;b&gt;" in page
     assert [r["id"] for r in sample["releases"]] == [1, 2]
     assert [r["deployment_id"] for r in sample["incidents"]] == [1]
