@@ -80,7 +80,8 @@ with st.expander("Evidence pack for auditors", icon=":material/folder_zip:"):
                "audit verification), the JSON/CSV behind each section and a SHA-256 manifest, "
                f"for {ev_lo} – {ev_hi}. Building it is recorded in the audit log as an export. "
                "The same pack: `python -m analytics evidence --from … --to … --out pack.zip`.")
-    ev_seed = st.number_input("Sample seed", min_value=0, value=7, step=1, key="gov_evidence_seed")
+    ev_seed = st.columns([1, 3])[0].number_input("Sample seed", min_value=0, value=7, step=1,
+                                                  key="gov_evidence_seed")
     if ev_lo is None or ev_hi is None:
         st.info("The store holds no data yet, so there is no period to build a pack for.")
     elif st.button("Build evidence pack", key="gov_evidence_build"):
