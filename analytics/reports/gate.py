@@ -23,14 +23,22 @@ from analytics.store.queries import Filters
 
 
 def budget_remaining(engine: Engine, service: str, at: datetime) -> tuple[float | None, list[dict]]:
-    """(lowest remaining budget share among the service's SLOs at ``at``, per SLO rows)."""
+    """(lowest remaining budget share among the service's SLOs at ``at``, per SLO rows).
+
+    A decision after the newest SLI sample reads the budget as of that sample (the latest
+    state known), and each row says when it was read."""
     from analytics.reports.slo import slo_report
 
+    newest = queries.newest_sample_ts(engine)
+    if newest is None:
+        return None, []
+    when = min(at, newest)
     try:
-        status = slo_report(engine, filters=Filters(services=(service,)), at=at).status
+        status = slo_report(engine, filters=Filters(services=(service,)), at=when).status
     except NoData:
         return None, []
-    rows = [{"slo": r["slo"], "budget_remaining": r["budget_remaining"], "state": r["state"]}
+    rows = [{"slo": r["slo"], "budget_remaining": r["budget_remaining"], "state": r["state"],
+             "as_of": when.isoformat(timespec="minutes")}
             for r in status.rows(named=True) if r["service"] == service]
     known = [r["budget_remaining"] for r in rows if r["budget_remaining"] is not None]
     return (min(known) if known else None), rows

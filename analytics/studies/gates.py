@@ -200,13 +200,15 @@ def decide(gate: Gate, *, service: str, coverage: float, risk: float, emergency:
     notes += freeze_notes
     budget = gate.budget_rule(budget_remaining)
     escalate: list[tuple[str, str]] = []
+    waived: tuple[str, str] | None = None
     if budget is not None:
         detail = (f"error budget remaining {budget_remaining:.1%} is below {budget.below:.0%}: "
                   f"{budget.why}".rstrip(": "))
         if budget.action == "fixes-only" and not fix:
             fails.append((f"error-budget:{budget.id}", detail + " Only fixes and emergencies may deploy."))
         elif budget.action == "fixes-only":
-            notes.append(f"{detail} This change is a fix: allowed.")
+            waived = (f"error-budget:{budget.id}", f"{detail} This change is a fix: allowed.")
+            notes.append(waived[1])
         else:
             escalate.append((f"error-budget:{budget.id}", detail + " Approval required."))
     if fails:
@@ -219,9 +221,13 @@ def decide(gate: Gate, *, service: str, coverage: float, risk: float, emergency:
         return {"decision": "escalate", "risk": risk,
                 "decided_by": {"rule": escalate[0][0], "detail": escalate[0][1]},
                 "reasons": [d for _, d in escalate] + notes}
-    decided = ({"rule": "risk-acceptance", "detail": "; ".join(cited)} if cited else
-               {"rule": "all-checks-passed", "detail": "coverage, open Sev1, freezes, error budget "
-                                                       "and risk all within policy"})
+    if cited:
+        decided = {"rule": "risk-acceptance", "detail": "; ".join(cited)}
+    elif waived:
+        decided = {"rule": waived[0], "detail": waived[1]}
+    else:
+        decided = {"rule": "all-checks-passed", "detail": "coverage, open Sev1, freezes, error "
+                                                          "budget and risk all within policy"}
     return {"decision": "pass", "risk": risk, "decided_by": decided,
             "reasons": [f"coverage {coverage:g}% ≥ {min_cov:g}%", f"risk score {risk:.3f} ≤ {limit:g}",
                         *notes]}

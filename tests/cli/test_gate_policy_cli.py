@@ -42,7 +42,8 @@ def test_budget_exhausted_fails_unless_a_fix(demo_engine, capsys) -> None:  # no
     assert body["error_budget"]["lowest_remaining"] < 0          # checkout's SLO: about −40%
     assert "Only fixes and emergencies may deploy" in body["decided_by"]["detail"]
     code, fix = _gate(demo_engine, capsys, "checkout", "--fix")
-    assert code == 0 and fix["decided_by"]["rule"] == "all-checks-passed"
+    assert code == 0 and fix["decided_by"]["rule"] == "error-budget:budget-exhausted"
+    assert fix["decided_by"]["detail"].endswith("This change is a fix: allowed.")
     _, low = _gate(demo_engine, capsys, "chat")                  # 0 < remaining < 25%
     assert low["decision"] == "escalate" and low["decided_by"]["rule"] == "error-budget:budget-low"
 

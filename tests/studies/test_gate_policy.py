@@ -44,7 +44,7 @@ def test_default_policy_file_is_the_old_gate() -> None:
 
 @pytest.mark.parametrize(("remaining", "fix", "decision", "rule"), [
     (-0.4, False, "fail", "error-budget:budget-exhausted"),   # spent: only fixes and emergencies
-    (-0.4, True, "pass", "all-checks-passed"),
+    (-0.4, True, "pass", "error-budget:budget-exhausted"),   # a fix: allowed, the rule cited
     (0.0, False, "escalate", "error-budget:budget-low"),      # 0 is not below 0: approval band
     (0.249, False, "escalate", "error-budget:budget-low"),
     (0.25, False, "pass", "all-checks-passed"),               # exactly 25% is not below it
