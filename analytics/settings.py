@@ -63,6 +63,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WORKBENCH_INSECURE", "",
             "Set by serve --insecure: serve a public address without sign-in, everyone as an "
             "anonymous viewer."),
+    Setting("WORKBENCH_GATE_POLICY", "",
+            "Release gate policy TOML file (thresholds, error-budget rules, change calendar); "
+            "default analytics/studies/gate_policy.toml."),
     Setting("WORKBENCH_AUDIT_KEY", "",
             "Secret key (any string) of the audit log's HMAC-SHA256 chain; when empty, the key "
             "file below is used (init creates it with mode 0600)."),
@@ -112,6 +115,7 @@ class Settings:
     local_role: str = "admin"
     insecure: bool = False
     audit_key: str = ""
+    gate_policy: str = ""
     audit_key_file: str = ""
     audit_checkpoint_file: str = ""
     pseudonym_key: str = ""
@@ -155,6 +159,7 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         local_role=value["WORKBENCH_LOCAL_ROLE"].strip().lower(),
         insecure=value["WORKBENCH_INSECURE"].strip().lower() in ("1", "true", "yes", "on"),
         audit_key=value["WORKBENCH_AUDIT_KEY"],
+        gate_policy=value["WORKBENCH_GATE_POLICY"],
         audit_key_file=value["WORKBENCH_AUDIT_KEY_FILE"],
         audit_checkpoint_file=value["WORKBENCH_AUDIT_CHECKPOINT_FILE"],
         pseudonym_key=value["WORKBENCH_PSEUDONYM_KEY"],

@@ -72,6 +72,37 @@ def table(frame: pl.DataFrame, name: str, key: str) -> None:
 
 st.title("Governance")
 st.caption(ui.plain(ui.describe(filters)))
+
+# Evidence pack: auditors and admins only (it holds person-level rows such as ticket titles).
+if access.can("export-evidence"):
+    with st.expander("Evidence pack for auditors", icon=":material/folder_zip:"):
+        ev_lo, ev_hi = filters.start or ui.extent()[0], filters.end or ui.extent()[1]
+        st.caption("A zip with a self-contained HTML report (methodology and definition versions, "
+                   "KPIs and release success by criticality, a seeded sample of releases, the "
+                   "compliance lists, the latest source sign-off, snapshots, gaming findings, the "
+                   "audit verification), the JSON/CSV behind each section and a SHA-256 manifest, "
+                   f"for {ev_lo} – {ev_hi}. Building it is recorded in the audit log as an export. "
+                   "The same pack: `python -m analytics evidence --from … --to … --out pack.zip`.")
+        ev_seed = st.columns([1, 3])[0].number_input("Sample seed", min_value=0, value=7, step=1,
+                                                      key="gov_evidence_seed")
+        if ev_lo is None or ev_hi is None:
+            st.info("The store holds no data yet, so there is no period to build a pack for.")
+        elif st.button("Build evidence pack", key="gov_evidence_build"):
+            from analytics.governance import evidence
+
+            ev_name = f"evidence-{ev_lo}-{ev_hi}.zip"
+            try:
+                ev_pack = evidence.build(ui.engine(), ev_lo, ev_hi, actor=get_settings().user,
+                                         seed=int(ev_seed), timezone=filters.timezone, name=ev_name)
+            except ReportError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["gov_evidence"] = (ev_name, ev_pack.content, ev_pack.sha256)
+        if "gov_evidence" in st.session_state:
+            ev_name, ev_bytes, ev_sha = st.session_state["gov_evidence"]
+            st.success(f"Built {ev_name}: {len(ev_bytes):,} bytes, SHA-256 {ev_sha}.")
+            st.download_button("Download evidence pack", ev_bytes, ev_name, mime="application/zip",
+                               key="gov_evidence_download")
 try:
     comp = lists(filters)
 except ReportError as exc:

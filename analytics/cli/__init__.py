@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gate": ("analytics.cli.gate", "release quality gate for a proposed change (exit 0/1/3)"),
     "attribute": ("analytics.cli.attribute", "store incident → deployment attribution (§1.1)"),
     "audit": ("analytics.cli.audit", "verify the audit log's keyed hash chain (exit 0/1)"),
+    "evidence": ("analytics.cli.evidence",
+                 "build the evidence pack for auditors (zip with HTML report)"),
     "snapshot": ("analytics.cli.snapshot", "archive a month's reports; verify or list snapshots"),
     "purge": ("analytics.cli.purge", "redact personal text past its retention (--dry-run/--apply)"),
     "compliance": ("analytics.cli.compliance",

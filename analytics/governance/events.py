@@ -207,6 +207,14 @@ class NotificationFailedEvent(Event):
     entity = "notification_outbox"
 
 
+@dataclass(frozen=True, kw_only=True)
+class GateBypassEvent(Event):
+    """An emergency fix bypassed the release gate; its retroactive validation is due in 72 h."""
+
+    name = "gate.bypass"
+    entity = "gate_bypass"
+
+
 def all_events() -> tuple[type[Event], ...]:
     """Every event class, in declaration order."""
     return tuple(Event.__subclasses__())

@@ -90,3 +90,17 @@ def test_empty_fields_are_refused(engine, app_for):
 def _rows(engine, sql):
     with engine.connect() as conn:
         return conn.execute(text(sql)).all()
+
+
+def test_evidence_pack_button_builds_a_download(engine, app_for, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_AUDIT_CHECKPOINT_FILE", str(tmp_path / "cp"))
+    b.services(engine)
+    b.deployment(engine, 1, 1, datetime(2026, 10, 5, 10))
+    at = app_for(engine, PAGE)
+    assert not any(d.label == "Download evidence pack" for d in at.get("download_button"))
+    next(x for x in at.button if x.label == "Build evidence pack").click().run()
+    assert not at.exception, at.exception
+    assert any(s.value.startswith("Built evidence-") for s in at.success)
+    assert any(d.label == "Download evidence pack" for d in at.get("download_button"))
+    # Building it is an audited export.
+    assert _count(engine, "SELECT count(*) FROM audit_log WHERE action = 'export'") == 1

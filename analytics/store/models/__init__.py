@@ -23,6 +23,7 @@ from analytics.store.models.changes import DefinitionProposal, SloVersion
 from analytics.store.models.compliance import EmergencyValidation, SourceValidation
 from analytics.store.models.delivery import (Change, ChangeRequest, Deployment, Incident,
                                              IncidentAttribution)
+from analytics.store.models.gates import GateBypass
 from analytics.store.models.governance import AuditLog, DemoTruth, Improvement, KpiDefinition
 from analytics.store.models.loop import NotificationOutbox
 from analytics.store.models.reliability import (MaintenanceWindow, Outage, SlaContract, SliSample,
@@ -33,7 +34,7 @@ __all__ = [
     "Vendor", "VendorOutage", "VendorReport",
     "DEPLOYMENT_STATUSES", "DefinitionProposal", "SloVersion", "EmergencyValidation", "SourceValidation", "EXCLUSION_KINDS", "OUTAGE_CAUSES", "TIERS", "AuditLog", "Change",
     "ChangeRequest", "CsatResponse", "DemoTruth", "Deployment", "Experiment",
-    "ExperimentObservation", "ImportBatch", "Imported", "Improvement", "Incident",
+    "ExperimentObservation", "GateBypass", "ImportBatch", "Imported", "Improvement", "Incident",
     "IncidentAttribution", "KpiDefinition", "NotificationOutbox", "MaintenanceWindow", "Outage", "Service",
     "SlaContract", "SliSample", "Slo", "Ticket", "TicketWait", "natural_key",
 ]
