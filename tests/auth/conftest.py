@@ -8,7 +8,7 @@ import streamlit as st
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from roles_helpers import APP, AUTH
+from tests.auth.roles_helpers import APP, AUTH
 
 
 @pytest.fixture

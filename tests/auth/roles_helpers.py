@@ -1,4 +1,4 @@
-"""Shared by the role tests (tests/auth is on sys.path for its test modules)."""
+"""Shared by the role tests (imported as tests.auth.roles_helpers)."""
 
 from __future__ import annotations
 

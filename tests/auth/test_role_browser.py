@@ -11,7 +11,7 @@ import time
 import urllib.request
 
 import pytest
-from roles_helpers import ROOT
+from tests.auth.roles_helpers import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.auth import access_mode, parse_role_map, policy, role_from_claims
 from analytics.cli import serve
-from roles_helpers import ROOT, navigation
+from tests.auth.roles_helpers import ROOT, navigation
 
 PAGES = sorted(p.stem for p in (ROOT / "pages").glob("*.py"))
 AGGREGATE_PAGES = {"overview", "delivery", "slos", "slas", "customer", "voice_of_customer",

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from sqlalchemy import Engine, text
-from test_report_delivery import _fill, _gap_within
+from tests.cli.test_report_delivery import _fill, _gap_within
 
 from analytics.cli import main
 

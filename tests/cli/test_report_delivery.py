@@ -14,7 +14,7 @@ from analytics.cli import main
 from analytics.store.bulk import bulk_insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "metrics"))
-from delivery_builders import SERVICES, h, scenario  # noqa: E402
+from tests.metrics.delivery_builders import SERVICES, h, scenario  # noqa: E402
 
 PERIOD = ("--from", "2024-01-01", "--to", "2024-01-14")
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import polars as pl
 import pytest
-from delivery_builders import SERVICES, changes, deployments, incidents, scenario
+from tests.metrics.delivery_builders import SERVICES, changes, deployments, incidents, scenario
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import numpy as np
 import polars as pl
 import pytest
-from delivery_builders import END, START, changes, deployments, incidents, scenario
+from tests.metrics.delivery_builders import END, START, changes, deployments, incidents, scenario
 
 from analytics.metrics.delivery import PRODUCTION, lead_time_pairs, scope
 from analytics.metrics.delivery_report import build_facts, summarize

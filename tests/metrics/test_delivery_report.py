@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from delivery_builders import END, START, SERVICES, changes, deployments, incidents, scenario
+from tests.metrics.delivery_builders import END, START, SERVICES, changes, deployments, incidents, scenario
 
 from analytics.metrics.delivery_report import DEFINITIONS, build_facts, delivery_report, summarize
 

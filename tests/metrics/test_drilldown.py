@@ -4,7 +4,7 @@ hand-made scenario of delivery_builders (see its docstring for the arithmetic)."
 from __future__ import annotations
 
 import pytest
-from delivery_builders import END, START, scenario
+from tests.metrics.delivery_builders import END, START, scenario
 
 from analytics.metrics.delivery_report import build_facts, summarize
 from analytics.metrics.drilldown import KINDS, records

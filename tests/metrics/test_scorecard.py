@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 import pytest
-from delivery_builders import (
+from tests.metrics.delivery_builders import (
     END,
     START,
     service_cols,

@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 import pytest
-from delivery_builders import END, START, changes, deployments, incidents, scenario
+from tests.metrics.delivery_builders import END, START, changes, deployments, incidents, scenario
 from statsmodels.stats.proportion import proportion_confint
 
 from analytics.metrics.attribution import attribute

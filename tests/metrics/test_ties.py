@@ -9,7 +9,7 @@ from itertools import permutations
 
 import polars as pl
 import pytest
-from delivery_builders import deployments, incidents
+from tests.metrics.delivery_builders import deployments, incidents
 
 from analytics.metrics.attribution import attribute
 from analytics.metrics.stability import deployment_facts

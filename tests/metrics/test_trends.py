@@ -7,7 +7,7 @@ from datetime import date, datetime
 import numpy as np
 import polars as pl
 import pytest
-from delivery_builders import END, START, scenario
+from tests.metrics.delivery_builders import END, START, scenario
 
 from analytics.metrics.delivery_report import build_facts, summarize
 from analytics.metrics.trends import (

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from analytics import catalogue
-from test_delivery_pages import _cfr_caption
+from tests.pages.test_delivery_pages import _cfr_caption
 
 pytestmark = pytest.mark.bpic
 PERIOD = (date(2013, 10, 1), date(2014, 3, 31))
