@@ -6,8 +6,11 @@ This is the only analytics module that imports streamlit; metrics and studies ne
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -18,6 +21,7 @@ from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
 from analytics.store import queries
 from analytics.store.db import get_engine, migrate
 from analytics.store.queries import Filters
+from analytics.store.version import data_version
 
 DEFAULT_DAYS = DEFAULT_PERIOD_DAYS
 # The sidebar filters' widget keys, which are also their URL query parameters.
@@ -50,13 +54,45 @@ def engine() -> Engine:
     return eng
 
 
-@st.cache_data(ttl=300)
+def version() -> str:
+    """The store's data version (analytics.store.version): a few milliseconds, read per call."""
+    return data_version(engine())
+
+
+def cached(fn: Callable | None = None, *, resource: bool = False, **options: Any) -> Callable:
+    """``st.cache_data`` (or ``st.cache_resource`` with ``resource=True``) keyed on the store's
+    data version as well as the arguments: a result lives until the data changes (an import, a
+    demo load, a saved definition), not for a fixed number of seconds, so a page left idle for an
+    hour still answers from its cache. ``options`` go to Streamlit's decorator
+    (``show_spinner``, ``max_entries``)."""
+
+    def wrap(f: Callable) -> Callable:
+        def keyed(data_ver: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ARG001
+            return f(*args, **kwargs)
+
+        # Streamlit names a cache by module and qualname; pages all run as __main__, so the
+        # file goes into the name (two pages may both have an ``inputs``).
+        keyed.__module__ = f.__module__
+        keyed.__qualname__ = f"{f.__code__.co_filename}:{f.__qualname__}"
+        store = (st.cache_resource if resource else st.cache_data)(**options)(keyed)
+
+        @functools.wraps(f)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return store(version(), *args, **kwargs)
+
+        call.clear = store.clear  # type: ignore[attr-defined]
+        return call
+
+    return wrap(fn) if fn is not None else wrap
+
+
+@cached
 def services() -> pl.DataFrame:
     """Services with team, tier and criticality."""
     return queries.services(engine())
 
 
-@st.cache_data(ttl=300)
+@cached
 def extent() -> tuple[date | None, date | None]:
     """First and last day with data."""
     return queries.data_extent(engine())

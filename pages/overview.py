@@ -28,7 +28,7 @@ HOW = {
 }
 
 
-@st.cache_data(ttl=300, show_spinner="Counting…")
+@ui.cached(show_spinner="Counting…")
 def activity(filters: Filters) -> tuple[dict[str, int], pl.DataFrame]:
     """Totals and weekly counts per kind: aggregated here, never raw events to the browser."""
     return report.activity(ui.engine(), filters)
@@ -63,20 +63,20 @@ CSAT = f"{CSAT_KPI.label} after releases / other"
 EVERY = report.EVERY
 DRILL_ROWS = 500
 DRILL = "drill"  # URL query parameter: the service whose records are shown
-@st.cache_data(ttl=300, show_spinner="Computing the scorecard…")
+@ui.cached(show_spinner="Computing the scorecard…")
 def delivery_facts(filters: Filters, window: float):  # noqa: ANN201 (Facts: kept on the server)
     """Per-record delivery facts, as `report scorecard` computes them (kept on the server)."""
     return delivery_report.facts(ui.engine(), filters, window_hours=window)
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def customer_events(filters: Filters, window: float) -> dict[str, pl.DataFrame]:
     """Tickets and CSAT answers of the period and ``window`` hours past it (kept on the
     server), as `report scorecard` reads them."""
     return report.customer_events(ui.engine(), filters, window_hours=window)
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def scorecards(filters: Filters, window: float) -> dict[str, pl.DataFrame]:
     """Service and team scorecard rows (aggregates only), as `report scorecard`."""
     facts = delivery_facts(filters, window)
@@ -86,7 +86,7 @@ def scorecards(filters: Filters, window: float) -> dict[str, pl.DataFrame]:
             for level in report.LEVELS}
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def drill(filters: Filters, window: float, kind: str, service: str | None,
           ) -> tuple[pl.DataFrame, int]:
     """At most DRILL_ROWS records behind a scorecard number of one service, and their count."""
