@@ -215,7 +215,8 @@ if rates["burn"].null_count() == rates.height:
     st.info("No events in the period: no burn rate to show.")
 else:
     st.altair_chart(burn_rate_chart(rates), width="content")
-    st.caption("Hourly: error ratio over the pair's long and short window ÷ (1 − target); the "
+    st.caption("Hourly (over a long period, the highest value of every few hours): error ratio "
+               "over the pair's long and short window ÷ (1 − target); the "
                "dashed red rule is the pair's factor (" + ", ".join(
                    f"{a.name}: {a.factor(Window.of(slo).period(at)):.3g}"
                    for a in DEFAULT_ALERTS) + "); the pair fires while both lines are above it. "
