@@ -30,6 +30,9 @@ FILTER_KEYS = ("period", "team", "service", "env")
 # and the URL's query string, so the next page restores them from here (and the widgets, bound to
 # the URL, write them back into it).
 _KEPT, _PAGE, _SWITCHED = "_ui_filters", "_ui_page", "_ui_switched"
+# The typed period (a text field applies on Enter; the date picker's own field only on leaving
+# it) and the sentence saying why the last one typed was refused.
+_TYPED, _TYPED_ERROR = "period_typed", "_ui_period_error"
 # Characters Markdown or HTML can act on; a backslash makes each one literal.
 
 
@@ -113,8 +116,13 @@ def global_filters() -> Filters:
         tz = get_settings().timezone
         period = st.date_input(f"Period ({tz} days, inclusive)", value=default, min_value=lo,
                                max_value=hi, key="period", bind="query-params",
-                               help="Pick the first and last day, or type them; a typed date "
-                                    "applies when you leave the field (Tab or a click outside).")
+                               help="Pick the first and last day in the calendar, or type "
+                                    "them in the field below and press Enter.")
+        st.text_input("Type a period, then Enter", key=_TYPED, placeholder=f"{default[0]} – {default[1]}",
+                      on_change=_apply_typed, args=(lo, hi),
+                      help="Two dates as YYYY-MM-DD (or one day); Enter applies them to Period.")
+        if st.session_state.get(_TYPED_ERROR):
+            st.error(st.session_state[_TYPED_ERROR])
         teams = st.multiselect("Teams", sorted(svc["team"].unique().to_list()), key="team",
                                bind="query-params", placeholder="All teams")
         pool = svc.filter(pl.col("team").is_in(teams)) if teams else svc
@@ -129,6 +137,54 @@ def global_filters() -> Filters:
                       services=tuple(n for n in names if n in set(pool["service"].to_list())),
                       environment=env, timezone=tz)
     return filters
+
+
+def parse_period(text: str, lo: date, hi: date) -> tuple[date, date]:
+    """The period typed as two ISO dates (any separator) or one day, within [lo, hi]; raises
+    ValueError with a plain sentence otherwise.
+
+    >>> parse_period("2026-10-01 – 2026-10-31", date(2026, 1, 1), date(2026, 12, 31))
+    (datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
+    >>> parse_period("2026-10-05", date(2026, 1, 1), date(2026, 12, 31))
+    (datetime.date(2026, 10, 5), datetime.date(2026, 10, 5))
+    >>> parse_period("2025-10-05 to 2026-01-02", date(2026, 1, 1), date(2026, 12, 31))
+    Traceback (most recent call last):
+    ValueError: The data covers 2026-01-01 – 2026-12-31: 2025-10-05 is outside it.
+    """
+    found = re.findall(r"\d{4}-\d{2}-\d{2}", text)
+    if len(found) not in (1, 2):
+        raise ValueError("Type the first and last day as YYYY-MM-DD, e.g. 2026-10-01 – 2026-10-31.")
+    try:
+        days = [date.fromisoformat(d) for d in found]
+    except ValueError:
+        raise ValueError(f"{' or '.join(found)} is not a date.") from None
+    start, end = days[0], days[-1]
+    if end < start:
+        raise ValueError(f"The period ends ({end}) before it starts ({start}).")
+    for day in (start, end):
+        if not lo <= day <= hi:
+            raise ValueError(f"The data covers {lo} – {hi}: {day} is outside it.")
+    return start, end
+
+
+def _apply_typed(lo: date, hi: date) -> None:
+    """On Enter in the typed-period field: the period becomes the date picker's value and the
+    URL's (callbacks run before the widgets, so the picker shows it on this run)."""
+    text = st.session_state.get(_TYPED, "").strip()
+    if not text:
+        return
+    try:
+        period = parse_period(text, lo, hi)
+    except ValueError as exc:
+        st.session_state[_TYPED_ERROR] = str(exc)
+        return
+    st.session_state[_TYPED_ERROR] = ""
+    st.session_state["period"] = period
+    st.session_state[_TYPED] = ""
+    try:
+        st.query_params["period"] = [d.isoformat() for d in period]
+    except StreamlitAPIException:  # the bound picker writes it itself
+        pass
 
 
 def follow(page: str) -> None:

@@ -96,3 +96,27 @@ def test_scorecard_cell_click_opens_that_services_records(server):  # noqa: F811
         expect(first).to_contain_text(name, timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "overview-drill-click.png"), full_page=True)
         browser.close()
+
+
+def test_a_typed_period_applies_on_enter(server):  # noqa: F811
+    """Point 2: a period typed into the sidebar and confirmed with Enter (no click elsewhere)
+    becomes the page's period, in the URL, the caption and the date picker."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = _open(browser, f"{server}/delivery", "Delivery")
+        box = page.get_by_test_id("stSidebar").get_by_label("Type a period, then Enter", exact=True)
+        box.fill("2026-10-01 – 2026-10-31")
+        box.press("Enter")
+        _wait_query(page, {"period": ["2026-10-01", "2026-10-31"]})
+        expect(page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first
+               ).to_contain_text("2026-10-01 – 2026-10-31 (UTC, inclusive)", timeout=30_000)
+        expect(page.get_by_test_id("stDateInputField")).to_contain_text("2026/10/31")
+        # A date outside the data is refused with a sentence, and the period stays.
+        box.fill("2020-01-01")
+        box.press("Enter")
+        expect(page.get_by_test_id("stSidebar").get_by_test_id("stAlert")).to_contain_text(
+            "is outside it", timeout=30_000)
+        assert _query(page.url) == {"period": ["2026-10-01", "2026-10-31"]}
+        browser.close()
