@@ -8,8 +8,12 @@ It starts ``python -m analytics serve`` on a free loopback port, opens each page
 chromium (a new tab per visit) and measures, from navigation until the script run has finished
 and no chart placeholder is left:
 
-- *first*: the first visit to the page after the server started (its caches are cold);
-- *warm*: the median of ``--repeat`` later visits (a new session each, caches warm);
+- *first*: the first visit to the page after the server started (its caches are cold), in a
+  fresh browser profile (nothing in the browser's HTTP cache);
+- *warm*: the median of ``--repeat`` later visits, each a new tab and a new Streamlit session,
+  with the server's caches and the browser's HTTP cache warm (one profile for all warm visits,
+  as a returning user's browser). A fresh profile per visit re-downloads and re-parses the whole
+  frontend bundle: about 0.15 s more server CPU and 1 s more browser CPU per visit here;
 - *workshop slider*: the median of ``--repeat`` moves of the Threshold workshop's threshold
   slider, from the key press until the page shows the new rule and the run has finished;
 - *browser CPU* and *server CPU* of the warm visits (medians): the renderer's main-thread task
@@ -92,10 +96,14 @@ def serve(db: str | None) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the app did not start within 60 s")
 
 
-def visit(browser, url: str, server_pid: int | None = None) -> tuple[float, float, float]:  # noqa: ANN001
+VIEWPORT = {"width": 1400, "height": 1000}
+
+
+def visit(context, url: str, server_pid: int | None = None) -> tuple[float, float, float]:  # noqa: ANN001
     """(seconds from navigation until the page's run finished and its charts are drawn, the
-    renderer's main-thread CPU seconds, the server's CPU seconds meanwhile)."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    renderer's main-thread CPU seconds, the server's CPU seconds meanwhile), in a new tab of
+    the browser ``context`` (a profile: its HTTP cache is shared by its tabs)."""
+    page = context.new_page()
     cdp = page.context.new_cdp_session(page)
     cdp.send("Performance.enable")
     cpu0 = cpu_seconds(server_pid) if server_pid else 0.0
@@ -143,7 +151,8 @@ def section(rows: list[tuple[str, float, list[tuple[float, float, float]]]], sli
     lines = [f"\n## Pages in the browser ({stamp})\n",
              f"`python bench/pages.py` on {db}: `analytics serve` on loopback, Debian chromium "
              f"1400×1000, {platform.machine()}, {os.cpu_count()} cores (shared). First = first "
-             "visit after the server started; warm = median of later visits in new sessions; "
+             "visit after the server started, fresh browser profile; warm = median of later visits in "
+             "new tabs and sessions, server caches and browser HTTP cache warm; "
              "until the script run finished and no chart placeholder was left. Targets: first "
              f"≤ {TARGETS['first']:g} s, warm ≤ {TARGETS['warm']:g} s, workshop slider ≤ "
              f"{TARGETS['slider']:g} s. Load average at the end: "
@@ -180,9 +189,12 @@ def main(argv: list[str] | None = None) -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             rows = []
+            returning = browser.new_context(viewport=VIEWPORT)
             for title, path in [] if args.slider_only else pages():
-                first = visit(browser, f"{url}/{path}")[0]
-                warm = [visit(browser, f"{url}/{path}", proc.pid) for _ in range(args.repeat)]
+                fresh = browser.new_context(viewport=VIEWPORT)
+                first = visit(fresh, f"{url}/{path}")[0]
+                fresh.close()
+                warm = [visit(returning, f"{url}/{path}", proc.pid) for _ in range(args.repeat)]
                 rows.append((title, first, warm))
                 print(f"{title:24} first {first:6.2f} s  warm {statistics.median(w[0] for w in warm):6.2f} s"
                       f"  browser CPU {statistics.median(w[1] for w in warm):5.2f} s"
