@@ -132,9 +132,11 @@ KPI_WIDTHS = {"deployment_frequency": 94, "lead_time": 90, "change_failure_rate"
               "recovery_time": 88}  # px: the widest "value · band ▲" of the demo fits
 
 
-def fitted(name: str) -> dict[str, object]:
+def fitted(name: str, longest: int = 0) -> dict[str, object]:
     """Headings from the catalogue's short names (the full ones as tooltips) and widths that
-    fit the scorecard into the page at 1400 px, so no column hides behind a scrollbar."""
+    fit the scorecard into the page at 1400 px, so no column hides behind a scrollbar; the name
+    column is as wide as its ``longest`` name (7 px a character and the cell's padding), so a
+    name is never cut (a very long one scrolls the table, the name column pinned)."""
     col = st.column_config.Column
     widths = {"Deploys": (58, "Deploys", "deployments in the period and environment"),
               **{k.label: (KPI_WIDTHS.get(k.key, 84), k.short,
@@ -146,7 +148,8 @@ def fitted(name: str) -> dict[str, object]:
               CSAT: (100, f"{CSAT_KPI.short} after/other",
                      f"{CSAT_KPI.label} ({CSAT_KPI.unit}) of answers within the window after a "
                      "release / of the other answers")}
-    config: dict[str, object] = {name: col(name.capitalize(), width=100, pinned=True)}
+    config: dict[str, object] = {name: col(name.capitalize(), width=max(100, 7 * longest + 16),
+                                           pinned=True)}
     config |= {head: col(label, width=w, help=tip) for head, (w, label, tip) in widths.items()}
     # Escalations are the ▲ cells and the red box above: the column stays in the data only.
     config["Escalation"] = None
@@ -237,7 +240,8 @@ for tab, level in ((by_service, "service"), (by_team, "team")):
                           if level == "service" else {})
             # Tall enough for every row (35 px a row plus the header): no inner scrollbar.
             st.dataframe(coloured(readable(part, level)), hide_index=True, width="stretch",
-                         height=35 * (part.height + 1) + 3, column_config=fitted(level),
+                         height=35 * (part.height + 1) + 3,
+                         column_config=fitted(level, part[level].str.len_chars().max() or 0),
                          **selectable)
 loose = cards["service"].filter(pl.col("service").is_null())
 if loose.height:

@@ -77,13 +77,14 @@ def test_scorecard_cell_click_opens_that_services_records(server):  # noqa: F811
         expect(main).to_contain_text("Records behind a number", timeout=60_000)
         page.wait_for_timeout(2000)
         # The first criticality's table is a canvas: click the third row's "Tickets" cell by
-        # position (the page's column widths: Service 100, Deploys 58, the four KPIs 94 + 90 +
-        # 90 + 88, Restore time 80, Incidents 60, Outage minutes 100, Tickets 56; rows 35 px).
+        # position (the page's column widths: Service 100 or more — 7 px a character of its
+        # longest name, 107 here — Deploys 58, the four KPIs 94 + 90 + 90 + 88, Restore time 80,
+        # Incidents 60, Outage minutes 100, Tickets 56; rows 35 px).
         grid = main.get_by_test_id("stDataFrame").first
         grid.scroll_into_view_if_needed()
         box = grid.bounding_box()
         assert box
-        x = box["x"] + 100 + 58 + 94 + 90 + 90 + 88 + 80 + 60 + 100 + 28
+        x = box["x"] + 107 + 58 + 94 + 90 + 90 + 88 + 80 + 60 + 100 + 28
         page.mouse.click(x, box["y"] + 35 * 3 + 17)
         page.wait_for_url(re.compile(r"drill="), timeout=30_000)
         name = parse_qs(urlparse(page.url).query)["drill"][0]
