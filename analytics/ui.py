@@ -6,8 +6,11 @@ This is the only analytics module that imports streamlit; metrics and studies ne
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -18,6 +21,7 @@ from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
 from analytics.store import queries
 from analytics.store.db import get_engine, migrate
 from analytics.store.queries import Filters
+from analytics.store.version import data_version
 
 DEFAULT_DAYS = DEFAULT_PERIOD_DAYS
 # The sidebar filters' widget keys, which are also their URL query parameters.
@@ -26,6 +30,9 @@ FILTER_KEYS = ("period", "team", "service", "env")
 # and the URL's query string, so the next page restores them from here (and the widgets, bound to
 # the URL, write them back into it).
 _KEPT, _PAGE, _SWITCHED = "_ui_filters", "_ui_page", "_ui_switched"
+# The typed period (a text field applies on Enter; the date picker's own field only on leaving
+# it) and the sentence saying why the last one typed was refused.
+_TYPED, _TYPED_ERROR = "period_typed", "_ui_period_error"
 # Characters Markdown or HTML can act on; a backslash makes each one literal.
 
 
@@ -50,13 +57,45 @@ def engine() -> Engine:
     return eng
 
 
-@st.cache_data(ttl=300)
+def version() -> str:
+    """The store's data version (analytics.store.version): a few milliseconds, read per call."""
+    return data_version(engine())
+
+
+def cached(fn: Callable | None = None, *, resource: bool = False, **options: Any) -> Callable:
+    """``st.cache_data`` (or ``st.cache_resource`` with ``resource=True``) keyed on the store's
+    data version as well as the arguments: a result lives until the data changes (an import, a
+    demo load, a saved definition), not for a fixed number of seconds, so a page left idle for an
+    hour still answers from its cache. ``options`` go to Streamlit's decorator
+    (``show_spinner``, ``max_entries``)."""
+
+    def wrap(f: Callable) -> Callable:
+        def keyed(data_ver: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ARG001
+            return f(*args, **kwargs)
+
+        # Streamlit names a cache by module and qualname; pages all run as __main__, so the
+        # file goes into the name (two pages may both have an ``inputs``).
+        keyed.__module__ = f.__module__
+        keyed.__qualname__ = f"{f.__code__.co_filename}:{f.__qualname__}"
+        store = (st.cache_resource if resource else st.cache_data)(**options)(keyed)
+
+        @functools.wraps(f)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return store(version(), *args, **kwargs)
+
+        call.clear = store.clear  # type: ignore[attr-defined]
+        return call
+
+    return wrap(fn) if fn is not None else wrap
+
+
+@cached
 def services() -> pl.DataFrame:
     """Services with team, tier and criticality."""
     return queries.services(engine())
 
 
-@st.cache_data(ttl=300)
+@cached
 def extent() -> tuple[date | None, date | None]:
     """First and last day with data."""
     return queries.data_extent(engine())
@@ -77,8 +116,13 @@ def global_filters() -> Filters:
         tz = get_settings().timezone
         period = st.date_input(f"Period ({tz} days, inclusive)", value=default, min_value=lo,
                                max_value=hi, key="period", bind="query-params",
-                               help="Pick the first and last day, or type them; a typed date "
-                                    "applies when you leave the field (Tab or a click outside).")
+                               help="Pick the first and last day in the calendar, or type "
+                                    "them in the field below and press Enter.")
+        st.text_input("Type a period, then Enter", key=_TYPED, placeholder=f"{default[0]} – {default[1]}",
+                      on_change=_apply_typed, args=(lo, hi),
+                      help="Two dates as YYYY-MM-DD (or one day); Enter applies them to Period.")
+        if st.session_state.get(_TYPED_ERROR):
+            st.error(st.session_state[_TYPED_ERROR])
         teams = st.multiselect("Teams", sorted(svc["team"].unique().to_list()), key="team",
                                bind="query-params", placeholder="All teams")
         pool = svc.filter(pl.col("team").is_in(teams)) if teams else svc
@@ -93,6 +137,54 @@ def global_filters() -> Filters:
                       services=tuple(n for n in names if n in set(pool["service"].to_list())),
                       environment=env, timezone=tz)
     return filters
+
+
+def parse_period(text: str, lo: date, hi: date) -> tuple[date, date]:
+    """The period typed as two ISO dates (any separator) or one day, within [lo, hi]; raises
+    ValueError with a plain sentence otherwise.
+
+    >>> parse_period("2026-10-01 – 2026-10-31", date(2026, 1, 1), date(2026, 12, 31))
+    (datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
+    >>> parse_period("2026-10-05", date(2026, 1, 1), date(2026, 12, 31))
+    (datetime.date(2026, 10, 5), datetime.date(2026, 10, 5))
+    >>> parse_period("2025-10-05 to 2026-01-02", date(2026, 1, 1), date(2026, 12, 31))
+    Traceback (most recent call last):
+    ValueError: The data covers 2026-01-01 – 2026-12-31: 2025-10-05 is outside it.
+    """
+    found = re.findall(r"\d{4}-\d{2}-\d{2}", text)
+    if len(found) not in (1, 2):
+        raise ValueError("Type the first and last day as YYYY-MM-DD, e.g. 2026-10-01 – 2026-10-31.")
+    try:
+        days = [date.fromisoformat(d) for d in found]
+    except ValueError:
+        raise ValueError(f"{' or '.join(found)} is not a date.") from None
+    start, end = days[0], days[-1]
+    if end < start:
+        raise ValueError(f"The period ends ({end}) before it starts ({start}).")
+    for day in (start, end):
+        if not lo <= day <= hi:
+            raise ValueError(f"The data covers {lo} – {hi}: {day} is outside it.")
+    return start, end
+
+
+def _apply_typed(lo: date, hi: date) -> None:
+    """On Enter in the typed-period field: the period becomes the date picker's value and the
+    URL's (callbacks run before the widgets, so the picker shows it on this run)."""
+    text = st.session_state.get(_TYPED, "").strip()
+    if not text:
+        return
+    try:
+        period = parse_period(text, lo, hi)
+    except ValueError as exc:
+        st.session_state[_TYPED_ERROR] = str(exc)
+        return
+    st.session_state[_TYPED_ERROR] = ""
+    st.session_state["period"] = period
+    st.session_state[_TYPED] = ""
+    try:
+        st.query_params["period"] = [d.isoformat() for d in period]
+    except StreamlitAPIException:  # the bound picker writes it itself
+        pass
 
 
 def follow(page: str) -> None:

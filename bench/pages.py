@@ -8,10 +8,18 @@ It starts ``python -m analytics serve`` on a free loopback port, opens each page
 chromium (a new tab per visit) and measures, from navigation until the script run has finished
 and no chart placeholder is left:
 
-- *first*: the first visit to the page after the server started (its caches are cold);
-- *warm*: the median of ``--repeat`` later visits (a new session each, caches warm);
+- *first*: the first visit to the page after the server started (its caches are cold), in a
+  fresh browser profile (nothing in the browser's HTTP cache);
+- *warm*: the median of ``--repeat`` later visits, each a new tab and a new Streamlit session,
+  with the server's caches and the browser's HTTP cache warm (one profile for all warm visits,
+  as a returning user's browser). A fresh profile per visit re-downloads and re-parses the whole
+  frontend bundle: about 0.15 s more server CPU and 1 s more browser CPU per visit here;
 - *workshop slider*: the median of ``--repeat`` moves of the Threshold workshop's threshold
-  slider, from the key press until the page shows the new rule and the run has finished.
+  slider, from the key press until the page shows the new rule and the run has finished;
+- *browser CPU* and *server CPU* of the warm visits (medians): the renderer's main-thread task
+  time (Chrome DevTools ``Performance.getMetrics`` TaskDuration) and the server process's user +
+  system CPU seconds. Wall-clock times on a shared machine follow its load; CPU seconds mostly
+  do not, so they compare runs made under different loads.
 
 Targets: warm ≤ 1 s, first ≤ 3 s, slider ≤ 0.5 s. Load the demo first (``python -m analytics
 init && python -m analytics demo --if-empty``).
@@ -61,6 +69,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc), 0.0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def serve(db: str | None) -> tuple[subprocess.Popen, str]:
     """Start the app on a free port; return the process and its URL once it answers."""
     port = _free_port()
@@ -79,15 +96,25 @@ def serve(db: str | None) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the app did not start within 60 s")
 
 
-def visit(browser, url: str) -> float:  # noqa: ANN001
-    """Seconds from navigation until the page's run finished and its charts are drawn."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+VIEWPORT = {"width": 1400, "height": 1000}
+
+
+def visit(context, url: str, server_pid: int | None = None) -> tuple[float, float, float]:  # noqa: ANN001
+    """(seconds from navigation until the page's run finished and its charts are drawn, the
+    renderer's main-thread CPU seconds, the server's CPU seconds meanwhile), in a new tab of
+    the browser ``context`` (a profile: its HTTP cache is shared by its tabs)."""
+    page = context.new_page()
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    cpu0 = cpu_seconds(server_pid) if server_pid else 0.0
     t0 = time.perf_counter()
     page.goto(url)
     page.wait_for_function(DONE, timeout=120_000, polling=50)
     took = time.perf_counter() - t0
+    server = (cpu_seconds(server_pid) - cpu0) if server_pid else 0.0
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
     page.close()
-    return took
+    return took, metrics.get("TaskDuration", 0.0), server
 
 
 def slider_moves(browser, url: str, repeat: int) -> list[float]:  # noqa: ANN001
@@ -117,22 +144,28 @@ def _mark(value: float, target: float) -> str:
     return "ok" if value <= target else "**over**"
 
 
-def section(rows: list[tuple[str, float, list[float]]], slider: list[float], db: str) -> str:
+def section(rows: list[tuple[str, float, list[tuple[float, float, float]]]], slider: list[float],
+            db: str) -> str:
     """The Markdown section appended to RESULTS.md."""
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"\n## Pages in the browser ({stamp})\n",
              f"`python bench/pages.py` on {db}: `analytics serve` on loopback, Debian chromium "
              f"1400×1000, {platform.machine()}, {os.cpu_count()} cores (shared). First = first "
-             "visit after the server started; warm = median of later visits in new sessions; "
+             "visit after the server started, fresh browser profile; warm = median of later visits in "
+             "new tabs and sessions, server caches and browser HTTP cache warm; "
              "until the script run finished and no chart placeholder was left. Targets: first "
              f"≤ {TARGETS['first']:g} s, warm ≤ {TARGETS['warm']:g} s, workshop slider ≤ "
              f"{TARGETS['slider']:g} s. Load average at the end: "
              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} (other processes share the cores).\n",
-             "| page | first (s) | warm, median (s) | warm runs (s) | first | warm |",
-             "|---|---:|---:|---|---|---|"]
-    for title, first, warm in rows:
+             "| page | first (s) | warm, median (s) | warm runs (s) | browser CPU, warm (s) | "
+             "server CPU, warm (s) | first | warm |",
+             "|---|---:|---:|---|---:|---:|---|---|"]
+    for title, first, visits in rows:
+        warm = [v[0] for v in visits]
         med = statistics.median(warm)
         lines.append(f"| {title} | {first:.2f} | {med:.2f} | {', '.join(f'{w:.2f}' for w in warm)} | "
+                     f"{statistics.median(v[1] for v in visits):.2f} | "
+                     f"{statistics.median(v[2] for v in visits):.2f} | "
                      f"{_mark(first, TARGETS['first'])} | {_mark(med, TARGETS['warm'])} |")
     med = statistics.median(slider)
     lines.append(f"\nThreshold workshop slider move (one step, {len(slider)} moves): median "
@@ -156,11 +189,16 @@ def main(argv: list[str] | None = None) -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             rows = []
+            returning = browser.new_context(viewport=VIEWPORT)
             for title, path in [] if args.slider_only else pages():
-                first = visit(browser, f"{url}/{path}")
-                warm = [visit(browser, f"{url}/{path}") for _ in range(args.repeat)]
+                fresh = browser.new_context(viewport=VIEWPORT)
+                first = visit(fresh, f"{url}/{path}")[0]
+                fresh.close()
+                warm = [visit(returning, f"{url}/{path}", proc.pid) for _ in range(args.repeat)]
                 rows.append((title, first, warm))
-                print(f"{title:24} first {first:6.2f} s  warm {statistics.median(warm):6.2f} s", flush=True)
+                print(f"{title:24} first {first:6.2f} s  warm {statistics.median(w[0] for w in warm):6.2f} s"
+                      f"  browser CPU {statistics.median(w[1] for w in warm):5.2f} s"
+                      f"  server CPU {statistics.median(w[2] for w in warm):5.2f} s", flush=True)
             slider = slider_moves(browser, url, args.repeat)
             print(f"workshop slider median {statistics.median(slider):.2f} s {slider}", flush=True)
             browser.close()

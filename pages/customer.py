@@ -26,7 +26,7 @@ access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 CSAT, NPS = catalogue.get("csat"), catalogue.get("nps")
 
 
-@st.cache_data(ttl=300, show_spinner="Computing CSAT…")
+@ui.cached(show_spinner="Computing CSAT…")
 def trends(filters: Filters) -> report.CsatReport | None:
     """Overall CSAT/NPS, the weekly p-chart and the daily EWMA chart (aggregates only)."""
     try:
@@ -35,19 +35,19 @@ def trends(filters: Filters) -> report.CsatReport | None:
         return None
 
 
-@st.cache_data(ttl=300, show_spinner="Splitting CSAT…")
+@ui.cached(show_spinner="Splitting CSAT…")
 def split(filters: Filters, by: str) -> pl.DataFrame:
     """CSAT and NPS per group over the period (aggregates only)."""
     return report.csat_by(ui.engine(), filters=filters, by=by)
 
 
-@st.cache_data(ttl=300, show_spinner="Joining CSAT with operations…")
+@ui.cached(show_spinner="Joining CSAT with operations…")
 def operations(filters: Filters) -> report.Operations:
     """Weekly CSAT beside the operational drivers, and their lagged correlations."""
     return report.operations(ui.engine(), filters=filters)
 
 
-@st.cache_data(ttl=300, show_spinner="Comparing answers after incidents…")
+@ui.cached(show_spinner="Comparing answers after incidents…")
 def after_incidents(filters: Filters) -> CohortComparison | str:
     """CSAT after customer-facing incidents vs the rest, or why it cannot be said."""
     try:
@@ -56,7 +56,7 @@ def after_incidents(filters: Filters) -> CohortComparison | str:
         return str(exc)
 
 
-@st.cache_data(ttl=300, show_spinner="Comparing cohorts…")
+@ui.cached(show_spinner="Comparing cohorts…")
 def cohort(release_at: datetime, service: str, window_h: int, follow_up_d: int,
            exclude_days: int) -> report.ReleaseCohort:
     """Affected-vs-baseline CSAT and the survey-targeting list for one release."""
@@ -65,7 +65,7 @@ def cohort(release_at: datetime, service: str, window_h: int, follow_up_d: int,
                                  exclude_days=exclude_days)
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def releases_of(filters: Filters) -> pl.DataFrame:
     """The newest failed production deployments of the period."""
     return failed_releases(ui.engine(), filters)

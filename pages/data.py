@@ -16,19 +16,19 @@ access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 RECONCILIATION_ROWS = 500
 
 
-@st.cache_data(ttl=60)
+@ui.cached
 def summary() -> dict:
     """Row counts and coverage per table."""
     return table_summary(ui.engine())
 
 
-@st.cache_data(ttl=60)
+@ui.cached
 def quality() -> pl.DataFrame:
     """Data-quality flags."""
     return data_quality(ui.engine())
 
 
-@st.cache_data(ttl=60)
+@ui.cached
 def reconciled(tolerance: float) -> Reconciliation:
     """How many deployments are linked to a change request, and those that disagree with it."""
     return reconciliation(ui.engine(), tolerance_minutes=tolerance)

@@ -27,27 +27,27 @@ GROUPS = {"nothing": None, "service": "service", "team": "team",
 DRILL_ROWS = 500
 
 
-@st.cache_data(ttl=300, show_spinner="Computing delivery facts…")
+@ui.cached(show_spinner="Computing delivery facts…")
 def facts_for(filters: Filters, window: float):  # noqa: ANN201 (Facts: kept on the server)
     """Per-record facts (kept on the server; the browser only gets aggregates and bounded
     drill-down rows)."""
     return report.facts(ui.engine(), filters, window_hours=window)
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def summary(filters: Filters, window: float, by: tuple[str, ...] = (),
             every: str | None = None) -> pl.DataFrame:
     """The delivery summary rows for a slicing (aggregates only)."""
     return report.summary(facts_for(filters, window), by=by, every=every)
 
 
-@st.cache_data(ttl=300, show_spinner="Bootstrapping the medians…")
+@ui.cached(show_spinner="Bootstrapping the medians…")
 def medians(filters: Filters, window: float) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Bootstrap 95% intervals of the median KPIs, and MTTR by severity (aggregates only)."""
     return report.medians(facts_for(filters, window))
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def baselines(filters: Filters, months: int) -> pl.DataFrame:
     """MTTR baselines per service (aggregates only)."""
     return report.mttr_baselines(ui.engine(), filters, months=months)

@@ -18,13 +18,13 @@ access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 SOURCES = ("Stored experiment", "Upload a CSV")
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def stored() -> pl.DataFrame:
     """The experiments in the store (definitions only)."""
     return report.stored_experiments(ui.engine())
 
 
-@st.cache_data(ttl=300, show_spinner="Analysing…")
+@ui.cached(show_spinner="Analysing…")
 def stored_result(exp_id: int) -> report.StoredResult:
     """Per-variant results (and the 2×2 fit for factorial designs) of one stored experiment."""
     return report.stored_result(ui.engine(), experiment_id=exp_id)

@@ -24,25 +24,25 @@ ROWS = 500
 filters = ui.global_filters()
 
 
-@st.cache_data(ttl=300, show_spinner="Checking compliance…")
+@ui.cached(show_spinner="Checking compliance…")
 def lists(filters: Filters) -> Compliance:
     """The three compliance lists for the filters."""
     return compliance(ui.engine(), filters)
 
 
-@st.cache_data(ttl=300, show_spinner="Running the gaming detectors…")
+@ui.cached(show_spinner="Running the gaming detectors…")
 def detectors(filters: Filters) -> Gaming:
     """The gaming detectors' findings for the filters."""
     return gaming(ui.engine(), filters)
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def sources() -> list[str]:
     """Source names the imported tables hold."""
     return known_sources(ui.engine())
 
 
-@st.cache_data(ttl=300, show_spinner="Building the checklist…")
+@ui.cached(show_spinner="Building the checklist…")
 def source_checklist(source: str, quarter: str) -> Checklist:
     """One source's checklist for one quarter, with its sign-offs."""
     return checklist(ui.engine(), source=source, quarter=quarter, timezone=get_settings().timezone)

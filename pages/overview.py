@@ -30,7 +30,7 @@ HOW = {
 }
 
 
-@st.cache_data(ttl=300, show_spinner="Counting…")
+@ui.cached(show_spinner="Counting…")
 def activity(filters: Filters) -> tuple[dict[str, int], pl.DataFrame]:
     """Totals and weekly counts per kind: aggregated here, never raw events to the browser."""
     return report.activity(ui.engine(), filters)
@@ -65,20 +65,20 @@ CSAT = f"{CSAT_KPI.label} after releases / other"
 EVERY = report.EVERY
 DRILL_ROWS = 500
 DRILL = "drill"  # URL query parameter: the service whose records are shown
-@st.cache_data(ttl=300, show_spinner="Computing the scorecard…")
+@ui.cached(show_spinner="Computing the scorecard…")
 def delivery_facts(filters: Filters, window: float):  # noqa: ANN201 (Facts: kept on the server)
     """Per-record delivery facts, as `report scorecard` computes them (kept on the server)."""
     return delivery_report.facts(ui.engine(), filters, window_hours=window)
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def customer_events(filters: Filters, window: float) -> dict[str, pl.DataFrame]:
     """Tickets and CSAT answers of the period and ``window`` hours past it (kept on the
     server), as `report scorecard` reads them."""
     return report.customer_events(ui.engine(), filters, window_hours=window)
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def scorecards(filters: Filters, window: float) -> dict[str, pl.DataFrame]:
     """Service and team scorecard rows (aggregates only), as `report scorecard`."""
     facts = delivery_facts(filters, window)
@@ -88,7 +88,7 @@ def scorecards(filters: Filters, window: float) -> dict[str, pl.DataFrame]:
             for level in report.LEVELS}
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def drill(filters: Filters, window: float, kind: str, service: str | None,
           ) -> tuple[pl.DataFrame, int]:
     """At most DRILL_ROWS records behind a scorecard number of one service, and their count."""
@@ -134,9 +134,11 @@ KPI_WIDTHS = {"deployment_frequency": 94, "lead_time": 90, "change_failure_rate"
               "recovery_time": 88}  # px: the widest "value · band ▲" of the demo fits
 
 
-def fitted(name: str) -> dict[str, object]:
+def fitted(name: str, longest: int = 0) -> dict[str, object]:
     """Headings from the catalogue's short names (the full ones as tooltips) and widths that
-    fit the scorecard into the page at 1400 px, so no column hides behind a scrollbar."""
+    fit the scorecard into the page at 1400 px, so no column hides behind a scrollbar; the name
+    column is as wide as its ``longest`` name (7 px a character and the cell's padding), so a
+    name is never cut (a very long one scrolls the table, the name column pinned)."""
     col = st.column_config.Column
     widths = {"Deploys": (58, "Deploys", "deployments in the period and environment"),
               **{k.label: (KPI_WIDTHS.get(k.key, 84), k.short,
@@ -148,7 +150,8 @@ def fitted(name: str) -> dict[str, object]:
               CSAT: (100, f"{CSAT_KPI.short} after/other",
                      f"{CSAT_KPI.label} ({CSAT_KPI.unit}) of answers within the window after a "
                      "release / of the other answers")}
-    config: dict[str, object] = {name: col(name.capitalize(), width=100, pinned=True)}
+    config: dict[str, object] = {name: col(name.capitalize(), width=max(100, 7 * longest + 16),
+                                           pinned=True)}
     config |= {head: col(label, width=w, help=tip) for head, (w, label, tip) in widths.items()}
     # Escalations are the ▲ cells and the red box above: the column stays in the data only.
     config["Escalation"] = None
@@ -239,7 +242,8 @@ for tab, level in ((by_service, "service"), (by_team, "team")):
                           if level == "service" and access.can(access.PERSON_LEVEL) else {})
             # Tall enough for every row (35 px a row plus the header): no inner scrollbar.
             st.dataframe(coloured(readable(part, level)), hide_index=True, width="stretch",
-                         height=35 * (part.height + 1) + 3, column_config=fitted(level),
+                         height=35 * (part.height + 1) + 3,
+                         column_config=fitted(level, part[level].str.len_chars().max() or 0),
                          **selectable)
 loose = cards["service"].filter(pl.col("service").is_null())
 if loose.height:

@@ -20,7 +20,7 @@ RANKED = 50  # releases in the ranking (and the drill-down's choices)
 filters = ui.global_filters()
 
 
-@st.cache_data(ttl=300, show_spinner="Fitting the release-impact model…")
+@ui.cached(show_spinner="Fitting the release-impact model…")
 def result(filters: Filters, window: int) -> dict:
     """The study for these filters; only aggregated frames leave the server."""
     out = report.release_impact(ui.engine(), filters=filters, window_hours=window, top=RANKED)
@@ -30,7 +30,7 @@ def result(filters: Filters, window: int) -> dict:
     return out
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def drill(service: str, finished_at, window: int) -> dict:  # noqa: ANN001
     """Tickets and incidents in one release's window (aggregate-sized: one release)."""
     return report.release_window(ui.engine(), service=service, finished_at=finished_at,

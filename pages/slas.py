@@ -18,14 +18,14 @@ from analytics.store.queries import Filters
 access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def first_contract_day() -> date | None:
     """The earliest effective date of any contract version (None without contracts)."""
     versions = report.contracts(ui.engine())
     return min(c.effective_from for c in versions) if versions else None
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def months(first: date) -> list[str]:
     """YYYY-MM from the first contract's start to the last day with any data, newest first."""
     _lo, hi = ui.extent()
@@ -40,7 +40,7 @@ def months(first: date) -> list[str]:
     return out[::-1]
 
 
-@st.cache_data(ttl=300, show_spinner="Computing compliance…")
+@ui.cached(show_spinner="Computing compliance…")
 def compliance(year: int, month: int, teams: tuple[str, ...],
                services: tuple[str, ...]) -> report.SlaReport:
     """The month's report for the sidebar's teams and services (aggregates and intervals)."""
@@ -48,7 +48,7 @@ def compliance(year: int, month: int, teams: tuple[str, ...],
                                  filters=Filters(teams=teams, services=services))
 
 
-@st.cache_data(ttl=300, show_spinner="Running ticket timers…")
+@ui.cached(show_spinner="Running ticket timers…")
 def tickets(filters: Filters) -> tuple[pl.DataFrame, str, datetime, int]:
     """Per-priority resolution summary, the calendar in words, the evaluation instant and the
     tickets without a priority (aggregates only: per-ticket timers stay on the server)."""
@@ -223,7 +223,7 @@ st.subheader("Resolution SLA by priority")
 from analytics.reports import resolution_sla  # noqa: E402  (appended section, kept together)
 
 
-@st.cache_data(ttl=300, show_spinner="Counting resolution times…")
+@ui.cached(show_spinner="Counting resolution times…")
 def resolution(filters: Filters, targets: str, clock: str, category: str | None,
                status: str | None) -> dict:
     """The resolution SLA report (aggregates: overall and per priority)."""
@@ -232,7 +232,7 @@ def resolution(filters: Filters, targets: str, clock: str, category: str | None,
                                          category=category, status=status)
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def incident_values(column: str) -> list[str]:
     """The distinct values of an incident's source category or status."""
     return sorted(v for v in queries.incidents(ui.engine())[column].unique().to_list() if v)

@@ -18,13 +18,13 @@ from analytics.store.queries import Filters
 access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def newest() -> datetime | None:
     """The instant SLOs are evaluated at: the end of the newest SLI bucket."""
     return queries.newest_sample_ts(ui.engine())
 
 
-@st.cache_data(ttl=300, show_spinner="Evaluating SLOs…")
+@ui.cached(show_spinner="Evaluating SLOs…")
 def evaluate(teams: tuple[str, ...], services: tuple[str, ...],
              at: datetime) -> tuple[report.SloStatus, pl.DataFrame, pl.DataFrame]:
     """The status report at ``at``, the SLO definitions behind it and each SLO's daily
@@ -34,7 +34,7 @@ def evaluate(teams: tuple[str, ...], services: tuple[str, ...],
     return result, data.definitions, report.burn_downs(data, result.status)
 
 
-@st.cache_resource(ttl=300, max_entries=4, show_spinner="Reading SLI samples…")
+@ui.cached(resource=True, max_entries=4, show_spinner="Reading SLI samples…")
 def inputs(teams: tuple[str, ...], services: tuple[str, ...], at: datetime, since: datetime,
            slo_id: int | None = None) -> report.SloInputs:
     """The report's read (definitions and samples, of one SLO or all), kept on the server as a
@@ -43,21 +43,21 @@ def inputs(teams: tuple[str, ...], services: tuple[str, ...], at: datetime, sinc
                        since=since, slo_ids=None if slo_id is None else [slo_id])
 
 
-@st.cache_data(ttl=300, show_spinner="Replaying burn-rate alerts…")
+@ui.cached(show_spinner="Replaying burn-rate alerts…")
 def history(teams: tuple[str, ...], services: tuple[str, ...], at: datetime, since: datetime,
             until: datetime, slo_id: int | None = None) -> pl.DataFrame:
     """Firing intervals that reach into [since, until), of one SLO or of all."""
     return report.history(inputs(teams, services, at, since, slo_id), since, until)
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def candidates(filters: Filters, at: datetime, since: datetime, until: datetime) -> pl.DataFrame:
     """Deployments in the period during which a page-level burn alert of their service fired."""
     fired = history(filters.teams, filters.services, at, since, until)
     return report.burn_candidates(ui.engine(), filters=filters, fired=fired)
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def charts(teams: tuple[str, ...], services: tuple[str, ...], at: datetime, since: datetime,
            slo_id: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Hourly burn-down of the current window and burn rates from ``since`` to ``at``."""
@@ -217,7 +217,8 @@ if rates["burn"].null_count() == rates.height:
     st.info("No events in the period: no burn rate to show.")
 else:
     st.altair_chart(burn_rate_chart(rates), width="content")
-    st.caption("Hourly: error ratio over the pair's long and short window ÷ (1 − target); the "
+    st.caption("Hourly (over a long period, the highest value of every few hours): error ratio "
+               "over the pair's long and short window ÷ (1 − target); the "
                "dashed red rule is the pair's factor (" + ", ".join(
                    f"{a.name}: {a.factor(Window.of(slo).period(at)):.3g}"
                    for a in DEFAULT_ALERTS) + "); the pair fires while both lines are above it. "

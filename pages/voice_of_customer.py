@@ -19,7 +19,7 @@ from analytics.store.queries import Filters
 access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Finding themes in the ticket texts…")
+@ui.cached(resource=True, max_entries=4, show_spinner="Finding themes in the ticket texts…")
 def themes_fit(filters: Filters, n_themes: int) -> report.ThemeFit | str:
     """The fitted themes, or why there are none; a resource, so reruns reuse the fit instead of
     copying 50k scrubbed texts."""
@@ -29,20 +29,20 @@ def themes_fit(filters: Filters, n_themes: int) -> report.ThemeFit | str:
         return str(exc)
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def volumes(filters: Filters, n_themes: int, tz: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The theme table and documents per theme per week (aggregates only)."""
     fit = themes_fit(filters, n_themes)
     return report.theme_table(fit), report.weekly_volume(fit, tz=tz)
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def examples(filters: Filters, n_themes: int) -> pl.DataFrame:
     """The most typical (highest-weight) scrubbed tickets of each theme."""
     return report.examples(themes_fit(filters, n_themes))
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def rising(filters: Filters, n_themes: int, release_at: datetime, service: str | None,
            days: int) -> pl.DataFrame | str:
     """Themes whose share rose after the release (Fisher exact, BH), or why it cannot be said."""
@@ -52,7 +52,7 @@ def rising(filters: Filters, n_themes: int, release_at: datetime, service: str |
         return str(exc)
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def releases_of(filters: Filters) -> pl.DataFrame:
     """The newest failed production deployments of the period."""
     return failed_releases(ui.engine(), filters)

@@ -21,7 +21,7 @@ P_COLUMNS = {c: st.column_config.NumberColumn(c.replace("_", " "), format="%.2g"
 filters = ui.global_filters()
 
 
-@st.cache_data(ttl=300, show_spinner="Fitting the weekday model…")
+@ui.cached(show_spinner="Fitting the weekday model…")
 def result(filters: Filters, outcome: str) -> dict:
     """The weekday study for these filters (aggregated frames only)."""
     return report.weekday(ui.engine(), filters=filters, outcome=outcome)

@@ -32,15 +32,39 @@ def burn_down_chart(down: pl.DataFrame, height: int = 300) -> alt.Chart:
     ).properties(height=height)
 
 
-def burn_rate_chart(rates: pl.DataFrame, height: int = 150, width: int = 400) -> alt.FacetChart:
+def peaks(long: pl.DataFrame, by: list[str], max_points: int) -> pl.DataFrame:
+    """``long`` (ts, rate and the ``by`` columns) with at most ``max_points`` timestamps per line:
+    the maximum ``rate`` of each step of whole hours (a peak, which fires an alert, survives; a
+    400-pixel panel cannot show more points, and every point costs the browser).
+
+    >>> from datetime import datetime, timedelta
+    >>> t0 = datetime(2026, 1, 1)
+    >>> f = pl.DataFrame({"ts": [t0 + timedelta(hours=h) for h in range(6)], "k": ["a"] * 6,
+    ...                   "rate": [1.0, 5.0, 2.0, None, 3.0, 0.5]})
+    >>> peaks(f, ["k"], 3)["rate"].to_list()
+    [5.0, 2.0, 3.0]
+    """
+    hours = long["ts"].n_unique()
+    step = -(-hours // max_points)
+    if step <= 1:
+        return long
+    return (long.group_by([*by, pl.col("ts").dt.truncate(f"{step}h")])
+            .agg(pl.col("rate").max()).sort([*by, "ts"]))
+
+
+def burn_rate_chart(rates: pl.DataFrame, height: int = 150, width: int = 400,
+                    max_points: int = 400) -> alt.FacetChart:
     """One panel per alert pair: burn rate over its long and its short window (symlog) and the
     pair's factor as a dashed rule; the pair fires when both lines are above the rule
-    (``reports.slo.series`` → burn rates: ts, alert, burn, short_burn, factor)."""
+    (``reports.slo.series`` → burn rates: ts, alert, burn, short_burn, factor). Over a long
+    period each line keeps at most ``max_points`` points, the maximum of each step
+    (:func:`peaks`)."""
     order = list(dict.fromkeys(rates["alert"].to_list()))
-    long = rates.drop("window", strict=False).unpivot(
+    long = peaks(rates.drop("window", strict=False).unpivot(
         index=["ts", "alert", "factor"], on=["burn", "short_burn"],
                          variable_name="window", value_name="rate").with_columns(
-        pl.col("window").replace({"burn": "long window", "short_burn": "short window"}))
+        pl.col("window").replace({"burn": "long window", "short_burn": "short window"})),
+        ["alert", "factor", "window"], max_points)
     base = alt.Chart().encode(x=alt.X("ts:T", axis=DATE_AXIS))
     lines = base.mark_line(strokeWidth=1).encode(
         y=alt.Y("rate:Q", title="Burn rate (symlog)", scale=alt.Scale(type="symlog"),

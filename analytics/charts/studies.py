@@ -81,43 +81,53 @@ def weekday_rate_chart(by_weekday: pl.DataFrame) -> alt.LayerChart:
 DEPLOYMENT_COLOURS = {"failed": "#d6604d", "rolled_back": "#b2182b", "success": "#9e9e9e"}
 
 
-def replay_chart(view: dict, *, metric: str, threshold: float) -> alt.VConcatChart:
+def replay_chart(view: dict, *, metric: str, threshold: float, height: int = 300) -> alt.LayerChart:
     """The workshop's timeline over the replayed span only (``view["span"]``): incidents (orange
     bands), alerts of the proposed rule (shaded by true/false), the windowed value (hourly
-    maxima) and the labelled threshold; under it, on a strip of its own, deployments as rules
-    (failed ones warm). ``view`` is :func:`analytics.reports.thresholds.workshop`."""
+    maxima) and the labelled threshold; below the plot, on a strip of its own, deployments as
+    rules (failed ones warm). ``view`` is :func:`analytics.reports.thresholds.workshop`.
+
+    One layered view fitted to the container's width (``fit-x``), not a vconcat: Streamlit
+    cannot fit a vconcat holding a layer, which drew wider than its column.
+    """
     lo, hi = view["span"]
     span = alt.Scale(domain=[lo.isoformat(), hi.isoformat()])
-    # The strip below carries the time axis; the series only keeps its grid lines.
-    quiet = alt.Axis(labels=False, ticks=False, domain=False, title=None)
-    x = alt.X("ts:T", title=None, scale=span, axis=quiet)
-    width = "container"
-    line = alt.Chart(view["line"]).mark_line(strokeWidth=1).encode(
+    # The strip sits below the plot (pixels from its top), so it never reads as a level.
+    strip_y = height + 14
+    # Marks outside the span are clipped (deployments filtered): unclipped, a line or band past
+    # the domain drew beyond the plot.
+    x = alt.X("ts:T", title=None, scale=span, axis=alt.Axis(labelAngle=0, offset=30))
+    line = alt.Chart(view["line"]).mark_line(strokeWidth=1, clip=True).encode(
         x=x, y=alt.Y("value:Q", title=metric, axis=alt.Axis(minExtent=50, maxExtent=50)))
     rule = pl.DataFrame({"y": [threshold], "label": [f"threshold {threshold:g}"]})
-    series = (alt.Chart(view["incidents"]).mark_rect(opacity=0.25, color="orange")
-              .encode(x=alt.X("start:T", scale=span, axis=quiet), x2="end:T", tooltip=["id", "caught"])
-              + alt.Chart(view["alerts"]).mark_rect(opacity=0.35).encode(
-                  x=alt.X("start:T", scale=span, axis=quiet), x2="end:T",
-                  color=alt.Color("kind:N", title="alert", scale=alt.Scale(
-                      domain=["true alert", "false alarm"], range=["#1a9850", "#d6604d"]),
-                      legend=alt.Legend(orient="top")))
-              + line
-              + alt.Chart(rule).mark_rule(color="red", strokeDash=[4, 4]).encode(y="y:Q")
-              + alt.Chart(rule).mark_text(align="left", dx=4, dy=-7, color="red", fontWeight="bold")
-              .encode(y="y:Q", text="label:N", x=alt.value(0))
-              ).properties(height=300, width=width)
-    deployments = view["deployments"].with_columns(
-        status=pl.col("status").cast(pl.String), band=pl.lit("deployments"))
+    deployments = view["deployments"].filter(pl.col("finished_at").is_between(lo, hi)).with_columns(
+        status=pl.col("status").cast(pl.String))
     statuses = [s for s in DEPLOYMENT_COLOURS if s in set(deployments["status"].to_list())] or ["success"]
-    strip = alt.Chart(deployments).mark_tick(thickness=1.5, size=22).encode(
-        x=alt.X("finished_at:T", title=None, scale=span),
-        y=alt.Y("band:N", title=None, axis=alt.Axis(minExtent=50, maxExtent=50, labelAngle=0)),
-        color=alt.Color("status:N", title="deployment", scale=alt.Scale(
-            domain=statuses, range=[DEPLOYMENT_COLOURS[s] for s in statuses]),
-            legend=alt.Legend(orient="bottom")),
-        tooltip=["status", "version", "finished_at"]).properties(height=30, width=width)
-    return alt.vconcat(series, strip, spacing=4).resolve_scale(x="shared", color="independent")
+    layers = [
+        alt.Chart(view["incidents"]).mark_rect(opacity=0.25, color="orange", clip=True)
+        .encode(x=alt.X("start:T", scale=span), x2="end:T", tooltip=["id", "caught"]),
+        alt.Chart(view["alerts"]).mark_rect(opacity=0.35, clip=True).encode(
+            x=alt.X("start:T", scale=span), x2="end:T",
+            color=alt.Color("kind:N", title="alert", scale=alt.Scale(
+                domain=["true alert", "false alarm"], range=["#1a9850", "#d6604d"]),
+                legend=alt.Legend(orient="top"))),
+        line,
+        alt.Chart(rule).mark_rule(color="red", strokeDash=[4, 4]).encode(y="y:Q"),
+        alt.Chart(rule).mark_text(align="left", dx=4, dy=-7, color="red", fontWeight="bold")
+        .encode(y="y:Q", text="label:N", x=alt.value(0)),
+        alt.Chart(deployments).mark_tick(thickness=1.5, size=18, orient="vertical").encode(
+            x=alt.X("finished_at:T", scale=span), y=alt.value(strip_y),
+            color=alt.Color("status:N", title="deployment", scale=alt.Scale(
+                domain=statuses, range=[DEPLOYMENT_COLOURS[s] for s in statuses]),
+                legend=alt.Legend(orient="bottom")),
+            tooltip=["status", "version", "finished_at"]),
+        alt.Chart(pl.DataFrame({"t": ["deployments"]})).mark_text(
+            align="right", baseline="middle", dx=-6, fontSize=11, color="#555").encode(
+            x=alt.value(0), y=alt.value(strip_y), text="t:N"),
+    ]
+    return (alt.layer(*layers).properties(
+        height=height, autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+        .resolve_scale(color="independent"))
 
 
 def pr_curve_chart(sweep: pl.DataFrame, marks: pl.DataFrame) -> alt.LayerChart:

@@ -77,13 +77,14 @@ def test_scorecard_cell_click_opens_that_services_records(server):  # noqa: F811
         expect(main).to_contain_text("Records behind a number", timeout=60_000)
         page.wait_for_timeout(2000)
         # The first criticality's table is a canvas: click the third row's "Tickets" cell by
-        # position (the page's column widths: Service 100, Deploys 58, the four KPIs 94 + 90 +
-        # 90 + 88, Restore time 80, Incidents 60, Outage minutes 100, Tickets 56; rows 35 px).
+        # position (the page's column widths: Service 100 or more — 7 px a character of its
+        # longest name, 107 here — Deploys 58, the four KPIs 94 + 90 + 90 + 88, Restore time 80,
+        # Incidents 60, Outage minutes 100, Tickets 56; rows 35 px).
         grid = main.get_by_test_id("stDataFrame").first
         grid.scroll_into_view_if_needed()
         box = grid.bounding_box()
         assert box
-        x = box["x"] + 100 + 58 + 94 + 90 + 90 + 88 + 80 + 60 + 100 + 28
+        x = box["x"] + 107 + 58 + 94 + 90 + 90 + 88 + 80 + 60 + 100 + 28
         page.mouse.click(x, box["y"] + 35 * 3 + 17)
         page.wait_for_url(re.compile(r"drill="), timeout=30_000)
         name = parse_qs(urlparse(page.url).query)["drill"][0]
@@ -95,4 +96,28 @@ def test_scorecard_cell_click_opens_that_services_records(server):  # noqa: F811
         first = main.get_by_test_id("stDataFrame").last
         expect(first).to_contain_text(name, timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "overview-drill-click.png"), full_page=True)
+        browser.close()
+
+
+def test_a_typed_period_applies_on_enter(server):  # noqa: F811
+    """Point 2: a period typed into the sidebar and confirmed with Enter (no click elsewhere)
+    becomes the page's period, in the URL, the caption and the date picker."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = _open(browser, f"{server}/delivery", "Delivery")
+        box = page.get_by_test_id("stSidebar").get_by_label("Type a period, then Enter", exact=True)
+        box.fill("2026-10-01 – 2026-10-31")
+        box.press("Enter")
+        _wait_query(page, {"period": ["2026-10-01", "2026-10-31"]})
+        expect(page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first
+               ).to_contain_text("2026-10-01 – 2026-10-31 (UTC, inclusive)", timeout=30_000)
+        expect(page.get_by_test_id("stDateInputField")).to_contain_text("2026/10/31")
+        # A date outside the data is refused with a sentence, and the period stays.
+        box.fill("2020-01-01")
+        box.press("Enter")
+        expect(page.get_by_test_id("stSidebar").get_by_test_id("stAlert")).to_contain_text(
+            "is outside it", timeout=30_000)
+        assert _query(page.url) == {"period": ["2026-10-01", "2026-10-31"]}
         browser.close()
