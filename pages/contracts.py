@@ -18,19 +18,19 @@ from analytics.reports.review import default_month
 access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def catalogue() -> Catalogue:
     """Vendors, components and agreements."""
     return rc.agreements(ui.engine())
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def contract_services() -> dict[str, list[str]]:
     """SLA contract → services."""
     return rc.contract_services(ui.engine())
 
 
-@st.cache_data(ttl=300, show_spinner="Scoring vendors…")
+@ui.cached(show_spinner="Scoring vendors…")
 def scorecard(month: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The vendor scorecard of ``month`` and the unlinked third-party outages."""
     return rv.vendor_scorecard(ui.engine(), month=month)

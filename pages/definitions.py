@@ -22,21 +22,21 @@ access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 filters = ui.global_filters()
 
 
-@st.cache_data(ttl=60)
+@ui.cached
 def proposal_rows(status: str | None) -> list[dict]:
     """Proposals with the given status (all when None), oldest first."""
     with Session(ui.engine()) as session:
         return changes.proposals(session=session, status=status)
 
 
-@st.cache_data(ttl=60)
+@ui.cached
 def version_history(key: str) -> list[dict]:
     """Every version of one KPI or SLO."""
     with Session(ui.engine()) as session:
         return changes.history(session=session, key=key)
 
 
-@st.cache_data(ttl=600, show_spinner="Correlating KPIs with customer outcomes…")
+@ui.cached(show_spinner="Correlating KPIs with customer outcomes…")
 def outcomes(filters: Filters, every: str, method: str) -> KpiOutcomes:
     """The retirement aid's correlations and verdicts."""
     return kpi_outcomes(ui.engine(), filters, every=every, method=method)

@@ -23,13 +23,13 @@ access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 filters = ui.global_filters()
 
 
-@st.cache_data(ttl=300)
+@ui.cached
 def register_rows() -> pl.DataFrame:
     """The register, highest risk first."""
     return register(ui.engine())
 
 
-@st.cache_data(ttl=300, show_spinner="Reading a year of deployments and incidents…")
+@ui.cached(show_spinner="Reading a year of deployments and incidents…")
 def year_facts(filters: Filters) -> Facts:
     """Delivery facts of the year up to the period's end (candidates and learning share them)."""
     from analytics.reports.delivery import facts
@@ -37,19 +37,19 @@ def year_facts(filters: Filters) -> Facts:
     return facts(ui.engine(), history(filters))
 
 
-@st.cache_data(ttl=300, show_spinner="Proposing candidates…")
+@ui.cached(show_spinner="Proposing candidates…")
 def candidate_rows(filters: Filters, themes: bool) -> pl.DataFrame:
     """Candidates up to the period's end, with evidence."""
     return candidates(ui.engine(), filters=filters, themes=themes, data=year_facts(filters))
 
 
-@st.cache_data(ttl=300, show_spinner="Validating…")
+@ui.cached(show_spinner="Validating…")
 def validation(improvement_id: int, kpi: str, with_roi: bool) -> Validation:
     """Both comparisons (and the ROI when asked) for one improvement."""
     return validate(ui.engine(), improvement_id, kpi=kpi, with_roi=with_roi)
 
 
-@st.cache_data(ttl=300, show_spinner="Reading post-incident data…")
+@ui.cached(show_spinner="Reading post-incident data…")
 def learning(filters: Filters) -> dict[str, pl.DataFrame]:
     """Major incidents, the root-cause trend and the MTTR target check for the period."""
     data = year_facts(filters)

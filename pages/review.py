@@ -18,7 +18,7 @@ from analytics.reports.review import ReviewPack, default_month, review_pack
 access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
 
-@st.cache_data(ttl=300, show_spinner="Building the review pack…")
+@ui.cached(show_spinner="Building the review pack…")
 def pack(month: str) -> ReviewPack:
     """The review pack of ``month``."""
     return review_pack(ui.engine(), month=month)

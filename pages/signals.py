@@ -23,13 +23,13 @@ KIND_LABELS = {
 }
 
 
-@st.cache_data(ttl=300, show_spinner="Evaluating the signal rules…")
+@ui.cached(show_spinner="Evaluating the signal rules…")
 def evaluate() -> SignalReport:
     """Open signals under the shipped rules, at the end of the store's data."""
     return open_signals(ui.engine(), signals_rules.load())
 
 
-@st.cache_data(ttl=60)
+@ui.cached
 def outbox() -> pl.DataFrame:
     """Delivery state per notification and channel."""
     return delivery_state(ui.engine())
