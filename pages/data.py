@@ -34,6 +34,21 @@ def reconciled(tolerance: float) -> Reconciliation:
     return reconciliation(ui.engine(), tolerance_minutes=tolerance)
 
 
+def audit_verdict() -> dict:
+    """The audit chain's verdict (no checkpoint written) and the newest 20 entries."""
+    from sqlalchemy import text
+
+    from analytics.store import audit
+
+    engine = ui.engine()
+    v = audit.verify(engine, checkpoint=False)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, at, actor, action, entity, entity_id FROM audit_log "
+                                 "ORDER BY id DESC LIMIT 20")).mappings().all()
+    return {"ok": v.ok, "entries": v.entries, "head": v.head_id, "head_hash": v.head_hash,
+            "problem": v.problem, "latest": [dict(r) for r in rows]}
+
+
 st.title("Data")
 st.caption("Everything in the store, regardless of the sidebar filters.")
 s = summary()
@@ -135,3 +150,17 @@ if outside and access.person_level("The rows outside the bulk"):
         with st.expander(f"{flag['table']}: {flag['before']:,} before {flag['bulk_from'][:10]}, "
                          f"{flag['after']:,} after {flag['bulk_to'][:10]}"):
             st.dataframe(pl.DataFrame(flag["rows"]), hide_index=True, width="stretch")
+
+# The audit trail's verification (admins and auditors): the same check as `audit verify`, read
+# only — viewing the page compares with the last checkpoint but never appends one.
+if access.can("view-audit"):
+    st.subheader("Audit trail")
+    verdict = audit_verdict()
+    if verdict["ok"]:
+        st.success(f"Audit log intact: {verdict['entries']:,} entries; head #{verdict['head']} "
+                   f"{verdict['head_hash']}.")
+    else:
+        st.error(f"Audit log BROKEN: {verdict['problem']}")
+    st.caption("Keyed hash chain (HMAC-SHA256, key outside the database) compared with the last "
+               "checkpoint of `python -m analytics audit verify`, which also records a new one.")
+    st.dataframe(pl.DataFrame(verdict["latest"]), hide_index=True, width="stretch")

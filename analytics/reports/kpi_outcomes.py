@@ -228,6 +228,9 @@ def _outcomes(engine: Engine, filters: Filters, facts: Any, every: str,
                .sort("opened_at"))
     deps = facts.deployments.filter(pl.col("environment") == "production").select(
         "service", pl.col("finished_at").alias("released_at")).sort("released_at")
+    # A store without tickets reads an untyped empty frame: type it like the releases so the
+    # as-of join (which needs equal key dtypes) finds nothing instead of failing.
+    tickets = tickets.cast({"service": pl.Utf8, "opened_at": deps.schema["released_at"]})
     after = (tickets.join_asof(deps, left_on="opened_at", right_on="released_at", by="service",
                                strategy="backward", tolerance=window, check_sortedness=False)
              .filter(pl.col("released_at").is_not_null())
@@ -240,4 +243,6 @@ def _outcomes(engine: Engine, filters: Filters, facts: Any, every: str,
     rate = (releases.join(after, on=["service", "period"], how="left")
             .select("service", "period",
                     tickets_after_release=pl.col("tickets").fill_null(0) / pl.col("releases")))
+    share = share.cast({"service": pl.Utf8, "period": rate.schema["period"],
+                        "csat_share": pl.Float64})  # typed also when there is no survey
     return share.join(rate, on=["service", "period"], how="full", coalesce=True)

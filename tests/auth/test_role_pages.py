@@ -62,3 +62,20 @@ def test_targeting_list_of_customer_ids_for_an_analyst_only(demo_engine, app_as,
     monkeypatch.setenv("WORKBENCH_LOCAL_ROLE", "analyst")
     at.run()
     assert locked(at) == [] and downloads(at) == ["Download targeting list (CSV)"]
+
+
+@pytest.mark.parametrize("role,shown", [("auditor", True), ("admin", True), ("analyst", False)])
+def test_data_page_shows_the_audit_verification_to_auditors_and_admins(role, shown, demo_engine, app_as):
+    """The Data page states the chain's verdict (the same check as `audit verify`) to the roles
+    with view-audit; it does not append a checkpoint."""
+    from analytics.store import audit
+
+    before = audit.last_checkpoint(demo_engine)
+    at = app_as(demo_engine, role=role, page="pages/data.py")
+    assert not at.exception, at.exception
+    verdicts = [s.value for s in at.success if s.value.startswith("Audit log intact")]
+    assert bool(verdicts) is shown
+    if shown:
+        v = audit.check(demo_engine)
+        assert verdicts[0] == f"Audit log intact: {v.entries:,} entries; head #{v.head_id} {v.head_hash}."
+    assert audit.last_checkpoint(demo_engine) == before

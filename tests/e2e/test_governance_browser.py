@@ -39,7 +39,7 @@ def test_governance_counts_and_validation_form(governance_server, engine):
         assert page.locator("strong", has_text="not bold").count() == 0
         page.get_by_label("What was checked").fill("diff reviewed, smoke tests green")
         page.get_by_role("button", name="Record validation").click()
-        expect(page.get_by_text("recorded in the audit log")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("recorded in the audit log").filter(has_text="Validation of deployment")).to_be_visible(timeout=30_000)
         browser.close()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT note FROM emergency_validation")).scalar_one() == \

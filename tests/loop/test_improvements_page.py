@@ -15,7 +15,7 @@ from analytics.store.queries import Filters
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
-def test_page_shows_register_validation_and_learning(demo_engine, monkeypatch):
+def test_page_shows_register_validation_and_learning(demo_engine, monkeypatch, loopback):
     monkeypatch.setenv("DATABASE_URL", demo_engine.url.render_as_string(hide_password=False))
     st.cache_data.clear()
     st.cache_resource.clear()
