@@ -63,6 +63,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Days after a ticket is opened before purge redacts its text."),
     Setting("WORKBENCH_RETAIN_SURVEY_COMMENT_DAYS", f"{DEFAULT_RETAIN_SURVEY_COMMENT_DAYS}",
             "Days after a survey answer before purge redacts its free-text comment."),
+    Setting("WORKBENCH_READ_COPY_DIR", "",
+            "Folder of the columnar read copy (Parquet) the analyses read (default: beside the "
+            "SQLite file as <db>.readcopy; for PostgreSQL data/<host>-<port>-<db>.readcopy)."),
+    Setting("WORKBENCH_READ_COPY", "on",
+            "Whether reads use the columnar copy when it is current (on) or always SQL (off)."),
 )
 
 
@@ -82,6 +87,8 @@ class Settings:
     audit_checkpoint_file: str = ""
     retain_ticket_text_days: int = DEFAULT_RETAIN_TICKET_TEXT_DAYS
     retain_survey_comment_days: int = DEFAULT_RETAIN_SURVEY_COMMENT_DAYS
+    read_copy_dir: str = ""
+    read_copy: bool = True
 
 
 def get_settings(env: dict[str, str] | None = None) -> Settings:
@@ -107,4 +114,6 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         audit_checkpoint_file=value["WORKBENCH_AUDIT_CHECKPOINT_FILE"],
         retain_ticket_text_days=int(value["WORKBENCH_RETAIN_TICKET_TEXT_DAYS"]),
         retain_survey_comment_days=int(value["WORKBENCH_RETAIN_SURVEY_COMMENT_DAYS"]),
+        read_copy_dir=value["WORKBENCH_READ_COPY_DIR"],
+        read_copy=value["WORKBENCH_READ_COPY"].strip().lower() not in ("off", "0", "no", "false"),
     )

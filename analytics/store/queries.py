@@ -15,6 +15,8 @@ import polars as pl
 from sqlalchemy import Engine
 
 from analytics.store.db import read_frame
+from analytics.store.readcopy import CSAT_COLS, DEPLOYMENT_COLS, INCIDENT_COLS, TICKET_COLS
+from analytics.store.readcopy import read as _copy_frame
 
 SERVICE_COLS = "s.name AS service, s.team AS team, s.tier AS tier, s.criticality AS criticality"
 
@@ -99,6 +101,10 @@ def deployments(engine: Engine, filters: Filters = Filters(), *, linked: bool = 
                 **pad: timedelta) -> pl.DataFrame:
     """Deployments whose ``finished_at`` falls in the period (``pad_before``/``pad_after`` widen it);
     with ``linked``, only those that name a change request (filtered in SQL)."""
+    copied = _copy_frame(engine, "deployments", filters, "finished_at", DEPLOYMENT_COLS, **pad,
+                         where=pl.col("change_request_id").is_not_null() if linked else None)
+    if copied is not None:
+        return copied
     where, params = _where(filters, "d.finished_at", "d.environment", **pad)
     if linked:
         where += " AND d.change_request_id IS NOT NULL"
@@ -111,6 +117,10 @@ def deployments(engine: Engine, filters: Filters = Filters(), *, linked: bool = 
 
 def changes(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
     """Commits with the deployment that shipped them, for deployments finished in the period."""
+    copied = _copy_frame(engine, "changes", filters, "finished_at",
+                         ["id", "commit_id", "committed_at", "deployment_id"])
+    if copied is not None:
+        return copied
     where, params = _where(filters, "d.finished_at", "d.environment")
     return read_frame(engine, f"""
         SELECT c.id, c.commit_id, c.committed_at, c.deployment_id
@@ -120,6 +130,9 @@ def changes(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
 
 def incidents(engine: Engine, filters: Filters = Filters(), **pad: timedelta) -> pl.DataFrame:
     """Incidents opened in the period (incidents with no service match only unfiltered views)."""
+    frame = _copy_frame(engine, "incidents", filters, "opened_at", INCIDENT_COLS, **pad)
+    if frame is not None:
+        return frame.with_columns(root_cause_specific=root_cause_specific(frame["source"]))
     where, params = _where(filters, "i.opened_at", "i.environment", **pad)
     join = "JOIN" if (filters.teams or filters.services) else "LEFT JOIN"
     frame = read_frame(engine, f"""
@@ -156,6 +169,10 @@ def root_cause_specific(sources: pl.Series) -> pl.Series:
 def tickets(engine: Engine, filters: Filters = Filters(), with_text: bool = False,
             **pad: timedelta) -> pl.DataFrame:
     """Support tickets opened in the period (text only when asked: it is the bulk of the bytes)."""
+    copied = _copy_frame(engine, "tickets", filters, "opened_at",
+                         TICKET_COLS + (["text"] if with_text else []), env=False, **pad)
+    if copied is not None:
+        return copied
     where, params = _where(filters, "t.opened_at", **pad)
     join = "JOIN" if (filters.teams or filters.services) else "LEFT JOIN"
     text_col = ", t.text" if with_text else ""
@@ -168,6 +185,9 @@ def tickets(engine: Engine, filters: Filters = Filters(), with_text: bool = Fals
 
 def csat(engine: Engine, filters: Filters = Filters(), **pad: timedelta) -> pl.DataFrame:
     """CSAT/NPS responses in the period."""
+    copied = _copy_frame(engine, "csat", filters, "responded_at", CSAT_COLS, env=False, **pad)
+    if copied is not None:
+        return copied
     where, params = _where(filters, "r.responded_at", **pad)
     join = "JOIN" if (filters.teams or filters.services) else "LEFT JOIN"
     return read_frame(engine, f"""
@@ -179,6 +199,12 @@ def csat(engine: Engine, filters: Filters = Filters(), **pad: timedelta) -> pl.D
 def sli_samples(engine: Engine, filters: Filters = Filters(), slo_ids: list[int] | None = None,
                 **pad: timedelta) -> pl.DataFrame:
     """SLI samples (good/total per bucket) with their SLO name and service."""
+    copied = _copy_frame(engine, "sli_samples", filters, "ts",
+                         ["slo_id", "slo", "service", "ts", "good", "total"], env=False,
+                         where=pl.col("slo_id").is_in(slo_ids) if slo_ids else None,
+                         order=("slo_id", "ts"), **pad)
+    if copied is not None:
+        return copied
     where, params = _where(filters, "x.ts", **pad)
     if slo_ids:
         where += f" AND x.slo_id IN ({', '.join('?' * len(slo_ids))})"
