@@ -99,8 +99,11 @@ def services(engine: Engine) -> pl.DataFrame:
 
 def deployments(engine: Engine, filters: Filters = Filters(), *, linked: bool = False,
                 **pad: timedelta) -> pl.DataFrame:
-    """Deployments whose ``finished_at`` falls in the period (``pad_before``/``pad_after`` widen it);
-    with ``linked``, only those that name a change request (filtered in SQL)."""
+    """Deployments whose ``finished_at`` falls in the period (``pad_before``/``pad_after`` widen
+    it); with ``linked``, only those that name a change request (filtered in SQL).
+
+    Rows come in id order, as from every event read here: the order of a float sum must depend
+    neither on the query plan nor on the read path (SQL or the copy)."""
     copied = _copy_frame(engine, "deployments", filters, "finished_at", DEPLOYMENT_COLS, **pad,
                          where=pl.col("change_request_id").is_not_null() if linked else None)
     if copied is not None:
@@ -112,7 +115,8 @@ def deployments(engine: Engine, filters: Filters = Filters(), *, linked: bool = 
         SELECT d.id, d.source, d.external_id, d.service_id, {SERVICE_COLS}, d.environment,
                d.version, d.started_at, d.finished_at, d.status, d.is_rollback, d.unplanned,
                d.emergency, d.change_request_id, d.lines_changed, d.files_changed, d.test_coverage
-        FROM deployment d JOIN service s ON s.id = d.service_id WHERE {where}""", params)
+        FROM deployment d JOIN service s ON s.id = d.service_id WHERE {where}
+        ORDER BY d.id""", params)
 
 
 def changes(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
@@ -125,7 +129,7 @@ def changes(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
     return read_frame(engine, f"""
         SELECT c.id, c.commit_id, c.committed_at, c.deployment_id
         FROM change c JOIN deployment d ON d.id = c.deployment_id
-        JOIN service s ON s.id = d.service_id WHERE {where}""", params)
+        JOIN service s ON s.id = d.service_id WHERE {where} ORDER BY c.id""", params)
 
 
 def incidents(engine: Engine, filters: Filters = Filters(), **pad: timedelta) -> pl.DataFrame:
@@ -141,7 +145,8 @@ def incidents(engine: Engine, filters: Filters = Filters(), **pad: timedelta) ->
                i.customer_facing, i.outage, i.caused_by_deployment_id,
                i.caused_by_change_request_id, i.root_cause_commit, i.problem_id, i.root_cause,
                i.postmortem_url, i.made_sla, i.priority, i.closed_at, i.status, i.category
-        FROM incident i {join} service s ON s.id = i.service_id WHERE {where}""", params)
+        FROM incident i {join} service s ON s.id = i.service_id WHERE {where}
+        ORDER BY i.id""", params)
     return frame.with_columns(root_cause_specific=root_cause_specific(frame["source"]))
 
 
@@ -180,7 +185,8 @@ def tickets(engine: Engine, filters: Filters = Filters(), with_text: bool = Fals
         SELECT t.id, t.external_id, t.service_id, {SERVICE_COLS}, t.opened_at, t.closed_at,
                t.severity, t.user_role, t.transaction_criticality, t.channel, t.customer_id,
                t.related_incident_id{text_col}
-        FROM ticket t {join} service s ON s.id = t.service_id WHERE {where}""", params)
+        FROM ticket t {join} service s ON s.id = t.service_id WHERE {where}
+        ORDER BY t.id""", params)
 
 
 def csat(engine: Engine, filters: Filters = Filters(), **pad: timedelta) -> pl.DataFrame:
@@ -193,7 +199,8 @@ def csat(engine: Engine, filters: Filters = Filters(), **pad: timedelta) -> pl.D
     return read_frame(engine, f"""
         SELECT r.id, r.service_id, {SERVICE_COLS}, r.responded_at, r.score, r.nps, r.segment,
                r.customer_id, r.comment, r.related_deployment_id
-        FROM csat_response r {join} service s ON s.id = r.service_id WHERE {where}""", params)
+        FROM csat_response r {join} service s ON s.id = r.service_id WHERE {where}
+        ORDER BY r.id""", params)
 
 
 def sli_samples(engine: Engine, filters: Filters = Filters(), slo_ids: list[int] | None = None,
