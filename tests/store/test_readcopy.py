@@ -232,6 +232,22 @@ from pathlib import Path
 from analytics.cli import main
 code = main(["--db", sys.argv[1], "report", "delivery", "--format", "json"])
 assert code == 0, code
+# An import whose batches are staged (forced from one row) and a whole-store load: ADBC's
+# SQLite writes in a child process, not here.
+from analytics.demo import generate
+from analytics.ingest.importer import import_files
+from analytics.store import bulk
+from analytics.store.db import get_engine, migrate
+bulk.STAGE_ROWS = 1
+examples = Path(sys.argv[2]).parent / "analytics" / "ingest" / "examples"
+eng = get_engine(sys.argv[3])
+migrate(eng)
+import_files(eng, "services", [examples / "services.csv"])
+assert import_files(eng, "deployments", [examples / "deployments.csv"]).inserted > 0
+loaded = get_engine(sys.argv[4])
+migrate(loaded)
+frames = generate(seed=7)
+assert bulk.load_tables(loaded, {"service": frames["service"]})["service"] > 0
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file(sys.argv[2], default_timeout=120).run()
 assert not at.exception, at.exception
@@ -243,14 +259,16 @@ print(json.dumps({"modules": sorted(m for m in sys.modules if m.split(".")[0] in
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
-def test_the_cli_and_a_page_load_one_sqlite_library(demo_store: Engine) -> None:
-    """The corruption scenario of issue 17 needs two SQLite libraries in one process: a report
-    and a page, with a current copy, load only the stdlib's (the copy's reader is Parquet)."""
+def test_the_cli_and_a_page_load_one_sqlite_library(demo_store: Engine, tmp_path: Path) -> None:
+    """The corruption scenario of issue 17 needs two SQLite libraries in one process: a report,
+    a staged import, a whole-store load and a page, with a current copy, load only the stdlib's
+    (the copy's reader is Parquet; ADBC writes in child processes)."""
     assert readcopy.scan(demo_store, "deployments") is not None
     url = demo_store.url.render_as_string(hide_password=False)
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", CHILD % (SECOND_SQLITE,), url,
-                           str(ROOT / "app.py")], env=env, capture_output=True, text=True,
+                           str(ROOT / "app.py"), f"sqlite:///{tmp_path / 'imported.db'}",
+                           f"sqlite:///{tmp_path / 'loaded.db'}"], env=env, capture_output=True, text=True,
                           cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
