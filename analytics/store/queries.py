@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from analytics.store.db import read_frame
 from analytics.store.readcopy import CSAT_COLS, DEPLOYMENT_COLS, INCIDENT_COLS, TICKET_COLS
+from analytics.store.readcopy import months as _copy_months
 from analytics.store.readcopy import read as _copy_frame
 
 SERVICE_COLS = "s.name AS service, s.team AS team, s.tier AS tier, s.criticality AS criticality"
@@ -243,6 +244,10 @@ EVENT_SOURCES = {
 }
 
 
+COPY_OF = {"deployments": "deployments", "incidents": "incidents", "tickets": "tickets",
+           "csat_responses": "csat"}
+
+
 def event_times(engine: Engine, kind: str, filters: Filters = Filters()) -> pl.DataFrame:
     """Only the timestamps (column ``at``) of one kind of event in the period, for counting.
 
@@ -250,6 +255,11 @@ def event_times(engine: Engine, kind: str, filters: Filters = Filters()) -> pl.D
     kinds that have one.
     """
     source, ts, env_col, extra = EVENT_SOURCES[kind]
+    col = ts.split(".")[1]
+    copied = _copy_frame(engine, COPY_OF[kind], filters, col, [col], env=env_col is not None,
+                         where=~pl.col("is_rollback") if extra else None, order=())
+    if copied is not None:
+        return copied.rename({col: "at"})
     where, params = _where(filters, ts, env_col)
     if extra:
         params.append(False)
@@ -313,13 +323,23 @@ def bulk_months(months: pl.DataFrame, share: float = BULK_SHARE) -> tuple[int, i
 def bulk_of(engine: Engine, kind: str) -> Bulk:
     """The bulk of one table of :data:`EXTENT_TABLES` (see :func:`bulk_months` for the rule)."""
     table, ts = EXTENT_TABLES[kind]
-    month = (f"substr(CAST({ts} AS TEXT), 1, 7)" if engine.dialect.name == "sqlite"
-             else f"to_char({ts}, 'YYYY-MM')")
-    months = read_frame(engine, f"""
-        SELECT {month} AS month, count(*) AS n, min({ts}) AS lo, max({ts}) AS hi
-        FROM {table} WHERE {ts} IS NOT NULL GROUP BY {month} ORDER BY {month}""")
+    months = _copy_months(engine, kind, ts)
+    if months is None:
+        months = _months_sql(engine, table, ts)
     if months.height == 0:
         return Bulk(kind, None, None)
+    return _bulk(kind, months)
+
+
+def _months_sql(engine: Engine, table: str, ts: str) -> pl.DataFrame:
+    month = (f"substr(CAST({ts} AS TEXT), 1, 7)" if engine.dialect.name == "sqlite"
+             else f"to_char({ts}, 'YYYY-MM')")
+    return read_frame(engine, f"""
+        SELECT {month} AS month, count(*) AS n, min({ts}) AS lo, max({ts}) AS hi
+        FROM {table} WHERE {ts} IS NOT NULL GROUP BY {month} ORDER BY {month}""")
+
+
+def _bulk(kind: str, months: pl.DataFrame) -> Bulk:
     los, his = [_naive(v) for v in months["lo"]], [_naive(v) for v in months["hi"]]
     first, last = los[0], his[-1]
     days = []

@@ -385,7 +385,8 @@ def read(engine: Engine, table: str, filters: Filters, ts: str, columns: list[st
         conds.append(where)
     if conds:
         lazy = lazy.filter(pl.all_horizontal(conds))
-    return lazy.select(columns).sort(list(order)).collect()
+    lazy = lazy.select(columns)
+    return (lazy.sort(list(order)) if order else lazy).collect()
 
 
 DEPLOYMENT_COLS = ["id", "source", "external_id", "service_id", "service", "team", "tier",
@@ -403,6 +404,18 @@ TICKET_COLS = ["id", "external_id", "service_id", "service", "team", "tier", "cr
                "channel", "customer_id", "related_incident_id"]
 CSAT_COLS = ["id", "service_id", "service", "team", "tier", "criticality", "responded_at",
              "score", "nps", "segment", "customer_id", "comment", "related_deployment_id"]
+
+
+def months(engine: Engine, table: str, ts: str) -> pl.DataFrame | None:
+    """Per calendar month of ``ts`` (non-null): month ("YYYY-MM"), n, lo, hi — from the copy
+    (None: no current copy). The copy's answer to ``queries.bulk_of``'s GROUP BY."""
+    lazy = scan(engine, table)
+    if lazy is None:
+        return None
+    return (lazy.select(ts).drop_nulls()
+            .group_by(month=pl.col(ts).dt.strftime("%Y-%m"))
+            .agg(n=pl.len().cast(pl.Int64), lo=pl.col(ts).min(), hi=pl.col(ts).max())
+            .sort("month").collect())
 
 
 def get_engine(url: str) -> Engine:
