@@ -95,9 +95,10 @@ def copy_dir(engine: Engine) -> Path | None:
     Default: beside the SQLite file as ``<db>.readcopy/``; for PostgreSQL
     ``data/<host>-<port>-<db>.readcopy/``.
 
-    >>> copy_dir(get_engine("sqlite:////tmp/x/store.db")).name
+    >>> from sqlalchemy import create_engine
+    >>> copy_dir(create_engine("sqlite:////srv/wb/store.db")).name
     'store.db.readcopy'
-    >>> copy_dir(get_engine("sqlite://")) is None
+    >>> copy_dir(create_engine("sqlite://")) is None
     True
     """
     from analytics.settings import ROOT, get_settings
@@ -416,13 +417,6 @@ def months(engine: Engine, table: str, ts: str) -> pl.DataFrame | None:
             .group_by(month=pl.col(ts).dt.strftime("%Y-%m"))
             .agg(n=pl.len().cast(pl.Int64), lo=pl.col(ts).min(), hi=pl.col(ts).max())
             .sort("month").collect())
-
-
-def get_engine(url: str) -> Engine:
-    """The store's engine (here for the doctests)."""
-    from analytics.store.db import get_engine as _get
-
-    return _get(url)
 
 
 if __name__ == "__main__":  # the child process of _write_tables: url, folder, table names
