@@ -95,6 +95,11 @@ SETTINGS: tuple[Setting, ...] = (
             "(escalations, reputation); credits count at their own amount."),
     Setting("WORKBENCH_VALUE_CURRENCY", "EUR",
             "Currency of the WORKBENCH_VALUE_* rates and of improvement costs."),
+    Setting("WORKBENCH_READ_COPY_DIR", "",
+            "Folder of the columnar read copy (Parquet) the analyses read (default: beside the "
+            "SQLite file as <db>.readcopy; for PostgreSQL data/<host>-<port>-<db>.readcopy)."),
+    Setting("WORKBENCH_READ_COPY", "on",
+            "Whether reads use the columnar copy when it is current (on) or always SQL (off)."),
 )
 
 
@@ -126,6 +131,9 @@ class Settings:
     value_ticket: float = 25.0
     value_sla_breach: float = 5000.0
     value_currency: str = "EUR"
+    read_copy_dir: str = ""
+    read_copy: bool = True
+
 
 
 def _os_user(env: dict[str, str]) -> str:
@@ -170,4 +178,6 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         value_ticket=float(value["WORKBENCH_VALUE_TICKET"]),
         value_sla_breach=float(value["WORKBENCH_VALUE_SLA_BREACH"]),
         value_currency=value["WORKBENCH_VALUE_CURRENCY"],
+        read_copy_dir=value["WORKBENCH_READ_COPY_DIR"],
+        read_copy=value["WORKBENCH_READ_COPY"].strip().lower() not in ("off", "0", "no", "false"),
     )

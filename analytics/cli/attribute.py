@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from analytics.governance.events import AttributeEvent
     from analytics.store import audit, queries
     from analytics.store.attributions import save_attributions
+    from analytics.store.readcopy import refresh_quietly
     from analytics.store.queries import Filters
 
     engine = engine_from(args)
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
                      actor=get_settings().user, entity_id=f"{window:g}h",
                      detail={"window_hours": window, "environment": args.env, **counts}))
         session.commit()
+    refresh_quietly(engine, {"incident_attribution"})
     emit({"window_hours": window, "environment": args.env, "incidents": links.height, **counts},
          args.format)
     return 0

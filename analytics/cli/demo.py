@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from analytics.store import audit
     from analytics.store.db import is_empty
     from analytics.store.definitions import seed_kpi_definitions
+    from analytics.store.readcopy import refresh_quietly
 
     engine = engine_from(args)
     if args.show_truth:
@@ -78,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         audit.record(session, DemoLoadEvent(actor=get_settings().user,
                                             detail={"seed": args.seed, "rows": written}))
         session.commit()
+    refresh_quietly(engine)
     written_total = sum(written.values())
     # rows.deployment counts every environment; the README quotes both numbers.
     summary = {"seed": args.seed, "rows": written, "total_rows": written_total,

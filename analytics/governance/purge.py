@@ -84,4 +84,7 @@ def apply(engine: Engine, *, actor: str, now: datetime | None = None) -> list[di
                          "cutoff": p.cutoff(now).isoformat(), "rows": int(n)})
         audit.record(session, PurgeEvent(actor=actor, detail={"redacted": rows}))
         session.commit()
+    from analytics.store.readcopy import refresh_quietly
+
+    refresh_quietly(engine, {p.table for p in policies()})  # the redacted text must leave the copy too
     return rows

@@ -122,12 +122,27 @@ def import_files(engine: Engine, kind: str, paths: list[str | Path] | None = Non
         actor = get_settings().user
     try:
         with import_lock(engine, on_wait):
-            return _write_retrying(engine, parsed, kind=kind, source=source or default_source(kind),
-                                   actor=actor, files=[f.record() for f in files], dry_run=dry_run)
+            result = _write_retrying(engine, parsed, kind=kind,
+                                     source=source or default_source(kind), actor=actor,
+                                     files=[f.record() for f in files], dry_run=dry_run)
+            if not dry_run:
+                # Under the lock: the next import's refresh starts after this one's ends.
+                from analytics.store.readcopy import refresh_quietly
+
+                refresh_quietly(engine, _written_tables(result))
+            return result
     except IntegrityError as exc:
         # The transaction was rolled back; say which constraint refused the data, not a traceback.
         raise InvalidImport([Problem(", ".join(f.name for f in files), None, None, None,
                                      f"the store refused these rows ({_first(exc)})")]) from None
+
+
+def _written_tables(result: ImportResult) -> set[str]:
+    """The store tables an import wrote (so the read copy rewrites only the files they feed)."""
+    from analytics.ingest.columns import SPECS
+
+    tables = {SPECS[k].table for k in result.tables if k in SPECS}
+    return tables | ({"service"} if "services created" in result.tables else set())
 
 
 def _write_retrying(engine: Engine, parsed: Parsed, **kwargs: Any) -> ImportResult:

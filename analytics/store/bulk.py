@@ -4,7 +4,7 @@ Rows are written inside the caller's SQLAlchemy Core transaction with the driver
 call (``executemany`` of tuples on SQLite, ``COPY`` on PostgreSQL): 5-10x faster than Core's
 per-row parameter processing. Inside :func:`staged_writes`, large SQLite batches are staged in a
 scratch file through ADBC (Arrow, no Python object per value) and copied in with one
-``INSERT … SELECT``.
+``INSERT … SELECT``; ADBC runs in a child process (:mod:`analytics.store.sqlite_child`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from sqlalchemy import Engine
 from sqlalchemy.schema import CreateIndex
 from sqlmodel import SQLModel
 
-from analytics.store.db import adbc_connect
 
 # SQLAlchemy's SQLite DateTime storage format; bulk writes use the same so ORM reads still work.
 SQLITE_TS_FORMAT = "%Y-%m-%d %H:%M:%S%.6f"
@@ -212,31 +211,11 @@ def _graded_slices(frame: pl.DataFrame, parts: int) -> list[pl.DataFrame]:
 
 
 def _write_scratch(path: Path, frame: pl.DataFrame) -> Path:
-    """Ingest ``frame`` into table ``rows`` of a new SQLite file with ADBC's C API.
+    """Ingest ``frame`` into table ``rows`` of a new SQLite file with ADBC, in a child process
+    (:mod:`analytics.store.sqlite_child`: never a second SQLite library in this process)."""
+    from analytics.store.sqlite_child import write_scratch
 
-    polars hands its Arrow stream straight to the driver: no pyarrow (importing it for the
-    DB-API wrapper costs ~0.4 s) and no conversion.
-    """
-    import adbc_driver_manager as adbc
-    import adbc_driver_sqlite
-
-    database = adbc_driver_sqlite.connect(str(path))
-    conn = adbc.AdbcConnection(database)
-    try:
-        conn.set_autocommit(False)  # one transaction, not one per row
-        stmt = adbc.AdbcStatement(conn)
-        try:
-            stmt.set_options(**{adbc.INGEST_OPTION_TARGET_TABLE: "rows",
-                                adbc.INGEST_OPTION_MODE: adbc.INGEST_OPTION_MODE_CREATE})
-            stmt.bind_stream(frame)
-            stmt.execute_update()
-        finally:
-            stmt.close()
-        conn.commit()
-    finally:
-        conn.close()
-        database.close()
-    return path
+    return write_scratch(path, frame)
 
 
 def insert_new(conn: Any, table: str, frame: pl.DataFrame) -> int:
@@ -287,34 +266,21 @@ def load_tables(engine: Engine, frames: dict[str, pl.DataFrame]) -> dict[str, in
     if engine.dialect.name != "sqlite":
         with engine.begin() as conn, deferred_indexes(conn, list(frames)):
             return {t: bulk_insert(conn, t, f) for t, f in frames.items()}
+    from analytics.store.sqlite_child import load
+
     indexes = [ix for t in frames for ix in SQLModel.metadata.tables[t].indexes]
-    # Never two SQLite libraries on one file at once in this process (see read_frame).
+    prepared: dict[str, pl.DataFrame] = {}
+    for table, frame in frames.items():
+        if frame.height:
+            out = _for_sqlite(_with_defaults(table, frame))
+            prepared[table] = out.with_columns(pl.col(c).cast(pl.Int64)
+                                               for c, t in out.schema.items() if t == pl.Null)
+    # ADBC writes in a child process, with this process's connections closed: never two SQLite
+    # libraries in one process, nor two processes' writers on the file at once.
     engine.dispose()
-    conn = adbc_connect(engine.url.render_as_string(hide_password=False))
-    written: dict[str, int] = {}
-    try:
-        cur = conn.cursor()
-        cur.execute("PRAGMA foreign_keys=ON")
-        for ix in indexes:
-            cur.execute(f'DROP INDEX IF EXISTS "{ix.name}"')
-        for table, frame in frames.items():
-            if frame.height == 0:
-                written[table] = 0
-                continue
-            prepared = _for_sqlite(_with_defaults(table, frame))
-            prepared = prepared.with_columns(pl.col(c).cast(pl.Int64) for c, t in prepared.schema.items()
-                                             if t == pl.Null)
-            cur.adbc_ingest(table, prepared.to_arrow(), mode="append")
-            written[table] = frame.height
-        for ix in indexes:
-            cur.execute(str(CreateIndex(ix).compile(dialect=engine.dialect)))
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.close()
-    return written
+    load(engine.url.database or "", prepared, [ix.name for ix in indexes],
+         [str(CreateIndex(ix).compile(dialect=engine.dialect)) for ix in indexes])
+    return {table: frame.height for table, frame in frames.items()}
 
 
 def create_indexes(conn: Any, indexes: Sequence[Any]) -> None:

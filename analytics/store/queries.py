@@ -15,6 +15,9 @@ import polars as pl
 from sqlalchemy import Engine
 
 from analytics.store.db import read_frame
+from analytics.store.readcopy import CSAT_COLS, DEPLOYMENT_COLS, INCIDENT_COLS, TICKET_COLS
+from analytics.store.readcopy import months as _copy_months
+from analytics.store.readcopy import read as _copy_frame
 
 SERVICE_COLS = "s.name AS service, s.team AS team, s.tier AS tier, s.criticality AS criticality"
 
@@ -97,8 +100,15 @@ def services(engine: Engine) -> pl.DataFrame:
 
 def deployments(engine: Engine, filters: Filters = Filters(), *, linked: bool = False,
                 **pad: timedelta) -> pl.DataFrame:
-    """Deployments whose ``finished_at`` falls in the period (``pad_before``/``pad_after`` widen it);
-    with ``linked``, only those that name a change request (filtered in SQL)."""
+    """Deployments whose ``finished_at`` falls in the period (``pad_before``/``pad_after`` widen
+    it); with ``linked``, only those that name a change request (filtered in SQL).
+
+    Rows come in id order, as from every event read here: the order of a float sum must depend
+    neither on the query plan nor on the read path (SQL or the copy)."""
+    copied = _copy_frame(engine, "deployments", filters, "finished_at", DEPLOYMENT_COLS, **pad,
+                         where=pl.col("change_request_id").is_not_null() if linked else None)
+    if copied is not None:
+        return copied
     where, params = _where(filters, "d.finished_at", "d.environment", **pad)
     if linked:
         where += " AND d.change_request_id IS NOT NULL"
@@ -106,20 +116,28 @@ def deployments(engine: Engine, filters: Filters = Filters(), *, linked: bool = 
         SELECT d.id, d.source, d.external_id, d.service_id, {SERVICE_COLS}, d.environment,
                d.version, d.started_at, d.finished_at, d.status, d.is_rollback, d.unplanned,
                d.emergency, d.change_request_id, d.lines_changed, d.files_changed, d.test_coverage
-        FROM deployment d JOIN service s ON s.id = d.service_id WHERE {where}""", params)
+        FROM deployment d JOIN service s ON s.id = d.service_id WHERE {where}
+        ORDER BY d.id""", params)
 
 
 def changes(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
     """Commits with the deployment that shipped them, for deployments finished in the period."""
+    copied = _copy_frame(engine, "changes", filters, "finished_at",
+                         ["id", "commit_id", "committed_at", "deployment_id"])
+    if copied is not None:
+        return copied
     where, params = _where(filters, "d.finished_at", "d.environment")
     return read_frame(engine, f"""
         SELECT c.id, c.commit_id, c.committed_at, c.deployment_id
         FROM change c JOIN deployment d ON d.id = c.deployment_id
-        JOIN service s ON s.id = d.service_id WHERE {where}""", params)
+        JOIN service s ON s.id = d.service_id WHERE {where} ORDER BY c.id""", params)
 
 
 def incidents(engine: Engine, filters: Filters = Filters(), **pad: timedelta) -> pl.DataFrame:
     """Incidents opened in the period (incidents with no service match only unfiltered views)."""
+    frame = _copy_frame(engine, "incidents", filters, "opened_at", INCIDENT_COLS, **pad)
+    if frame is not None:
+        return frame.with_columns(root_cause_specific=root_cause_specific(frame["source"]))
     where, params = _where(filters, "i.opened_at", "i.environment", **pad)
     join = "JOIN" if (filters.teams or filters.services) else "LEFT JOIN"
     frame = read_frame(engine, f"""
@@ -128,7 +146,8 @@ def incidents(engine: Engine, filters: Filters = Filters(), **pad: timedelta) ->
                i.customer_facing, i.outage, i.caused_by_deployment_id,
                i.caused_by_change_request_id, i.root_cause_commit, i.problem_id, i.root_cause,
                i.postmortem_url, i.made_sla, i.priority, i.closed_at, i.status, i.category
-        FROM incident i {join} service s ON s.id = i.service_id WHERE {where}""", params)
+        FROM incident i {join} service s ON s.id = i.service_id WHERE {where}
+        ORDER BY i.id""", params)
     return frame.with_columns(root_cause_specific=root_cause_specific(frame["source"]))
 
 
@@ -156,6 +175,10 @@ def root_cause_specific(sources: pl.Series) -> pl.Series:
 def tickets(engine: Engine, filters: Filters = Filters(), with_text: bool = False,
             **pad: timedelta) -> pl.DataFrame:
     """Support tickets opened in the period (text only when asked: it is the bulk of the bytes)."""
+    copied = _copy_frame(engine, "tickets", filters, "opened_at",
+                         TICKET_COLS + (["text"] if with_text else []), env=False, **pad)
+    if copied is not None:
+        return copied
     where, params = _where(filters, "t.opened_at", **pad)
     join = "JOIN" if (filters.teams or filters.services) else "LEFT JOIN"
     text_col = ", t.text" if with_text else ""
@@ -163,22 +186,33 @@ def tickets(engine: Engine, filters: Filters = Filters(), with_text: bool = Fals
         SELECT t.id, t.external_id, t.service_id, {SERVICE_COLS}, t.opened_at, t.closed_at,
                t.severity, t.user_role, t.transaction_criticality, t.channel, t.customer_id,
                t.related_incident_id{text_col}
-        FROM ticket t {join} service s ON s.id = t.service_id WHERE {where}""", params)
+        FROM ticket t {join} service s ON s.id = t.service_id WHERE {where}
+        ORDER BY t.id""", params)
 
 
 def csat(engine: Engine, filters: Filters = Filters(), **pad: timedelta) -> pl.DataFrame:
     """CSAT/NPS responses in the period."""
+    copied = _copy_frame(engine, "csat", filters, "responded_at", CSAT_COLS, env=False, **pad)
+    if copied is not None:
+        return copied
     where, params = _where(filters, "r.responded_at", **pad)
     join = "JOIN" if (filters.teams or filters.services) else "LEFT JOIN"
     return read_frame(engine, f"""
         SELECT r.id, r.service_id, {SERVICE_COLS}, r.responded_at, r.score, r.nps, r.segment,
                r.customer_id, r.comment, r.related_deployment_id
-        FROM csat_response r {join} service s ON s.id = r.service_id WHERE {where}""", params)
+        FROM csat_response r {join} service s ON s.id = r.service_id WHERE {where}
+        ORDER BY r.id""", params)
 
 
 def sli_samples(engine: Engine, filters: Filters = Filters(), slo_ids: list[int] | None = None,
                 **pad: timedelta) -> pl.DataFrame:
     """SLI samples (good/total per bucket) with their SLO name and service."""
+    copied = _copy_frame(engine, "sli_samples", filters, "ts",
+                         ["slo_id", "slo", "service", "ts", "good", "total"], env=False,
+                         where=pl.col("slo_id").is_in(slo_ids) if slo_ids else None,
+                         order=("slo_id", "ts"), **pad)
+    if copied is not None:
+        return copied
     where, params = _where(filters, "x.ts", **pad)
     if slo_ids:
         where += f" AND x.slo_id IN ({', '.join('?' * len(slo_ids))})"
@@ -210,6 +244,10 @@ EVENT_SOURCES = {
 }
 
 
+COPY_OF = {"deployments": "deployments", "incidents": "incidents", "tickets": "tickets",
+           "csat_responses": "csat"}
+
+
 def event_times(engine: Engine, kind: str, filters: Filters = Filters()) -> pl.DataFrame:
     """Only the timestamps (column ``at``) of one kind of event in the period, for counting.
 
@@ -217,6 +255,11 @@ def event_times(engine: Engine, kind: str, filters: Filters = Filters()) -> pl.D
     kinds that have one.
     """
     source, ts, env_col, extra = EVENT_SOURCES[kind]
+    col = ts.split(".")[1]
+    copied = _copy_frame(engine, COPY_OF[kind], filters, col, [col], env=env_col is not None,
+                         where=~pl.col("is_rollback") if extra else None, order=())
+    if copied is not None:
+        return copied.rename({col: "at"})
     where, params = _where(filters, ts, env_col)
     if extra:
         params.append(False)
@@ -280,13 +323,23 @@ def bulk_months(months: pl.DataFrame, share: float = BULK_SHARE) -> tuple[int, i
 def bulk_of(engine: Engine, kind: str) -> Bulk:
     """The bulk of one table of :data:`EXTENT_TABLES` (see :func:`bulk_months` for the rule)."""
     table, ts = EXTENT_TABLES[kind]
-    month = (f"substr(CAST({ts} AS TEXT), 1, 7)" if engine.dialect.name == "sqlite"
-             else f"to_char({ts}, 'YYYY-MM')")
-    months = read_frame(engine, f"""
-        SELECT {month} AS month, count(*) AS n, min({ts}) AS lo, max({ts}) AS hi
-        FROM {table} WHERE {ts} IS NOT NULL GROUP BY {month} ORDER BY {month}""")
+    months = _copy_months(engine, kind, ts)
+    if months is None:
+        months = _months_sql(engine, table, ts)
     if months.height == 0:
         return Bulk(kind, None, None)
+    return _bulk(kind, months)
+
+
+def _months_sql(engine: Engine, table: str, ts: str) -> pl.DataFrame:
+    month = (f"substr(CAST({ts} AS TEXT), 1, 7)" if engine.dialect.name == "sqlite"
+             else f"to_char({ts}, 'YYYY-MM')")
+    return read_frame(engine, f"""
+        SELECT {month} AS month, count(*) AS n, min({ts}) AS lo, max({ts}) AS hi
+        FROM {table} WHERE {ts} IS NOT NULL GROUP BY {month} ORDER BY {month}""")
+
+
+def _bulk(kind: str, months: pl.DataFrame) -> Bulk:
     los, his = [_naive(v) for v in months["lo"]], [_naive(v) for v in months["hi"]]
     first, last = los[0], his[-1]
     days = []

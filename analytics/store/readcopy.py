@@ -1,0 +1,433 @@
+"""The columnar read copy: the event tables the analyses read, as Parquet beside the store.
+
+The store (SQLite or PostgreSQL) stays the system of record. After every committed import, demo
+load, attribution run and purge, :func:`refresh` writes one Parquet file per event table (sorted by
+its time column, in row groups whose min/max statistics let a period filter skip most of the
+file), each to a temporary name then ``os.replace``-d, and last a small JSON manifest tagged with
+the store's :func:`~analytics.store.version.data_version`. :func:`scan` hands a reader the file
+only while that tag equals the store's current data version, so a copy left behind by a write
+that did not refresh it is never read (``queries`` falls back to SQL).
+
+The rows are read through the store's own connection (:func:`analytics.store.db.read_frame`):
+never a second SQLite library in this process (see DESIGN.md, "Bulk data and the read path").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+from sqlalchemy import Engine, text
+
+from analytics.store.db import read_frame
+
+if TYPE_CHECKING:
+    from analytics.store.queries import Filters
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+# Rows per Parquet row group: small enough that a one-month filter on a multi-year table skips
+# most groups by their min/max, large enough that a full scan is not dominated by group overhead.
+ROW_GROUP_ROWS = 65_536
+# Bumped when the layout of the files changes; a copy with another format is not read.
+FORMAT = 1
+
+_SERVICE = "s.name AS service, s.team AS team, s.tier AS tier, s.criticality AS criticality"
+
+
+@dataclass(frozen=True)
+class CopyTable:
+    """One file of the copy: its SELECT (whole table, service columns joined) and time column."""
+
+    name: str
+    sql: str
+    ts: str
+
+
+TABLES: dict[str, CopyTable] = {t.name: t for t in (
+    CopyTable("deployments", f"""
+        SELECT d.id, d.source, d.external_id, d.service_id, {_SERVICE}, d.environment,
+               d.version, d.started_at, d.finished_at, d.status, d.is_rollback, d.unplanned,
+               d.emergency, d.change_request_id, d.lines_changed, d.files_changed, d.test_coverage
+        FROM deployment d JOIN service s ON s.id = d.service_id""", "finished_at"),
+    # A change is filtered by the deployment that shipped it: those columns ride along.
+    CopyTable("changes", """
+        SELECT c.id, c.commit_id, c.committed_at, c.deployment_id, d.finished_at, d.environment,
+               s.name AS service, s.team AS team
+        FROM change c JOIN deployment d ON d.id = c.deployment_id
+        JOIN service s ON s.id = d.service_id""", "finished_at"),
+    CopyTable("incidents", f"""
+        SELECT i.id, i.source, i.external_id, i.service_id, {_SERVICE}, i.environment,
+               i.severity, i.title, i.opened_at, i.detected_at, i.acknowledged_at, i.resolved_at,
+               i.customer_facing, i.outage, i.caused_by_deployment_id,
+               i.caused_by_change_request_id, i.root_cause_commit, i.problem_id, i.root_cause,
+               i.postmortem_url, i.made_sla, i.priority, i.closed_at, i.status, i.category
+        FROM incident i LEFT JOIN service s ON s.id = i.service_id""", "opened_at"),
+    CopyTable("attributions", """
+        SELECT a.* FROM incident_attribution a""", "computed_at"),
+    CopyTable("tickets", f"""
+        SELECT t.id, t.external_id, t.service_id, {_SERVICE}, t.opened_at, t.closed_at,
+               t.severity, t.user_role, t.transaction_criticality, t.channel, t.customer_id,
+               t.related_incident_id, t.text
+        FROM ticket t LEFT JOIN service s ON s.id = t.service_id""", "opened_at"),
+    CopyTable("csat", f"""
+        SELECT r.id, r.service_id, {_SERVICE}, r.responded_at, r.score, r.nps, r.segment,
+               r.customer_id, r.comment, r.related_deployment_id
+        FROM csat_response r LEFT JOIN service s ON s.id = r.service_id""", "responded_at"),
+    CopyTable("sli_samples", """
+        SELECT x.slo_id, o.name AS slo, s.name AS service, s.team AS team, x.ts, x.good, x.total
+        FROM sli_sample x JOIN slo o ON o.id = x.slo_id LEFT JOIN service s ON s.id = o.service_id
+        """, "ts"),
+)}
+
+
+def copy_dir(engine: Engine) -> Path | None:
+    """Where the copy of ``engine``'s store lives (``WORKBENCH_READ_COPY_DIR``), or None when it
+    has none (an in-memory SQLite store).
+
+    Default: beside the SQLite file as ``<db>.readcopy/``; for PostgreSQL
+    ``data/<host>-<port>-<db>.readcopy/``.
+
+    >>> from sqlalchemy import create_engine
+    >>> copy_dir(create_engine("sqlite:////srv/wb/store.db")).name
+    'store.db.readcopy'
+    >>> copy_dir(create_engine("sqlite://")) is None
+    True
+    """
+    from analytics.settings import ROOT, get_settings
+
+    configured = get_settings().read_copy_dir
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+            return None
+        if configured:
+            return Path(configured)
+        db = Path(url.database)
+        return db.with_name(db.name + ".readcopy")
+    if configured:
+        return Path(configured)
+    return ROOT / "data" / f"{url.host or 'local'}-{url.port or 5432}-{url.database}.readcopy"
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The Alembic revision the store is at (None before its first migration)."""
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception:  # no alembic_version table: a store built from the models (tests)
+        return None
+
+
+def _column_types() -> dict[str, pl.DataType]:
+    """polars type of every column name of the copied tables, from the models."""
+    from sqlmodel import SQLModel
+
+    kinds = {int: pl.Int64, float: pl.Float64, bool: pl.Boolean, str: pl.String,
+             datetime: pl.Datetime("us")}
+    from analytics.store.db import _typed_columns
+
+    dts, bools = _typed_columns()
+    out: dict[str, pl.DataType] = {}
+    for name in ("service", "slo", "incident_attribution", "sli_sample", "csat_response",
+                 "ticket", "incident", "change", "deployment"):
+        for col in SQLModel.metadata.tables[name].columns:
+            try:
+                out[col.name] = kinds.get(col.type.python_type, pl.String)
+            except NotImplementedError:
+                out[col.name] = pl.String
+    out.update({c: pl.Datetime("us") for c in dts if c in out})
+    out.update({c: pl.Boolean for c in bools if c in out})
+    out.update(service=pl.String, slo=pl.String)
+    return out
+
+
+def _typed_for_copy(frame: pl.DataFrame) -> pl.DataFrame:
+    """Give columns whose type SQLite left open (all NULL: ``pl.Null``) their model's type, so
+    that a filtered scan has one schema whatever rows it keeps."""
+    types = _column_types()
+    fixes = [pl.col(c).cast(types.get(c, pl.String)) for c, t in frame.schema.items()
+             if t == pl.Null]
+    return frame.with_columns(fixes) if fixes else frame
+
+
+# Store tables each file is read from: a write to none of them leaves the file as it is.
+SOURCES: dict[str, frozenset[str]] = {
+    "deployments": frozenset({"deployment", "service"}),
+    "changes": frozenset({"change", "deployment", "service"}),
+    "incidents": frozenset({"incident", "service"}),
+    "attributions": frozenset({"incident_attribution"}),
+    "tickets": frozenset({"ticket", "service"}),
+    "csat": frozenset({"csat_response", "service"}),
+    "sli_samples": frozenset({"sli_sample", "slo", "service"}),
+}
+# From this many rows to rewrite, a SQLite store's rows are read in a child process through
+# ADBC (Arrow, ~4x cheaper than sqlite3 rows): a second SQLite library is safe there, never here.
+CHILD_ROWS = 200_000
+
+
+def signatures(engine: Engine) -> dict[str, str]:
+    """Per file, ``max(id)``/``count(*)`` of its source tables (an insert or delete changes it)."""
+    from analytics.store.version import data_version
+
+    # import_batch too: an import that only updates rows in place changes neither max(id) nor
+    # count(*) of its tables, but always writes a batch row.
+    return {name: data_version(engine, tuple(sorted(src | {"import_batch"})))
+            for name, src in SOURCES.items()}
+
+
+def refresh(engine: Engine, changed: set[str] | None = None) -> dict[str, Any] | None:
+    """Rewrite the copy and its manifest after a committed write; return the manifest.
+
+    ``changed`` names the store tables the write touched (None: any). A file none of whose
+    source tables was touched, and whose sources' ``max(id)``/``count(*)`` are as when it was
+    written, is kept; every other file is rewritten. Returns None (and writes nothing) for a
+    store without a copy location. The data version is read before and after the rows: when a
+    write committed in between, no manifest is written (readers use SQL until the next refresh).
+    """
+    folder = copy_dir(engine)
+    if folder is None:
+        return None
+    import fcntl
+
+    from analytics.store.version import data_version
+
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # one refresh of a copy at a time; released on exit
+        old = manifest(engine) or {}
+        version, sigs = data_version(engine), signatures(engine)
+        kept = {name: entry for name, entry in old.get("tables", {}).items()
+                if old.get("format") == FORMAT and name in SOURCES
+                and changed is not None and not (SOURCES[name] & changed)
+                and entry.get("signature") == sigs[name] and (folder / entry["file"]).is_file()}
+        todo = [name for name in TABLES if name not in kept]
+        _drop_manifest(folder)  # readers use SQL while files are replaced
+        rows = _write_tables(engine, folder, todo)
+        tables = {**kept, **{name: {"file": f"{name}.parquet", "rows": rows[name],
+                                    "signature": sigs[name]} for name in todo}}
+        if data_version(engine) != version:
+            log.debug("read copy: the store changed while it was written; not tagged")
+            return None
+        found = {"format": FORMAT, "data_version": version,
+                 "schema_revision": schema_revision(engine),
+                 "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                 "rows": sum(t["rows"] for t in tables.values()),
+                 "rewritten": todo, "tables": {n: tables[n] for n in TABLES}}
+        tmp = folder / f".{MANIFEST}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(found, indent=1))
+        os.replace(tmp, folder / MANIFEST)
+        return found
+    finally:
+        os.close(fd)
+
+
+def _write_tables(engine: Engine, folder: Path, names: list[str]) -> dict[str, int]:
+    """Write the files of ``names``; rows per file. Large SQLite reads go to a child process."""
+    if not names:
+        return {}
+    if engine.dialect.name == "sqlite" and _rows(engine, names) >= CHILD_ROWS:
+        import subprocess
+        import sys
+
+        root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
+        done = subprocess.run(
+            [sys.executable, "-m", "analytics.store.readcopy",
+             engine.url.render_as_string(hide_password=False), str(folder), *names],
+            env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"read copy child failed: {done.stderr.strip()[-500:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    return {name: _write(folder, name, read_frame(engine, TABLES[name].sql)) for name in names}
+
+
+def _rows(engine: Engine, names: list[str]) -> int:
+    main = {"deployments": "deployment", "changes": "change", "incidents": "incident",
+            "attributions": "incident_attribution", "tickets": "ticket", "csat": "csat_response",
+            "sli_samples": "sli_sample"}
+    sql = " + ".join(f'(SELECT count(*) FROM "{main[n]}")' for n in names)
+    with engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT {sql}")).scalar_one())
+
+
+def _write(folder: Path, name: str, frame: pl.DataFrame) -> int:
+    """Write one file: sorted by its time column, to a temporary name, then renamed."""
+    frame = _typed_for_copy(frame).sort(TABLES[name].ts, nulls_last=True)
+    path = folder / f"{name}.parquet"
+    tmp = folder / f".{name}.parquet.{os.getpid()}.tmp"
+    frame.write_parquet(tmp, row_group_size=ROW_GROUP_ROWS, statistics=True)
+    os.replace(tmp, path)
+    return frame.height
+
+
+def _child(url: str, folder: str, names: list[str]) -> dict[str, int]:
+    """In the child process only: read ``names`` through ADBC's SQLite (Arrow) and write them.
+
+    This process opens the store with nothing else, so ADBC's bundled SQLite is the only one
+    that touches the file here; the parent's stdlib connection lives in another process.
+    """
+    from analytics.store.db import _typed, adbc_connect
+
+    conn = adbc_connect(url)
+    out = {}
+    try:
+        for name in names:
+            cur = conn.cursor()
+            cur.execute(TABLES[name].sql)
+            frame = pl.from_arrow(cur.fetch_arrow_table())
+            cur.close()
+            assert isinstance(frame, pl.DataFrame)
+            out[name] = _write(Path(folder), name, _cast_to_models(_typed(frame)))
+    finally:
+        conn.close()
+    return out
+
+
+def _cast_to_models(frame: pl.DataFrame) -> pl.DataFrame:
+    # ADBC infers a type per column from its values: an empty table's text column comes back
+    # as int64. The model's type is the truth (the sqlite3 read path agrees on non-empty data).
+    types = _column_types()
+    return frame.with_columns(pl.col(c).cast(types[c]) for c, t in frame.schema.items()
+                              if c in types and t != types[c])
+
+
+def refresh_quietly(engine: Engine, changed: set[str] | None = None) -> dict[str, Any] | None:
+    """:func:`refresh` for the places that commit writes: a failed refresh must not fail the
+    committed write (readers fall back to SQL), so it is logged, not raised."""
+    try:
+        return refresh(engine, changed)
+    except Exception:
+        log.warning("read copy: refresh failed; reads use SQL until the next refresh",
+                    exc_info=True)
+        folder = copy_dir(engine)
+        if folder is not None:
+            # Not only stale: after a purge the old files still hold the redacted text.
+            _drop_manifest(folder)
+            for path in folder.glob("*.parquet"):
+                path.unlink(missing_ok=True)
+        return None
+
+
+def _drop_manifest(folder: Path) -> None:
+    (folder / MANIFEST).unlink(missing_ok=True)
+
+
+def manifest(engine: Engine) -> dict[str, Any] | None:
+    """The copy's manifest, or None when there is no copy."""
+    folder = copy_dir(engine)
+    if folder is None:
+        return None
+    try:
+        return json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def scan(engine: Engine, table: str) -> pl.LazyFrame | None:
+    """A lazy scan of ``table``'s copy when the copy is current, else None (read SQL).
+
+    Current means: the file's source tables (and the import batches) have the ``max(id)`` and
+    ``count(*)`` they had when it was written, and its format is this module's. The caller
+    pushes its filters and column selection into the scan.
+    """
+    from analytics.settings import get_settings
+
+    if not get_settings().read_copy:
+        return None
+    found = manifest(engine)
+    if found is None:
+        return None
+    from analytics.store.version import data_version
+
+    # Current per file: a write elsewhere (an audit entry, a notification, a register row)
+    # leaves this file's source tables, and so the file, as they were.
+    entry = found.get("tables", {}).get(table)
+    if found.get("format") != FORMAT or entry is None or table not in SOURCES or \
+            entry.get("signature") != data_version(
+                engine, tuple(sorted(SOURCES[table] | {"import_batch"}))):
+        log.debug("read copy of %s is stale (copy %s); reading SQL", table,
+                  found.get("data_version"))
+        return None
+    folder = copy_dir(engine)
+    if entry is None or folder is None or not (folder / entry["file"]).is_file():
+        log.debug("read copy has no %s; reading SQL", table)
+        return None
+    return pl.scan_parquet(folder / entry["file"])
+
+
+def read(engine: Engine, table: str, filters: Filters, ts: str, columns: list[str], *,
+                env: bool = True, pad_before: timedelta = timedelta(0),
+                pad_after: timedelta = timedelta(0), where: pl.Expr | None = None,
+                order: tuple[str, ...] = ("id",)) -> pl.DataFrame | None:
+    """The rows ``queries``' SQL would select, from the read copy (None: no current copy).
+
+    The period, teams, services and environment go into the Parquet scan (row groups outside
+    the period are skipped by their statistics), as do the columns; rows come back in ``order``
+    (the store's key order, which is how SQL returns them).
+    """
+    lazy = scan(engine, table)
+    if lazy is None:
+        return None
+    lo, hi = filters.bounds()
+    conds = []
+    if lo is not None:
+        conds.append(pl.col(ts) >= lo - pad_before)
+    if hi is not None:
+        conds.append(pl.col(ts) < hi + pad_after)
+    if filters.teams:
+        conds.append(pl.col("team").is_in(list(filters.teams)))
+    if filters.services:
+        conds.append(pl.col("service").is_in(list(filters.services)))
+    if env and filters.environment:
+        conds.append(pl.col("environment") == filters.environment)
+    if where is not None:
+        conds.append(where)
+    if conds:
+        lazy = lazy.filter(pl.all_horizontal(conds))
+    lazy = lazy.select(columns)
+    return (lazy.sort(list(order)) if order else lazy).collect()
+
+
+DEPLOYMENT_COLS = ["id", "source", "external_id", "service_id", "service", "team", "tier",
+                   "criticality", "environment", "version", "started_at", "finished_at", "status",
+                   "is_rollback", "unplanned", "emergency", "change_request_id", "lines_changed",
+                   "files_changed", "test_coverage"]
+INCIDENT_COLS = ["id", "source", "external_id", "service_id", "service", "team", "tier",
+                 "criticality", "environment", "severity", "title", "opened_at", "detected_at",
+                 "acknowledged_at", "resolved_at", "customer_facing", "outage",
+                 "caused_by_deployment_id", "caused_by_change_request_id", "root_cause_commit",
+                 "problem_id", "root_cause", "postmortem_url", "made_sla", "priority",
+                 "closed_at", "status", "category"]
+TICKET_COLS = ["id", "external_id", "service_id", "service", "team", "tier", "criticality",
+               "opened_at", "closed_at", "severity", "user_role", "transaction_criticality",
+               "channel", "customer_id", "related_incident_id"]
+CSAT_COLS = ["id", "service_id", "service", "team", "tier", "criticality", "responded_at",
+             "score", "nps", "segment", "customer_id", "comment", "related_deployment_id"]
+
+
+def months(engine: Engine, table: str, ts: str) -> pl.DataFrame | None:
+    """Per calendar month of ``ts`` (non-null): month ("YYYY-MM"), n, lo, hi — from the copy
+    (None: no current copy). The copy's answer to ``queries.bulk_of``'s GROUP BY."""
+    lazy = scan(engine, table)
+    if lazy is None:
+        return None
+    return (lazy.select(ts).drop_nulls()
+            .group_by(month=pl.col(ts).dt.strftime("%Y-%m"))
+            .agg(n=pl.len().cast(pl.Int64), lo=pl.col(ts).min(), hi=pl.col(ts).max())
+            .sort("month").collect())
+
+
+if __name__ == "__main__":  # the child process of _write_tables: url, folder, table names
+    import sys
+
+    print(json.dumps(_child(sys.argv[1], sys.argv[2], sys.argv[3:])))
