@@ -183,6 +183,14 @@ def signatures(engine: Engine) -> dict[str, str]:
             for name, src in SOURCES.items()}
 
 
+def core_signatures(engine: Engine) -> dict[str, str]:
+    """Per file, ``max(id)``/``count(*)`` of its source tables alone (what a refresh that was
+    told which tables changed checks before keeping a file)."""
+    from analytics.store.version import data_version
+
+    return {name: data_version(engine, tuple(sorted(src))) for name, src in SOURCES.items()}
+
+
 def refresh(engine: Engine, changed: set[str] | None = None) -> dict[str, Any] | None:
     """Rewrite the copy and its manifest after a committed write; return the manifest.
 
@@ -204,16 +212,19 @@ def refresh(engine: Engine, changed: set[str] | None = None) -> dict[str, Any] |
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # one refresh of a copy at a time; released on exit
         old = manifest(engine) or {}
-        version, sigs = data_version(engine), signatures(engine)
-        kept = {name: entry for name, entry in old.get("tables", {}).items()
+        version, sigs, core = data_version(engine), signatures(engine), core_signatures(engine)
+        # A file none of whose source tables changed is kept, re-signed with today's batches.
+        kept = {name: {**entry, "signature": sigs[name], "core": core[name]}
+                for name, entry in old.get("tables", {}).items()
                 if old.get("format") == FORMAT and name in SOURCES
                 and changed is not None and not (SOURCES[name] & changed)
-                and entry.get("signature") == sigs[name] and (folder / entry["file"]).is_file()}
+                and entry.get("core") == core[name] and (folder / entry["file"]).is_file()}
         todo = [name for name in TABLES if name not in kept]
         _drop_manifest(folder)  # readers use SQL while files are replaced
         rows = _write_tables(engine, folder, todo)
         tables = {**kept, **{name: {"file": f"{name}.parquet", "rows": rows[name],
-                                    "signature": sigs[name]} for name in todo}}
+                                    "signature": sigs[name], "core": core[name]}
+                             for name in todo}}
         if data_version(engine) != version:
             log.debug("read copy: the store changed while it was written; not tagged")
             return None

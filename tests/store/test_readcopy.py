@@ -217,8 +217,8 @@ def test_stale_copy_falls_back_and_refresh_rewrites_only_what_changed(
         session.commit()
     assert readcopy.scan(eng, "deployments") is not None
     with eng.begin() as conn:
-        conn.execute(text("INSERT INTO import_batch (source, kind, actor, started_at, files, inserted, updated, unchanged, rejected) "
-                          "VALUES ('test', 'deployments', 'test', '2024-04-03 00:00:00', '[]', 0, 0, 0, 0)"))
+        conn.execute(text("INSERT INTO import_batch (source, kind, actor, started_at, files, inserted, updated, unchanged, rejected, status) "
+                          "VALUES ('test', 'deployments', 'test', '2024-04-03 00:00:00', '[]', 0, 0, 0, 0, 'done')"))
     assert readcopy.scan(eng, "deployments") is None
 
 
