@@ -157,3 +157,17 @@ def test_cli_history_by_sli(sli_store, capsys):
     assert main(["--db", url, "contracts", "targets", "--today", "2026-11-30", "--format", "json"]) == 0
     assert {r["sli"] for r in json.loads(capsys.readouterr().out)} == {
         "availability", "outages", "resolution", "response"}
+
+
+def test_review_pack_shows_them(sli_store):
+    from analytics.contracts.review_html import render
+    from analytics.reports.review import review_pack
+
+    pack = review_pack(sli_store, month="2026-11", months=2, today=date(2026, 11, 30))
+    got = pack.other_slis.filter(pl.col("month") == "2026-11").sort("agreement")
+    assert got.select("agreement", "measured", "met").rows() == [
+        ("acme-outages", 2.0, False), ("checkout-answer", None, None),
+        ("checkout-fix", pytest.approx(60.0), False), ("enterprise-fix", 50.0, True)]
+    page = render(pack)
+    assert '<td class="l">enterprise-fix</td>' in page and '<td class="bad">60.0</td>' in page
+    assert '<td class="bad">2</td>' in page and "no first-response time" in page
