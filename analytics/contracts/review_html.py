@@ -89,11 +89,12 @@ def sli_matrix(frame: pl.DataFrame, months: list[str]) -> str:
     empty when not measured (``reports.contracts.sli_history`` rows)."""
     if frame.is_empty():
         return ""
-    head = "".join(f"<th>{esc(m)}</th>" for m in months)
+    # year over month keeps twelve month columns inside the page beside the agreement names
+    head = "".join(f"<th>{esc(m[:4])}<br>{esc(m[5:])}</th>" for m in months)
     out = ['<p>Agreements on outages (count per month, at most the target) and business-hours '
            'ticket timers (% of decided tickets in time, at least the target):</p>'
-           '<div class="wrap"><table><tr><th class="l">agreement</th><th class="l">service</th>'
-           f'<th class="l">sli</th><th class="l">segment</th><th>target</th>{head}</tr>']
+           '<div class="wrap"><table><tr><th class="l">agreement (sli · service · segment)</th>'
+           f'<th>target</th>{head}</tr>']
     for (name, service), g in frame.group_by("agreement", "service", maintain_order=True):
         cells = {r["month"]: r for r in g.iter_rows(named=True)}
         first = g.row(0, named=True)
@@ -107,9 +108,9 @@ def sli_matrix(frame: pl.DataFrame, months: list[str]) -> str:
             fmt = "{:.0f}" if r["sli"] == "outages" else "{:.1f}"
             cls = "ok" if r["met"] else "bad"
             tds.append(f'<td class="{cls}">{esc(fmt.format(r["measured"]))}</td>')
-        out.append(f'<tr><td class="l">{esc(name)}</td><td class="l">{esc(service)}</td>'
-                   f'<td class="l">{esc(first["sli"])}</td><td class="l">{esc(first["segment"])}</td>'
-                   f'<td>{esc(target)}</td>{"".join(tds)}</tr>')
+        what = " · ".join(esc(v) for v in (first["sli"], service, first["segment"]) if v)
+        out.append(f'<tr><td class="l" style="white-space:nowrap">{esc(name)}<br>'
+                   f'<span class="note">{what}</span></td><td>{esc(target)}</td>{"".join(tds)}</tr>')
     notes = sorted({n for n in frame["note"].drop_nulls().to_list() if "first-response" in n})
     return ("".join(out) + "</table></div>"
             + "".join(f'<p class="note">{esc(n)}</p>' for n in notes))

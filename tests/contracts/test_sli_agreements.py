@@ -169,5 +169,5 @@ def test_review_pack_shows_them(sli_store):
         ("acme-outages", 2.0, False), ("checkout-answer", None, None),
         ("checkout-fix", pytest.approx(60.0), False), ("enterprise-fix", 50.0, True)]
     page = render(pack)
-    assert '<td class="l">enterprise-fix</td>' in page and '<td class="bad">60.0</td>' in page
+    assert '>enterprise-fix<br><span class="note">resolution · checkout · enterprise</span>' in page and '<td class="bad">60.0</td>' in page
     assert '<td class="bad">2</td>' in page and "no first-response time" in page
