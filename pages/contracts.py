@@ -53,7 +53,18 @@ cols[2].metric("Coverage gaps", f"{gaps.height:,}")
 st.header("Agreements")
 tree = rc.tree_frame(cat).with_columns(
     agreement=pl.concat_str([pl.lit("    ").repeat_by("depth").list.join(""), pl.col("agreement")]))
-st.dataframe(tree.drop("depth"), hide_index=True, width="stretch")
+text = st.column_config.TextColumn
+# Window and calendar share a column so the tree fits the page without sideways scrolling.
+st.dataframe(tree.select(
+    "agreement", "kind", "target_pct",
+    measured=pl.concat_str([pl.col("window"), pl.col("calendar")], separator=" · "),
+    party="party", service="service", status="status", supports="supports"),
+    hide_index=True, width="stretch", column_config={
+        "agreement": text("agreement", width=215), "kind": text("kind", width=95),
+        "target_pct": st.column_config.NumberColumn("target %", width=65),
+        "measured": text("measured", width=100), "party": text("party", width=105),
+        "service": text("service / component", width=145), "status": text("status", width=65),
+        "supports": text("supports", width=120)})
 st.caption("Parents before children; an OLA or UC sits under the first SLA it supports.")
 
 st.header("Coverage gaps")
@@ -61,14 +72,26 @@ st.caption("Computed: an SLA above the serial availability (product of targets) 
            "underpinning it; a component no live agreement covers; an underpinning agreement "
            "measured on another window, calendar or zone than the SLA it supports.")
 if gaps.height:
-    st.dataframe(gaps, hide_index=True, width="stretch")
+    st.dataframe(gaps, hide_index=True, width="stretch", column_config={
+        "kind": text("kind", width=190), "subject": text("subject", width=170),
+        "detail": text("detail", width=330),
+        "target_pct": st.column_config.NumberColumn("target %", width=70, format="%.4g"),
+        "deliverable_pct": st.column_config.NumberColumn("deliverable %", width=95,
+                                                         format="%.6g")})
+    # A detail is a sentence too long for a table cell: the full text, wrapped.
+    with st.expander(f"Every gap in full ({gaps.height})"):
+        st.markdown("\n".join(f"- **{ui.plain(g['subject'])}** ({ui.plain(g['kind'])}): "
+                              f"{ui.plain(g['detail'])}" for g in gaps.iter_rows(named=True)))
 else:
     st.success("No coverage gap.")
 
 st.header("Effective targets")
 st.dataframe(rc.effective_targets(cat, today, contract_services()), hide_index=True,
-             width="stretch")
-st.caption("Most specific wins: customer override, customer, segment, service, corporate.")
+             width="stretch", column_config={"unit": text("unit", width=200),
+                                             "rule": text("rule", width=140)})
+st.caption("Most specific wins: customer override, customer, segment, service, corporate — per "
+           "SLI: availability (% uptime), outages (most per month), ticket response and "
+           "resolution (% of tickets within their business-hours target).")
 
 st.header("Vendor scorecard")
 month = st.selectbox("Month", rc.months_back(default_month(today), 24)[::-1], key="contracts_month",

@@ -50,6 +50,13 @@ st.altair_chart(uptime_trend_chart(p.sla_trend), width="stretch")
 st.caption("Mean monthly uptime % of each contract's services (SLA compliance report, REFERENCE "
            "§3); dashed: target. Trend = least-squares slope in percentage points per month.")
 st.dataframe(p.sla_stats, hide_index=True, width="stretch")
+if p.other_slis.height:
+    st.subheader("Agreements on outages and ticket timers")
+    st.dataframe(p.other_slis.with_columns(pl.col("measured", "outage_minutes").round(2)),
+                 hide_index=True, width="stretch")
+    st.caption("Outages: count per month (met when at most the target). Resolution: % of the "
+               "month's decided tickets resolved within their business-hours target (met when at "
+               "least the target). Response: not measured — the store has no first-response time.")
 
 st.header("SLO performance, last 12 months")
 if p.slo_trend.height:

@@ -49,12 +49,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="due/targets/decommission: the day to use (default today, UTC)")
     p.add_argument("--tolerance", type=float, default=0.05, metavar="PP",
                    help="scorecard: dispute when vendor and measured uptime differ by more (0.05)")
+    p.add_argument("--sli", choices=("availability", "outages", "response", "resolution"),
+                   default="availability",
+                   help="history: which agreements — availability (trend per SLA contract, the "
+                        "default) or the agreements on outages / ticket response / resolution "
+                        "(one row per agreement, service and month)")
     add_format_argument(p, ("table", "json"))
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the view asked for."""
+    import polars as pl
+
     from analytics.contracts.store import decommission
     from analytics.reports import ReportError
     from analytics.reports import contracts as rc
@@ -91,6 +98,11 @@ def run(args: argparse.Namespace) -> int:
         elif args.view == "scorecard":
             frame, _ = rv.vendor_scorecard(engine, month=month, months=args.months,
                                            tolerance_pp=args.tolerance)
+        elif args.view == "history" and args.sli != "availability":
+            frame = rc.sli_history(engine, month=month, months=args.months
+                                   if args.months > 1 else rc.HISTORY_MONTHS)
+            frame = frame.filter(pl.col("sli") == args.sli).with_columns(
+                pl.col("measured", "outage_minutes").round(3))
         elif args.view == "history":
             from analytics.contracts.lifecycle import trend
 

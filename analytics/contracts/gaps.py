@@ -52,7 +52,7 @@ def coverage_gaps(cat: Catalogue) -> list[Gap]:
     gaps = []
     for sla in sorted((a for a in live if a.kind in SLA_KINDS), key=lambda a: a.name):
         parts = sorted(under.get(sla.name, []), key=lambda a: a.name)
-        if parts:
+        if parts and sla.sli == "availability":  # other SLIs' targets are no availability
             serial = serial_availability([p.target_pct for p in parts])
             if sla.target_pct > serial + 1e-12:
                 gaps.append(Gap("tighter_than_underpinning", sla.name,

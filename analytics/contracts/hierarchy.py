@@ -23,6 +23,7 @@ class Effective:
     target_pct: float
     agreement: str
     rule: str
+    sli: str = "availability"
 
 
 def in_force(a: Terms, day: date) -> bool:
@@ -32,8 +33,10 @@ def in_force(a: Terms, day: date) -> bool:
 
 def effective_target(agreements: tuple[Terms, ...] | list[Terms], *, customer: str | None,
                      service: str, segment: str | None = None,
-                     day: date | None = None) -> Effective | None:
-    """The effective availability target of ``customer`` on ``service`` (None when nothing applies).
+                     day: date | None = None, sli: str = "availability") -> Effective | None:
+    """The effective target of ``customer`` on ``service`` for ``sli`` (availability, outages,
+    response, resolution; None when nothing applies). Each SLI resolves on its own: an outages
+    SLA never stands in for an availability one.
 
     >>> corp = Terms("corp", "corporate", 99.5)
     >>> gold = Terms("gold", "service_sla", 99.9, service="api", segment="enterprise")
@@ -44,9 +47,12 @@ def effective_target(agreements: tuple[Terms, ...] | list[Terms], *, customer: s
     99.9
     >>> effective_target([corp, gold, acme], customer="Bob", service="web").rule
     'corporate'
+    >>> effective_target([corp, Terms("fix", "service_sla", 90, sli="resolution", segment="enterprise")],
+    ...                  customer="Bob", service="api", segment="enterprise", sli="resolution").agreement
+    'fix'
     """
     day = day or date.today()
-    live = [a for a in agreements if in_force(a, day) and a.sli == "availability"]
+    live = [a for a in agreements if in_force(a, day) and a.sli == sli]
     rules = (
         ("customer override", lambda a: a.kind == "customer_sla" and a.customer == customer
          and a.service == service),
@@ -60,7 +66,7 @@ def effective_target(agreements: tuple[Terms, ...] | list[Terms], *, customer: s
     for rule, match in rules:
         hits = sorted((a for a in live if match(a)), key=lambda a: (-a.effective_from.toordinal(), a.name))
         if hits:
-            return Effective(customer, service, hits[0].target_pct, hits[0].name, rule)
+            return Effective(customer, service, hits[0].target_pct, hits[0].name, rule, sli)
     return None
 
 

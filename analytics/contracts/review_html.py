@@ -84,6 +84,38 @@ def matrix(frame: pl.DataFrame, row: str, value: str, months: list[str], target:
     return "".join(out) + "</table></div>"
 
 
+def sli_matrix(frame: pl.DataFrame, months: list[str]) -> str:
+    """Agreements on outages and ticket timers × months: the measured figure, red when missed,
+    empty when not measured (``reports.contracts.sli_history`` rows)."""
+    if frame.is_empty():
+        return ""
+    # year over month keeps twelve month columns inside the page beside the agreement names
+    head = "".join(f"<th>{esc(m[:4])}<br>{esc(m[5:])}</th>" for m in months)
+    out = ['<p>Agreements on outages (count per month, at most the target) and business-hours '
+           'ticket timers (% of decided tickets in time, at least the target):</p>'
+           '<div class="wrap"><table><tr><th class="l">agreement (sli · service · segment)</th>'
+           f'<th>target</th>{head}</tr>']
+    for (name, service), g in frame.group_by("agreement", "service", maintain_order=True):
+        cells = {r["month"]: r for r in g.iter_rows(named=True)}
+        first = g.row(0, named=True)
+        target = f"{first['target']:g}"
+        tds = []
+        for m in months:
+            r = cells.get(m)
+            if r is None or r["measured"] is None:
+                tds.append(f'<td title="{esc(r["note"] if r else "")}">–</td>')
+                continue
+            fmt = "{:.0f}" if r["sli"] == "outages" else "{:.1f}"
+            cls = "ok" if r["met"] else "bad"
+            tds.append(f'<td class="{cls}">{esc(fmt.format(r["measured"]))}</td>')
+        what = " · ".join(esc(v) for v in (first["sli"], service, first["segment"]) if v)
+        out.append(f'<tr><td class="l" style="white-space:nowrap">{esc(name)}<br>'
+                   f'<span class="note">{what}</span></td><td>{esc(target)}</td>{"".join(tds)}</tr>')
+    notes = sorted({n for n in frame["note"].drop_nulls().to_list() if "first-response" in n})
+    return ("".join(out) + "</table></div>"
+            + "".join(f'<p class="note">{esc(n)}</p>' for n in notes))
+
+
 def line_chart(frame: pl.DataFrame, months: list[str], *, series: str, y: str, target: str,
                title: str) -> str:
     """An inline SVG line chart of ``y`` by month per ``series`` with dashed target lines."""
@@ -167,6 +199,7 @@ def render(pack) -> str:  # noqa: ANN001 - a ReviewPack (reports.review), import
     out.append(matrix(p.sla_trend, "contract", "uptime_pct", p.months, "target_pct"))
     out.append("<p>Trend per contract (least-squares slope over the months):</p>"
                + table(p.sla_stats, left=("contract",)))
+    out.append(sli_matrix(p.other_slis, p.months))
     out.append(f'<h2 id="slo">{sec["slo"]}</h2>')
     slo = p.slo_trend
     if slo.height:

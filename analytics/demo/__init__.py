@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine, text
 
-from analytics.demo import customers, improvements, org, reliability, vendors
+from analytics.demo import customers, finance, improvements, org, reliability, vendors
 from analytics.ingest import pseudonym
 from analytics.store.definitions import fill_slo_owner_teams
 from analytics.store.bulk import load_tables
@@ -165,6 +165,12 @@ def load(engine: Engine, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
     written = load_tables(engine, ordered)
     with engine.begin() as conn:  # every SLO has an owner team: its service's
         fill_slo_owner_teams(conn)
+    # Billed credits come from the SLA report on the loaded store (analytics/demo/finance.py).
+    gen = frames["demo_truth"].filter(pl.col("key") == "generator")
+    if gen.height:
+        span = json.loads(gen["value"][0])
+        written["billed_credit"] = finance.plant(engine, finance.billing_months(
+            date.fromisoformat(span["first_day"]), date.fromisoformat(span["last_day"])))
     return written
 
 
@@ -175,7 +181,7 @@ def read_truth(engine: Engine) -> dict[str, Any]:
             for r in rows.iter_rows(named=True)}
 
 
-def content_hash(engine: Engine, tables: tuple[str, ...] = TABLE_ORDER) -> str:
+def content_hash(engine: Engine, tables: tuple[str, ...] = (*TABLE_ORDER, "billed_credit")) -> str:
     """A sha256 over the content of ``tables`` (rows ordered by key), independent of the engine."""
     digest = hashlib.sha256()
     for table in tables:

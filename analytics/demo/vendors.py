@@ -23,6 +23,7 @@ VENDORS = (("EdgeCDN", "cdn", "cdn"), ("PayGate", "payment-gateway", "payments")
            ("CloudRegion-EU", "cloud-region", "region"))
 UNDER_REPORTER = "PayGate"  # claims 100% every month: each month it caused downtime is a dispute
 UC_TARGET, UC_FEE = 99.9, 800.0
+OUTAGES_TARGET, RESOLUTION_TARGET = 2, 80.0  # at most 2 outages a month; 80% resolved in time
 DATE_COLUMNS = ("effective_from", "review_on", "renewal_on", "end_on")
 
 
@@ -87,6 +88,21 @@ def frames(svc: pl.DataFrame, outages: pl.DataFrame, contracts: pl.DataFrame, fi
         if service in sla_of:
             supports.append({"id": len(supports) + 1, "agreement_id": aid,
                              "supports_id": sla_of[service]})
+    # Point 3 of the issue: SLAs on other SLIs, appended after every other agreement (their ids
+    # come last) on the service with the most outages — no draw, so the stream is unchanged.
+    busiest = (outages.group_by("service_id").len().sort(["len", "service_id"],
+                                                         descending=[True, False])["service_id"][0]
+               if outages.height else None)
+    if busiest is not None:
+        for name, sli, target, segment in (
+                (f"{names[busiest]}-outages-sla", "outages", OUTAGES_TARGET, None),
+                (f"{names[busiest]}-resolution-sla", "resolution", RESOLUTION_TARGET, None),
+                (f"enterprise-{names[busiest]}-resolution-sla", "resolution", RESOLUTION_TARGET,
+                 "enterprise")):
+            agr.append(_agreement(len(agr) + 1, name, "service_sla", target, end, parent_id=1,
+                                  service=names[busiest], sli=sli, segment=segment,
+                                  data_source="outage table" if sli == "outages" else
+                                  "tickets, business-hours timers"))
     for a in agr:
         if a["kind"] == "customer_sla":
             rules.append({"id": len(rules) + 1, "agreement_id": a["id"],

@@ -7,18 +7,22 @@ uptime and credit here is the one the SLAs page shows. Months are ``YYYY-MM`` st
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 from sqlalchemy import Engine
 
 from analytics.contracts import finance, gaps, hierarchy, lifecycle
+from analytics.contracts import sli as sli_eval
 from analytics.contracts.store import Catalogue, catalogue
 from analytics.reports import BadRequest, NoData
 from analytics.reports.sla import sla_compliance
 from analytics.store.db import read_frame
 
 HISTORY_MONTHS = 12
+TARGET_SCHEMA = {"customer": pl.String, "service": pl.String, "sli": pl.String,
+                 "target": pl.Float64, "unit": pl.String, "agreement": pl.String,
+                 "rule": pl.String}
 
 
 def agreements(engine: Engine) -> Catalogue:
@@ -87,22 +91,28 @@ def contract_services(engine: Engine) -> dict[str, list[str]]:
 
 def effective_targets(cat: Catalogue, day: date,
                       services_of: dict[str, list[str]] | None = None) -> pl.DataFrame:
-    """The effective target for every (customer, service) the customer SLAs name; a customer-wide
-    SLA stands for the services of its ``sla_contract`` (``services_of``: contract → services)."""
+    """The effective target per SLI for every (customer, service) the customer SLAs name; a
+    customer-wide SLA stands for the services of its ``sla_contract`` (``services_of``: contract →
+    services). SLIs other than availability also resolve for each service SLA's own service and
+    segment (customer empty), so a segment's ticket-timer SLA is listed once."""
     services_of = services_of or {}
     pairs = sorted({(a.customer, a.segment, s) for a in cat.agreements
                     if a.kind == "customer_sla" and a.customer
                     for s in ([a.service] if a.service else services_of.get(a.sla_contract or "", []))})
+    slis = sorted({a.sli for a in cat.agreements} - {"availability"})
+    extra = sorted({(a.segment or "", a.service) for a in cat.agreements
+                    if a.kind == "service_sla" and a.service and a.sli != "availability"})
+    todo = [(c, seg, s, sli) for sli in ("availability", *slis) for c, seg, s in pairs]
+    todo += [(None, seg or None, s, sli) for sli in slis for seg, s in extra]
     rows = []
-    for customer, segment, service in pairs:
+    for customer, segment, service, sli in todo:
         eff = hierarchy.effective_target(cat.agreements, customer=customer, service=service,
-                                         segment=segment, day=day)
+                                         segment=segment, day=day, sli=sli)
         if eff:
-            rows.append({"customer": customer, "service": service, "target_pct": eff.target_pct,
+            rows.append({"customer": customer, "service": service, "sli": sli,
+                         "target": eff.target_pct, "unit": sli_eval.UNITS.get(sli, "% uptime"),
                          "agreement": eff.agreement, "rule": eff.rule})
-    return pl.DataFrame(rows, schema={"customer": pl.String, "service": pl.String,
-                                      "target_pct": pl.Float64, "agreement": pl.String,
-                                      "rule": pl.String})
+    return pl.DataFrame(rows, schema=TARGET_SCHEMA).unique(maintain_order=True)
 
 
 def review_calendar(engine: Engine, *, today: date, days: int) -> pl.DataFrame:
@@ -167,3 +177,79 @@ def finance_reconciliation(engine: Engine, *, months: list[str],
     computed = (history.group_by("contract", "customer", "month", "currency")
                 .agg(computed=pl.col("credit_amount").sum()))
     return finance.reconcile(computed, billed)
+
+
+SLI_SCHEMA = {"agreement": pl.String, "sli": pl.String, "service": pl.String,
+              "segment": pl.String, "month": pl.String, "target": pl.Float64, "unit": pl.String,
+              "measured": pl.Float64, "events": pl.Int64, "outage_minutes": pl.Float64,
+              "met": pl.Boolean, "note": pl.String}
+
+
+def sli_history(engine: Engine, *, month: str, months: int = HISTORY_MONTHS,
+                day: date | None = None) -> pl.DataFrame:
+    """Monthly evaluation of the agreements on outages and ticket timers (``contracts.sli``) over
+    the ``months`` ending ``month``: one row per (agreement, service, month) that the hierarchy
+    resolves to (``effective_targets`` on ``day``, default the last day of ``month``). A segment
+    agreement counts only the tickets of customers whose latest survey answer is in the segment."""
+    cat = agreements(engine)
+    span = months_back(month, months)
+    day = day or (sli_eval.month_span(month)[1].date() - timedelta(days=1))
+    targets = effective_targets(cat, day, contract_services(engine)).filter(
+        pl.col("sli") != "availability")
+    by_name = cat.by_name()
+    units = targets.select("agreement", "service", "sli", "target").unique().sort(
+        "agreement", "service")
+    frames = []
+    lo, hi = sli_eval.month_span(span[0])[0], sli_eval.month_span(span[-1])[1]
+    timers = segments = None
+    for agreement, service, sli, target in units.iter_rows():
+        segment = by_name[agreement].segment
+        base = {"agreement": agreement, "sli": sli, "service": service, "segment": segment,
+                "target": target, "unit": sli_eval.UNITS[sli]}
+        if sli == "response":
+            got = pl.DataFrame({"month": span}).with_columns(
+                measured=pl.lit(None, pl.Float64), events=pl.lit(None, pl.Int64),
+                met=pl.lit(None, pl.Boolean), note=pl.lit(sli_eval.NOT_MEASURED))
+        elif sli == "outages":
+            spans = read_frame(engine, 'SELECT o.start, o."end" FROM outage o JOIN service s '
+                                       'ON s.id = o.service_id WHERE s.name = ? AND o.start < ? '
+                                       'AND o."end" > ?', [service, hi, lo])
+            got = sli_eval.outage_months(list(spans.iter_rows()), span).with_columns(
+                measured=pl.col("events").cast(pl.Float64), met=pl.col("events") <= target,
+                note=pl.lit(None, pl.String))
+        else:
+            if timers is None:
+                timers, segments = _ticket_timers(engine, lo, hi)
+            t = timers.filter(pl.col("service") == service)
+            if segment:
+                t = t.filter(pl.col("customer_id").replace_strict(
+                    segments, default=None, return_dtype=pl.String) == segment)
+            got = sli_eval.ticket_months(t, span).with_columns(
+                met=pl.col("measured") >= target,
+                note=pl.when(pl.col("measured").is_null())
+                .then(pl.lit("no ticket decided")).otherwise(pl.lit(None, pl.String)))
+        frames.append(got.with_columns(**{k: pl.lit(v, SLI_SCHEMA[k]) for k, v in base.items()}))
+    if not frames:
+        return pl.DataFrame(schema=SLI_SCHEMA)
+    return pl.concat([f.select([pl.col(c) if c in f.columns else pl.lit(None).alias(c)
+                                for c in SLI_SCHEMA]).cast(SLI_SCHEMA) for f in frames])
+
+
+def _ticket_timers(engine: Engine, lo: datetime, hi: datetime) -> tuple[pl.DataFrame, dict]:
+    """Resolution timers of the tickets opened in [lo, hi) with their customer, and the
+    customer → segment map of the survey answers."""
+    from analytics.reports.ticket_sla import ticket_sla
+    from analytics.store.queries import Filters
+
+    try:
+        rep = ticket_sla(engine, filters=Filters(start=lo.date(), end=hi.date() - timedelta(days=1)))
+    except NoData:
+        return pl.DataFrame(schema={"service": pl.String, "customer_id": pl.String,
+                                    "opened_at": pl.Datetime, "closed_at": pl.Datetime,
+                                    "resolution_breached": pl.Boolean}), {}
+    who = read_frame(engine, "SELECT id, customer_id FROM ticket WHERE opened_at >= ? AND "
+                             "opened_at < ?", [lo, hi])
+    answers = read_frame(engine, "SELECT customer_id, segment, responded_at FROM csat_response "
+                                 "WHERE segment IS NOT NULL AND customer_id IS NOT NULL")
+    timers = rep.timers.join(who.cast({"id": pl.Int64}), on="id", how="left")
+    return timers, sli_eval.customer_segments(answers)

@@ -23,7 +23,7 @@ from analytics.contracts.store import catalogue
 from analytics.contracts.vendors import month_span
 from analytics.reports import NoData
 from analytics.reports.contracts import (billed_credits, finance_reconciliation, gaps_frame, months_back,
-                                         sla_history)
+                                         sla_history, sli_history)
 from analytics.reports.sla import outage_incidents
 from analytics.reports.vendors import vendor_scorecard
 from analytics.store.db import read_frame
@@ -55,6 +55,8 @@ class ReviewPack:
     gaps: pl.DataFrame
     billed_rows: int = 0
     notes: list[str] = field(default_factory=list)
+    # agreements on outages and ticket timers (reports.contracts.sli_history), agreement × month
+    other_slis: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def slo_monthly(engine: Engine, months: list[str]) -> pl.DataFrame:
@@ -163,8 +165,9 @@ def review_pack(engine: Engine, *, month: str, months: int = MONTHS,
         gaps = gaps_frame(cat)
         today = today or datetime.now(UTC).date()
         due = lifecycle.due(cat.agreements, today, DUE_DAYS)
+        other = sli_history(engine, month=month, months=months)
     else:
-        card = unlinked = gaps = due = pl.DataFrame()
+        card = unlinked = gaps = due = other = pl.DataFrame()
         notes.append("No agreements imported: vendor performance, gaps and reviews are empty "
                      "(python -m analytics import contracts FILE).")
     per_service = (history.group_by("service", "month").agg(uptime_pct=pl.col("uptime_pct").mean()))
@@ -177,7 +180,7 @@ def review_pack(engine: Engine, *, month: str, months: int = MONTHS,
         incidents=breach_incidents(engine, breaches, month), credits=credits, vendors=card,
         unlinked=unlinked, csat_pairs=pairs, csat_corr=corr, improvements=improvements(engine),
         due=due, finance=finance_reconciliation(engine, months=[month], history=now_month),
-        gaps=gaps, notes=notes,
+        gaps=gaps, notes=notes, other_slis=other,
         billed_rows=billed_credits(engine).filter(pl.col("month") == month).height)
 
 

@@ -11,6 +11,11 @@ def test_pages_render_on_the_demo(demo_engine, app_for):
     assert [h.value for h in at.header] == ["Agreements", "Coverage gaps", "Effective targets",
                                             "Vendor scorecard", "Review calendar"]
     assert next(m for m in at.metric if m.label == "Vendors").value == "3"
+    gaps = int(next(m for m in at.metric if m.label == "Coverage gaps").value)
+    full = next(e for e in at.expander if e.label.startswith("Every gap in full"))
+    assert full.label == f"Every gap in full ({gaps})"
+    # the whole sentence of each gap, not a cut-off cell
+    assert "can jointly deliver" in full.markdown[0].value
     at = app_for(demo_engine, PAGES[1])
     assert at.title[0].value == "Service review"
     assert [h.value for h in at.header][:2] == ["SLA performance, last 12 months",
