@@ -157,7 +157,8 @@ if access.can("view-audit"):
     st.subheader("Audit trail")
     verdict = audit_verdict()
     if verdict["ok"]:
-        st.success(f"Audit log intact: {verdict['entries']:,} entries; head #{verdict['head']} "
+        st.success(f"Audit log intact: {verdict['entries']:,} "
+                   f"{'entry' if verdict['entries'] == 1 else 'entries'}; head #{verdict['head']} "
                    f"{verdict['head_hash']}.")
     else:
         st.error(f"Audit log BROKEN: {verdict['problem']}")

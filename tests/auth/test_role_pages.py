@@ -77,5 +77,6 @@ def test_data_page_shows_the_audit_verification_to_auditors_and_admins(role, sho
     assert bool(verdicts) is shown
     if shown:
         v = audit.check(demo_engine)
-        assert verdicts[0] == f"Audit log intact: {v.entries:,} entries; head #{v.head_id} {v.head_hash}."
+        noun = "entry" if v.entries == 1 else "entries"
+        assert verdicts[0] == f"Audit log intact: {v.entries:,} {noun}; head #{v.head_id} {v.head_hash}."
     assert audit.last_checkpoint(demo_engine) == before
