@@ -271,3 +271,5 @@ by_rule = (major.filter(pl.col("major")).explode("major_rules").group_by("major_
 table(by_rule, "major-incident-rules", "imp_major_rules_csv")
 table(major.filter(pl.col("major")).with_columns(pl.col("major_rules").list.join("; "))
       .sort("opened_at", descending=True), "major-incidents", "imp_major_csv")
+
+ui.definitions_caption(["change_failure_rate", "mttr", "deployment_frequency", "csat"])  # versions of the KPIs validated above

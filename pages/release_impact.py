@@ -88,3 +88,5 @@ with st.expander("Method"):
     st.markdown(method.__doc__ or "")
     st.markdown(method.release_excess.__doc__ or "")
     st.caption(f"Generated for {date.today()}; weights: analytics/studies/impact_weights.toml.")
+
+ui.definitions_caption(["change_failure_rate", "recovery_time"])  # failure and recovery definitions the study uses

@@ -110,3 +110,5 @@ st.dataframe(p.gaps, hide_index=True, width="stretch")
 st.header("Next reviews due")
 st.dataframe(p.due.with_columns(pl.col("date").cast(pl.String)) if p.due.height else p.due,
              hide_index=True, width="stretch")
+
+ui.definitions_caption(["csat"], slos=True)  # which SLO and CSAT versions the pack used

@@ -86,3 +86,5 @@ else:
         st.dataframe(failed, hide_index=True)
 for note in report.notes:
     st.caption(ui.plain(note))
+
+ui.definitions_caption()  # the KPI and SLO versions the signal rules evaluated

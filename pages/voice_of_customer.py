@@ -143,3 +143,5 @@ if access.person_level("Example tickets"):
                          key=f"voc_examples_{name[0]}")
     st.caption("The most typical tickets (highest theme weight) of each theme, with e-mail "
                "addresses, phone numbers and names replaced by placeholders.")
+
+ui.definitions_caption(group="customer")  # which definition versions the numbers above used

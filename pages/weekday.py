@@ -80,3 +80,5 @@ with st.expander("Method"):
     st.markdown(method.weekday_study.__doc__ or "")
     st.caption(f"Model on {res['n_model']:,} deployments in {res['services_in_model']} services; "
                f"errors {res['cov_type']}.")
+
+ui.definitions_caption(["change_failure_rate"])  # the failure definition the weekday study counts
