@@ -52,6 +52,12 @@ def reconcile(deployments: pl.DataFrame, changes: pl.DataFrame,
     >>> reconcile(d, c).select("end_diff_min", "outcome", "issues").row(0)
     (30.0, 'failed', 'end, status')
     """
+    # An empty side may come untyped (a store with no change requests): type the join key and
+    # the times so the join and the differences are defined either way.
+    changes = changes.cast({"change_request_id": pl.Int64,
+                            "actual_start": deployments.schema["started_at"],
+                            "actual_end": deployments.schema["finished_at"]})
+    deployments = deployments.cast({"change_request_id": pl.Int64})
     linked = deployments.filter(pl.col("change_request_id").is_not_null()).join(
         changes, on="change_request_id", how="inner")
     minutes = 60_000_000.0  # microseconds per minute
