@@ -18,7 +18,7 @@ from analytics.studies.csat_ops import after_incident_comparison, cohort_compari
 from analytics.studies.experiments import analyse
 
 CSAT, NPS = catalogue.get("csat"), catalogue.get("nps")
-START, END = date(2026, 8, 25), date(2026, 11, 22)  # the last 90 days of the demo, in the URL
+START, END = date(2026, 8, 25), date(2026, 11, 22)  # the last 90 days of the demo, picked
 LAST_90 = (START.isoformat(), END.isoformat())
 
 

@@ -23,7 +23,7 @@ def _metric(at, label):
 
 def test_counts_match_plain_sql_on_the_demo(demo_engine, app_for):
     end = date(2026, 11, 22)
-    lo, hi = end - timedelta(days=89), end + timedelta(days=1)  # the last 90 days, in the URL
+    lo, hi = end - timedelta(days=89), end + timedelta(days=1)  # the last 90 days, picked
     at = app_for(demo_engine, PAGE, period=(lo.isoformat(), end.isoformat()))
     assert at.title[0].value == "Governance"
     pm = _count(demo_engine, "SELECT count(*) FROM incident WHERE customer_facing AND outage AND "

@@ -13,7 +13,7 @@ from analytics.store.queries import Filters
 from tests.pages.test_workshop_page import demo_copy  # noqa: F401  (fixture: a private demo store)
 
 END = date(2026, 11, 22)
-# The last 90 days of the demo, opened from the URL (the default period is the whole demo year).
+# The last 90 days of the demo, picked on the page (the default period is the whole demo year).
 DEFAULT = Filters(start=END - timedelta(days=89), end=END, environment="production")
 LAST_90 = (DEFAULT.start.isoformat(), END.isoformat())
 
