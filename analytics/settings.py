@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # The observation window's one default (REFERENCE §1.1): hours after a deployment in which an
 # incident is attributed to it. Metrics take it as a default argument; reports pass the setting.
 DEFAULT_WINDOW_HOURS = 48.0
-# The period a page or report covers when the user names none: the last 90 days of data.
-DEFAULT_PERIOD_DAYS = 90
+# The longest default period (analytics.reports.periods): no dates given, a page or report covers
+# the bulk of the data, at most its last DEFAULT_PERIOD_DAYS days.
+DEFAULT_PERIOD_DAYS = 365
 # WORKBENCH_MAX_EXPANDED_MB defaults to this multiple of WORKBENCH_UPLOAD_LIMIT_MB.
 EXPANSION_FACTOR = 5
 # Retention (purge): personal free text is redacted after these many days.

@@ -17,6 +17,7 @@ import streamlit as st
 from sqlalchemy import Engine
 from streamlit.errors import StreamlitAPIException
 
+from analytics.reports import periods
 from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
 from analytics.store import queries
 from analytics.store.db import get_engine, migrate
@@ -107,8 +108,8 @@ def global_filters() -> Filters:
     st.navigation vanish on rerun under AppTest, so the filters belong to the pages)."""
     lo, hi = extent()
     hi = hi or date.today()
-    lo = lo or hi - timedelta(days=DEFAULT_DAYS)
-    default = (max(lo, hi - timedelta(days=DEFAULT_DAYS - 1)), hi)
+    lo = lo or hi - timedelta(days=DEFAULT_DAYS - 1)
+    default = periods.span(lo, hi)  # the one default period of reports and commands too
     svc = services()
     _restore()
     with st.sidebar:

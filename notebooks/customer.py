@@ -20,7 +20,6 @@
 # store and `WORKBENCH_TIMEZONE` to draw days in another zone.
 
 # %%
-from datetime import timedelta
 
 import polars as pl
 
@@ -28,15 +27,18 @@ from analytics.charts import customer as charts
 from analytics.metrics.control_charts import change_points, weekly_seasonality
 from analytics.metrics.csat import csat_periods
 from analytics.reports import csat as report
-from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
+from analytics.reports import periods
+from analytics.settings import get_settings
 from analytics.store import queries
 from analytics.store.db import get_engine
 
 settings = get_settings()
 engine = get_engine(settings.database_url)
 first, last = queries.data_extent(engine)
-# The sidebar's default: the last 90 days, incidents from production.
-filters = queries.Filters(start=last - timedelta(days=DEFAULT_PERIOD_DAYS - 1), end=last,
+# The sidebar's default period (the bulk of the data, at most its last 365 days); incidents
+# from production.
+start, end = periods.span(first, last)  # the default period, as on the pages
+filters = queries.Filters(start=start, end=end,
                           environment="production", timezone=settings.timezone)
 result = report.csat_report(engine, filters=filters)
 total = result.total

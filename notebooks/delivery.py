@@ -14,25 +14,27 @@
 # %% [markdown]
 # # Delivery KPIs
 # The headline numbers of the Delivery page, from the same report functions
-# (`analytics.reports.delivery`, REFERENCE §1): the last 90 days of data, production, the
+# (`analytics.reports.delivery`, REFERENCE §1): the default period (the bulk of the data, at most its
+# last 365 days), production, the
 # configured observation window and time zone, DORA 2024 bands. Set `DATABASE_URL` to point at
 # another store.
 
 # %%
-from datetime import timedelta
 
 from analytics import catalogue
 from analytics.charts import delivery as charts
 from analytics.metrics.bands import DEFAULT_YEAR
 from analytics.reports import delivery as report
-from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
+from analytics.reports import periods
+from analytics.settings import get_settings
 from analytics.store import queries
 from analytics.store.db import get_engine
 
 engine = get_engine(get_settings().database_url)
 window = get_settings().window_hours
 first, last = queries.data_extent(engine)
-filters = queries.Filters(start=last - timedelta(days=DEFAULT_PERIOD_DAYS - 1), end=last,
+start, end = periods.span(first, last)  # the default period, as on the pages
+filters = queries.Filters(start=start, end=end,
                           environment="production", timezone=get_settings().timezone)
 
 facts = report.facts(engine, filters, window_hours=window)

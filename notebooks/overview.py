@@ -14,23 +14,25 @@
 # %% [markdown]
 # # Overview of the store
 # The same numbers as the Overview page, from the same report functions
-# (`analytics.reports.scorecard`): events in the last 90 days of data, their weekly counts and
+# (`analytics.reports.scorecard`): events in the default period (the bulk of the data, at most its last
+# 365 days), their weekly counts and
 # the release health scorecard. Set `DATABASE_URL` to point at another store.
 
 # %%
-from datetime import timedelta
 
 from analytics import catalogue
 from analytics.charts import delivery as charts
 from analytics.metrics.activity import totals
+from analytics.reports import periods
 from analytics.reports import scorecard as report
-from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
+from analytics.settings import get_settings
 from analytics.store import queries
 from analytics.store.db import get_engine
 
 engine = get_engine(get_settings().database_url)
 first, last = queries.data_extent(engine)
-filters = queries.Filters(start=last - timedelta(days=DEFAULT_PERIOD_DAYS - 1), end=last,
+start, end = periods.span(first, last)  # the default period, as on the pages
+filters = queries.Filters(start=start, end=end,
                           environment="production",
                           timezone=get_settings().timezone)
 counts, weekly = report.activity(engine, filters)

@@ -26,6 +26,7 @@ import polars as pl
 
 from analytics.charts import reliability as charts
 from analytics.reports import sla, slo, ticket_sla
+from analytics.reports import periods
 from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
 from analytics.store import queries
 from analytics.store.db import get_engine
@@ -57,7 +58,7 @@ print(f"least budget left: {worst['slo']} ({worst['budget_remaining']:.1%} remai
 charts.burn_down_chart(down) | charts.burn_rate_chart(rates)
 
 # %% [markdown]
-# Burn-rate alerts that fired over the last 90 days, and a composite SLO over every SLO of the
+# Burn-rate alerts that fired over the last DEFAULT_PERIOD_DAYS days, and a composite SLO over every SLO of the
 # same service (equal weights).
 
 # %%
@@ -89,7 +90,8 @@ monthly.rows.filter(pl.col("breached")).select(
 
 # %%
 first, last = queries.data_extent(engine)
-filters = queries.Filters(start=last - timedelta(days=DEFAULT_PERIOD_DAYS - 1), end=last,
+start, end = periods.span(first, last)  # the default period, as on the pages
+filters = queries.Filters(start=start, end=end,
                           timezone=settings.timezone)
 tickets = ticket_sla.ticket_sla(engine, filters=filters)
 charts.ticket_sla_chart(tickets.summary)

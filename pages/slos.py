@@ -9,9 +9,8 @@ from analytics import access, ui
 from analytics.charts.reliability import burn_down_chart, burn_rate_chart, composite_chart
 from analytics.metrics.slo import CURRENT_BURN_WINDOW, Window
 from analytics.metrics.slo_alerts import DEFAULT_ALERTS, span
-from analytics.reports import ReportError
+from analytics.reports import ReportError, periods
 from analytics.reports import slo as report
-from analytics.settings import DEFAULT_PERIOD_DAYS
 from analytics.store import queries
 from analytics.store.queries import Filters
 
@@ -121,7 +120,8 @@ if at is None:
     st.stop()
 lo, hi = filters.bounds()
 hi = min(hi, at) if hi else at
-lo = min(lo, hi - timedelta(days=1)) if lo else hi - timedelta(days=DEFAULT_PERIOD_DAYS)
+lo = min(lo, hi - timedelta(days=1)) if lo else datetime.combine(periods.span(None, hi.date())[0],
+                                                                 datetime.min.time())
 try:
     result, defs, downs = evaluate(filters.teams, filters.services, at)
 except ReportError as exc:

@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from analytics.settings import get_settings
+from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -89,8 +89,25 @@ def parse_timestamp(value: str) -> datetime:
             f"invalid timestamp {value!r}, expected ISO 8601 (e.g. 2026-03-01T12:00)") from None
     return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
 
-def add_filter_arguments(parser: argparse.ArgumentParser, *, environment: bool = True) -> None:
-    """--from/--to (inclusive whole days in $WORKBENCH_TIMEZONE), --service/--team (repeatable), --env."""
+# The default period's rule (analytics.reports.periods), in the --help of every report and
+# command taking --from/--to (tests/cli/test_default_period_help.py checks).
+PERIOD_HELP = (f"Without --from/--to the period is the default one, as on the pages: the bulk of "
+               f"the data (sparse leading and trailing months left out), at most its last "
+               f"{DEFAULT_PERIOD_DAYS} days, ending at the newest day of the bulk; with only "
+               f"--to, at most the {DEFAULT_PERIOD_DAYS} days ending there.")
+
+
+def state_default_period(parser: argparse.ArgumentParser) -> None:
+    """Add :data:`PERIOD_HELP` to the parser's ``--help`` (after the options)."""
+    parser.epilog = f"{parser.epilog}\n\n{PERIOD_HELP}" if parser.epilog else PERIOD_HELP
+
+
+def add_filter_arguments(parser: argparse.ArgumentParser, *, environment: bool = True,
+                         default_period: bool = True) -> None:
+    """--from/--to (inclusive whole days in $WORKBENCH_TIMEZONE), --service/--team (repeatable),
+    --env; ``default_period`` states the default period's rule in ``--help``."""
+    if default_period:
+        state_default_period(parser)
     parser.add_argument("--from", dest="start", type=parse_day, metavar="DATE",
                         help="first day, inclusive (YYYY-MM-DD, in $WORKBENCH_TIMEZONE, default UTC)")
     parser.add_argument("--to", dest="end", type=parse_day, metavar="DATE",

@@ -29,7 +29,7 @@ def positive_months(value: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Filters (--to ends the look-back) plus --months."""
-    add_filter_arguments(parser)
+    add_filter_arguments(parser, default_period=False)  # its period: --months ending --to
     parser.add_argument("--months", type=positive_months, default=DEFAULT_MONTHS, metavar="N",
                         help=f"calendar months of history before --to, or before the day after "
                              f"the last incident (default {DEFAULT_MONTHS})")

@@ -6,7 +6,6 @@ Argparse and output only: rows come from :func:`analytics.reports.scorecard.scor
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
 from typing import Any
 
 from analytics.cli.common import CliError, filters_from
@@ -18,16 +17,8 @@ HELP = "release health scorecard: KPIs, customer impact, bands and escalations"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The delivery report's options plus --every (escalation periods); the period defaults
-    to the last DEFAULT_PERIOD_DAYS days of data, as on the Overview page."""
-    from analytics.settings import DEFAULT_PERIOD_DAYS
-
+    as for every report (analytics.reports.periods), as on the Overview page."""
     add_period_arguments(parser)
-    options = parser._option_string_actions
-    options["--from"].help = ("first day, inclusive (YYYY-MM-DD, in $WORKBENCH_TIMEZONE, default "
-                              f"UTC); default: {DEFAULT_PERIOD_DAYS} days ending --to, i.e. the "
-                              f"last {DEFAULT_PERIOD_DAYS} days of data, as on Overview")
-    options["--to"].help = ("last day, inclusive (YYYY-MM-DD, in $WORKBENCH_TIMEZONE); "
-                            "default: the last day with data")
     parser.add_argument("--every", choices=("week", "month"), default="month",
                         help="period length for the three-periods escalation rule "
                              "(default month)")
@@ -38,31 +29,12 @@ def compute(engine: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     from analytics.reports import ReportError
     from analytics.reports.scorecard import scorecard_rows
 
-    filters = default_period(engine, filters_from(args, engine))
+    filters = filters_from(args, engine)  # no dates: scorecard_rows fills the default period
     try:
         return scorecard_rows(engine, filters, window_hours=args.window_hours,
                               band_year=band_year_of(args), every=args.every)
     except ReportError as exc:
         raise CliError(str(exc)) from exc
-
-
-def default_period(engine: Any, filters: Any) -> Any:
-    """``filters`` with the default period filled in: the last DEFAULT_PERIOD_DAYS days ending
-    --to (or the last day with data), never before the first day with data — the Overview
-    page's default (analytics.ui.global_filters)."""
-    from dataclasses import replace
-
-    from analytics.settings import DEFAULT_PERIOD_DAYS
-    from analytics.store.queries import data_extent
-
-    if filters.start is not None:
-        return filters
-    first, last = data_extent(engine)
-    end = filters.end or last
-    if end is None:
-        return filters
-    start = end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
-    return replace(filters, start=max(start, first) if first else start, end=end)
 
 
 def table(rows: list[dict[str, Any]]) -> str:

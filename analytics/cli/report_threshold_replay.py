@@ -12,7 +12,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from analytics.cli.common import CliError, parse_day
+from analytics.cli.common import CliError, parse_day, state_default_period
 
 NAME = "threshold-replay"
 HELP = "replay an alert rule (threshold, window, for, cooldown) and score it against incidents"
@@ -37,9 +37,12 @@ def parse_duration(value: str) -> timedelta:
 
 
 def add_period_arguments(parser: argparse.ArgumentParser) -> None:
-    """--from/--to: the part of the history to replay (default: all of it)."""
-    parser.add_argument("--from", dest="start", type=parse_day, metavar="DATE")
-    parser.add_argument("--to", dest="end", type=parse_day, metavar="DATE")
+    """--from/--to: the part of the history to replay (default: the default period)."""
+    state_default_period(parser)
+    parser.add_argument("--from", dest="start", type=parse_day, metavar="DATE",
+                        help="first day to replay, inclusive (YYYY-MM-DD)")
+    parser.add_argument("--to", dest="end", type=parse_day, metavar="DATE",
+                        help="last day to replay, inclusive (YYYY-MM-DD)")
 
 
 def check_period(args: argparse.Namespace) -> None:

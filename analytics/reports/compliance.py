@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 import polars as pl
 from sqlalchemy import Engine
 
+from analytics.reports import periods
 from analytics.store import queries
 from analytics.store.db import read_frame
 from analytics.store.queries import Filters
@@ -138,7 +139,7 @@ def compliance(engine: Engine, filters: Filters | None = None, *,
                at: datetime | None = None) -> Compliance:
     """The three compliance lists for events in ``filters``' period, judged at ``at`` (naive
     UTC, default now)."""
-    filters = filters or Filters(environment="production")
+    filters, _note = periods.fill(engine, filters or Filters(environment="production"))
     at = at or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     incidents = queries.incidents(engine, filters)
     deployments = queries.deployments(engine, filters)

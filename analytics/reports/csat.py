@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from analytics.metrics.control_charts import LANEY_AUTO_N, ewma_chart, p_chart
 from analytics.metrics.csat import GROUP_COLUMNS, by_group, csat_periods, overall
-from analytics.reports import BadRequest, NoData
+from analytics.reports import BadRequest, NoData, periods
 from analytics.store import queries
 from analytics.store.queries import Filters
 from analytics.studies.csat_ops import (
@@ -84,9 +84,10 @@ def _answers(engine: Engine, filters: Filters) -> pl.DataFrame:
 def csat_report(engine: Engine, *, filters: Filters) -> CsatReport:
     """CSAT/NPS with intervals, the weekly p-chart and the daily EWMA (λ 0.2) for the period.
 
-    Without a start (or end) the series run from the first (to the last) answer's local day.
-    Raises :class:`NoData` when no answer matches.
+    No dates: the default period (:func:`analytics.reports.periods.fill`). Raises
+    :class:`NoData` when no answer matches.
     """
+    filters, _note = periods.fill(engine, filters)
     frame = _answers(engine, filters)
     tz = filters.timezone
     weekly = p_chart(csat_periods(frame, "week", tz=tz, start=filters.start, end=filters.end))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import polars as pl
 from sqlalchemy import Engine
 
-from analytics.reports import NoData
+from analytics.reports import NoData, periods
 from analytics.store import queries
 from analytics.store.queries import Filters
 from analytics.studies import gaming as detectors
@@ -66,7 +66,7 @@ def _bunching_sentence(stats: pl.DataFrame, what: str) -> tuple[str, bool]:
 
 def gaming(engine: Engine, filters: Filters | None = None) -> Gaming:
     """Run the four detectors on incidents opened in ``filters``' period."""
-    filters = filters or Filters(environment="production")
+    filters, _note = periods.fill(engine, filters or Filters(environment="production"))
     incidents = queries.incidents(engine, filters)
     if incidents.height == 0:
         raise NoData("No incidents were opened in this period, so there is nothing to examine.")

@@ -1,20 +1,59 @@
-"""The default period: the bulk of the data, never a stray record's date.
+"""The default period, one rule for every report, command and page (issue 15 point 12).
 
-A report asked for no dates covers the days from the first to the last day of the bulk of the
-deployments, incidents and tickets (:func:`analytics.store.queries.bulk_months` states the rule:
-per table, sparse leading and trailing calendar months are left out). The CLI and the pages
-(through ``queries.data_extent``) draw the same period; :func:`fill` also says what it left out.
+No dates given → the bulk of the deployments, incidents and tickets
+(:func:`analytics.store.queries.bulk_months` states the rule: per table, sparse leading and
+trailing calendar months are left out), at most its last ``DEFAULT_PERIOD_DAYS`` days, ending at
+the newest day of the bulk. :func:`span` is the rule itself; :func:`fill` applies it to a
+report's filters and says what it left out; ``analytics.ui.global_filters`` draws the pages'
+default from :func:`span` too. ``analytics.cli.common.PERIOD_HELP`` states it in ``--help``.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 
+from analytics.settings import DEFAULT_PERIOD_DAYS
 from analytics.store import queries
 from analytics.store.queries import Bulk, Filters
+
+
+def span(lo: date | None, hi: date | None, start: date | None = None, end: date | None = None,
+         days: int = DEFAULT_PERIOD_DAYS) -> tuple[date | None, date | None]:
+    """The period for the days asked for (``start``/``end``, either may be None) when the bulk
+    of the data runs from ``lo`` to ``hi``: a missing last day is ``hi``; a missing first day is
+    ``days`` days before the last one, but never before ``lo``. Without data (``hi`` None) the
+    days asked for are returned unchanged.
+
+    >>> d = date.fromisoformat
+    >>> span(d("2013-10-01"), d("2014-03-31"))      # a bulk of 182 days: all of it
+    (datetime.date(2013, 10, 1), datetime.date(2014, 3, 31))
+    >>> span(d("2024-01-01"), d("2026-11-22"))      # longer: its last 365 days
+    (datetime.date(2025, 11, 23), datetime.date(2026, 11, 22))
+    >>> span(d("2024-01-01"), d("2026-11-22"), end=d("2024-03-01"))  # only a last day
+    (datetime.date(2024, 1, 1), datetime.date(2024, 3, 1))
+    >>> span(d("2024-01-01"), d("2026-11-22"), start=d("2026-11-01"))  # only a first day
+    (datetime.date(2026, 11, 1), datetime.date(2026, 11, 22))
+    """
+    if (start and end) or hi is None:
+        return start, end
+    if end is None:
+        end = max(hi, start) if start else hi
+    if start is None:
+        start = end - timedelta(days=days - 1)
+        if lo is not None and lo <= end:
+            start = max(start, lo)
+    return start, end
+
+
+def days(engine: Engine, start: date | None = None, end: date | None = None,
+         ) -> tuple[date | None, date | None]:
+    """:func:`span` for the bulk of the store's data: the default period for a report that
+    takes its first and last day as dates rather than as :class:`Filters`."""
+    return span(*queries.data_extent(engine), start, end)
 
 
 def left_out(bulks: list[Bulk]) -> list[dict[str, Any]]:
@@ -53,8 +92,9 @@ def describe(outside: list[dict[str, Any]]) -> str:
 
 
 def fill(engine: Engine, filters: Filters) -> tuple[Filters, dict[str, Any]]:
-    """``filters`` with a missing first/last day taken from the bulk of the data, and a note
-    (``{"default_period": bool, "left_out": [...], "note": str}``) saying what was left out."""
+    """``filters`` with a missing first/last day filled by :func:`span` from the bulk of the
+    data, and a note (``{"default_period": bool, "left_out": [...], "note": str}``) saying what
+    was left out."""
     if filters.start and filters.end:
         return filters, {"default_period": False, "left_out": [], "note": ""}
     bulks = queries.bulks(engine)
@@ -62,6 +102,12 @@ def fill(engine: Engine, filters: Filters) -> tuple[Filters, dict[str, Any]]:
     if not found:
         return filters, {"default_period": False, "left_out": [], "note": ""}
     lo, hi = min(b.lo for b in found).date(), max(b.hi for b in found).date()
-    filled = replace(filters, start=filters.start or lo, end=filters.end or hi)
+    start, end = span(lo, hi, filters.start, filters.end)
+    filled = replace(filters, start=start, end=end)
     outside = left_out(bulks)
-    return filled, {"default_period": True, "left_out": outside, "note": describe(outside)}
+    note = describe(outside)
+    if filters.start is None and start is not None and start > lo:
+        note = (note + " " if note else "") + (
+            f"Default period: at most the last {DEFAULT_PERIOD_DAYS} days of the bulk "
+            f"({lo} – {hi}).")
+    return filled, {"default_period": True, "left_out": outside, "note": note}

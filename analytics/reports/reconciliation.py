@@ -13,7 +13,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from analytics.ingest.reconciliation import change_requests, reconcile
-from analytics.reports import BadRequest
+from analytics.reports import BadRequest, periods
 from analytics.store import queries
 from analytics.store.queries import Filters
 
@@ -34,6 +34,7 @@ def reconciliation(engine: Engine, *, filters: Filters | None = None,
     ``tolerance_minutes`` are not reported. A negative tolerance is a :class:`BadRequest`."""
     if tolerance_minutes < 0:
         raise BadRequest(f"The tolerance must not be negative, got {tolerance_minutes:g} minutes.")
-    deployments = queries.deployments(engine, filters or Filters(), linked=True)
+    filters, _note = periods.fill(engine, filters or Filters())  # no dates: the default period
+    deployments = queries.deployments(engine, filters, linked=True)
     return Reconciliation(linked=deployments.height,
                           disagree=reconcile(deployments, change_requests(engine), tolerance_minutes))

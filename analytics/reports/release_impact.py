@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine
 
-from analytics.reports import BadRequest, NoData
+from analytics.reports import BadRequest, NoData, periods
 from analytics.settings import get_settings
 from analytics.store import queries
 from analytics.store.queries import Filters
@@ -37,9 +37,9 @@ def window_of(window_hours: float | None) -> float:
 
 
 def period_of(engine: Engine, filters: Filters) -> tuple[datetime, datetime]:
-    """The period as half-open naive datetimes: the filters' days, else the data's extent."""
-    lo, hi = queries.data_extent(engine)
-    start, end = filters.start or lo, filters.end or hi
+    """The period as half-open naive datetimes: the filters' days, else the default period
+    (:func:`analytics.reports.periods.span`)."""
+    start, end = periods.span(*queries.data_extent(engine), filters.start, filters.end)
     if start is None or end is None:
         raise NoData("the store holds no deployments, incidents or tickets (run `demo` or `import`)")
     return datetime.combine(start, time()), datetime.combine(end, time()) + timedelta(days=1)

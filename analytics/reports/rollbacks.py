@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from analytics.metrics.delivery import PRODUCTION
 from analytics.metrics.stability import rollback_frequency
-from analytics.reports import BadRequest, NoData
+from analytics.reports import BadRequest, NoData, periods
 from analytics.reports.delivery import check
 from analytics.store import queries
 from analytics.store.queries import Filters
@@ -28,8 +28,10 @@ def rollbacks(engine: Engine, filters: Filters, *, by: str = "service") -> pl.Da
     """One row per ``by`` value: ``rolled_back``, ``deployments`` and ``rollback_rate``
     (null when a slice has no deployment), in the period of ``filters`` (days in its zone).
 
-    BadRequest for an unknown ``by``, service or team; NoData when no deployment counts.
+    BadRequest for an unknown ``by``, service or team; NoData when no deployment counts. No
+    dates: the default period (:func:`analytics.reports.periods.fill`).
     """
+    filters, _note = periods.fill(engine, filters)
     if by not in BY:
         raise BadRequest(f"Rollbacks can be shown by {' or '.join(BY)}, not {by!r}.")
     check(engine, filters)

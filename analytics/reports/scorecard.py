@@ -20,7 +20,7 @@ from analytics.metrics.activity import totals, weekly_counts
 from analytics.metrics.bands import DEFAULT_YEAR
 from analytics.metrics.delivery_report import Facts
 from analytics.metrics.trends import TREND_BUCKETS
-from analytics.reports import BadRequest
+from analytics.reports import BadRequest, periods
 from analytics.reports.delivery import facts as delivery_facts
 from analytics.reports.delivery import window_of
 from analytics.store import queries
@@ -67,8 +67,10 @@ def scorecard(engine: Engine, filters: Filters, *, level: str = "service",
 
 def scorecard_rows(engine: Engine, filters: Filters, *, window_hours: float | None = None,
                    band_year: int = DEFAULT_YEAR, every: str = EVERY) -> list[dict[str, Any]]:
-    """Service rows then team rows as plain dicts (the ``report scorecard`` JSON)."""
+    """Service rows then team rows as plain dicts (the ``report scorecard`` JSON); no dates:
+    the default period (:func:`analytics.reports.periods.fill`)."""
     _check(None, every)
+    filters, _note = periods.fill(engine, filters)
     data = delivery_facts(engine, filters, window_hours=window_hours)
     events = customer_events(engine, filters, window_hours=window_hours)
     return cards.scorecard_rows(data, events["tickets"], events["csat"], band_year=band_year,

@@ -17,7 +17,7 @@ import polars as pl
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from analytics.reports import BadRequest, NoData
+from analytics.reports import BadRequest, NoData, periods
 from analytics.store import queries
 from analytics.store.definitions import latest_definition
 from analytics.store.queries import Filters
@@ -115,6 +115,7 @@ def threshold_replay(engine: Engine, *, service: str, rule: th.Rule, metric: str
     nothing to resample), detection_delay_minutes {median, p90}, alerts_per_week, off_hours_alerts,
     missed_incidents [{id, severity, title, opened_at, resolved_at}], false_alerts}.
     """
+    start, end = periods.days(engine, start, end)
     one = series(engine, service=service, metric=metric, start=start, end=end)
     inc = production_incidents(engine, service=service, scope=incidents)
     result = _replay(one, rule, inc, f"--service {service}, --metric {metric}")
@@ -150,6 +151,7 @@ def rollback_replay(engine: Engine, *, service: str, threshold: float, within: t
         raise BadRequest(f"threshold must be 0 or more, got {threshold:g}")
     if within <= timedelta(0):
         raise BadRequest(f"within must be positive, got {within}")
+    start, end = periods.days(engine, start, end)
     one = series(engine, service=service, metric="error_rate", start=start, end=end)
     deps = queries.deployments(engine, Filters(start=start, end=end, services=(service,),
                                                environment="production"))

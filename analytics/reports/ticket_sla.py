@@ -20,7 +20,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from analytics.metrics.business_hours import BusinessCalendar, Target, ticket_timers
-from analytics.reports import BadRequest, NoData
+from analytics.reports import BadRequest, NoData, periods
 from analytics.settings import get_settings
 from analytics.store import queries
 from analytics.store.db import read_frame
@@ -127,6 +127,7 @@ def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | N
             missing = sorted(set(wanted) - set(known[what].to_list()))
             if missing:
                 raise BadRequest(f"unknown {what} {', '.join(missing)}")
+    filters, _note = periods.fill(engine, filters)  # no dates: the default period
     raw = queries.tickets(engine, filters)
     at = at or newest_ticket_instant(engine)
     if raw.height == 0 or at is None:

@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine
 
-from analytics.reports import BadRequest, NoData
+from analytics.reports import BadRequest, NoData, periods
 from analytics.settings import get_settings
 from analytics.store import queries
 from analytics.store.queries import Filters
@@ -45,8 +45,9 @@ def weekday(engine: Engine, *, filters: Filters, outcome: str = "status",
     ``by_hour_band``, ``incidents_by_weekday``; ``friday_vs_rest``, ``naive_friday_vs_rest``,
     ``verdict`` …) plus ``window_hours`` (the attribution window used) and ``period``.
     Raises :class:`BadRequest` for an unknown outcome, :class:`NoData` when there is nothing to
-    compare.
+    compare. No dates: the default period (:func:`analytics.reports.periods.fill`).
     """
+    filters, _note = periods.fill(engine, filters)
     from analytics.metrics.attribution import attribute
     from analytics.studies.weekday import weekday_study
 

@@ -25,7 +25,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
 DEMO_LAST = date(2026, 11, 22)  # tests/conftest.py DEMO_END
-LO, HI = DEMO_LAST - timedelta(days=89), DEMO_LAST
+LO, HI = DEMO_LAST - timedelta(days=364), DEMO_LAST  # the default period: the demo's year
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from analytics import catalogue
 from analytics.cli import main
 
 END = date(2026, 11, 22)
-START = END - timedelta(days=89)  # the sidebar's default period: the last 90 days of data
+START = date(2025, 11, 23)  # the default period: the whole demo year (tests/pages/test_shell_pages.py)
 PAGE = "pages/delivery.py"
 
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from analytics import catalogue, ui
+from analytics.settings import DEFAULT_PERIOD_DAYS
 
 
 def _count(engine, sql, **params):
@@ -22,8 +23,16 @@ def _metric(at, label):
 def test_overview_numbers_match_sql_and_follow_filters(demo_engine, app_for):
     at = app_for(demo_engine)
     assert at.title[0].value == "Overview"
-    end = date(2026, 11, 22)
-    lo, hi = end - timedelta(days=89), end + timedelta(days=1)
+    # The default period (analytics.reports.periods): the bulk of the data, at most its last
+    # DEFAULT_PERIOD_DAYS days. The demo has no sparse months: its first to last day, by SQL.
+    with demo_engine.connect() as conn:
+        days = [str(conn.execute(text(f"SELECT {f}({c}) FROM {t}")).scalar_one())[:10]
+                for f in ("min", "max") for t, c in (("deployment", "finished_at"),
+                                                     ("incident", "opened_at"), ("ticket", "opened_at"))]
+    first, end = date.fromisoformat(min(days[:3])), date.fromisoformat(max(days[3:]))
+    assert (first, end) == (date(2025, 11, 23), date(2026, 11, 22))
+    assert (end - first).days + 1 == DEFAULT_PERIOD_DAYS == 365  # the whole demo year
+    lo, hi = first, end + timedelta(days=1)
     deps = _count(demo_engine, "SELECT count(*) FROM deployment WHERE environment = 'production' "
                   "AND is_rollback = false AND finished_at >= :lo AND finished_at < :hi", lo=lo, hi=hi)
     tickets = _count(demo_engine, "SELECT count(*) FROM ticket WHERE opened_at >= :lo AND opened_at < :hi",
@@ -96,10 +105,9 @@ def _scorecard_json(engine, capsys):
 
     from analytics.cli import main
 
-    end = date(2026, 11, 22)
     url = engine.url.render_as_string(hide_password=False)
-    assert main(["--db", url, "report", "scorecard", "--from", str(end - timedelta(days=89)),
-                 "--to", str(end), "--format", "json"]) == 0
+    # No dates: the CLI's default period is the page's (one rule, analytics.reports.periods).
+    assert main(["--db", url, "report", "scorecard", "--format", "json"]) == 0
     return json.loads(capsys.readouterr().out)
 
 

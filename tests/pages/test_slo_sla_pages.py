@@ -18,7 +18,7 @@ from analytics.store.db import read_frame
 from analytics.store.queries import Filters
 
 AT = datetime(2026, 11, 23)  # the demo's newest 5-minute bucket starts 2026-11-22 23:55
-PERIOD = (datetime(2026, 8, 25), AT)  # the sidebar's default 90 days
+PERIOD = (datetime(2026, 8, 25), AT)  # the SLIs' 90 days (the demo's monitoring data)
 
 
 def _metric(at, label):

@@ -13,11 +13,13 @@ from analytics.store.queries import Filters
 from tests.pages.test_workshop_page import demo_copy  # noqa: F401  (fixture: a private demo store)
 
 END = date(2026, 11, 22)
+# The last 90 days of the demo, picked on the page (the default period is the whole demo year).
 DEFAULT = Filters(start=END - timedelta(days=89), end=END, environment="production")
+LAST_90 = (DEFAULT.start.isoformat(), END.isoformat())
 
 
 def test_release_impact_page_shows_verdict_and_top_release(demo_engine, app_for):
-    at = app_for(demo_engine, "pages/release_impact.py")
+    at = app_for(demo_engine, "pages/release_impact.py", period=LAST_90)
     assert at.title[0].value == "Release impact"
     expected = release_impact(demo_engine, filters=DEFAULT, top=50)  # window: the setting
     assert at.subheader[0].value == expected["verdict"]
@@ -33,7 +35,7 @@ def test_release_impact_page_shows_verdict_and_top_release(demo_engine, app_for)
 
 
 def test_weekday_page_shows_verdict_and_odds_ratio(demo_engine, app_for):
-    at = app_for(demo_engine, "pages/weekday.py")
+    at = app_for(demo_engine, "pages/weekday.py", period=LAST_90)
     assert at.title[0].value == "Weekday effect"
     expected = weekday(demo_engine, filters=DEFAULT)
     assert at.subheader[0].value == expected["verdict"]
