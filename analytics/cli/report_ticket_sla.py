@@ -1,4 +1,5 @@
-"""`report ticket-sla`: business-hours resolution timers per ticket priority (REFERENCE §3).
+"""`report ticket-sla`: business-hours response and resolution timers per ticket priority
+(REFERENCE §3).
 
 Calendar and targets are the defaults in ``analytics/reports/ticket_sla.toml``.
 """
@@ -12,8 +13,8 @@ from typing import Any
 from analytics.cli.common import CliError, add_filter_arguments, filters_from, parse_timestamp
 
 NAME = "ticket-sla"
-HELP = ("ticket SLA: resolution met or breached per priority under the default business-hours "
-        "calendar")
+HELP = ("ticket SLA: first response and resolution met or breached per priority under the "
+        "default business-hours calendar")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def compute(engine: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Per priority {priority, tickets, resolved, resolution_met, resolution_breached, met_pct,
-    open, open_overdue, response_target_hours, resolution_target_hours}
+    open, open_overdue, responded, response_met, response_breached, response_met_pct,
+    response_median_hours, response_target_hours, resolution_target_hours}
     (``analytics.reports.ticket_sla.TicketSla.records``)."""
     from analytics.metrics.business_hours import holidays_from_ics
     from analytics.reports import ReportError
