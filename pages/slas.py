@@ -207,7 +207,13 @@ else:
             "resolution target")
     ui.tile(k4, "Open past due", f"{int(summary['open_overdue'].sum()):,}",
             f"open tickets whose resolution due time passed by {evaluated:%Y-%m-%d %H:%M} UTC")
-    st.dataframe(summary, hide_index=True, width="stretch", column_config={
+    # The shares a reader compares come first; the counts behind them follow.
+    order = ["priority", "tickets", "response_met_pct", "response_median_hours", "met_pct",
+             "response_met", "response_breached", "resolution_met", "resolution_breached",
+             "open", "open_overdue", "responded", "resolved", "response_target_hours",
+             "resolution_target_hours"]
+    st.dataframe(summary.select(order + [c for c in summary.columns if c not in order]),
+                 hide_index=True, width="stretch", column_config={
         "resolution_met": st.column_config.NumberColumn("resolved in time"),
         "resolution_breached": st.column_config.NumberColumn("resolved late"),
         "met_pct": st.column_config.NumberColumn("resolved in time %", format="%.1f"),
@@ -226,8 +232,10 @@ else:
     left, right = st.columns(2)
     if not response_note:
         with left:
+            st.markdown("**First response**: answered in time or late (incl. unanswered past due)")
             st.altair_chart(ticket_sla_chart(summary, timer="response"), width="stretch")
     with right if not response_note else left:
+        st.markdown("**Resolution**: resolved in time or late")
         st.altair_chart(ticket_sla_chart(summary), width="stretch")
     st.caption(
         f"Default calendar {calendar}; priority Pn = ticket severity n; targets are the "

@@ -108,8 +108,8 @@ def ticket_sla_chart(summary: pl.DataFrame, height: int = 300,
     long = summary.unpivot(index="priority", on=[f"{timer}_met", f"{timer}_breached"],
                            variable_name="outcome").with_columns(
         pl.col("outcome").str.replace(f"{timer}_", ""))
-    title = "Share of resolved" if timer == "resolution" else "Share answered or past due"
-    return alt.Chart(long, title=f"{timer.capitalize()} timer").mark_bar().encode(
+    title = "Share of resolved" if timer == "resolution" else "Share of decided"
+    return alt.Chart(long).mark_bar().encode(
         x=alt.X("priority:N", title="Priority", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("value:Q", title=title, stack="normalize",
                 axis=alt.Axis(format="%")),
