@@ -56,7 +56,9 @@ if p.other_slis.height:
                  hide_index=True, width="stretch")
     st.caption("Outages: count per month (met when at most the target). Resolution: % of the "
                "month's decided tickets resolved within their business-hours target (met when at "
-               "least the target). Response: not measured — the store has no first-response time.")
+               "least the target). Response: % of the month's decided tickets answered within their "
+               "business-hours response target (not measured when no ticket records a first "
+               "response).")
 
 st.header("SLO performance, last 12 months")
 if p.slo_trend.height:

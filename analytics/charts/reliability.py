@@ -100,15 +100,18 @@ def composite_chart(components: pl.DataFrame, height: int | None = None) -> alt.
     return (bars + ticks).properties(height=height or 40 * data.height + 100)
 
 
-def ticket_sla_chart(summary: pl.DataFrame, height: int = 300) -> alt.Chart:
-    """Share of resolved tickets per priority that met or breached the resolution target
-    (``reports.ticket_sla`` summary: priority, resolution_met, resolution_breached)."""
-    long = summary.unpivot(index="priority", on=["resolution_met", "resolution_breached"],
+def ticket_sla_chart(summary: pl.DataFrame, height: int = 300,
+                     timer: str = "resolution") -> alt.Chart:
+    """Share of decided tickets per priority that met or breached the ``timer`` target
+    (``reports.ticket_sla`` summary: priority, {timer}_met, {timer}_breached); ``timer`` is
+    ``resolution`` (of resolved tickets) or ``response`` (of tickets answered or past due)."""
+    long = summary.unpivot(index="priority", on=[f"{timer}_met", f"{timer}_breached"],
                            variable_name="outcome").with_columns(
-        pl.col("outcome").str.replace("resolution_", ""))
+        pl.col("outcome").str.replace(f"{timer}_", ""))
+    title = "Share of resolved" if timer == "resolution" else "Share of decided"
     return alt.Chart(long).mark_bar().encode(
         x=alt.X("priority:N", title="Priority", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("value:Q", title="Share of resolved", stack="normalize",
+        y=alt.Y("value:Q", title=title, stack="normalize",
                 axis=alt.Axis(format="%")),
         color=alt.Color("outcome:N", title=None, legend=alt.Legend(orient="bottom"),
                         scale=alt.Scale(domain=["met", "breached"],

@@ -34,8 +34,8 @@ REPORTS: dict[str, tuple[str, str]] = {
     "sla": ("analytics.cli.report_sla",
             "SLA compliance for a month: uptime, exclusions, breaches and service credits"),
     "ticket-sla": ("analytics.cli.report_ticket_sla",
-                   "ticket SLA: resolution met or breached per priority under the default "
-                   "business-hours calendar"),
+                   "ticket SLA: first response and resolution met or breached per priority "
+                   "under the default business-hours calendar"),
     "resolution-sla": ("analytics.cli.report_resolution_sla",
                        "incident resolution SLA by priority: opened → resolved against a target "
                        "per priority"),

@@ -1,4 +1,5 @@
-"""`report ticket-sla`: business-hours resolution timers per ticket priority (REFERENCE §3).
+"""`report ticket-sla`: business-hours response and resolution timers per ticket priority
+(REFERENCE §3).
 
 Calendar and targets are the defaults in ``analytics/reports/ticket_sla.toml``.
 """
@@ -12,8 +13,8 @@ from typing import Any
 from analytics.cli.common import CliError, add_filter_arguments, filters_from, parse_timestamp
 
 NAME = "ticket-sla"
-HELP = ("ticket SLA: resolution met or breached per priority under the default business-hours "
-        "calendar")
+HELP = ("ticket SLA: first response and resolution met or breached per priority under the "
+        "default business-hours calendar")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,12 +26,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--holidays", type=Path, metavar="FILE.ics",
                         help="an ICS calendar whose (all-day, recurring) events are holidays, "
                              "added to the default calendar's")
+    parser.add_argument("--by", choices=("priority", "month"), default="priority",
+                        help="one row per priority (default) or per month of opening and priority")
 
 
 def compute(engine: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Per priority {priority, tickets, resolved, resolution_met, resolution_breached, met_pct,
-    open, open_overdue, response_target_hours, resolution_target_hours}
-    (``analytics.reports.ticket_sla.TicketSla.records``)."""
+    open, open_overdue, responded, response_met, response_breached, response_met_pct,
+    response_median_hours, response_target_hours, resolution_target_hours}
+    (``analytics.reports.ticket_sla.TicketSla.records``); with ``--by month`` the rows of
+    ``TicketSla.monthly`` (``MONTHLY_SCHEMA``)."""
     from analytics.metrics.business_hours import holidays_from_ics
     from analytics.reports import ReportError
     from analytics.reports.ticket_sla import default_policy, ticket_sla
@@ -43,7 +48,10 @@ def compute(engine: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise CliError(f"--holidays {args.holidays}: {exc}") from None
     try:
-        return ticket_sla(engine, filters=filters, at=args.at,
-                          policy=default_policy(filters.timezone, holidays)).records()
+        result = ticket_sla(engine, filters=filters, at=args.at,
+                            policy=default_policy(filters.timezone, holidays))
     except ReportError as exc:
         raise CliError(str(exc)) from None
+    if getattr(args, "by", "priority") == "month":
+        return result.monthly.to_dicts()
+    return result.records()

@@ -9,7 +9,11 @@ ticket timers, evaluated per calendar month (UTC).
   ticket waits on the customer). Of the tickets opened in the month, a ticket resolved in time
   is met, one resolved late or still open past due is breached; one still open within its target
   is not decided yet and left out. Measured % = met ÷ (met + breached) × 100; met when ≥ target.
-- ``response``: the store records no first-response time, so it is listed as not measured.
+- ``response``: ``target_pct`` is the share of tickets (%) answered within the business-hours
+  response target of their priority, from ``ticket.first_response_at``, decided as for resolution:
+  answered in time is met, answered late or unanswered past due is breached; unanswered within
+  its target, or closed with no recorded response, is left out. When no ticket in the span
+  records a first response, it is listed as not measured.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from analytics.contracts.vendors import month_span, union_minutes
 
 UNITS = {"outages": "outages per month (at most)", "resolution": "% tickets resolved in time",
          "response": "% tickets answered in time"}
-NOT_MEASURED = "not measured: the store records no first-response time"
+NOT_MEASURED = "not measured: no ticket records a first-response time"
 
 
 def outage_months(spans: list[tuple[datetime, datetime]], months: list[str]) -> pl.DataFrame:
@@ -40,23 +44,30 @@ def outage_months(spans: list[tuple[datetime, datetime]], months: list[str]) -> 
                                       "outage_minutes": pl.Float64}, orient="row")
 
 
-def ticket_months(timers: pl.DataFrame, months: list[str]) -> pl.DataFrame:
-    """Per month of opening: tickets, met, breached and measured % (met ÷ decided × 100).
-    ``timers``: opened_at, closed_at, resolution_breached (``metrics.business_hours``).
+def ticket_months(timers: pl.DataFrame, months: list[str], kind: str = "resolution") -> pl.DataFrame:
+    """Per month of opening: tickets, met, breached and measured % (met ÷ decided × 100) of the
+    ``kind`` timer. ``timers``: opened_at, closed_at, resolution_breached (``metrics.business_hours``)
+    and, for ``response``, response_breached and response_decided (``reports.ticket_sla``).
 
     >>> t = pl.DataFrame({"opened_at": [datetime(2026, 3, d) for d in (2, 3, 4, 5)],
     ...                   "closed_at": [datetime(2026, 3, 2, 12), datetime(2026, 3, 9), None, None],
     ...                   "resolution_breached": [False, True, True, False]})
     >>> ticket_months(t, ["2026-03"]).with_columns(pl.col("measured").round(2)).rows()
     [('2026-03', 4, 1, 2, 33.33)]
+    >>> r = t.with_columns(response_decided=pl.Series([True, True, False, True]),
+    ...                    response_breached=pl.Series([False, False, False, True]))
+    >>> ticket_months(r, ["2026-03"], "response").with_columns(pl.col("measured").round(2)).rows()
+    [('2026-03', 4, 2, 1, 66.67)]
     """
     rows = []
     for m in months:
         lo, hi = month_span(m)
         g = timers.filter((pl.col("opened_at") >= lo) & (pl.col("opened_at") < hi))
-        done = pl.col("closed_at").is_not_null()
-        met = g.filter(done & ~pl.col("resolution_breached")).height
-        breached = g.filter(pl.col("resolution_breached")).height
+        done = (pl.col("closed_at").is_not_null() if kind == "resolution"
+                else pl.col("response_decided"))
+        late = pl.col(f"{kind}_breached")
+        met = g.filter(done & ~late).height
+        breached = g.filter(late if kind == "resolution" else done & late).height
         rows.append((m, g.height, met, breached,
                      met / (met + breached) * 100 if met + breached else None))
     return pl.DataFrame(rows, schema={"month": pl.String, "events": pl.Int64, "met": pl.Int64,

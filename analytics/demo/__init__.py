@@ -58,7 +58,8 @@ def generate(seed: int = 7, end: date | None = None, scale: int = 1, sli: bool =
     chg = org.commits(streams[2], dep)
     cr, dep = org.change_requests(streams[3], dep, svc)
     inc = org.incidents(streams[4], dep, svc, first, days, scale, now)
-    tkt = customers.tickets(streams[5], svc, dep, inc, first, days)
+    tkt = customers.first_responses(customers.tickets(streams[5], svc, dep, inc, first, days),
+                                    seed)
     cs = customers.csat(streams[6], svc, inc, first, days)
     slo = reliability.slos(svc.head(40))
     frames = {

@@ -5,11 +5,16 @@ Planted effects:
   service's ticket rate is multiplied by 1.8 (the excess tickets speak of the release);
 - CSAT (share of 4–5 scores) drops from 0.82 to 0.62 in the 7 days after a customer-facing
   incident on the service.
+- the first response to a ticket comes after a delay in business hours (Mon–Fri 09:00–17:00 UTC):
+  most within the hour (exponential, mean ``RESPONSE_MEAN_HOURS``), a share ``RESPONSE_LATE_SHARE``
+  late (log-normal around ``RESPONSE_LATE_MEDIAN_HOURS``); never after the ticket's closing. Drawn
+  from its own stream (``first_responses``), so every other demo figure is as before.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import hashlib
+from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
@@ -19,6 +24,9 @@ TICKET_WINDOW_HOURS = 48
 CSAT_BASE = 0.82
 CSAT_AFTER_INCIDENT = 0.62
 CSAT_DROP_DAYS = 7
+RESPONSE_MEAN_HOURS = 0.35
+RESPONSE_LATE_SHARE = 0.2
+RESPONSE_LATE_MEDIAN_HOURS = 2.5
 
 THEMES: dict[str, tuple[str, ...]] = {
     "login": ("I cannot log in, the password reset email never arrives",
@@ -119,6 +127,32 @@ def tickets(rng: np.random.Generator, svc: pl.DataFrame, dep: pl.DataFrame, inc:
     return frame.with_columns(
         id=pl.int_range(1, frame.height + 1), source=pl.lit("demo"),
         external_id=pl.format("TKT{}", pl.int_range(1, frame.height + 1)))
+
+
+def first_responses(tickets: pl.DataFrame, seed: int) -> pl.DataFrame:
+    """``tickets`` with ``first_response_at``: opened_at plus a business-hours delay, capped at
+    closed_at. Its own generator (seeded from ``response-{seed}``) leaves the other streams alone.
+    """
+    from analytics.metrics import intervals as iv
+    from analytics.metrics.business_hours import HOUR_US, BusinessCalendar, _Clock
+
+    if tickets.height == 0:
+        return tickets.with_columns(first_response_at=pl.lit(None, pl.Datetime("us")))
+    rng = np.random.default_rng(int.from_bytes(
+        hashlib.sha256(f"response-{seed}".encode()).digest()[:8], "little"))
+    n = tickets.height
+    late = rng.random(n) < RESPONSE_LATE_SHARE
+    delay = np.where(late, np.exp(rng.normal(np.log(RESPONSE_LATE_MEDIAN_HOURS), 0.9, n)),
+                     rng.exponential(RESPONSE_MEAN_HOURS, n))
+    opened = tickets["opened_at"].cast(pl.Datetime("us")).to_numpy().astype(np.int64)
+    first, last = iv.from_us(int(opened.min())).date(), iv.from_us(int(opened.max())).date()
+    clock = _Clock(BusinessCalendar.office("UTC").spans(first - timedelta(days=3),
+                                                        last + timedelta(days=60)))
+    answered = clock.when(clock.worked(opened) + (delay * HOUR_US).astype(np.int64))
+    closed = tickets["closed_at"].cast(pl.Datetime("us")).to_numpy().astype(np.int64)
+    answered = answered // 1_000_000 * 1_000_000  # whole seconds, like the other timestamps
+    answered = np.where(closed >= opened, np.minimum(answered, closed), answered)
+    return tickets.with_columns(first_response_at=pl.Series(answered).cast(pl.Datetime("us")))
 
 
 def _link_incidents(tickets: pl.DataFrame, inc: pl.DataFrame) -> pl.DataFrame:

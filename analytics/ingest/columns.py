@@ -99,7 +99,7 @@ SPECS: dict[str, Spec] = {s.kind: s for s in (
     Spec("tickets", "ticket", (
         Col("id", required=True, max_len=255), Col("opened_at", "datetime", True),
         Col("service", max_len=200), Col("closed_at", "datetime"), _sev(),
-        Col("user_role", max_len=40), Col("transaction_criticality", max_len=40),
+        Col("first_response_at", "datetime"), Col("user_role", max_len=40), Col("transaction_criticality", max_len=40),
         Col("channel", max_len=40), Col("customer_id", max_len=80), Col("text"),
         Col("related_incident", "ref", ref="incident", db="related_incident_id")), key=("id",)),
     Spec("csat", "csat_response", (
@@ -235,6 +235,10 @@ def _cross_checks(spec: Spec, frame: pl.DataFrame, ck: Checker) -> None:
     if {"start", "end"} <= cols:
         ck.flag(frame["end"] <= frame["start"], "end", "end must be after start",
                 frame["end"].dt.strftime("%Y-%m-%dT%H:%M:%S"))
+    if {"opened_at", "first_response_at"} <= cols:
+        ck.flag(frame["first_response_at"] < frame["opened_at"], "first_response_at",
+                "first response must not be before opened_at",
+                frame["first_response_at"].dt.strftime("%Y-%m-%dT%H:%M:%S"))
     if {"good", "total"} <= cols:
         ck.flag(frame["good"] > frame["total"], "good", "good events exceed total events",
                 frame["good"])

@@ -201,16 +201,12 @@ def sli_history(engine: Engine, *, month: str, months: int = HISTORY_MONTHS,
         "agreement", "service")
     frames = []
     lo, hi = sli_eval.month_span(span[0])[0], sli_eval.month_span(span[-1])[1]
-    timers = segments = None
+    timers = segments = answered = None
     for agreement, service, sli, target in units.iter_rows():
         segment = by_name[agreement].segment
         base = {"agreement": agreement, "sli": sli, "service": service, "segment": segment,
                 "target": target, "unit": sli_eval.UNITS[sli]}
-        if sli == "response":
-            got = pl.DataFrame({"month": span}).with_columns(
-                measured=pl.lit(None, pl.Float64), events=pl.lit(None, pl.Int64),
-                met=pl.lit(None, pl.Boolean), note=pl.lit(sli_eval.NOT_MEASURED))
-        elif sli == "outages":
+        if sli == "outages":
             spans = read_frame(engine, 'SELECT o.start, o."end" FROM outage o JOIN service s '
                                        'ON s.id = o.service_id WHERE s.name = ? AND o.start < ? '
                                        'AND o."end" > ?', [service, hi, lo])
@@ -219,12 +215,18 @@ def sli_history(engine: Engine, *, month: str, months: int = HISTORY_MONTHS,
                 note=pl.lit(None, pl.String))
         else:
             if timers is None:
-                timers, segments = _ticket_timers(engine, lo, hi)
+                timers, segments, answered = _ticket_timers(engine, lo, hi)
             t = timers.filter(pl.col("service") == service)
             if segment:
                 t = t.filter(pl.col("customer_id").replace_strict(
                     segments, default=None, return_dtype=pl.String) == segment)
-            got = sli_eval.ticket_months(t, span).with_columns(
+            if sli == "response" and not answered:
+                frames.append(pl.DataFrame({"month": span}).with_columns(
+                    measured=pl.lit(None, pl.Float64), events=pl.lit(None, pl.Int64),
+                    met=pl.lit(None, pl.Boolean), note=pl.lit(sli_eval.NOT_MEASURED),
+                    **{k: pl.lit(v, SLI_SCHEMA[k]) for k, v in base.items()}))
+                continue
+            got = sli_eval.ticket_months(t, span, sli).with_columns(
                 met=pl.col("measured") >= target,
                 note=pl.when(pl.col("measured").is_null())
                 .then(pl.lit("no ticket decided")).otherwise(pl.lit(None, pl.String)))
@@ -235,9 +237,10 @@ def sli_history(engine: Engine, *, month: str, months: int = HISTORY_MONTHS,
                                 for c in SLI_SCHEMA]).cast(SLI_SCHEMA) for f in frames])
 
 
-def _ticket_timers(engine: Engine, lo: datetime, hi: datetime) -> tuple[pl.DataFrame, dict]:
-    """Resolution timers of the tickets opened in [lo, hi) with their customer, and the
-    customer → segment map of the survey answers."""
+def _ticket_timers(engine: Engine, lo: datetime,
+                   hi: datetime) -> tuple[pl.DataFrame, dict, bool]:
+    """Response and resolution timers of the tickets opened in [lo, hi) with their customer, the
+    customer → segment map of the survey answers, and whether any ticket records a response."""
     from analytics.reports.ticket_sla import ticket_sla
     from analytics.store.queries import Filters
 
@@ -246,10 +249,13 @@ def _ticket_timers(engine: Engine, lo: datetime, hi: datetime) -> tuple[pl.DataF
     except NoData:
         return pl.DataFrame(schema={"service": pl.String, "customer_id": pl.String,
                                     "opened_at": pl.Datetime, "closed_at": pl.Datetime,
-                                    "resolution_breached": pl.Boolean}), {}
+                                    "first_response_at": pl.Datetime,
+                                    "resolution_breached": pl.Boolean,
+                                    "response_breached": pl.Boolean,
+                                    "response_decided": pl.Boolean}), {}, False
     who = read_frame(engine, "SELECT id, customer_id FROM ticket WHERE opened_at >= ? AND "
                              "opened_at < ?", [lo, hi])
     answers = read_frame(engine, "SELECT customer_id, segment, responded_at FROM csat_response "
                                  "WHERE segment IS NOT NULL AND customer_id IS NOT NULL")
     timers = rep.timers.join(who.cast({"id": pl.Int64}), on="id", how="left")
-    return timers, sli_eval.customer_segments(answers)
+    return timers, sli_eval.customer_segments(answers), rep.response_measured

@@ -1,12 +1,14 @@
-"""Business-hours ticket SLA report (REFERENCE §3): resolution met or breached per priority,
-with timers that run only inside a working calendar and pause while a ticket waits on the
-customer (``metrics.business_hours``).
+"""Business-hours ticket SLA report (REFERENCE §3): first response and resolution met or breached
+per priority (and per month of opening and priority), with timers that run only inside a working
+calendar and pause while a ticket waits on the customer (``metrics.business_hours``).
 
 The default calendar and per-priority targets are data in ``ticket_sla.toml`` beside this
-module (defaults, not a contract). Priority Pn is the ticket's severity n. The store records no
-first-response time, so only the resolution timer is measured; response targets are listed.
-A ticket is resolved at ``closed_at``; one still open at ``at`` is ``open`` or, past its due
-time, ``open_overdue``.
+module (defaults, not a contract). Priority Pn is the ticket's severity n. A ticket is resolved
+at ``closed_at``; one still open at ``at`` is ``open`` or, past its due time, ``open_overdue``.
+It is answered at ``first_response_at``: answered in time is met, answered late or unanswered
+past due is breached; unanswered within target is not decided yet and left out, and so is a
+closed ticket whose source recorded no first response. A period in which no ticket records a
+first response measures the resolution timer only (``RESPONSE_NOTE``).
 """
 
 from __future__ import annotations
@@ -27,12 +29,21 @@ from analytics.store.db import read_frame
 from analytics.store.queries import Filters
 
 POLICY_FILE = Path(__file__).with_name("ticket_sla.toml")
-RESPONSE_NOTE = ("The store records no first-response time: only the resolution timer is "
-                 "measured; response targets are listed for reference.")
+RESPONSE_NOTE = ("No ticket in this period records a first response: only the resolution timer "
+                 "is measured; response targets are listed for reference.")
 SUMMARY_SCHEMA = {"priority": pl.String, "tickets": pl.Int64, "resolved": pl.Int64,
                   "resolution_met": pl.Int64, "resolution_breached": pl.Int64,
                   "met_pct": pl.Float64, "open": pl.Int64, "open_overdue": pl.Int64,
+                  "responded": pl.Int64, "response_met": pl.Int64, "response_breached": pl.Int64,
+                  "response_met_pct": pl.Float64, "response_median_hours": pl.Float64,
                   "response_target_hours": pl.Float64, "resolution_target_hours": pl.Float64}
+MONTHLY_SCHEMA = {"month": pl.String, "priority": pl.String, "tickets": pl.Int64,
+                  "response_met": pl.Int64, "response_breached": pl.Int64,
+                  "response_met_pct": pl.Float64, "response_median_hours": pl.Float64,
+                  "resolution_met": pl.Int64, "resolution_breached": pl.Int64,
+                  "resolution_met_pct": pl.Float64}
+_RESPONSE_COLS = ("responded", "response_met", "response_breached", "response_met_pct",
+                  "response_median_hours")
 
 
 @dataclass(frozen=True)
@@ -79,9 +90,12 @@ def default_policy(tz: str | None = None, holidays: frozenset[date] = frozenset(
 
 @dataclass(frozen=True)
 class TicketSla:
-    """``summary``: one row per priority (``SUMMARY_SCHEMA``); ``timers``: one row per ticket
-    (``metrics.business_hours.TIMER_SCHEMA`` plus service, closed_at); ``unprioritised``:
-    tickets without a severity (left out); ``at``: the evaluation instant (naive UTC)."""
+    """``summary``: one row per priority (``SUMMARY_SCHEMA``); ``monthly``: one row per month of
+    opening and priority (``MONTHLY_SCHEMA``); ``timers``: one row per ticket
+    (``metrics.business_hours.TIMER_SCHEMA`` plus service, closed_at, first_response_at,
+    response_hours, response_decided); ``unprioritised``: tickets without a severity (left out);
+    ``at``: the evaluation instant (naive UTC); ``response_measured``: some ticket of the period
+    records a first response (else the response columns are empty)."""
 
     at: datetime
     policy: Policy
@@ -89,6 +103,13 @@ class TicketSla:
     timers: pl.DataFrame
     unprioritised: int
     closed_before_opened: int
+    monthly: pl.DataFrame | None = None
+    response_measured: bool = True
+
+    @property
+    def note(self) -> str | None:
+        """``RESPONSE_NOTE`` when no first response is recorded, else None."""
+        return None if self.response_measured else RESPONSE_NOTE
 
     def records(self) -> list[dict]:
         """The summary rows as dicts (the ``report ticket-sla`` list)."""
@@ -118,8 +139,8 @@ def _waits(engine: Engine, filters: Filters) -> pl.DataFrame:
 
 def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | None = None,
                policy: Policy | None = None) -> TicketSla:
-    """Resolution timers of the tickets opened in the period (``filters``) at ``at`` (default:
-    the newest ticket event), summarised per priority."""
+    """Response and resolution timers of the tickets opened in the period (``filters``) at
+    ``at`` (default: the newest ticket event), summarised per priority and per month."""
     policy = policy or default_policy(filters.timezone)
     if filters.services or filters.teams:
         known = queries.services(engine)
@@ -137,30 +158,83 @@ def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | N
     tickets = (raw.filter(pl.col("severity").is_not_null()
                           & (pl.col("closed_at").is_null()
                              | (pl.col("closed_at") >= pl.col("opened_at"))))
-               .select("id", "service", "opened_at", "closed_at",
+               # A response after ``at`` has not happened yet at ``at``.
+               .with_columns(first_response_at=pl.when(pl.col("first_response_at") <= at)
+                             .then(pl.col("first_response_at")))
+               .select("id", "service", "opened_at", "closed_at", "first_response_at",
                        priority=pl.lit("P") + pl.col("severity").cast(pl.String),
-                       resolved_at=pl.col("closed_at"))
+                       resolved_at=pl.col("closed_at"),
+                       # A response stamped before the opening (bad source data) counts at it.
+                       responded_at=pl.when(pl.col("first_response_at").is_not_null()).then(
+                           pl.max_horizontal("opened_at", "first_response_at")))
                .filter(pl.col("opened_at") <= at))
     unknown = sorted(set(tickets["priority"].unique().to_list()) - set(policy.targets))
     if unknown:
         raise BadRequest(f"ticket SLA: no target for priority {', '.join(unknown)}")
     waits = _waits(engine, filters)
     try:
-        timers = ticket_timers(tickets.select("id", "priority", "opened_at", "resolved_at"),
+        timers = ticket_timers(tickets.select("id", "priority", "opened_at", "responded_at",
+                                              "resolved_at"),
                                policy.targets, policy.calendar, at,
                                waits=waits if waits.height else None)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
-    timers = timers.join(tickets.select("id", "service", "closed_at"), on="id", how="left")
-    return TicketSla(at=at, policy=policy, summary=summarise(timers, policy),
-                     timers=timers, unprioritised=unprioritised, closed_before_opened=backwards)
+    measured = tickets["first_response_at"].drop_nulls().len() > 0
+    timers = with_response(timers.join(tickets.select("id", "service", "closed_at",
+                                                      "first_response_at"), on="id", how="left"),
+                           policy)
+    return TicketSla(at=at, policy=policy, summary=summarise(timers, policy, measured),
+                     timers=timers, unprioritised=unprioritised, closed_before_opened=backwards,
+                     monthly=monthly(timers, measured), response_measured=measured)
 
 
-def summarise(timers: pl.DataFrame, policy: Policy) -> pl.DataFrame:
-    """Per priority: tickets, resolved, resolution met/breached, met % of resolved, open,
-    open past due, and the targets."""
+def with_response(timers: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """``timers`` (with closed_at, first_response_at) plus ``response_hours`` (business hours to
+    the first response, null while unanswered) and ``response_decided``: answered, or still
+    open and past due; a closed ticket without a recorded response is left out."""
+    target = pl.col("priority").replace_strict(
+        {p: t.response_hours for p, t in policy.targets.items()}, return_dtype=pl.Float64)
+    answered = pl.col("first_response_at").is_not_null()
+    return timers.with_columns(
+        response_hours=pl.when(answered).then(target - pl.col("response_remaining_hours")),
+        response_decided=answered | (pl.col("closed_at").is_null()
+                                     & pl.col("response_breached")))
+
+
+def _response_aggs() -> list[pl.Expr]:
+    decided, late = pl.col("response_decided"), pl.col("response_breached")
+    met = (decided & ~late).sum().cast(pl.Int64)
+    return [pl.col("first_response_at").is_not_null().sum().cast(pl.Int64).alias("responded"),
+            met.alias("response_met"),
+            (decided & late).sum().cast(pl.Int64).alias("response_breached"),
+            pl.when(decided.sum() > 0).then(met / decided.sum() * 100).alias("response_met_pct"),
+            pl.col("response_hours").median().alias("response_median_hours")]
+
+
+def monthly(timers: pl.DataFrame, measured: bool = True) -> pl.DataFrame:
+    """Per month of opening (UTC) and priority: tickets, response met/breached/met % of decided,
+    median business hours to first response, resolution met/breached/met % of resolved."""
     done = pl.col("closed_at").is_not_null()
-    got = (timers.group_by("priority").agg(
+    res_met = (done & ~pl.col("resolution_breached")).sum().cast(pl.Int64)
+    got = (timers.group_by(month=pl.col("opened_at").dt.strftime("%Y-%m"), priority="priority")
+           .agg(pl.len().cast(pl.Int64).alias("tickets"), *_response_aggs(),
+                res_met.alias("resolution_met"),
+                (done & pl.col("resolution_breached")).sum().cast(pl.Int64)
+                .alias("resolution_breached"),
+                pl.when(done.sum() > 0).then(res_met / done.sum() * 100)
+                .alias("resolution_met_pct")))
+    if not measured:
+        got = got.with_columns(pl.lit(None).alias(c) for c in _RESPONSE_COLS if c in MONTHLY_SCHEMA)
+    return got.select(list(MONTHLY_SCHEMA)).cast(MONTHLY_SCHEMA).sort("month", "priority")
+
+
+def summarise(timers: pl.DataFrame, policy: Policy, measured: bool = True) -> pl.DataFrame:
+    """Per priority: tickets, resolved, resolution met/breached, met % of resolved, open,
+    open past due, answered, response met/breached, met % of decided, median business hours
+    to first response (``with_response`` timers; response columns empty unless ``measured``),
+    and the targets."""
+    done = pl.col("closed_at").is_not_null()
+    got = (timers.group_by("priority").agg(*_response_aggs(),
         pl.len().cast(pl.Int64).alias("tickets"), done.sum().cast(pl.Int64).alias("resolved"),
         (done & ~pl.col("resolution_breached")).sum().cast(pl.Int64).alias("resolution_met"),
         (done & pl.col("resolution_breached")).sum().cast(pl.Int64).alias("resolution_breached"),
@@ -172,7 +246,9 @@ def summarise(timers: pl.DataFrame, policy: Policy) -> pl.DataFrame:
                                                         for t in policy.targets.values()]})
     return (targets.join(got, on="priority", how="left")
             .with_columns(pl.col("tickets", "resolved", "resolution_met", "resolution_breached",
-                                 "open", "open_overdue").fill_null(0))
+                                 "open", "open_overdue", "responded", "response_met",
+                                 "response_breached").fill_null(0))
             .with_columns(met_pct=pl.when(pl.col("resolved") > 0)
                           .then(pl.col("resolution_met") / pl.col("resolved") * 100))
+            .with_columns(pl.lit(None).alias(c) for c in ([] if measured else _RESPONSE_COLS))
             .select(list(SUMMARY_SCHEMA)).cast(SUMMARY_SCHEMA).sort("priority"))

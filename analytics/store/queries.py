@@ -184,7 +184,7 @@ def tickets(engine: Engine, filters: Filters = Filters(), with_text: bool = Fals
     text_col = ", t.text" if with_text else ""
     return read_frame(engine, f"""
         SELECT t.id, t.external_id, t.service_id, {SERVICE_COLS}, t.opened_at, t.closed_at,
-               t.severity, t.user_role, t.transaction_criticality, t.channel, t.customer_id,
+               t.first_response_at, t.severity, t.user_role, t.transaction_criticality, t.channel, t.customer_id,
                t.related_incident_id{text_col}
         FROM ticket t {join} service s ON s.id = t.service_id WHERE {where}
         ORDER BY t.id""", params)

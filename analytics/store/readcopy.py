@@ -37,7 +37,7 @@ MANIFEST = "manifest.json"
 # most groups by their min/max, large enough that a full scan is not dominated by group overhead.
 ROW_GROUP_ROWS = 65_536
 # Bumped when the layout of the files changes; a copy with another format is not read.
-FORMAT = 1
+FORMAT = 2  # 2: tickets carry first_response_at
 
 _SERVICE = "s.name AS service, s.team AS team, s.tier AS tier, s.criticality AS criticality"
 
@@ -74,7 +74,7 @@ TABLES: dict[str, CopyTable] = {t.name: t for t in (
         SELECT a.* FROM incident_attribution a""", "computed_at"),
     CopyTable("tickets", f"""
         SELECT t.id, t.external_id, t.service_id, {_SERVICE}, t.opened_at, t.closed_at,
-               t.severity, t.user_role, t.transaction_criticality, t.channel, t.customer_id,
+               t.first_response_at, t.severity, t.user_role, t.transaction_criticality, t.channel, t.customer_id,
                t.related_incident_id, t.text
         FROM ticket t LEFT JOIN service s ON s.id = t.service_id""", "opened_at"),
     CopyTable("csat", f"""
@@ -420,8 +420,8 @@ INCIDENT_COLS = ["id", "source", "external_id", "service_id", "service", "team",
                  "problem_id", "root_cause", "postmortem_url", "made_sla", "priority",
                  "closed_at", "status", "category"]
 TICKET_COLS = ["id", "external_id", "service_id", "service", "team", "tier", "criticality",
-               "opened_at", "closed_at", "severity", "user_role", "transaction_criticality",
-               "channel", "customer_id", "related_incident_id"]
+               "opened_at", "closed_at", "first_response_at", "severity", "user_role",
+               "transaction_criticality", "channel", "customer_id", "related_incident_id"]
 CSAT_COLS = ["id", "service_id", "service", "team", "tier", "criticality", "responded_at",
              "score", "nps", "segment", "customer_id", "comment", "related_deployment_id"]
 

@@ -239,8 +239,16 @@ def test_report_ticket_sla(engine: Engine, capsys: pytest.CaptureFixture) -> Non
             "service_id": [1, 2], "severity": [1, 2],
             "opened_at": [datetime(2026, 3, 6, 16), datetime(2026, 3, 6, 20)],
             "closed_at": [datetime(2026, 3, 9, 16, 30), datetime(2026, 3, 10, 16)],
+            # Response targets P1 1 h, P2 4 h. P1 answered Fri 16:45: 0.75 h → met. P2 answered
+            # Mon 15:00: 09-15 = 6 h > 4 → late (due Mon 13:00).
+            "first_response_at": [datetime(2026, 3, 6, 16, 45), datetime(2026, 3, 9, 15)],
             "source": "test", "external_id": ["a", "b"]}))
     rows = {r["priority"]: r for r in _run(engine, capsys, "ticket-sla", "--from", "2026-03-01")}
+    assert [(rows[p]["response_met"], rows[p]["response_breached"], rows[p]["response_median_hours"])
+            for p in ("P1", "P2")] == [(1, 0, 0.75), (0, 1, 6.0)]
+    months = _run(engine, capsys, "ticket-sla", "--by", "month")
+    assert [(m["month"], m["priority"], m["response_met_pct"], m["resolution_met_pct"])
+            for m in months] == [("2026-03", "P1", 100.0, 0.0), ("2026-03", "P2", 0.0, 100.0)]
     assert (rows["P1"]["resolution_breached"], rows["P1"]["resolution_met"]) == (1, 0)
     assert (rows["P2"]["resolution_breached"], rows["P2"]["resolution_met"]) == (0, 1)
     assert (rows["P3"]["tickets"], rows["P4"]["tickets"]) == (0, 0)

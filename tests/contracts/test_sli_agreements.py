@@ -93,9 +93,15 @@ def sli_store(engine):
                    ("t6", svc, "c3", utc(2026, 11, 9, 9), utc(2026, 11, 9, 9, 30)),
                    ("t5", svc, "c1", utc(2026, 12, 1, 9), utc(2026, 12, 1, 10)),
                    ("tb", other, "c1", utc(2026, 11, 2, 9), utc(2026, 11, 20, 9))]
+        # First responses (P1: 1 business hour, Mon–Fri 09–17 UTC): t1 after 0.5 h and t6
+        # after 10 min → met; t2 after 1.5 h → breached; t4 (Fri 09:00, open, unanswered) is
+        # past due from 10:00 → breached; t3 closed with no recorded response → left out.
+        # November: 2 met of 4 decided = 50.0 % < 90 → not met. December: t5 after 45 min → 100 %.
+        answered = {"t1": utc(2026, 11, 2, 9, 30), "t2": utc(2026, 11, 3, 10, 30),
+                    "t6": utc(2026, 11, 9, 9, 10), "t5": utc(2026, 12, 1, 9, 45)}
         for ext, service, who, opened, closed in tickets:
             s.add(Ticket(external_id=ext, service_id=service.id, customer_id=who, severity=1,
-                         opened_at=opened, closed_at=closed))
+                         opened_at=opened, closed_at=closed, first_response_at=answered.get(ext)))
         for ext, who, seg, day in (("a1", "c1", "smb", 1), ("a2", "c1", "enterprise", 20),
                                    ("a3", "c2", "smb", 5)):
             s.add(CsatResponse(external_id=ext, customer_id=who, segment=seg, score=4,
@@ -142,7 +148,10 @@ def test_outage_and_ticket_agreements_hand_computed(sli_store):
     assert (ent["segment"], ent["events"], ent["measured"], ent["met"]) == ("enterprise", 2, 50.0, True)
     assert row[("checkout-fix", "2026-10")]["measured"] is None  # no ticket opened
     ans = row[("checkout-answer", "2026-11")]
-    assert ans["measured"] is None and ans["met"] is None and "first-response" in ans["note"]
+    assert (ans["events"], ans["measured"], ans["met"], ans["note"]) == (5, 50.0, False, None)
+    dec = row[("checkout-answer", "2026-12")]
+    assert (dec["events"], dec["measured"], dec["met"]) == (1, 100.0, True)
+    assert row[("checkout-answer", "2026-10")]["note"] == "no ticket decided"
 
 
 def test_cli_history_by_sli(sli_store, capsys):
@@ -159,6 +168,14 @@ def test_cli_history_by_sli(sli_store, capsys):
         "availability", "outages", "resolution", "response"}
 
 
+def test_response_not_measured_without_any_first_response(sli_store):
+    with sli_store.begin() as conn:
+        conn.exec_driver_sql("UPDATE ticket SET first_response_at = NULL")
+    h = rc.sli_history(sli_store, month="2026-11", months=1)
+    ans = h.filter(pl.col("agreement") == "checkout-answer").row(0, named=True)
+    assert ans["measured"] is None and ans["met"] is None and "first-response" in ans["note"]
+
+
 def test_review_pack_shows_them(sli_store):
     from analytics.contracts.review_html import render
     from analytics.reports.review import review_pack
@@ -166,8 +183,8 @@ def test_review_pack_shows_them(sli_store):
     pack = review_pack(sli_store, month="2026-11", months=2, today=date(2026, 11, 30))
     got = pack.other_slis.filter(pl.col("month") == "2026-11").sort("agreement")
     assert got.select("agreement", "measured", "met").rows() == [
-        ("acme-outages", 2.0, False), ("checkout-answer", None, None),
+        ("acme-outages", 2.0, False), ("checkout-answer", 50.0, False),
         ("checkout-fix", pytest.approx(60.0), False), ("enterprise-fix", 50.0, True)]
     page = render(pack)
     assert '>enterprise-fix<br><span class="note">resolution · checkout · enterprise</span>' in page and '<td class="bad">60.0</td>' in page
-    assert '<td class="bad">2</td>' in page and "no first-response time" in page
+    assert '<td class="bad">2</td>' in page and '<td class="bad">50.0</td>' in page

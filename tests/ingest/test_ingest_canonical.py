@@ -50,9 +50,9 @@ def test_every_readme_example_imports_with_its_values(engine, read):
                              "JOIN deployment d ON d.id = i.caused_by_deployment_id")
     assert inc.select("external_id", "severity", "dep", "customer_facing", "outage").row(0) == (
         "INC-77", 2, "dep-1002", True, False)
-    t = read(engine, "SELECT t.severity, i.external_id AS inc FROM ticket t "
+    t = read(engine, "SELECT t.severity, i.external_id AS inc, t.first_response_at FROM ticket t "
                            "JOIN incident i ON i.id = t.related_incident_id")
-    assert t.rows() == [(2, "INC-77")]
+    assert t.rows() == [(2, "INC-77", datetime(2024, 5, 3, 17, 20))]
     c = read(engine, "SELECT r.score, r.nps, d.external_id AS dep FROM csat_response r "
                            "JOIN deployment d ON d.id = r.related_deployment_id")
     assert c.rows() == [(2, 4, "dep-1002")]

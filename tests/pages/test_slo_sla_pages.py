@@ -286,6 +286,11 @@ def test_slas_page_ticket_section_matches_plain_sql(demo_engine, app_for):
     assert _metric(at, "Resolved within target") == f"{met:.1%}"
     table = next(d.value for d in at.dataframe if "resolution_met" in d.value.columns)
     assert table["resolution_breached"].tolist() == cli["resolution_breached"].to_list()
+    # The demo records first responses: the response timer is measured, tile = CLI share.
+    answered = cli["response_met"].sum() / (cli["response_met"].sum() + cli["response_breached"].sum())
+    assert _metric(at, "Answered within target") == f"{answered:.1%}"
+    assert table["response_met"].tolist() == cli["response_met"].to_list()
+    assert cli["responded"].sum() > 0 and cli["response_median_hours"].null_count() == 0
 
 
 EVIL = "[x](https://evil.example)"

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from analytics.reports import BadRequest, NoData
-from analytics.reports.ticket_sla import default_policy, ticket_sla
+from analytics.reports.ticket_sla import RESPONSE_NOTE, default_policy, ticket_sla
 from analytics.store.bulk import bulk_insert
 from analytics.store.queries import Filters
 
@@ -96,3 +96,61 @@ def test_filters_and_errors(store: Engine) -> None:
         ticket_sla(store, filters=Filters(start=D(2027, 1, 1).date()))
     # Default instant: the newest opening or closing (ticket 4 is open; 12 March 12:00 closing).
     assert ticket_sla(store).at == D(2026, 3, 12, 12)
+
+
+# First responses (targets P1 1 h, P2 4 h, P3 8 h, P4 16 h of business time), by hand:
+RESPONSES = {
+    1: D(2026, 3, 6, 16, 30),  # Fri 16:00 → 16:30: 0.5 h ≤ 1 → met.
+    2: D(2026, 3, 9, 9, 30),  # Fri 16:00 → Mon 09:30: 1 + 0.5 = 1.5 h > 1 → breached.
+    3: D(2026, 3, 9, 12),  # Sat 10:00 (starts Mon 09:00) → Mon 12:00: 3 h ≤ 4 → met.
+    # Ticket 4 (P3, Wed 20:00, open) is unanswered: 8 h run out Thu 17:00 < AT → breached.
+    # Ticket 5 (P4, Thu 08:00, open) answers Fri 14:00, after AT: unanswered at AT with
+    # Thu 09-17 (8) + Fri 09-12 (3) = 11 h < 16 used → not decided, left out.
+    5: D(2026, 3, 13, 14),
+    # Mon 09:00, waiting Mon 10:00 – Wed 10:00, answered Wed 11:00: 1 + 1 = 2 h ≤ 4 → met.
+    6: D(2026, 3, 11, 11),
+}
+
+
+def test_response_timers_per_priority_and_month_by_hand(store: Engine) -> None:
+    with store.begin() as conn:
+        # Ticket 8 (P1, February): closed without a recorded response → left out of the
+        # response timer; resolution Fri 16:30-17 (0.5) + Mon 09-10 (1) = 1.5 h ≤ 8 → met.
+        bulk_insert(conn, "ticket", pl.DataFrame({
+            "id": [8], "service_id": [1], "opened_at": [D(2026, 2, 27, 16, 30)],
+            "closed_at": [D(2026, 3, 2, 10)], "severity": [1], "source": "test",
+            "external_id": ["t8"]}))
+        for tid, when in RESPONSES.items():
+            conn.exec_driver_sql("UPDATE ticket SET first_response_at = ? WHERE id = ?"
+                                 if store.dialect.name == "sqlite" else
+                                 "UPDATE ticket SET first_response_at = %s WHERE id = %s",
+                                 (when, tid))
+    got = ticket_sla(store, at=AT, policy=default_policy("UTC"))
+    assert got.response_measured and got.note is None
+    cols = ("responded", "response_met", "response_breached", "response_met_pct",
+            "response_median_hours")
+    summary = {r["priority"]: tuple(r[c] for c in cols) for r in got.summary.iter_rows(named=True)}
+    assert summary == {"P1": (2, 1, 1, 50.0, pytest.approx(1.0)),  # median of 0.5, 1.5
+                       "P2": (2, 2, 0, 100.0, pytest.approx(2.5)),  # median of 3, 2
+                       "P3": (0, 0, 1, 0.0, None), "P4": (0, 0, 0, None, None)}
+    timers = {r["id"]: r for r in got.timers.iter_rows(named=True)}
+    assert timers[2]["response_due"] == D(2026, 3, 6, 17)
+    assert timers[4]["response_due"] == D(2026, 3, 5, 17)
+    assert timers[6]["response_hours"] == pytest.approx(2.0)
+    months = {(r["month"], r["priority"]): r for r in got.monthly.iter_rows(named=True)}
+    feb = months[("2026-02", "P1")]
+    assert (feb["tickets"], feb["response_met"], feb["response_breached"],
+            feb["response_met_pct"], feb["resolution_met"], feb["resolution_met_pct"]) \
+        == (1, 0, 0, None, 1, 100.0)
+    mar = months[("2026-03", "P1")]
+    assert (mar["tickets"], mar["response_met_pct"], mar["resolution_met"],
+            mar["resolution_breached"]) == (2, 50.0, 1, 1)
+    assert sorted(months) == [("2026-02", "P1"), ("2026-03", "P1"), ("2026-03", "P2"),
+                              ("2026-03", "P3"), ("2026-03", "P4")]
+
+
+def test_no_first_response_at_all_keeps_the_note(store: Engine) -> None:
+    got = ticket_sla(store, at=AT, policy=default_policy("UTC"))
+    assert not got.response_measured and got.note == RESPONSE_NOTE
+    assert got.summary["response_met_pct"].null_count() == got.summary.height
+    assert got.summary["response_breached"].to_list() == [None] * 4  # not measured, not 0

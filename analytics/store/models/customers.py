@@ -22,6 +22,8 @@ class Ticket(Imported, table=True):
     service_id: int | None = Field(default=None, foreign_key="service.id")
     opened_at: datetime
     closed_at: datetime | None = None
+    # The first answer to the customer: starts/stops the business-hours response timer.
+    first_response_at: datetime | None = None
     severity: int | None = Field(default=None, ge=1, le=4)
     user_role: str | None = Field(default=None, max_length=40)
     transaction_criticality: str | None = Field(default=None, max_length=40)
