@@ -41,8 +41,8 @@ def _import(engine: Engine, tmp_path: Path) -> None:
     tickets = tmp_path / "tickets.csv"
     tickets.write_text(
         (EXAMPLES / "tickets.csv").read_text()
-        + "T-502,2024-05-04T09:00:00Z,checkout,,3,merchant,low,email,cust-0001,Refund slow,\n"
-        + "T-503,2024-05-04T10:00:00Z,checkout,,3,merchant,low,email,cust-0002,Where is it,\n")
+        + "T-502,2024-05-04T09:00:00Z,checkout,,,3,merchant,low,email,cust-0001,Refund slow,\n"
+        + "T-503,2024-05-04T10:00:00Z,checkout,,,3,merchant,low,email,cust-0002,Where is it,\n")
     import_files(engine, "tickets", [tickets], actor="tester")
     import_files(engine, "csat", [EXAMPLES / "csat.jsonl"], actor="tester")
     import_files(engine, "jira", [FIXTURES / "jira-search-page1.json",
