@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
 from pathlib import Path
@@ -29,6 +28,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine
 
+from analytics.store import keyfile
 from analytics.settings import get_settings
 
 PREFIX = "c_"
@@ -86,15 +86,7 @@ def ensure_key(engine: Engine) -> Path | None:
     if path is None:
         _MEMORY_KEYS.setdefault(id(engine), secrets.token_bytes(32))
         return None
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:  # O_EXCL: two imports starting at once must not both write a key
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32) + "\n")
-    return path
+    return keyfile.create(path)
 
 
 def load_key(engine: Engine) -> bytes:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
 from analytics.governance.events import Event, event_class
+from analytics.store import keyfile
 from analytics.settings import ROOT, get_settings
 from analytics.store.models import AuditLog
 
@@ -96,15 +96,7 @@ def ensure_key(engine: Engine) -> Path | None:
     if path is None:
         _MEMORY_KEYS.setdefault(id(engine), secrets.token_bytes(32))
         return None
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:  # O_EXCL: two processes starting at once must not both write a key
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32) + "\n")
-    return path
+    return keyfile.create(path)
 
 
 def load_key(engine: Engine) -> bytes | None:
