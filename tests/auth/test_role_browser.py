@@ -37,7 +37,11 @@ def viewer_server(demo_engine):
         raise RuntimeError(f"streamlit did not start: {proc.stdout.read().decode()[-2000:]}")
     yield url
     proc.terminate()
-    proc.wait(timeout=20)
+    try:  # a script run still computing may hold the server up
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=20)
 
 
 def test_local_mode_banner_and_a_viewer_sees_no_rows(viewer_server):

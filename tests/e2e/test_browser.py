@@ -58,7 +58,11 @@ def _serve(engine):  # noqa: ANN001, ANN202
         raise RuntimeError(f"streamlit did not start: {proc.stdout.read().decode()[-2000:]}")
     yield url
     proc.terminate()
-    proc.wait(timeout=20)
+    try:  # a script run still computing may hold the server up
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=20)
 
 
 def _open(browser, url: str, heading: str):  # noqa: ANN001, ANN202
@@ -118,7 +122,8 @@ def test_overview_filter_changes_url_and_numbers(server):
         shared.goto(page.url)
         expect(shared.get_by_test_id("stCaptionContainer").first).to_contain_text("teams: payments",
                                                                                    timeout=60_000)
-        expect(_metric_value(shared, "Deployments")).to_have_text(after, timeout=30_000)
+        # A new session computes its own page run: allow for a loaded machine (CI's other worker).
+        expect(_metric_value(shared, "Deployments")).to_have_text(after, timeout=90_000)
         browser.close()
 
 
