@@ -127,6 +127,10 @@ st.subheader("Emergency fixes not validated within 72 h")
 st.caption("An emergency fix bypasses the release gate but must be validated retroactively "
            "within 72 h of finishing. Overdue: no validation yet; late: validated after the 72 h.")
 table(comp.emergency_unvalidated, "emergency-unvalidated", "gov_em_csv")
+if comp.gate_bypasses.height:
+    st.caption("Release-gate emergency bypasses in the period, each due for validation within 72 h "
+               "(closed by the validation of the service's next emergency deployment):")
+    table(comp.gate_bypasses, "gate-bypasses", "gov_bypass_csv")
 overdue = comp.emergency_unvalidated.filter(pl.col("status") == "overdue")
 if overdue.height and access.can("record-validations"):
     with st.form("gov_validate", clear_on_submit=True):

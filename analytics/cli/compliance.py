@@ -55,11 +55,13 @@ def run(args: argparse.Namespace) -> int:
         "changes_requiring_approval": result.changes_required, "change_rule": result.rule,
         "outages_without_postmortem": result.outages_without_postmortem.to_dicts(),
         "emergency_unvalidated": result.emergency_unvalidated.to_dicts(),
-        "unapproved_changes": result.unapproved_changes.to_dicts()}
+        "unapproved_changes": result.unapproved_changes.to_dicts(),
+        "gate_bypasses": result.gate_bypasses.to_dicts()}
     if args.format == "json":
         emit(out, "json")
         return 0
-    lists = ("outages_without_postmortem", "emergency_unvalidated", "unapproved_changes")
+    lists = ("outages_without_postmortem", "emergency_unvalidated", "unapproved_changes",
+             "gate_bypasses")
     emit({k: v for k, v in out.items() if k not in lists}, "table")
     for name in lists:  # each list as its own table, for people
         print(f"\n{name.replace('_', ' ')}")

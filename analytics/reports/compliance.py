@@ -68,6 +68,9 @@ class Compliance:
     changes_required: int
     rule: str = CHANGE_RULE.sentence()
     notes: list[str] = field(default_factory=list)
+    # The release gate's emergency bypasses decided in the period, each with its 72 h item's status
+    # (validated, late, overdue, pending): the same ledger the emergency validations close.
+    gate_bypasses: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def counts(self) -> dict[str, int]:
         """The three headline counts."""
@@ -88,6 +91,9 @@ def outages_without_postmortem(incidents: pl.DataFrame) -> pl.DataFrame:
 def emergency_lists(deployments: pl.DataFrame, validations: pl.DataFrame,
                     at: datetime) -> tuple[pl.DataFrame, int, int]:
     """(overdue and late rows, pending count, emergency total) for ``deployments`` in scope."""
+    # An empty period reads untyped frames: type the join keys so the lists come out empty.
+    deployments = deployments.cast({"id": pl.Int64})
+    validations = validations.cast({"deployment_id": pl.Int64})
     emergency = deployments.filter(pl.col("emergency") & (pl.col("environment") == "production")
                                    & pl.col("finished_at").is_not_null())
     validated = set(validations["deployment_id"].to_list())
@@ -148,4 +154,19 @@ def compliance(engine: Engine, filters: Filters | None = None, *,
     return Compliance(at=at, outages_without_postmortem=outages_without_postmortem(incidents),
                       emergency_unvalidated=emergency, emergency_pending=pending,
                       emergency_total=total, unapproved_changes=unapproved,
-                      changes_required=required)
+                      changes_required=required, gate_bypasses=gate_bypasses(engine, filters, at))
+
+
+def gate_bypasses(engine: Engine, filters: Filters, at: datetime) -> pl.DataFrame:
+    """Gate bypasses decided in ``filters``' period (whole days, naive UTC), oldest first."""
+    from datetime import time, timedelta
+
+    from analytics.store.bypasses import bypass_items
+
+    items = bypass_items(engine, at)
+    if filters.start is not None:
+        items = items.filter(pl.col("decided_at") >= datetime.combine(filters.start, time()))
+    if filters.end is not None:
+        items = items.filter(pl.col("decided_at")
+                             < datetime.combine(filters.end, time()) + timedelta(days=1))
+    return items

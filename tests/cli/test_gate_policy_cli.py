@@ -5,7 +5,7 @@ the SLA impact assessment against hand-computed figures."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import date, UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -100,6 +100,17 @@ def test_bypass_ledger_pending_overdue_validated(engine) -> None:  # noqa: ANN00
     later = bypass_items(engine, t0 + timedelta(hours=73))
     assert later.select("service", "deployment_id", "status").rows() == [
         ("gold-1", 1, "validated"), ("silver-2", None, "overdue")]
+    # The compliance lists carry the same ledger for the period (page and `compliance` CLI).
+    from analytics.reports.compliance import compliance
+    from analytics.store.queries import Filters
+
+    march = compliance(engine, Filters(start=date(2026, 3, 1), end=date(2026, 3, 31)),
+                       at=t0 + timedelta(hours=73))
+    assert march.gate_bypasses.select("service", "status").rows() == [
+        ("gold-1", "validated"), ("silver-2", "overdue")]
+    april = compliance(engine, Filters(start=date(2026, 4, 1), end=date(2026, 4, 30)),
+                       at=t0 + timedelta(hours=73))
+    assert april.gate_bypasses.height == 0
 
 
 def _sla_store(engine) -> None:  # noqa: ANN001
