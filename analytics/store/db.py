@@ -204,6 +204,16 @@ def read_frame(engine: Engine, sql: str, params: Sequence[Any] = ()) -> pl.DataF
     return _typed(frame)
 
 
+def _dates_only(values: pl.Series) -> bool:
+    """True when every non-null text value is a bare ISO date.
+
+    >>> _dates_only(pl.Series(["2025-11-23", None])), _dates_only(pl.Series(["2025-11-23 10:00:00"]))
+    (True, False)
+    """
+    present = values.drop_nulls()
+    return present.len() > 0 and bool(present.str.contains(r"^\d{4}-\d{2}-\d{2}$").all())
+
+
 _NARROW_INTS = (pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16, pl.UInt32)
 
 
@@ -225,7 +235,11 @@ def _typed(frame: pl.DataFrame) -> pl.DataFrame:
             # SQLite returns min()/max() and other expressions over timestamps as text.
             fixes.append(_parse_ts(name))
         elif name in dts or name.endswith("_at"):
-            if dtype == pl.String:
+            if dtype == pl.String and _dates_only(frame[name]):
+                # A DATE column sharing its name with a DATETIME one elsewhere (effective_from):
+                # a date, as PostgreSQL returns it, not a timestamp parse that yields nulls.
+                fixes.append(pl.col(name).str.to_date("%Y-%m-%d", strict=False))
+            elif dtype == pl.String:
                 fixes.append(_parse_ts(name))
             elif dtype == pl.Null or (frame.height == 0 and not isinstance(dtype, pl.Datetime)):
                 # No rows (or only NULLs) carry no type information from SQLite.
