@@ -4,44 +4,18 @@ URL shows neither rows nor a download."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
-from tests.auth.roles_helpers import ROOT
+from tests.e2e.test_browser import _serve
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-PORT = 8601  # this suite's port (tests/auth)
 
 
 @pytest.fixture
 def viewer_server(demo_engine):
-    env = dict(os.environ, DATABASE_URL=demo_engine.url.render_as_string(hide_password=False),
-               WORKBENCH_USER="e2e-user", WORKBENCH_LOCAL_ROLE="viewer")
-    proc = subprocess.Popen([sys.executable, "-m", "analytics", "serve", "--port", str(PORT)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{PORT}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError(f"streamlit did not start: {proc.stdout.read().decode()[-2000:]}")
-    yield url
-    proc.terminate()
-    try:  # a script run still computing may hold the server up
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=20)
+    """The app served in local mode as a viewer (the shared e2e server start)."""
+    yield from _serve(demo_engine, WORKBENCH_USER="e2e-user", WORKBENCH_LOCAL_ROLE="viewer")
 
 
 def test_local_mode_banner_and_a_viewer_sees_no_rows(viewer_server):

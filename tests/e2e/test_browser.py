@@ -39,9 +39,12 @@ def empty_server(engine):
     yield from _serve(engine)
 
 
-def _serve(engine):  # noqa: ANN001, ANN202
+def _serve(engine, **extra_env: str):  # noqa: ANN001, ANN202
+    """Start `analytics serve` on a free loopback port against ``engine`` (``extra_env`` added to
+    its environment), yield its URL, stop it afterwards."""
     port = _free_port()
-    env = dict(os.environ, DATABASE_URL=engine.url.render_as_string(hide_password=False))
+    env = dict(os.environ, DATABASE_URL=engine.url.render_as_string(hide_password=False),
+               **extra_env)
     proc = subprocess.Popen(
         [sys.executable, "-m", "analytics", "serve", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -197,8 +197,7 @@ def test_cli_writes_the_pack_and_refuses_bad_periods(engine, cli, tmp_path, caps
 
 def test_index_opens_in_chromium(demo_pack, tmp_path) -> None:  # noqa: ANN001
     playwright = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian chromium is not installed")
+    assert Path("/usr/bin/chromium").exists(), "Debian chromium is required: `make test` installs it"
     _, files = demo_pack
     for name, data in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
