@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -136,6 +138,19 @@ def contract_in_force(versions: list[Contract], first_day: date, last_day: date)
     return later[0] if later else None
 
 
+def _rule(rule: str, first: datetime) -> Any:
+    """The parsed RRULE from ``first`` (parsing costs more than expanding; rules repeat across
+    months, contracts and services, and a parsed rule is not changed by ``between``)."""
+    # Aware datetimes compare by instant: the zone must be part of the key, or a rule cached
+    # for UTC would answer for the same instant in Amsterdam.
+    return _parsed(rule, first.replace(tzinfo=None), str(first.tzinfo))
+
+
+@lru_cache(maxsize=4096)
+def _parsed(rule: str, wall: datetime, tz: str) -> Any:
+    return rrulestr(rule, dtstart=wall.replace(tzinfo=zone(tz)))
+
+
 def expand_exclusions(windows: pl.DataFrame, lo: datetime, hi: datetime, tz: str) -> pl.DataFrame:
     """Exclusion windows overlapping [lo, hi), with RRULE recurrences expanded.
 
@@ -155,7 +170,7 @@ def expand_exclusions(windows: pl.DataFrame, lo: datetime, hi: datetime, tz: str
         if rule:
             first = w["start"].replace(tzinfo=ZoneInfo("UTC")).astimezone(z)
             try:
-                rr = rrulestr(rule, dtstart=first)
+                rr = _rule(rule, first)
                 occ = rr.between((lo - dur).replace(tzinfo=ZoneInfo("UTC")),
                                  hi.replace(tzinfo=ZoneInfo("UTC")), inc=True)
             except (ValueError, TypeError) as exc:

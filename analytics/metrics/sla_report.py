@@ -83,14 +83,23 @@ def sla_details(report: pl.DataFrame, contracts: list[Contract], outages: pl.Dat
                         ("service", "kind", "recurrence", "description", "external_id"))
     excl_rows: list[dict] = []
     down_rows: list[dict] = []
+    # Rows share periods and zones: expand the recurrences (RRULE parsing dominates) and build
+    # the outage spans once per distinct period, not once per (contract, service) row.
+    expanded: dict[tuple, pl.DataFrame] = {}
+    spans: dict[datetime, pl.DataFrame] = {}
     for row in report.iter_rows(named=True):
         c = version_for(contracts, row["contract"], row["period_start"], row["period_end"])
         lo, hi, service = row["period_start"], row["period_end"], row["service"]
         kinds = ALWAYS_EXCLUDED + (("third_party",) if c.exclude_third_party else ())
-        windows = expand_exclusions(maintenance, lo, hi, c.timezone).filter(
+        key = (lo, hi, c.timezone)
+        if key not in expanded:
+            expanded[key] = expand_exclusions(maintenance, lo, hi, c.timezone)
+        windows = expanded[key].filter(
             (pl.col("service").is_null() | (pl.col("service") == service))
             & pl.col("kind").is_in(list(kinds)))
-        down = outage_spans(outages, incidents, hi).filter(pl.col("service") == service)
+        if hi not in spans:
+            spans[hi] = outage_spans(outages, incidents, hi)
+        down = spans[hi].filter(pl.col("service") == service)
         if c.exclude_third_party:
             moved = down.filter(pl.col("cause") == "third_party")
             windows = pl.concat([windows.select("kind", "description", "start", "end"),
