@@ -32,12 +32,21 @@ ACTIVITY_KINDS = ("deployments", "incidents", "tickets", "csat_responses")
 EVENT_SOURCE = {"tickets after releases": "tickets", "CSAT after releases": "csat"}
 
 
+# What the scorecard's counts read of each ticket and answer (the drill-down reads more).
+COUNTED = {"tickets": ["service_id", "service", "team", "criticality", "opened_at"],
+           "csat": ["service_id", "service", "team", "criticality", "responded_at", "score",
+                    "related_deployment_id"]}
+
+
 def customer_events(engine: Engine, filters: Filters, *, window_hours: float | None = None,
-                    ) -> dict[str, pl.DataFrame]:
-    """Tickets and CSAT answers of the period and one observation window past it."""
+                    counts_only: bool = False) -> dict[str, pl.DataFrame]:
+    """Tickets and CSAT answers of the period and one observation window past it;
+    ``counts_only``: just the columns the scorecard counts (no drill-down from them)."""
     pad = timedelta(hours=window_of(window_hours))
-    return {"tickets": queries.tickets(engine, filters, pad_after=pad),
-            "csat": queries.csat(engine, filters, pad_after=pad)}
+    return {"tickets": queries.tickets(engine, filters, pad_after=pad,
+                                       columns=COUNTED["tickets"] if counts_only else None),
+            "csat": queries.csat(engine, filters, pad_after=pad,
+                                 columns=COUNTED["csat"] if counts_only else None)}
 
 
 def _check(level: str | None, every: str) -> None:
@@ -72,7 +81,7 @@ def scorecard_rows(engine: Engine, filters: Filters, *, window_hours: float | No
     _check(None, every)
     filters, _note = periods.fill(engine, filters)
     data = delivery_facts(engine, filters, window_hours=window_hours)
-    events = customer_events(engine, filters, window_hours=window_hours)
+    events = customer_events(engine, filters, window_hours=window_hours, counts_only=True)
     return cards.scorecard_rows(data, events["tickets"], events["csat"], band_year=band_year,
                                 every=every)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,9 +16,8 @@ import polars as pl
 from sqlalchemy import Engine
 
 from analytics.store.db import read_frame
-from analytics.store.readcopy import CSAT_COLS, DEPLOYMENT_COLS, INCIDENT_COLS, TICKET_COLS
-from analytics.store.readcopy import months as _copy_months
-from analytics.store.readcopy import read as _copy_frame
+from analytics.store.copyscan import CSAT_COLS, DEPLOYMENT_COLS, INCIDENT_COLS, TICKET_COLS
+from analytics.store.copyscan import read as _copy_frame
 
 SERVICE_COLS = "s.name AS service, s.team AS team, s.tier AS tier, s.criticality AS criticality"
 
@@ -172,13 +172,36 @@ def root_cause_specific(sources: pl.Series) -> pl.Series:
         "root_cause_specific")
 
 
+def _wanted(columns: Sequence[str] | None, every: list[str]) -> list[str]:
+    """The columns to read: ``every`` one, or the asked ones in ``every``'s order with ``id``
+    (the row order's key). Unknown names are an error, not a silent omission.
+
+    >>> _wanted(["opened_at", "service"], ["id", "service", "opened_at", "severity"])
+    ['id', 'service', 'opened_at']
+    """
+    if columns is None:
+        return every
+    unknown = sorted(set(columns) - set(every))
+    if unknown:
+        raise ValueError(f"no such column: {', '.join(unknown)}")
+    return [c for c in every if c == "id" or c in columns]
+
+
 def tickets(engine: Engine, filters: Filters = Filters(), with_text: bool = False,
-            **pad: timedelta) -> pl.DataFrame:
-    """Support tickets opened in the period (text only when asked: it is the bulk of the bytes)."""
-    copied = _copy_frame(engine, "tickets", filters, "opened_at",
-                         TICKET_COLS + (["text"] if with_text else []), env=False, **pad)
+            columns: Sequence[str] | None = None, **pad: timedelta) -> pl.DataFrame:
+    """Support tickets opened in the period (text only when asked: it is the bulk of the bytes).
+
+    ``columns`` narrows the read (``id`` always comes): a copy read skips the others on disk,
+    which at millions of tickets is most of the cost."""
+    cols = _wanted(columns, TICKET_COLS + (["text"] if with_text else []))
+    copied = _copy_frame(engine, "tickets", filters, "opened_at", cols, env=False, **pad)
     if copied is not None:
         return copied
+    return _tickets_sql(engine, filters, with_text, **pad).select(cols)
+
+
+def _tickets_sql(engine: Engine, filters: Filters, with_text: bool,
+                 **pad: timedelta) -> pl.DataFrame:
     where, params = _where(filters, "t.opened_at", **pad)
     join = "JOIN" if (filters.teams or filters.services) else "LEFT JOIN"
     text_col = ", t.text" if with_text else ""
@@ -190,9 +213,11 @@ def tickets(engine: Engine, filters: Filters = Filters(), with_text: bool = Fals
         ORDER BY t.id""", params)
 
 
-def csat(engine: Engine, filters: Filters = Filters(), **pad: timedelta) -> pl.DataFrame:
-    """CSAT/NPS responses in the period."""
-    copied = _copy_frame(engine, "csat", filters, "responded_at", CSAT_COLS, env=False, **pad)
+def csat(engine: Engine, filters: Filters = Filters(), columns: Sequence[str] | None = None,
+         **pad: timedelta) -> pl.DataFrame:
+    """CSAT/NPS responses in the period (``columns`` narrows the read, as for tickets)."""
+    cols = _wanted(columns, CSAT_COLS)
+    copied = _copy_frame(engine, "csat", filters, "responded_at", cols, env=False, **pad)
     if copied is not None:
         return copied
     where, params = _where(filters, "r.responded_at", **pad)
@@ -201,7 +226,7 @@ def csat(engine: Engine, filters: Filters = Filters(), **pad: timedelta) -> pl.D
         SELECT r.id, r.service_id, {SERVICE_COLS}, r.responded_at, r.score, r.nps, r.segment,
                r.customer_id, r.comment, r.related_deployment_id
         FROM csat_response r {join} service s ON s.id = r.service_id WHERE {where}
-        ORDER BY r.id""", params)
+        ORDER BY r.id""", params).select(cols)
 
 
 def sli_samples(engine: Engine, filters: Filters = Filters(), slo_ids: list[int] | None = None,
@@ -266,114 +291,9 @@ def event_times(engine: Engine, kind: str, filters: Filters = Filters()) -> pl.D
     return read_frame(engine, f"SELECT {ts} AS at FROM {source} WHERE {where} {extra}", params)
 
 
-# Tables whose timestamps set default periods, with that timestamp and the row's own key.
-EXTENT_TABLES = {"deployments": ("deployment", "finished_at"),
-                 "incidents": ("incident", "opened_at"),
-                 "tickets": ("ticket", "opened_at")}
-# A leading or trailing month is outside the bulk when its rate (rows per day it covers) is
-# below this share of the rate of the month holding the table's median row.
-BULK_SHARE = 0.2
-
-
-@dataclass(frozen=True)
-class Bulk:
-    """Where the bulk of one table's timestamps lies, and what falls outside it."""
-
-    table: str
-    lo: datetime | None  # first / last timestamp inside the bulk
-    hi: datetime | None
-    before: int = 0  # rows before / after the bulk (left out of default periods)
-    after: int = 0
-    first: datetime | None = None  # the table's very first / last timestamp
-    last: datetime | None = None
-
-
-def bulk_months(months: pl.DataFrame, share: float = BULK_SHARE) -> tuple[int, int]:
-    """Indexes of the first and last month in the bulk of a table.
-
-    ``months`` has one row per calendar month with rows, in order: ``n`` (rows) and ``days``
-    (days of that month between the table's first and last timestamp, so a partly covered edge
-    month is not penalised). The rule: take the rate (``n / days``) of the month holding the
-    median row; walking in from each end, drop months whose rate is below ``share`` of it,
-    stopping at the first month that reaches it. Robust to a few stray records years away (a
-    change "finished" in 2021 in a 2013–2014 log) and to sparse ramp-up/ramp-down months.
-
-    >>> m = pl.DataFrame({"n": [1, 3000, 2900, 4, 1], "days": [31, 31, 30, 31, 21]})
-    >>> bulk_months(m)
-    (1, 2)
-    >>> bulk_months(pl.DataFrame({"n": [5], "days": [0.5]}))
-    (0, 0)
-    """
-    n = months["n"].to_list()
-    rate = [c / max(d, 1 / 24) for c, d in zip(n, months["days"].to_list(), strict=True)]
-    half, seen, mid = sum(n) / 2, 0, 0
-    for mid, c in enumerate(n):
-        seen += c
-        if seen >= half:
-            break
-    floor = share * rate[mid]
-    lo, hi = 0, len(n) - 1
-    while lo < mid and rate[lo] < floor:
-        lo += 1
-    while hi > mid and rate[hi] < floor:
-        hi -= 1
-    return lo, hi
-
-
-def bulk_of(engine: Engine, kind: str) -> Bulk:
-    """The bulk of one table of :data:`EXTENT_TABLES` (see :func:`bulk_months` for the rule)."""
-    table, ts = EXTENT_TABLES[kind]
-    months = _copy_months(engine, kind, ts)
-    if months is None:
-        months = _months_sql(engine, table, ts)
-    if months.height == 0:
-        return Bulk(kind, None, None)
-    return _bulk(kind, months)
-
-
-def _months_sql(engine: Engine, table: str, ts: str) -> pl.DataFrame:
-    month = (f"substr(CAST({ts} AS TEXT), 1, 7)" if engine.dialect.name == "sqlite"
-             else f"to_char({ts}, 'YYYY-MM')")
-    return read_frame(engine, f"""
-        SELECT {month} AS month, count(*) AS n, min({ts}) AS lo, max({ts}) AS hi
-        FROM {table} WHERE {ts} IS NOT NULL GROUP BY {month} ORDER BY {month}""")
-
-
-def _bulk(kind: str, months: pl.DataFrame) -> Bulk:
-    los, his = [_naive(v) for v in months["lo"]], [_naive(v) for v in months["hi"]]
-    first, last = los[0], his[-1]
-    days = []
-    for label in months["month"].to_list():
-        y, m = int(label[:4]), int(label[5:7])
-        start = datetime(y, m, 1)
-        end = datetime(y + m // 12, m % 12 + 1, 1)
-        days.append((min(end, last) - max(start, first)).total_seconds() / 86400)
-    i, j = bulk_months(months.with_columns(days=pl.Series(days)))
-    counts = months["n"].to_list()
-    return Bulk(kind, los[i], his[j], before=sum(counts[:i]), after=sum(counts[j + 1:]),
-                first=first, last=last)
-
-
-def _naive(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
-
-
-def bulks(engine: Engine) -> list[Bulk]:
-    """The bulk of each table that sets default periods (deployments, incidents, tickets)."""
-    return [bulk_of(engine, kind) for kind in EXTENT_TABLES]
-
-
-def data_extent(engine: Engine) -> tuple[date | None, date | None]:
-    """First and last day of the bulk of the deployments, incidents and tickets (the default
-    period's bounds): rows outside their table's bulk (:func:`bulk_months`) are left out."""
-    found = [b for b in bulks(engine) if b.lo is not None]
-    if not found:
-        return None, None
-    return min(b.lo for b in found).date(), max(b.hi for b in found).date()
+# The default-period rule lives in analytics.store.extent; its names stay importable from here.
+from analytics.store.extent import (  # noqa: E402,F401
+    BULK_SHARE, EXTENT_TABLES, Bulk, bulk_months, bulk_of, bulks, data_extent)
 
 
 def outages(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:

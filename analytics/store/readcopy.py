@@ -4,9 +4,9 @@ The store (SQLite or PostgreSQL) stays the system of record. After every committ
 load, attribution run and purge, :func:`refresh` writes one Parquet file per event table (sorted by
 its time column, in row groups whose min/max statistics let a period filter skip most of the
 file), each to a temporary name then ``os.replace``-d, and last a small JSON manifest tagged with
-the store's :func:`~analytics.store.version.data_version`. :func:`scan` hands a reader the file
-only while that tag equals the store's current data version, so a copy left behind by a write
-that did not refresh it is never read (``queries`` falls back to SQL).
+the store's :func:`~analytics.store.version.data_version`. :func:`analytics.store.copyscan.scan`
+hands a reader the file only while that tag equals the store's current data version, so a copy
+left behind by a write that did not refresh it is never read (``queries`` falls back to SQL).
 
 The rows are read through the store's own connection (:func:`analytics.store.db.read_frame`):
 never a second SQLite library in this process (see DESIGN.md, "Bulk data and the read path").
@@ -18,17 +18,14 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine, text
 
 from analytics.store.db import read_frame
-
-if TYPE_CHECKING:
-    from analytics.store.queries import Filters
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +275,13 @@ def _write(folder: Path, name: str, frame: pl.DataFrame) -> int:
     tmp = folder / f".{name}.parquet.{os.getpid()}.tmp"
     frame.write_parquet(tmp, row_group_size=ROW_GROUP_ROWS, statistics=True)
     os.replace(tmp, path)
+    # The per-month counts that set default periods, written once with the file instead of
+    # grouping millions of rows in every report and page session (see :func:`months`).
+    from analytics.store.copyscan import _month_rows
+
+    side = folder / f".{name}.months.{os.getpid()}.tmp"
+    _month_rows(frame.lazy(), TABLES[name].ts).collect().write_parquet(side)
+    os.replace(side, folder / f"{name}.months.parquet")
     return frame.height
 
 
@@ -342,100 +346,6 @@ def manifest(engine: Engine) -> dict[str, Any] | None:
         return json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError):
         return None
-
-
-def scan(engine: Engine, table: str) -> pl.LazyFrame | None:
-    """A lazy scan of ``table``'s copy when the copy is current, else None (read SQL).
-
-    Current means: the file's source tables (and the import batches) have the ``max(id)`` and
-    ``count(*)`` they had when it was written, and its format is this module's. The caller
-    pushes its filters and column selection into the scan.
-    """
-    from analytics.settings import get_settings
-
-    if not get_settings().read_copy:
-        return None
-    found = manifest(engine)
-    if found is None:
-        return None
-    from analytics.store.version import data_version
-
-    # Current per file: a write elsewhere (an audit entry, a notification, a register row)
-    # leaves this file's source tables, and so the file, as they were.
-    entry = found.get("tables", {}).get(table)
-    if found.get("format") != FORMAT or entry is None or table not in SOURCES or \
-            entry.get("signature") != data_version(
-                engine, tuple(sorted(SOURCES[table] | {"import_batch"}))):
-        log.debug("read copy of %s is stale (copy %s); reading SQL", table,
-                  found.get("data_version"))
-        return None
-    folder = copy_dir(engine)
-    if entry is None or folder is None or not (folder / entry["file"]).is_file():
-        log.debug("read copy has no %s; reading SQL", table)
-        return None
-    return pl.scan_parquet(folder / entry["file"])
-
-
-def read(engine: Engine, table: str, filters: Filters, ts: str, columns: list[str], *,
-                env: bool = True, pad_before: timedelta = timedelta(0),
-                pad_after: timedelta = timedelta(0), where: pl.Expr | None = None,
-                order: tuple[str, ...] = ("id",)) -> pl.DataFrame | None:
-    """The rows ``queries``' SQL would select, from the read copy (None: no current copy).
-
-    The period, teams, services and environment go into the Parquet scan (row groups outside
-    the period are skipped by their statistics), as do the columns; rows come back in ``order``
-    (the store's key order, which is how SQL returns them).
-    """
-    lazy = scan(engine, table)
-    if lazy is None:
-        return None
-    lo, hi = filters.bounds()
-    conds = []
-    if lo is not None:
-        conds.append(pl.col(ts) >= lo - pad_before)
-    if hi is not None:
-        conds.append(pl.col(ts) < hi + pad_after)
-    if filters.teams:
-        conds.append(pl.col("team").is_in(list(filters.teams)))
-    if filters.services:
-        conds.append(pl.col("service").is_in(list(filters.services)))
-    if env and filters.environment:
-        conds.append(pl.col("environment") == filters.environment)
-    if where is not None:
-        conds.append(where)
-    if conds:
-        lazy = lazy.filter(pl.all_horizontal(conds))
-    lazy = lazy.select(columns)
-    return (lazy.sort(list(order)) if order else lazy).collect()
-
-
-DEPLOYMENT_COLS = ["id", "source", "external_id", "service_id", "service", "team", "tier",
-                   "criticality", "environment", "version", "started_at", "finished_at", "status",
-                   "is_rollback", "unplanned", "emergency", "change_request_id", "lines_changed",
-                   "files_changed", "test_coverage"]
-INCIDENT_COLS = ["id", "source", "external_id", "service_id", "service", "team", "tier",
-                 "criticality", "environment", "severity", "title", "opened_at", "detected_at",
-                 "acknowledged_at", "resolved_at", "customer_facing", "outage",
-                 "caused_by_deployment_id", "caused_by_change_request_id", "root_cause_commit",
-                 "problem_id", "root_cause", "postmortem_url", "made_sla", "priority",
-                 "closed_at", "status", "category"]
-TICKET_COLS = ["id", "external_id", "service_id", "service", "team", "tier", "criticality",
-               "opened_at", "closed_at", "first_response_at", "severity", "user_role",
-               "transaction_criticality", "channel", "customer_id", "related_incident_id"]
-CSAT_COLS = ["id", "service_id", "service", "team", "tier", "criticality", "responded_at",
-             "score", "nps", "segment", "customer_id", "comment", "related_deployment_id"]
-
-
-def months(engine: Engine, table: str, ts: str) -> pl.DataFrame | None:
-    """Per calendar month of ``ts`` (non-null): month ("YYYY-MM"), n, lo, hi — from the copy
-    (None: no current copy). The copy's answer to ``queries.bulk_of``'s GROUP BY."""
-    lazy = scan(engine, table)
-    if lazy is None:
-        return None
-    return (lazy.select(ts).drop_nulls()
-            .group_by(month=pl.col(ts).dt.strftime("%Y-%m"))
-            .agg(n=pl.len().cast(pl.Int64), lo=pl.col(ts).min(), hi=pl.col(ts).max())
-            .sort("month").collect())
 
 
 if __name__ == "__main__":  # the child process of _write_tables: url, folder, table names

@@ -19,7 +19,7 @@ from sqlmodel import SQLModel
 
 from analytics.cli import main
 from analytics.cli.report import REPORTS
-from analytics.store import queries, readcopy
+from analytics.store import copyscan, queries, readcopy
 from analytics.store.db import get_engine, migrate
 from analytics.store.queries import Filters
 
@@ -120,7 +120,7 @@ def test_every_report_is_the_same_from_the_copy(store: str, name: str,
                                                 capsys: pytest.CaptureFixture) -> None:
     engine = request.getfixturevalue(store)
     reads: list[str] = []
-    real_scan = readcopy.scan
+    real_scan = copyscan.scan
 
     def counting(eng: Engine, table: str) -> pl.LazyFrame | None:
         found = real_scan(eng, table)
@@ -128,7 +128,7 @@ def test_every_report_is_the_same_from_the_copy(store: str, name: str,
             reads.append(table)
         return found
 
-    monkeypatch.setattr(readcopy, "scan", counting)
+    monkeypatch.setattr(copyscan, "scan", counting)
     via_sql = _report(engine, name, "off", monkeypatch, capsys)
     assert reads == []
     via_copy = _report(engine, name, "on", monkeypatch, capsys)
@@ -166,7 +166,7 @@ def test_each_read_is_the_same_frame_both_ways(demo_store: Engine, read: str,
     monkeypatch.setenv("WORKBENCH_READ_COPY", "off")
     sql = fn(demo_store, filters)
     monkeypatch.setenv("WORKBENCH_READ_COPY", "on")
-    assert readcopy.scan(demo_store, read) is not None
+    assert copyscan.scan(demo_store, read) is not None
     copy = fn(demo_store, filters)
     assert copy.height == sql.height > 0
     for col, dtype in sql.schema.items():
@@ -190,7 +190,7 @@ def test_stale_copy_falls_back_and_refresh_rewrites_only_what_changed(
     import_files(eng, "services", [examples / "services.csv"])
     import_files(eng, "deployments", [examples / "deployments.csv"])
     found = readcopy.manifest(eng)
-    assert found is not None and readcopy.scan(eng, "deployments") is not None
+    assert found is not None and copyscan.scan(eng, "deployments") is not None
     assert found["tables"]["deployments"]["rows"] == queries.deployments(eng).height > 0
     # The import of deployments rewrote the files fed by deployments, not the others.
     assert set(found["rewritten"]) == {"deployments", "changes"}
@@ -201,10 +201,10 @@ def test_stale_copy_falls_back_and_refresh_rewrites_only_what_changed(
             "INSERT INTO deployment (source, external_id, service_id, environment, finished_at, "
             "status, is_rollback, unplanned, emergency) SELECT 'test', 'late-1', id, "
             "'production', '2024-04-02 10:00:00', 'success', 0, 0, 0 FROM service LIMIT 1"))
-    assert readcopy.scan(eng, "deployments") is None
+    assert copyscan.scan(eng, "deployments") is None
     assert queries.deployments(eng).height == before + 1  # from SQL
     assert readcopy.refresh(eng, {"deployment"})["rewritten"] == ["deployments", "changes"]
-    assert readcopy.scan(eng, "deployments") is not None
+    assert copyscan.scan(eng, "deployments") is not None
     assert queries.deployments(eng).height == before + 1  # from the copy
     # A write to no source table of the copy (an audit entry: a notification, a register row,
     # an approval) leaves it current; an import batch (which may only update rows) does not.
@@ -215,11 +215,11 @@ def test_stale_copy_falls_back_and_refresh_rewrites_only_what_changed(
     with Session(eng) as session:
         audit.record(session, actor="test", action="export", entity="test", detail={})
         session.commit()
-    assert readcopy.scan(eng, "deployments") is not None
+    assert copyscan.scan(eng, "deployments") is not None
     with eng.begin() as conn:
         conn.execute(text("INSERT INTO import_batch (source, kind, actor, started_at, files, inserted, updated, unchanged, rejected, status) "
                           "VALUES ('test', 'deployments', 'test', '2024-04-03 00:00:00', '[]', 0, 0, 0, 0, 'done')"))
-    assert readcopy.scan(eng, "deployments") is None
+    assert copyscan.scan(eng, "deployments") is None
 
 
 def test_purge_removes_redacted_text_from_the_copy(tmp_path: Path) -> None:
@@ -237,7 +237,7 @@ def test_purge_removes_redacted_text_from_the_copy(tmp_path: Path) -> None:
     assert texts.drop_nulls().len() > 0
     purge.apply(eng, actor="test")  # the example tickets are older than a year
     assert pl.read_parquet(folder / "tickets.parquet")["text"].drop_nulls().len() == 0
-    assert readcopy.scan(eng, "tickets") is not None
+    assert copyscan.scan(eng, "tickets") is not None
 
 
 CHILD = """
@@ -277,7 +277,7 @@ def test_the_cli_and_a_page_load_one_sqlite_library(demo_store: Engine, tmp_path
     """The corruption scenario of issue 17 needs two SQLite libraries in one process: a report,
     a staged import, a whole-store load and a page, with a current copy, load only the stdlib's
     (the copy's reader is Parquet; ADBC writes in child processes)."""
-    assert readcopy.scan(demo_store, "deployments") is not None
+    assert copyscan.scan(demo_store, "deployments") is not None
     url = demo_store.url.render_as_string(hide_password=False)
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", CHILD % (SECOND_SQLITE,), url,
