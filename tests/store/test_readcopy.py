@@ -291,3 +291,44 @@ def test_the_cli_and_a_page_load_one_sqlite_library(demo_store: Engine, tmp_path
     # libadbc_driver_sqlite.so (its own SQLite), DuckDB its extension, and so on.
     libs = [p for p in seen["sqlite_files"] if ".so" in p and "/_sqlite3." not in p]
     assert len(libs) == 1 and "libsqlite3" in libs[0], libs
+
+
+@pytest.mark.parametrize("kind", ["deployments", "incidents", "tickets"])
+def test_month_counts_written_with_the_copy_equal_a_group_by(demo_store: Engine, kind: str,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           ) -> None:
+    """Default periods come from the per-month summary written beside each file: it equals the
+    SQL GROUP BY of the store, and the bulk (default period) is the same either way."""
+    from analytics.store import extent
+
+    table, ts = extent.EXTENT_TABLES[kind]
+    folder = readcopy.copy_dir(demo_store)
+    assert folder is not None and (folder / f"{kind}.months.parquet").is_file()
+    summary = copyscan.months(demo_store, kind, ts)
+    grouped = extent._months_sql(demo_store, table, ts)
+    assert summary is not None and summary["month"].to_list() == grouped["month"].to_list()
+    assert summary["n"].to_list() == grouped["n"].to_list()
+    monkeypatch.setenv("WORKBENCH_READ_COPY", "off")
+    by_sql = extent.bulk_of(demo_store, kind)
+    monkeypatch.setenv("WORKBENCH_READ_COPY", "on")
+    assert extent.bulk_of(demo_store, kind) == by_sql
+
+
+@pytest.mark.parametrize("read", ["tickets", "csat"])
+def test_a_narrow_read_is_the_same_columns_of_the_full_one(demo_store: Engine, read: str,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          ) -> None:
+    """``columns=`` reads the asked columns (and ``id``) and the same rows, from SQL and from
+    the copy; an unknown column is an error naming it."""
+    from datetime import date
+
+    fn = getattr(queries, read)
+    filters = Filters(start=date(2026, 9, 1), end=date(2026, 9, 30), teams=("payments",))
+    cols = ["service", "team", "criticality"]
+    for copy in ("off", "on"):
+        monkeypatch.setenv("WORKBENCH_READ_COPY", copy)
+        full, narrow = fn(demo_store, filters), fn(demo_store, filters, columns=cols)
+        assert narrow.columns == ["id", *cols]
+        assert narrow.height > 0 and narrow.equals(full.select(narrow.columns))
+    with pytest.raises(ValueError, match="no such column: colour"):
+        fn(demo_store, filters, columns=["colour"])
