@@ -225,3 +225,21 @@ def _table(rows: list[dict[str, Any]]) -> str:
              "  ".join("-" * w for w in widths)]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join(lines) + "\n"
+
+
+def lay_out(headings: list[str], cells: list[list[str]]) -> str:
+    """A plain-text table for people: the headings, a rule, one line per row of ``cells``
+    (already formatted text), columns as wide as their widest cell.
+
+    >>> print(lay_out(["Service", "Rate"], [["checkout", "5.2%"]]), end="")
+    Service   Rate
+    --------  ----
+    checkout  5.2%
+    """
+    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h)
+              for i, h in enumerate(headings)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(headings, widths, strict=True)).rstrip(),
+           "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip() for c in cells]
+    return "\n".join(out) + "\n"
+

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analytics.cli.common import CliError, add_filter_arguments, filters_from
+from analytics.cli.common import CliError, add_filter_arguments, filters_from, lay_out
 
 NAME = "mttr-baselines"
 HELP = "MTTR baselines: per service p50/p80 restore time of the last N months vs its tier"
@@ -48,3 +48,22 @@ def compute(engine: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows.select("service", "team", "tier", "n", "p50_hours", "p80_hours",
                        "commitment_hours", "within_commitment", "headroom_hours",
                        "small_sample", "since", "as_of").to_dicts()
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """MTTR baselines for people (``--format table``): hours to one decimal, the commitment
+    verdict in words, the look-back as days."""
+    def hours(v: float | None) -> str:
+        return "—" if v is None else f"{v:,.1f}"
+
+    cells = [[str(r["service"]), str(r["team"] or ""), str(r["tier"] or ""), f"{r['n']:,}",
+              hours(r["p50_hours"]), hours(r["p80_hours"]), hours(r["commitment_hours"]),
+              "—" if r["within_commitment"] is None else
+              ("within" if r["within_commitment"] else "over"),
+              hours(r["headroom_hours"]), "yes" if r["small_sample"] else "",
+              f"{r['since']:%Y-%m-%d} – {r['as_of']:%Y-%m-%d}"]
+             for r in rows]
+    return lay_out(["Service", "Team", "Tier", "Incidents", "p50 restore (h)",
+                    "p80 restore (h)", "Commitment (h)", "p80 vs commitment", "Headroom (h)",
+                    "Small sample", "Incidents opened"], cells)
+

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analytics.cli.common import CliError, add_filter_arguments, filters_from
+from analytics.cli.common import CliError, add_filter_arguments, filters_from, lay_out
 
 NAME = "rollbacks"
 HELP = ("rollback frequency: share of deployments rolled back, per service or per "
@@ -32,3 +32,15 @@ def compute(engine: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
         return rollbacks(engine, filters_from(args, engine), by=args.by).to_dicts()
     except ReportError as exc:
         raise CliError(str(exc)) from None
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """Rollback frequency for people (``--format table``): the catalogue's label and unit."""
+    from analytics import catalogue
+
+    rate = catalogue.get("rollback_rate")
+    first = "Environment" if rows and "environment" in rows[0] else "Service"
+    cells = [[str(r.get(first.lower())), f"{r['rolled_back']:,}", f"{r['deployments']:,}",
+              rate.show(r["rollback_rate"])] for r in rows]
+    return lay_out([first, "Rolled back", "Deployments", rate.label], cells)
+

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analytics.cli.common import CliError, filters_from
+from analytics.cli.common import CliError, filters_from, lay_out
 from analytics.cli.report_delivery import add_period_arguments, band_year_of
 
 NAME = "scorecard"
@@ -60,12 +60,7 @@ def table(rows: list[dict[str, Any]]) -> str:
                       csat.show(r.get("csat_after_releases")),
                       ", ".join(catalogue.by_column(c).short for c in r["escalated_kpis"])
                       or "no"])
-    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h)
-              for i, h in enumerate(headings)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(headings, widths, strict=True)).rstrip(),
-           "  ".join("-" * w for w in widths)]
-    out += ["  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip() for c in cells]
-    return "\n".join(out) + "\n"
+    return lay_out(headings, cells)
 
 
 def _count(value: int | None) -> str:

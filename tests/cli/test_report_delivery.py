@@ -238,7 +238,7 @@ def test_mttr_baselines_table_and_empty_store(engine: Engine, capsys) -> None:  
     assert code == 2 and "No restored incident" in out
     _fill(engine)
     code, out = _run(engine, capsys, "mttr-baselines", "--months", "1", fmt="table")
-    assert code == 0 and "checkout" in out and "p80_hours" in out
+    assert code == 0 and "checkout" in out and "p80 restore (h)" in out
 
 
 def test_report_help_does_not_import_the_heavy_stack() -> None:
@@ -277,3 +277,26 @@ def test_scorecard_table_uses_the_catalogue(engine: Engine, capsys) -> None:  # 
     checkout = next(line for line in out.splitlines() if " checkout " in line)
     want = next(r for r in rows if r.get("service") == "checkout")
     assert f"{want['cfr']:.1%} · {want['change_failure_rate_band']}" in checkout
+
+
+def test_rollbacks_and_summary_tables_speak_in_labels(engine: Engine, capsys) -> None:  # noqa: ANN001
+    """`--format table` of rollbacks and summary: headings in words and the catalogue's unit,
+    the same figures as the JSON (no column keys, no raw fractions)."""
+    from analytics import catalogue
+
+    _fill(engine)
+    code, rows = _run(engine, capsys, "rollbacks", *PERIOD)
+    assert code == 0 and rows
+    code, out = _run(engine, capsys, "rollbacks", *PERIOD, fmt="table")
+    label = catalogue.get("rollback_rate").label
+    assert code == 0 and out.splitlines()[0].split() == ["Service", "Rolled", "back",
+                                                          "Deployments", *label.split()]
+    for r in rows:
+        line = next(x for x in out.splitlines() if x.startswith(f"{r['service']} "))
+        assert line.split()[1:] == [f"{r['rolled_back']:,}", f"{r['deployments']:,}",
+                                    f"{r['rollback_rate']:.1%}"]
+    code, summary = _run(engine, capsys, "summary")
+    code, out = _run(engine, capsys, "summary", fmt="table")
+    assert code == 0 and "tables." not in out and "change requests" in out
+    line = next(x for x in out.splitlines() if x.startswith("deployments "))
+    assert line.split()[1] == f"{summary['tables']['deployments']:,}"
