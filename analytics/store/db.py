@@ -115,8 +115,43 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig)
 
 
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    """The newest migration's revision id, read from the scripts' ``revision``/``down_revision``
+    lines (None when that reading is ambiguous: then Alembic decides).
+
+    >>> head_revision() == sorted(p.name[:4] for p in (MIGRATIONS / "versions").glob("0*.py"))[-1]
+    True
+    """
+    revs, downs = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict(re.findall(r"^(revision|down_revision)\s*=\s*['\"]?([\w]+)", path.read_text(),
+                                re.MULTILINE))
+        revs.add(found.get("revision"))
+        downs.add(found.get("down_revision"))
+    heads = revs - downs - {None}
+    return heads.pop() if len(heads) == 1 else None
+
+
+def at_head(engine: Engine) -> bool:
+    """True when the store's recorded revision is the newest script's (nothing to migrate)."""
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except Exception:  # no version table yet: a new store
+        return False
+    return found == [head]
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (Alembic owns the schema)."""
+    """Bring the schema to the newest Alembic revision (Alembic owns the schema). A store
+    already at the newest revision is left alone without loading Alembic (every CLI command and
+    app start checks; Alembic's own check costs a fifth of a second of CPU)."""
+    if at_head(engine):
+        return
     from alembic import command
     from alembic.config import Config
 
