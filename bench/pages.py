@@ -167,8 +167,10 @@ def in_app_rounds(context, url: str, todo: list[tuple[str, str]], repeat: int,  
     return out
 
 
-def slider_moves(browser, url: str, repeat: int) -> list[float]:  # noqa: ANN001
-    """Seconds per move of the workshop's threshold slider (alternately down and up one step)."""
+def slider_moves(browser, url: str, repeat: int, server_pid: int | None = None,  # noqa: ANN001
+                 cpu: list[float] | None = None) -> list[float]:
+    """Seconds per move of the workshop's threshold slider (alternately down and up one step);
+    the server's CPU seconds of each move are appended to ``cpu`` when given."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{url}/workshop")
     page.wait_for_function(DONE, timeout=120_000, polling=50)
@@ -180,11 +182,14 @@ def slider_moves(browser, url: str, repeat: int) -> list[float]:  # noqa: ANN001
         value = float(re.search(r"Proposed rule: above ([0-9.e-]+) ", caption.inner_text()).group(1))
         key, target = ("ArrowLeft", value - 0.001) if i % 2 == 0 else ("ArrowRight", value + 0.001)
         shown = f"Proposed rule: above {round(target, 3):g} "
+        cpu0 = cpu_seconds(server_pid) if server_pid else 0.0
         t0 = time.perf_counter()
         thumb.press(key)
         page.get_by_test_id("stCaptionContainer").filter(has_text=shown).wait_for(timeout=60_000)
         page.wait_for_function(DONE, timeout=60_000, polling=20)
         times.append(time.perf_counter() - t0)
+        if cpu is not None and server_pid:
+            cpu.append(cpu_seconds(server_pid) - cpu0)
         page.wait_for_timeout(300)
     page.close()
     return times
@@ -204,7 +209,8 @@ def _cols(visits: Visits) -> str:
             f"{statistics.median(v[2] for v in visits):.2f}")
 
 
-def section(rows: list[tuple[str, float, Visits, Visits]], slider: list[float], db: str) -> str:
+def section(rows: list[tuple[str, float, Visits, Visits]], slider: list[float], db: str,
+            slider_cpu: list[float] | None = None) -> str:
     """The Markdown section appended to RESULTS.md: per page the first visit, the warm visits
     in new tabs and the warm visits in the open app, each column marked against its target."""
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -230,8 +236,10 @@ def section(rows: list[tuple[str, float, Visits, Visits]], slider: list[float], 
                      f"{_mark(statistics.median(v[0] for v in tabs), TARGETS['warm'])} | "
                      f"{_mark(statistics.median(v[0] for v in clicks), TARGETS['warm'])} |")
     med = statistics.median(slider)
+    cpu = (f", server CPU {statistics.median(slider_cpu):.3f} s a move (median)" if slider_cpu
+           else "")
     lines.append(f"\nThreshold workshop slider move (one step, {len(slider)} moves): median "
-                 f"{med:.2f} s ({', '.join(f'{s:.2f}' for s in slider)}) — "
+                 f"{med:.2f} s ({', '.join(f'{s:.2f}' for s in slider)}){cpu} — "
                  f"{_mark(med, TARGETS['slider'])}.\n")
     return "\n".join(lines)
 
@@ -272,13 +280,16 @@ def main(argv: list[str] | None = None) -> None:
             for title, _ in todo:
                 print(f"{title:24} in app {_summary(clicks[title])}", flush=True)
             rows = [(title, firsts[title], tabs[title], clicks[title]) for title, _ in todo]
-            slider = slider_moves(browser, url, args.repeat)
-            print(f"workshop slider median {statistics.median(slider):.2f} s {slider}", flush=True)
+            slider_cpu: list[float] = []
+            slider = slider_moves(browser, url, args.repeat, proc.pid, slider_cpu)
+            print(f"workshop slider median {statistics.median(slider):.2f} s "
+                  f"({', '.join(f'{s:.2f}' for s in slider)}), server CPU median "
+                  f"{statistics.median(slider_cpu):.3f} s", flush=True)
             browser.close()
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    text = section(rows, slider, args.db or "the default store (data/workbench.db)")
+    text = section(rows, slider, args.db or "the default store (data/workbench.db)", slider_cpu)
     if args.slider_only:
         return
     if args.no_write:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -153,17 +154,11 @@ def expand_exclusions(windows: pl.DataFrame, lo: datetime, hi: datetime, tz: str
         starts = [w["start"]]
         rule = w.get("recurrence")
         if rule:
-            first = w["start"].replace(tzinfo=ZoneInfo("UTC")).astimezone(z)
             try:
-                rr = rrulestr(rule, dtstart=first)
-                occ = rr.between((lo - dur).replace(tzinfo=ZoneInfo("UTC")),
-                                 hi.replace(tzinfo=ZoneInfo("UTC")), inc=True)
+                starts = list(_recurrences(rule, w["start"], z.key, lo - dur, hi))
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"maintenance {w.get('external_id') or w.get('description')!r}: "
                                  f"recurrence: invalid RRULE {rule!r} ({exc})") from None
-            # dateutil keeps wall-clock fields; re-attach the zone so each occurrence gets its
-            # own UTC offset.
-            starts = [_utc(o.replace(tzinfo=None).replace(tzinfo=z)) for o in occ]
         for s in starts:
             if s < hi and s + dur > lo:
                 rows.append({"service": w.get("service"), "kind": w.get("kind") or "scheduled",
@@ -171,6 +166,20 @@ def expand_exclusions(windows: pl.DataFrame, lo: datetime, hi: datetime, tz: str
     return pl.DataFrame(rows, schema={"service": pl.String, "kind": pl.String,
                                       "start": pl.Datetime("us"), "end": pl.Datetime("us"),
                                       "description": pl.String})
+
+
+@lru_cache(maxsize=4096)
+def _recurrences(rule: str, start: datetime, tz: str, lo: datetime, hi: datetime,
+                 ) -> tuple[datetime, ...]:
+    """Starts (naive UTC) of the occurrences of ``rule`` from the first one at ``start`` (naive
+    UTC) that begin in [lo, hi], repeating on wall-clock time in ``tz``. Cached: a report
+    expands the same windows over the same months for every contract and service."""
+    z = zone(tz)
+    rr = rrulestr(rule, dtstart=start.replace(tzinfo=ZoneInfo("UTC")).astimezone(z))
+    occ = rr.between(lo.replace(tzinfo=ZoneInfo("UTC")), hi.replace(tzinfo=ZoneInfo("UTC")), inc=True)
+    # dateutil keeps wall-clock fields; re-attach the zone so each occurrence gets its own UTC
+    # offset.
+    return tuple(_utc(o.replace(tzinfo=None).replace(tzinfo=z)) for o in occ)
 
 
 def uptime_pct(period_minutes: float, excluded_minutes: float, downtime_outside: float,

@@ -83,14 +83,22 @@ def sla_details(report: pl.DataFrame, contracts: list[Contract], outages: pl.Dat
                         ("service", "kind", "recurrence", "description", "external_id"))
     excl_rows: list[dict] = []
     down_rows: list[dict] = []
+    # Every service of a contract (and every contract in one zone) shares its period's windows
+    # and outages: expanded once per period, not once per row.
+    expanded: dict[tuple, pl.DataFrame] = {}
+    spans: dict[datetime, pl.DataFrame] = {}
     for row in report.iter_rows(named=True):
         c = version_for(contracts, row["contract"], row["period_start"], row["period_end"])
         lo, hi, service = row["period_start"], row["period_end"], row["service"]
         kinds = ALWAYS_EXCLUDED + (("third_party",) if c.exclude_third_party else ())
-        windows = expand_exclusions(maintenance, lo, hi, c.timezone).filter(
+        if (lo, hi, c.timezone) not in expanded:
+            expanded[lo, hi, c.timezone] = expand_exclusions(maintenance, lo, hi, c.timezone)
+        windows = expanded[lo, hi, c.timezone].filter(
             (pl.col("service").is_null() | (pl.col("service") == service))
             & pl.col("kind").is_in(list(kinds)))
-        down = outage_spans(outages, incidents, hi).filter(pl.col("service") == service)
+        if hi not in spans:
+            spans[hi] = outage_spans(outages, incidents, hi)
+        down = spans[hi].filter(pl.col("service") == service)
         if c.exclude_third_party:
             moved = down.filter(pl.col("cause") == "third_party")
             windows = pl.concat([windows.select("kind", "description", "start", "end"),
