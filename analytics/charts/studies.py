@@ -141,7 +141,8 @@ def pr_curve_chart(sweep: pl.DataFrame, marks: pl.DataFrame) -> alt.LayerChart:
                 y=alt.Y("precision:Q", scale=alt.Scale(domain=[0, 1])),
                 tooltip=[alt.Tooltip("threshold"), alt.Tooltip("alerts_per_week")])
             + alt.Chart(marks).mark_point(size=150, filled=True).encode(
-                x=alt.X("recall:Q"), y=alt.Y("precision:Q"), color=alt.Color("rule:N", title="rule")))
+                x=alt.X("recall:Q"), y=alt.Y("precision:Q"),
+                color=alt.Color("rule:N", title="rule")))
 
 
 ROLLBACK_OUTCOMES = ("caught", "false rollback", "missed", "quiet")

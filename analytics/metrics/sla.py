@@ -176,7 +176,8 @@ def _recurrences(rule: str, start: datetime, tz: str, lo: datetime, hi: datetime
     expands the same windows over the same months for every contract and service."""
     z = zone(tz)
     rr = rrulestr(rule, dtstart=start.replace(tzinfo=ZoneInfo("UTC")).astimezone(z))
-    occ = rr.between(lo.replace(tzinfo=ZoneInfo("UTC")), hi.replace(tzinfo=ZoneInfo("UTC")), inc=True)
+    utc = ZoneInfo("UTC")
+    occ = rr.between(lo.replace(tzinfo=utc), hi.replace(tzinfo=utc), inc=True)
     # dateutil keeps wall-clock fields; re-attach the zone so each occurrence gets its own UTC
     # offset.
     return tuple(_utc(o.replace(tzinfo=None).replace(tzinfo=z)) for o in occ)

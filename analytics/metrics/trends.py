@@ -120,8 +120,9 @@ def bootstrap_median_ci(values: Sequence[float] | np.ndarray | pl.Series, *,
         return None, None
     rng = np.random.default_rng(seed)
     chunk = max(1, BOOT_CELLS // x.size)
-    medians = np.concatenate([_resample_medians(x, rng.integers(0, x.size, (min(chunk, n_boot - done), x.size)))
-                              for done in range(0, n_boot, chunk)])
+    medians = np.concatenate([
+        _resample_medians(x, rng.integers(0, x.size, (min(chunk, n_boot - done), x.size)))
+        for done in range(0, n_boot, chunk)])
     alpha = (1 - level) / 2
     low, high = np.quantile(medians, [alpha, 1 - alpha])
     return float(low), float(high)

@@ -72,7 +72,8 @@ def slo_monthly(engine: Engine, months: list[str]) -> pl.DataFrame:
         frame = read_frame(engine, f"""
             SELECT o.name AS slo, s.name AS service, o.target, {bucket} AS month,
                    sum(x.good) AS good, sum(x.total) AS total
-            FROM sli_sample x JOIN slo o ON o.id = x.slo_id LEFT JOIN service s ON s.id = o.service_id
+            FROM sli_sample x JOIN slo o ON o.id = x.slo_id
+            LEFT JOIN service s ON s.id = o.service_id
             WHERE x.ts >= ? AND x.ts < ? GROUP BY o.name, s.name, o.target, {bucket}""", [lo, hi])
     if frame.is_empty():
         return pl.DataFrame(schema={"slo": pl.String, "service": pl.String, "target": pl.Float64,
