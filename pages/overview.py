@@ -65,13 +65,15 @@ CSAT = f"{CSAT_KPI.label} after releases / other"
 EVERY = report.EVERY
 DRILL_ROWS = 500
 DRILL = "drill"  # URL query parameter: the service whose records are shown
-@ui.cached(show_spinner="Computing the scorecard…")
+# Resource caches: the per-record frames are large and only read, so every run shares them
+# instead of unpickling a copy (a data cache) on each rerun and each new tab.
+@ui.cached(resource=True, show_spinner="Computing the scorecard…")
 def delivery_facts(filters: Filters, window: float):  # noqa: ANN201 (Facts: kept on the server)
     """Per-record delivery facts, as `report scorecard` computes them (kept on the server)."""
     return delivery_report.facts(ui.engine(), filters, window_hours=window)
 
 
-@ui.cached
+@ui.cached(resource=True)
 def customer_events(filters: Filters, window: float) -> dict[str, pl.DataFrame]:
     """Tickets and CSAT answers of the period and ``window`` hours past it (kept on the
     server), as `report scorecard` reads them."""
@@ -96,10 +98,11 @@ def drill(filters: Filters, window: float, kind: str, service: str | None,
                           kind, service=service, limit=DRILL_ROWS)
 
 
-def drill_csv(filters: Filters, window: float, kind: str, service: str | None) -> str:
-    """Every record behind the number (not only the rows shown), as neutralised CSV."""
-    rows, _ = report.records(delivery_facts(filters, window), customer_events(filters, window),
-                             kind, service=service, limit=None)
+def drill_csv(facts, events: dict[str, pl.DataFrame], kind: str,  # noqa: ANN001
+              service: str | None) -> str:
+    """Every record behind the number (not only the rows shown), as neutralised CSV: built
+    when the button is clicked (a deferred download), not on every run."""
+    rows, _ = report.records(facts, events, kind, service=service, limit=None)
     return csv_text(rows)
 
 
@@ -270,7 +273,9 @@ if services_shown and access.person_level("The records behind a number"):
     st.caption(f"Service **{ui.plain(who)}** (click another service's cell above to change): {total:,} "
                f"{kind}; showing the newest {min(total, DRILL_ROWS):,}, the CSV has all.")
     st.dataframe(rows, hide_index=True, width="stretch")
-    st.download_button(f"Download all {total:,} as CSV", drill_csv(filters, window, kind, who),
+    st.download_button(f"Download all {total:,} as CSV",
+                       partial(drill_csv, delivery_facts(filters, window),
+                               customer_events(filters, window), kind, who),
                        f"{kind.replace(' ', '-')}.csv", mime="text/csv",
                        key="overview_records_csv", disabled=total == 0)
 

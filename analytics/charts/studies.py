@@ -81,6 +81,9 @@ def weekday_rate_chart(by_weekday: pl.DataFrame) -> alt.LayerChart:
 DEPLOYMENT_COLOURS = {"failed": "#d6604d", "rolled_back": "#b2182b", "success": "#9e9e9e"}
 
 
+# Channels are built as objects, not "field:T" strings or alt.value dicts: Altair turns each
+# of those into a channel through SchemaBase.from_dict, which re-hashes its whole schema (a few
+# ms apiece), and this chart is rebuilt on every move of the workshop's slider.
 def replay_chart(view: dict, *, metric: str, threshold: float, height: int = 300) -> alt.LayerChart:
     """The workshop's timeline over the replayed span only (``view["span"]``): incidents (orange
     bands), alerts of the proposed rule (shaded by true/false), the windowed value (hourly
@@ -105,25 +108,26 @@ def replay_chart(view: dict, *, metric: str, threshold: float, height: int = 300
     statuses = [s for s in DEPLOYMENT_COLOURS if s in set(deployments["status"].to_list())] or ["success"]
     layers = [
         alt.Chart(view["incidents"]).mark_rect(opacity=0.25, color="orange", clip=True)
-        .encode(x=alt.X("start:T", scale=span), x2="end:T", tooltip=["id", "caught"]),
+        .encode(x=alt.X("start:T", scale=span), x2=alt.X2("end:T"),
+                tooltip=[alt.Tooltip("id"), alt.Tooltip("caught")]),
         alt.Chart(view["alerts"]).mark_rect(opacity=0.35, clip=True).encode(
-            x=alt.X("start:T", scale=span), x2="end:T",
+            x=alt.X("start:T", scale=span), x2=alt.X2("end:T"),
             color=alt.Color("kind:N", title="alert", scale=alt.Scale(
                 domain=["true alert", "false alarm"], range=["#1a9850", "#d6604d"]),
                 legend=alt.Legend(orient="top"))),
         line,
-        alt.Chart(rule).mark_rule(color="red", strokeDash=[4, 4]).encode(y="y:Q"),
+        alt.Chart(rule).mark_rule(color="red", strokeDash=[4, 4]).encode(y=alt.Y("y:Q")),
         alt.Chart(rule).mark_text(align="left", dx=4, dy=-7, color="red", fontWeight="bold")
-        .encode(y="y:Q", text="label:N", x=alt.value(0)),
+        .encode(y=alt.Y("y:Q"), text=alt.Text("label:N"), x=alt.XValue(0)),
         alt.Chart(deployments).mark_tick(thickness=1.5, size=18, orient="vertical").encode(
-            x=alt.X("finished_at:T", scale=span), y=alt.value(strip_y),
+            x=alt.X("finished_at:T", scale=span), y=alt.YValue(strip_y),
             color=alt.Color("status:N", title="deployment", scale=alt.Scale(
                 domain=statuses, range=[DEPLOYMENT_COLOURS[s] for s in statuses]),
                 legend=alt.Legend(orient="bottom")),
-            tooltip=["status", "version", "finished_at"]),
+            tooltip=[alt.Tooltip("status"), alt.Tooltip("version"), alt.Tooltip("finished_at")]),
         alt.Chart(pl.DataFrame({"t": ["deployments"]})).mark_text(
             align="right", baseline="middle", dx=-6, fontSize=11, color="#555").encode(
-            x=alt.value(0), y=alt.value(strip_y), text="t:N"),
+            x=alt.XValue(0), y=alt.YValue(strip_y), text=alt.Text("t:N")),
     ]
     return (alt.layer(*layers).properties(
         height=height, autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
@@ -135,9 +139,10 @@ def pr_curve_chart(sweep: pl.DataFrame, marks: pl.DataFrame) -> alt.LayerChart:
     return (alt.Chart(sweep).mark_line(point=True).encode(
                 x=alt.X("recall:Q", scale=alt.Scale(domain=[0, 1])),
                 y=alt.Y("precision:Q", scale=alt.Scale(domain=[0, 1])),
-                tooltip=["threshold", "alerts_per_week"])
+                tooltip=[alt.Tooltip("threshold"), alt.Tooltip("alerts_per_week")])
             + alt.Chart(marks).mark_point(size=150, filled=True).encode(
-                x="recall:Q", y="precision:Q", color=alt.Color("rule:N", title="rule")))
+                x=alt.X("recall:Q"), y=alt.Y("precision:Q"),
+                color=alt.Color("rule:N", title="rule")))
 
 
 ROLLBACK_OUTCOMES = ("caught", "false rollback", "missed", "quiet")

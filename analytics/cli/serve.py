@@ -40,6 +40,13 @@ def run(args: argparse.Namespace) -> int:
     # router's layout and sections). app.py routes with st.navigation, so say so up front.
     PagesManager.uses_pages_directory = False
     _import_page_libraries()
+    # Streamlit runs a full gc.collect(2) after every script run (runner.postScriptGC): with
+    # polars, pandas, altair and statsmodels loaded that walks a million long-lived objects,
+    # about 0.1 CPU-s per page view. Frozen, they are skipped; what a run leaves is still collected.
+    import gc
+
+    gc.collect()
+    gc.freeze()
     sys.argv = streamlit_argv(args.host, args.port)
     return int(stcli.main(standalone_mode=False) or 0)
 
@@ -83,8 +90,11 @@ def _import_page_libraries() -> None:
 
     Streamlit runs every page in a script thread; a fast page switch started a second run while
     the first was still importing pandas (altair imports it lazily to validate a chart), and the
-    second saw "partially initialized module 'pandas'" (seen in the navigation test).
+    second saw "partially initialized module 'pandas'" (seen in the navigation test). The
+    analytics modules the pages import come too, so a page's first visit does not pay for them
+    and they are frozen out of the garbage collector with the libraries (see run).
     """
+    import ast
     import importlib
     import pkgutil
 
@@ -97,6 +107,13 @@ def _import_page_libraries() -> None:
 
     for module in pkgutil.iter_modules(analytics.charts.__path__):
         importlib.import_module(f"analytics.charts.{module.name}")
+    for page in sorted((ROOT / "pages").glob("*.py")):
+        for node in ast.parse(page.read_text()).body:
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            for name in names:
+                if name.split(".")[0] == "analytics":
+                    importlib.import_module(name)
 
 
 def streamlit_argv(host: str, port: int) -> list[str]:
@@ -104,13 +121,17 @@ def streamlit_argv(host: str, port: int) -> list[str]:
 
     WORKBENCH_UPLOAD_LIMIT_MB becomes ``server.maxUploadSize``, so the browser refuses a larger
     file before sending it and the server never buffers it (Streamlit's own default is 200 MB).
+    No file watcher: serve is not a development loop (`streamlit run app.py` still reloads on
+    save), and the watcher walked every imported module's path on each new session, about half
+    of the server's CPU per new tab.
 
-    >>> "--server.maxUploadSize" in streamlit_argv("127.0.0.1", 8501)
-    True
+    >>> argv = streamlit_argv("127.0.0.1", 8501)
+    >>> "--server.maxUploadSize" in argv, argv[argv.index("--server.fileWatcherType") + 1]
+    (True, 'none')
     """
     # Streamlit needs at least 1 MB; the Import page itself refuses files above a 0 MB setting.
     limit = max(1, get_settings().upload_limit_mb)
     return ["streamlit", "run", str(ROOT / "app.py"), "--server.address", host,
             "--server.port", str(port), "--server.headless", "true",
             "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
-            "--server.maxUploadSize", str(limit)]
+            "--server.maxUploadSize", str(limit), "--server.fileWatcherType", "none"]

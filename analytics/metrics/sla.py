@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -138,19 +137,6 @@ def contract_in_force(versions: list[Contract], first_day: date, last_day: date)
     return later[0] if later else None
 
 
-def _rule(rule: str, first: datetime) -> Any:
-    """The parsed RRULE from ``first`` (parsing costs more than expanding; rules repeat across
-    months, contracts and services, and a parsed rule is not changed by ``between``)."""
-    # Aware datetimes compare by instant: the zone must be part of the key, or a rule cached
-    # for UTC would answer for the same instant in Amsterdam.
-    return _parsed(rule, first.replace(tzinfo=None), str(first.tzinfo))
-
-
-@lru_cache(maxsize=4096)
-def _parsed(rule: str, wall: datetime, tz: str) -> Any:
-    return rrulestr(rule, dtstart=wall.replace(tzinfo=zone(tz)))
-
-
 def expand_exclusions(windows: pl.DataFrame, lo: datetime, hi: datetime, tz: str) -> pl.DataFrame:
     """Exclusion windows overlapping [lo, hi), with RRULE recurrences expanded.
 
@@ -168,17 +154,11 @@ def expand_exclusions(windows: pl.DataFrame, lo: datetime, hi: datetime, tz: str
         starts = [w["start"]]
         rule = w.get("recurrence")
         if rule:
-            first = w["start"].replace(tzinfo=ZoneInfo("UTC")).astimezone(z)
             try:
-                rr = _rule(rule, first)
-                occ = rr.between((lo - dur).replace(tzinfo=ZoneInfo("UTC")),
-                                 hi.replace(tzinfo=ZoneInfo("UTC")), inc=True)
+                starts = list(_recurrences(rule, w["start"], z.key, lo - dur, hi))
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"maintenance {w.get('external_id') or w.get('description')!r}: "
                                  f"recurrence: invalid RRULE {rule!r} ({exc})") from None
-            # dateutil keeps wall-clock fields; re-attach the zone so each occurrence gets its
-            # own UTC offset.
-            starts = [_utc(o.replace(tzinfo=None).replace(tzinfo=z)) for o in occ]
         for s in starts:
             if s < hi and s + dur > lo:
                 rows.append({"service": w.get("service"), "kind": w.get("kind") or "scheduled",
@@ -186,6 +166,21 @@ def expand_exclusions(windows: pl.DataFrame, lo: datetime, hi: datetime, tz: str
     return pl.DataFrame(rows, schema={"service": pl.String, "kind": pl.String,
                                       "start": pl.Datetime("us"), "end": pl.Datetime("us"),
                                       "description": pl.String})
+
+
+@lru_cache(maxsize=4096)
+def _recurrences(rule: str, start: datetime, tz: str, lo: datetime, hi: datetime,
+                 ) -> tuple[datetime, ...]:
+    """Starts (naive UTC) of the occurrences of ``rule`` from the first one at ``start`` (naive
+    UTC) that begin in [lo, hi], repeating on wall-clock time in ``tz``. Cached: a report
+    expands the same windows over the same months for every contract and service."""
+    z = zone(tz)
+    rr = rrulestr(rule, dtstart=start.replace(tzinfo=ZoneInfo("UTC")).astimezone(z))
+    utc = ZoneInfo("UTC")
+    occ = rr.between(lo.replace(tzinfo=utc), hi.replace(tzinfo=utc), inc=True)
+    # dateutil keeps wall-clock fields; re-attach the zone so each occurrence gets its own UTC
+    # offset.
+    return tuple(_utc(o.replace(tzinfo=None).replace(tzinfo=z)) for o in occ)
 
 
 def uptime_pct(period_minutes: float, excluded_minutes: float, downtime_outside: float,

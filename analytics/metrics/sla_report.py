@@ -83,18 +83,17 @@ def sla_details(report: pl.DataFrame, contracts: list[Contract], outages: pl.Dat
                         ("service", "kind", "recurrence", "description", "external_id"))
     excl_rows: list[dict] = []
     down_rows: list[dict] = []
-    # Rows share periods and zones: expand the recurrences (RRULE parsing dominates) and build
-    # the outage spans once per distinct period, not once per (contract, service) row.
+    # Every service of a contract (and every contract in one zone) shares its period's windows
+    # and outages: expanded once per period, not once per row.
     expanded: dict[tuple, pl.DataFrame] = {}
     spans: dict[datetime, pl.DataFrame] = {}
     for row in report.iter_rows(named=True):
         c = version_for(contracts, row["contract"], row["period_start"], row["period_end"])
         lo, hi, service = row["period_start"], row["period_end"], row["service"]
         kinds = ALWAYS_EXCLUDED + (("third_party",) if c.exclude_third_party else ())
-        key = (lo, hi, c.timezone)
-        if key not in expanded:
-            expanded[key] = expand_exclusions(maintenance, lo, hi, c.timezone)
-        windows = expanded[key].filter(
+        if (lo, hi, c.timezone) not in expanded:
+            expanded[lo, hi, c.timezone] = expand_exclusions(maintenance, lo, hi, c.timezone)
+        windows = expanded[lo, hi, c.timezone].filter(
             (pl.col("service").is_null() | (pl.col("service") == service))
             & pl.col("kind").is_in(list(kinds)))
         if hi not in spans:

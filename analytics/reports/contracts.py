@@ -128,7 +128,8 @@ def sla_history(engine: Engine, *, month: str, months: int = HISTORY_MONTHS) -> 
     frames = []
     for m in months_back(month, months):
         year, mon = parse_month(m)
-        rep = sla_compliance(engine, year=year, month=mon)  # NoData without contracts
+        # NoData without contracts; the rows only (no exclusion and downtime intervals).
+        rep = sla_compliance(engine, year=year, month=mon, details=False)
         frames.append(rep.rows.select(
             "contract", "customer", "service", "uptime_pct", "target_pct", "breached",
             "credit_amount", "currency", "downtime_minutes", "period_minutes", "excluded_minutes"

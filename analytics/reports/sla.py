@@ -18,7 +18,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from analytics.metrics.sla import Contract, sla_report
-from analytics.metrics.sla_report import sla_details
+from analytics.metrics.sla_report import DOWNTIME_SCHEMA, EXCLUSION_SCHEMA, sla_details
 from analytics.reports import BadRequest, NoData
 from analytics.store import queries
 from analytics.store.db import read_frame
@@ -101,13 +101,15 @@ class SlaReport:
 
 
 def sla_compliance(engine: Engine, *, year: int, month: int, contract_names: Sequence[str] = (),
-                   filters: Filters = Filters()) -> SlaReport:
+                   filters: Filters = Filters(), details: bool = True) -> SlaReport:
     """The SLA compliance report for ``year``-``month``.
 
     ``contract_names`` narrows to those contracts; ``filters.services`` / ``filters.teams``
     narrow to those services (a contract's service with no row in the service table is kept
     unless a filter excludes it). Unknown names are a :class:`BadRequest`; no contract in the
-    store is :class:`NoData`. The sidebar period does not apply: the month does.
+    store is :class:`NoData`. The sidebar period does not apply: the month does. Without
+    ``details`` the exclusion and downtime intervals are left empty (the rows are the same; a
+    history of months needs only them).
     """
     versions = contracts(engine)
     if not versions:
@@ -127,7 +129,8 @@ def sla_compliance(engine: Engine, *, year: int, month: int, contract_names: Seq
     flagged = outage_incidents(engine, lo, hi)
     try:
         rows = sla_report(versions, outages, windows, year, month, incidents=flagged)
-        excl, down = sla_details(rows, versions, outages, windows, flagged)
+        excl, down = (sla_details(rows, versions, outages, windows, flagged) if details else
+                      (pl.DataFrame(schema=EXCLUSION_SCHEMA), pl.DataFrame(schema=DOWNTIME_SCHEMA)))
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
     keep = pl.lit(True)

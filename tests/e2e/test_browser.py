@@ -21,9 +21,17 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port: the first free one of E2E_PORTS ("8720-8749", a shared machine's
+    range) when set, else any."""
+    first, _, last = os.environ.get("E2E_PORTS", "").partition("-")
+    for port in range(int(first), int(last or first) + 1) if first else [0]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port in E2E_PORTS={os.environ['E2E_PORTS']}")
 
 
 @pytest.fixture
