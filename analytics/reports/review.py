@@ -87,7 +87,7 @@ def slo_monthly(engine: Engine, months: list[str]) -> pl.DataFrame:
 def _slo_sums_from_copy(engine: Engine, lo: datetime, hi: datetime) -> pl.DataFrame | None:
     """slo_monthly's GROUP BY from the read copy's SLI samples (a period-filtered Parquet scan
     instead of a million-row SQL scan), or None when the copy is not current."""
-    from analytics.store.readcopy import scan
+    from analytics.store.copyscan import scan
 
     lazy = scan(engine, "sli_samples")
     if lazy is None:
