@@ -8,7 +8,7 @@ Rules (issue 3):
   one whose values are equal is left alone (and counted as unchanged);
 - new rows go through :func:`analytics.store.bulk.bulk_insert` (the fast path, staged through a
   scratch file for large SQLite batches, see ``staged_writes``); existing keys are looked up with
-  one query per table;
+  one query per table, references with index-backed set queries (:func:`~analytics.ingest.stored.lookup_refs`);
 - services the data names but the store does not know are created with ``confirmed=False``;
 - the batch (who, when, files with sha256, counts) is an ``import_batch`` row and an audit entry.
 
@@ -30,7 +30,7 @@ from sqlmodel import Session, SQLModel
 
 from analytics.ingest import pseudonym
 from analytics.ingest.columns import SPECS, Spec
-from analytics.ingest.stored import as_dtype, differs
+from analytics.ingest.stored import as_dtype, differs, lookup_refs
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
 from analytics.governance.events import ImportEvent
 from analytics.store import audit, models
@@ -330,26 +330,19 @@ class _Writer:
 
     def _lookup(self, spec: Spec, column: str, table: str, frame: pl.DataFrame) -> pl.Series:
         wanted = frame[column].drop_nulls().unique().to_list()
-        key = "name" if table == "slo" else "external_id"
-        found: dict[str, list[tuple[int, str]]] = {}
-        for part in _chunks(wanted):
-            sql = text(f'SELECT "{key}", id, source FROM "{table}" WHERE "{key}" IN :ids')
-            for ext, id_, src in self.conn.execute(sql.bindparams(bindparam("ids", expanding=True)),
-                                                   {"ids": part}):
-                found.setdefault(ext, []).append((id_, src))
-        resolved: dict[str, int] = {}
-        for ext, hits in found.items():
-            same = [i for i, s in hits if s == self.source]
-            if same or len(hits) == 1:
-                resolved[ext] = same[0] if same else hits[0][0]
-        ids = frame[column].replace_strict(resolved, default=None, return_dtype=pl.Int64)
+        hits = lookup_refs(self.conn, table, wanted)
+        # A row of this import's source wins (the natural key makes it the only one); otherwise
+        # the id must match exactly one row of any source.
+        resolved = hits.filter((pl.col("src") == self.source) | (pl.len().over("ext") == 1))
+        ids = frame[column].replace_strict(resolved["ext"], resolved["id"], default=None,
+                                           return_dtype=pl.Int64)
         missing = frame[column].is_not_null() & ids.is_null()
         if missing.any():
-            self._unresolved(spec, column, table, frame, missing, found)
+            self._unresolved(spec, column, table, frame, missing, hits)
         return ids
 
     def _unresolved(self, spec: Spec, column: str, table: str, frame: pl.DataFrame,
-                    missing: pl.Series, found: dict[str, list[tuple[int, str]]]) -> None:
+                    missing: pl.Series, hits: pl.DataFrame) -> None:
         bad = frame.filter(missing)
         if not self.strict:
             examples = ", ".join(bad[column].unique(maintain_order=True).head(3).to_list())
@@ -358,8 +351,13 @@ class _Writer:
                 f"store nor this import (e.g. {examples}); the link was left empty")
             return
         self.total += bad.height
-        for f, r, v in bad.select(FILE, ROW, column).head(21 - len(self.problems)).iter_rows():
-            why = (f"matches {table} rows of several sources ({', '.join(s for _, s in found[v])}); "
+        shown = bad.select(FILE, ROW, column).head(21 - len(self.problems))
+        found: dict[str, list[str]] = {}
+        for ext, src in (hits.filter(pl.col("ext").is_in(shown[column].implode()))
+                         .sort("ext", "src").select("ext", "src").iter_rows()):
+            found.setdefault(ext, []).append(src)
+        for f, r, v in shown.iter_rows():
+            why = (f"matches {table} rows of several sources ({', '.join(found[v])}); "
                    "import with the same --source" if v in found
                    else f"no {table} with this id in the store or in this import")
             self.problems.append(Problem(f, r, column, v, why))

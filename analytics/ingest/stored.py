@@ -3,6 +3,8 @@ backend typed like the import's frame, and which rows changed (an upsert rewrite
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 
@@ -28,3 +30,73 @@ def differs(seen: pl.DataFrame, values: list[str]) -> pl.Series:
         return pl.Series([False] * seen.height, dtype=pl.Boolean)
     exprs = [pl.col(c).ne_missing(pl.col(f"{c}__old")) for c in values]
     return seen.select(pl.any_horizontal(exprs)).to_series()
+
+
+# Distinct values of the natural key's leading column, one index probe each (a loose index
+# scan), on both backends: a table holds rows of a handful of sources however many rows.
+_SOURCES = ('WITH RECURSIVE s(v) AS (SELECT min(source) FROM "{t}" UNION ALL '
+            'SELECT (SELECT min(source) FROM "{t}" WHERE source > s.v) FROM s WHERE s.v IS NOT NULL) '
+            'SELECT v FROM s WHERE v IS NOT NULL')
+
+
+def lookup_refs(conn: Any, table: str, wanted: list[str]) -> pl.DataFrame:
+    """``ext``, ``id``, ``src`` (external id, id, source) of every row of ``table`` whose
+    external id is in ``wanted``, whatever its source, read on ``conn`` (a SQLAlchemy
+    Connection, inside its transaction); SLOs are referred to by their unique name. On SQLite
+    more rows may come back (ids not wanted): the caller joins on ``ext``.
+
+    The natural-key index is ``(source, external_id)``: ``external_id IN (…)`` alone scans the
+    whole table once per query (2 s per 500 ids on 1M deployments), so the query names every
+    source the table holds and each id is one index probe per source. When the ids are a large
+    share of the table, one scan of that index is cheaper still (0.8 µs a row against 2.4 µs an id).
+    """
+    schema = {"ext": pl.String, "id": pl.Int64, "src": pl.String}
+    if not wanted:
+        return pl.DataFrame(schema=schema)
+    sqlite = conn.dialect.name == "sqlite"
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        if table == "slo":
+            rows = []
+            for i in range(0, len(wanted), 500):
+                part = wanted[i:i + 500]
+                marks = ", ".join(["?" if sqlite else "%s"] * len(part))
+                cur.execute(f"SELECT name, id, source FROM slo WHERE name IN ({marks})", part)
+                rows += cur.fetchall()
+        elif not sqlite:
+            cur.execute(f'SELECT external_id, id, source FROM "{table}" WHERE source = ANY(%s) '
+                        f"AND external_id = ANY(%s)", (_sources(cur, table), wanted))
+            rows = cur.fetchall()
+        else:
+            rows = _sqlite_refs(conn, cur, table, wanted)
+    finally:
+        cur.close()
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _sources(cur: Any, table: str) -> list[str]:
+    cur.execute(_SOURCES.format(t=table))
+    return [r[0] for r in cur.fetchall()]
+
+
+def _sqlite_refs(conn: Any, cur: Any, table: str, wanted: list[str]) -> list[tuple[str, int, str]]:
+    import sqlite3
+
+    cur.execute(f'SELECT max(id) FROM "{table}"')
+    if 3 * len(wanted) >= (cur.fetchone()[0] or 0):
+        cur.execute(f'SELECT external_id, id, source FROM "{table}"')
+        return cur.fetchall()
+    sources = _sources(cur, table)
+    if not sources:
+        return []
+    limit = conn.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    size = max(min(limit - len(sources), 20_000), 1)
+    in_sources = ", ".join("?" * len(sources))
+    rows = []
+    for i in range(0, len(wanted), size):
+        part = wanted[i:i + size]
+        cur.execute(f'SELECT external_id, id, source FROM "{table}" WHERE source IN '
+                    f'({in_sources}) AND external_id IN ({", ".join("?" * len(part))})',
+                    [*sources, *part])
+        rows += cur.fetchall()
+    return rows

@@ -14,8 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -171,28 +170,24 @@ def _can_stage(conn: Any) -> bool:
 def _insert_staged(conn: Any, table: str, prepared: pl.DataFrame) -> None:
     """Write ``prepared`` to scratch SQLite files with ADBC, attach them, copy them in with SQL.
 
-    The rows go in ``STAGE_PARTS`` growing slices, and ADBC writes slice i+1 in a worker thread
-    while SQLite copies slice i (both release the GIL), so staging costs little more than the copy.
+    The rows go in ``STAGE_PARTS`` growing slices, and ADBC writes slice i+1 in one child process
+    (started once for every slice) while SQLite copies slice i here, so staging costs little more
+    than the copy.
     Each scratch file is only ever open in one SQLite library at a time (ADBC closes it before
     the stdlib driver attaches it), so the two libraries' POSIX locks never meet on one file.
     """
+    from analytics.store.sqlite_child import write_scratches
+
     state = conn.info[_STAGE_KEY]
     prepared = prepared.with_columns(pl.col(c).cast(pl.Int64) for c, t in prepared.schema.items()
                                      if t == pl.Null)
     folder = _scratch_dir(state, int(prepared.estimated_size()))
     parts = _graded_slices(prepared, STAGE_PARTS)
     cols = ", ".join(f'"{c}"' for c in prepared.columns)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        def stage(part: pl.DataFrame) -> Future[tuple[str, Path]]:
-            alias = f"stage{len(state['attached'])}"
-            state["attached"].append(alias)  # reserved now, attached below
-            path = folder / f"{alias}.db"
-            return pool.submit(lambda: (alias, _write_scratch(path, part)))
-        pending = stage(parts[0])
-        for i in range(len(parts)):
-            alias, path = pending.result()
-            if i + 1 < len(parts):
-                pending = stage(parts[i + 1])
+    aliases = [f"stage{len(state['attached']) + i}" for i in range(len(parts))]
+    state["attached"] += aliases  # reserved now, attached below
+    with closing(write_scratches([(folder / f"{a}.db", p) for a, p in zip(aliases, parts, strict=True)])) as ready:
+        for alias, path in zip(aliases, ready, strict=True):
             conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (str(path),))
             # A plain table scans in rowid order, so rows keep the order the caller sorted.
             conn.exec_driver_sql(f'INSERT INTO main."{table}" ({cols}) SELECT {cols} FROM {alias}.rows')
@@ -208,14 +203,6 @@ def _graded_slices(frame: pl.DataFrame, parts: int) -> list[pl.DataFrame]:
     total = sum(weights)
     cuts = [0, *(frame.height * sum(weights[:i]) // total for i in range(1, parts)), frame.height]
     return [frame.slice(a, b - a) for a, b in pairwise(cuts) if b > a]
-
-
-def _write_scratch(path: Path, frame: pl.DataFrame) -> Path:
-    """Ingest ``frame`` into table ``rows`` of a new SQLite file with ADBC, in a child process
-    (:mod:`analytics.store.sqlite_child`: never a second SQLite library in this process)."""
-    from analytics.store.sqlite_child import write_scratch
-
-    return write_scratch(path, frame)
 
 
 def insert_new(conn: Any, table: str, frame: pl.DataFrame) -> int:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 from sqlalchemy import Engine
 
+from analytics.store.frametypes import month_rows
 from analytics.store.readcopy import FORMAT, SOURCES, TABLES, copy_dir, log, manifest
 
 if TYPE_CHECKING:
@@ -113,12 +114,4 @@ def months(engine: Engine, table: str, ts: str) -> pl.DataFrame | None:
     if side is not None and data is not None and ts == TABLES[table].ts and side.is_file() \
             and side.stat().st_mtime_ns >= data.stat().st_mtime_ns:
         return pl.read_parquet(side)
-    return _month_rows(lazy, ts).collect()
-
-
-def _month_rows(lazy: pl.LazyFrame, ts: str) -> pl.LazyFrame:
-    """month ("YYYY-MM"), n, lo, hi of the non-null values of ``ts``, in month order."""
-    return (lazy.select(ts).drop_nulls()
-            .group_by(month=pl.col(ts).dt.strftime("%Y-%m"))
-            .agg(n=pl.len().cast(pl.Int64), lo=pl.col(ts).min(), hi=pl.col(ts).max())
-            .sort("month"))
+    return month_rows(lazy, ts).collect()

@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from analytics.store import models  # noqa: F401  (registers every table on SQLModel.metadata)
+from analytics.store.frametypes import typed_frame
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # New SQLite stores use 32 KiB pages instead of 4 KiB: an analytics store is written in bulk and
@@ -239,61 +240,7 @@ def read_frame(engine: Engine, sql: str, params: Sequence[Any] = ()) -> pl.DataF
     return _typed(frame)
 
 
-def _dates_only(values: pl.Series) -> bool:
-    """True when every non-null text value is a bare ISO date.
-
-    >>> _dates_only(pl.Series(["2025-11-23", None])), _dates_only(pl.Series(["2025-11-23 10:00:00"]))
-    (True, False)
-    """
-    present = values.drop_nulls()
-    return present.len() > 0 and bool(present.str.contains(r"^\d{4}-\d{2}-\d{2}$").all())
-
-
-_NARROW_INTS = (pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16, pl.UInt32)
-
-
 def _typed(frame: pl.DataFrame) -> pl.DataFrame:
-    dts, bools = _typed_columns()
-    fixes = []
-    for name, dtype in frame.schema.items():
-        if name in bools and dtype != pl.Boolean:
-            fixes.append(pl.col(name).cast(pl.Boolean))
-        elif dtype in _NARROW_INTS or dtype == pl.UInt64:
-            # PostgreSQL INTEGER arrives as Int32 and polars sums wrap at 2**31 silently (a
-            # checksum of ids came out mod 2**32): counts, ids and sums are Int64 everywhere.
-            fixes.append(pl.col(name).cast(pl.Int64))
-        elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
-            # PostgreSQL timestamptz (also of max()/min() under any alias): naive UTC, as stored.
-            fixes.append(pl.col(name).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-                         .dt.cast_time_unit("us"))
-        elif dtype == pl.String and name not in dts and _looks_like_timestamp(frame[name]):
-            # SQLite returns min()/max() and other expressions over timestamps as text.
-            fixes.append(_parse_ts(name))
-        elif name in dts or name.endswith("_at"):
-            if dtype == pl.String and _dates_only(frame[name]):
-                # A DATE column sharing its name with a DATETIME one elsewhere (effective_from):
-                # a date, as PostgreSQL returns it, not a timestamp parse that yields nulls.
-                fixes.append(pl.col(name).str.to_date("%Y-%m-%d", strict=False))
-            elif dtype == pl.String:
-                fixes.append(_parse_ts(name))
-            elif dtype == pl.Null or (frame.height == 0 and not isinstance(dtype, pl.Datetime)):
-                # No rows (or only NULLs) carry no type information from SQLite.
-                fixes.append(pl.col(name).cast(pl.Datetime("us")))
-            elif isinstance(dtype, pl.Datetime):
-                col = pl.col(name)
-                if dtype.time_zone is not None:
-                    col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-                fixes.append(col.dt.cast_time_unit("us"))
-    return frame.with_columns(fixes) if fixes else frame
+    return typed_frame(frame, *_typed_columns())
 
-
-def _parse_ts(name: str) -> pl.Expr:
-    # An explicit format is 2-3x faster than inference; SQLite text is always in this shape.
-    return pl.col(name).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=False)
-
-
-def _looks_like_timestamp(column: pl.Series) -> bool:
-    # Look at a prefix only: copying a million-row string column to find one value is not free.
-    first = column.head(64).drop_nulls().head(1)
-    return first.len() == 1 and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?", first[0]) is not None
 

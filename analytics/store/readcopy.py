@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,13 +27,11 @@ import polars as pl
 from sqlalchemy import Engine, text
 
 from analytics.store.db import read_frame
+from analytics.store.frametypes import ROW_GROUP_ROWS, write_copy_file  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-# Rows per Parquet row group: small enough that a one-month filter on a multi-year table skips
-# most groups by their min/max, large enough that a full scan is not dominated by group overhead.
-ROW_GROUP_ROWS = 65_536
 # Bumped when the layout of the files changes; a copy with another format is not read.
 FORMAT = 2  # 2: tickets carry first_response_at
 
@@ -146,15 +145,6 @@ def _column_types() -> dict[str, pl.DataType]:
     return out
 
 
-def _typed_for_copy(frame: pl.DataFrame) -> pl.DataFrame:
-    """Give columns whose type SQLite left open (all NULL: ``pl.Null``) their model's type, so
-    that a filtered scan has one schema whatever rows it keeps."""
-    types = _column_types()
-    fixes = [pl.col(c).cast(types.get(c, pl.String)) for c, t in frame.schema.items()
-             if t == pl.Null]
-    return frame.with_columns(fixes) if fixes else frame
-
-
 # Store tables each file is read from: a write to none of them leaves the file as it is.
 SOURCES: dict[str, frozenset[str]] = {
     "deployments": frozenset({"deployment", "service"}),
@@ -243,20 +233,30 @@ def _write_tables(engine: Engine, folder: Path, names: list[str]) -> dict[str, i
     if not names:
         return {}
     if engine.dialect.name == "sqlite" and _rows(engine, names) >= CHILD_ROWS:
-        import subprocess
-        import sys
+        from analytics.store.db import _typed_columns
+        from analytics.store.sqlite_child import copy_tables
 
-        root = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
-        done = subprocess.run(
-            [sys.executable, "-m", "analytics.store.readcopy",
-             engine.url.render_as_string(hide_password=False), str(folder), *names],
-            env=env, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"read copy child failed: {done.stderr.strip()[-500:]}")
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        dts, bools = _typed_columns()
+        return copy_tables(engine.url.database or "", folder,
+                           [(n, *_child_sql(TABLES[n])) for n in names],
+                           sorted(dts), sorted(bools), _column_types())
     return {name: _write(folder, name, read_frame(engine, TABLES[name].sql)) for name in names}
+
+
+def _child_sql(table: CopyTable) -> tuple[str, str, str | None]:
+    """(SELECT, time column, service join) for the child: a file whose SELECT joins the service
+    table gets it without the service columns, which the child joins itself ("inner" or "left").
+
+    >>> _child_sql(TABLES["csat"])[0].split()[:4], _child_sql(TABLES["csat"])[2]
+    (['SELECT', 'r.id,', 'r.service_id,', 'r.responded_at,'], 'left')
+    >>> _child_sql(TABLES["changes"])[2] is None
+    True
+    """
+    found = re.search(r"(LEFT )?JOIN service s ON s\.id = \w+\.service_id", table.sql)
+    if found is None or f"{_SERVICE}," not in table.sql:
+        return table.sql, table.ts, None
+    base = table.sql.replace(f"{_SERVICE},", "").replace(found.group(0), "")
+    return base, table.ts, "left" if found.group(1) else "inner"
 
 
 def _rows(engine: Engine, names: list[str]) -> int:
@@ -270,50 +270,7 @@ def _rows(engine: Engine, names: list[str]) -> int:
 
 def _write(folder: Path, name: str, frame: pl.DataFrame) -> int:
     """Write one file: sorted by its time column, to a temporary name, then renamed."""
-    frame = _typed_for_copy(frame).sort(TABLES[name].ts, nulls_last=True)
-    path = folder / f"{name}.parquet"
-    tmp = folder / f".{name}.parquet.{os.getpid()}.tmp"
-    frame.write_parquet(tmp, row_group_size=ROW_GROUP_ROWS, statistics=True)
-    os.replace(tmp, path)
-    # The per-month counts that set default periods, written once with the file instead of
-    # grouping millions of rows in every report and page session (see :func:`months`).
-    from analytics.store.copyscan import _month_rows
-
-    side = folder / f".{name}.months.{os.getpid()}.tmp"
-    _month_rows(frame.lazy(), TABLES[name].ts).collect().write_parquet(side)
-    os.replace(side, folder / f"{name}.months.parquet")
-    return frame.height
-
-
-def _child(url: str, folder: str, names: list[str]) -> dict[str, int]:
-    """In the child process only: read ``names`` through ADBC's SQLite (Arrow) and write them.
-
-    This process opens the store with nothing else, so ADBC's bundled SQLite is the only one
-    that touches the file here; the parent's stdlib connection lives in another process.
-    """
-    from analytics.store.db import _typed, adbc_connect
-
-    conn = adbc_connect(url)
-    out = {}
-    try:
-        for name in names:
-            cur = conn.cursor()
-            cur.execute(TABLES[name].sql)
-            frame = pl.from_arrow(cur.fetch_arrow_table())
-            cur.close()
-            assert isinstance(frame, pl.DataFrame)
-            out[name] = _write(Path(folder), name, _cast_to_models(_typed(frame)))
-    finally:
-        conn.close()
-    return out
-
-
-def _cast_to_models(frame: pl.DataFrame) -> pl.DataFrame:
-    # ADBC infers a type per column from its values: an empty table's text column comes back
-    # as int64. The model's type is the truth (the sqlite3 read path agrees on non-empty data).
-    types = _column_types()
-    return frame.with_columns(pl.col(c).cast(types[c]) for c, t in frame.schema.items()
-                              if c in types and t != types[c])
+    return write_copy_file(folder, name, frame, TABLES[name].ts, _column_types())
 
 
 def refresh_quietly(engine: Engine, changed: set[str] | None = None) -> dict[str, Any] | None:
@@ -346,9 +303,3 @@ def manifest(engine: Engine) -> dict[str, Any] | None:
         return json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError):
         return None
-
-
-if __name__ == "__main__":  # the child process of _write_tables: url, folder, table names
-    import sys
-
-    print(json.dumps(_child(sys.argv[1], sys.argv[2], sys.argv[3:])))

@@ -5,7 +5,9 @@ ADBC bundles its own SQLite. Two SQLite libraries in one process break SQLite's 
 opening and closing the store, then another process committing, gave "database disk image is
 malformed" in 4 of 4 runs (issue 17). So the app and CLI processes never load it; they hand the
 rows over as an Arrow IPC file to this script, run as its own process (``python <this file>``,
-importing only polars and ADBC), which writes them and exits.
+importing only polars, ADBC's low-level module and :mod:`analytics.store.frametypes`: it starts
+in a quarter of the CPU time the app's modules take), which writes them and exits. The read
+copy's large SQLite reads run here too (:func:`copy_tables`).
 """
 
 from __future__ import annotations
@@ -14,30 +16,72 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 
-def run(*args: str) -> None:
-    """Run this file as a child process with ``args``; raise with its stderr on failure."""
+def run(*args: str) -> str:
+    """Run this file as a child process with ``args``; its stdout (raise with its stderr on failure)."""
     # -P: the script's folder (analytics/store, with modules named db, version…) is not on path.
     done = subprocess.run([sys.executable, "-P", str(Path(__file__).resolve()), *args],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"SQLite child process failed: {done.stderr.strip()[-800:]}")
+    return done.stdout
 
 
-def write_scratch(path: Path, frame: pl.DataFrame) -> Path:
-    """Write ``frame`` as table ``rows`` of a new SQLite file ``path`` (in a child process)."""
-    ipc = path.with_suffix(".arrow")
-    frame.write_ipc(ipc)
+def copy_tables(database: str, folder: Path, plan: list[tuple[str, str, str, str | None]], dts: list[str],
+                bools: list[str], types: dict[str, pl.DataType]) -> dict[str, int]:
+    """Write read-copy files from the SQLite store ``database`` in a child process; rows per file.
+
+    ``plan`` holds (file name, SELECT, time column, service join) per file: when the join is
+    "inner" or "left", the SELECT leaves out the service columns and they are joined here
+    (:func:`analytics.store.frametypes.join_service`). ``dts``, ``bools`` and ``types`` type the
+    columns as :mod:`analytics.store.frametypes` does in the parent's own reads.
+    """
+    from analytics.store.frametypes import DTYPES
+
+    names = {v: k for k, v in DTYPES.items()}
+    spec = {"database": database, "folder": str(folder), "plan": plan, "dts": dts,
+            "bools": bools, "types": {c: names[t] for c, t in types.items()}}
+    with tempfile.TemporaryDirectory(prefix="slw-copy-") as tmp:
+        path = Path(tmp) / "plan.json"
+        path.write_text(json.dumps(spec))
+        out = run("copy", str(path))
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def write_scratches(parts: list[tuple[Path, pl.DataFrame]]) -> Iterator[Path]:
+    """Write each frame as table ``rows`` of a new SQLite file, all in ONE child process, and
+    yield each path as soon as it is written (the caller copies slice i while the child writes
+    slice i+1). Use it under ``contextlib.closing``: closing it early stops the child.
+
+    One child for every slice: a child's start (Python, polars, ADBC) costs ~0.3 CPU-s.
+    """
+    ipcs = [path.with_suffix(".arrow") for path, _ in parts]
+    for ipc, (_, frame) in zip(ipcs, parts, strict=True):
+        frame.write_ipc(ipc)
+    args = [str(a) for ipc, (path, _) in zip(ipcs, parts, strict=True) for a in (ipc, path)]
+    proc = subprocess.Popen([sys.executable, "-P", str(Path(__file__).resolve()), "scratch", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        run("scratch", str(ipc), str(path))
+        assert proc.stdout is not None and proc.stderr is not None
+        for path, _ in parts:
+            if proc.stdout.readline().strip() != str(path):
+                proc.wait()
+                raise RuntimeError(f"SQLite child process failed: {proc.stderr.read().strip()[-800:]}")
+            yield path
+        if proc.wait() != 0:
+            raise RuntimeError(f"SQLite child process failed: {proc.stderr.read().strip()[-800:]}")
     finally:
-        ipc.unlink(missing_ok=True)
-    return path
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for ipc in ipcs:
+            ipc.unlink(missing_ok=True)
 
 
 def load(database: str, frames: dict[str, pl.DataFrame], drop: list[str],
@@ -55,6 +99,12 @@ def load(database: str, frames: dict[str, pl.DataFrame], drop: list[str],
         plan.write_text(json.dumps({"database": database, "tables": tables, "drop": drop,
                                     "create": create}))
         run("load", str(plan))
+
+
+def _scratches(args: list[str]) -> None:
+    for ipc, path in zip(args[::2], args[1::2], strict=True):
+        _scratch(ipc, path)
+        print(path, flush=True)  # the parent attaches this file while the next one is written
 
 
 def _scratch(ipc: str, path: str) -> None:
@@ -102,9 +152,49 @@ def _load(plan_file: str) -> None:
         conn.close()
 
 
+def _copy(plan_file: str) -> None:
+    import adbc_driver_manager as adbc
+    import adbc_driver_sqlite
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # -P left the repository out
+    from analytics.store.frametypes import (DTYPES, SERVICE_SQL, cast_to_types, join_service,
+                                            typed_frame, write_copy_file)
+
+    spec: dict[str, Any] = json.loads(Path(plan_file).read_text())
+    types = {c: DTYPES[t] for c, t in spec["types"].items()}
+    dts, bools = frozenset(spec["dts"]), frozenset(spec["bools"])
+    database = adbc_driver_sqlite.connect(spec["database"])
+    conn = adbc.AdbcConnection(database)
+    out = {}
+    try:
+        conn.set_autocommit(False)  # one read transaction: every file of the same snapshot
+        def query(sql: str) -> pl.DataFrame:
+            stmt = adbc.AdbcStatement(conn)
+            try:
+                stmt.set_sql_query(sql)
+                stream, _ = stmt.execute_query()
+                return pl.DataFrame(stream)
+            finally:
+                stmt.close()
+
+        for name, sql, ts, how in spec["plan"]:
+            frame = query(sql)
+            if how is not None:
+                frame = join_service(frame, query(SERVICE_SQL), how)
+            frame = cast_to_types(typed_frame(frame, dts, bools), types)
+            out[name] = write_copy_file(Path(spec["folder"]), name, frame, ts, types)
+        conn.rollback()
+    finally:
+        conn.close()
+        database.close()
+    print(json.dumps(out))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "scratch":
-        _scratch(sys.argv[2], sys.argv[3])
+        _scratches(sys.argv[2:])
+    elif sys.argv[1] == "copy":
+        _copy(sys.argv[2])
     elif sys.argv[1] == "load":
         _load(sys.argv[2])
     else:
