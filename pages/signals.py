@@ -66,7 +66,10 @@ st.header("Open signals")
 if rows.height == 0:
     st.caption("No open signal for this choice.")
 else:
-    st.dataframe(rows, hide_index=True, width="stretch", column_config={
+    # People read the kind's label; the CSV keeps the rule's key (what the dedup key holds).
+    shown = rows.with_columns(pl.col("kind").replace(KIND_LABELS))
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+        "kind": st.column_config.TextColumn("Kind", width="medium"),
         "delivery": st.column_config.TextColumn(width="medium"),
         "summary": st.column_config.TextColumn(width="large"),
         "evidence": st.column_config.TextColumn(width="large")})

@@ -52,4 +52,7 @@ def test_page_lists_signals_with_owner_and_delivery_state(engine, page_for):
     assert delivery["acme:idp"] == "not queued"  # identity has no route in this config
     teams = dict(zip(table["subject"], table["team"], strict=True))
     assert teams["idp:change_failure_rate"] == "identity"
+    # Each signal's kind in words, the label its metric tile has (not the rule's key).
+    kinds = dict(zip(table["subject"], table["kind"], strict=True))
+    assert kinds["acme:pay"] in metrics and "_" not in "".join(kinds.values())
     assert [h.value for h in at.header] == ["Open signals", "Delivery"]
