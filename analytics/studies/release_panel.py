@@ -147,8 +147,7 @@ class Panel:
             n_s, n_codes = code.shape[0], 4 ** len(groups)
             cell = (np.arange(n_s)[:, None] * HOURS_PER_WEEK + self.hour_of_week()[None, :]) * n_codes
             cell += code
-            code = cell
-            key_flat, size = code.ravel(), n_s * HOURS_PER_WEEK * n_codes
+            key_flat, size = cell.ravel(), n_s * HOURS_PER_WEEK * n_codes
             shape = (n_s, HOURS_PER_WEEK, n_codes)
             self._open[key] = {
                 "hours": np.bincount(key_flat, minlength=size).astype(float).reshape(shape),
@@ -178,8 +177,9 @@ def _events(frame: pl.DataFrame, ts: str, ids: np.ndarray, t0: datetime, n_t: in
         s = table[found]
     else:
         s = np.searchsorted(ids, found)
-    k = s * n_t + ev["t"].to_numpy()
-    return k, (ev["w"].to_numpy() if weight is not None else None)
+    s *= n_t  # in place: 5M-row arrays
+    s += ev["t"].to_numpy()
+    return s, (ev["w"].to_numpy() if weight is not None else None)
 
 
 def ticket_weight(weights: dict[str, dict[str, float]]) -> pl.Expr:
