@@ -26,6 +26,19 @@ TICKET_COLUMNS = ("external_id", "opened_at", "severity", "user_role", "transact
                   "channel")
 INCIDENT_COLUMNS = ("external_id", "opened_at", "severity", "title", "resolved_at")
 DRILL_ROWS = 200
+# The only columns the study reads: the frames are cut to them at once, so the other columns
+# (ticket text, customer ids, …) do not stay in memory through the study.
+STUDY_COLUMNS = {
+    "deployments": ("id", "service_id", "service", "environment", "finished_at", "status",
+                    "is_rollback"),
+    "tickets": ("service_id", "opened_at", "user_role", "transaction_criticality"),
+    "incidents": ("service_id", "opened_at"),
+}
+
+
+def _cut(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """``frame`` with only the :data:`STUDY_COLUMNS` it has (the study names any missing)."""
+    return frame.select([c for c in STUDY_COLUMNS[name] if c in frame.columns])
 
 
 def window_of(window_hours: float | None) -> float:
@@ -63,9 +76,10 @@ def release_impact(engine: Engine, *, filters: Filters, window_hours: float | No
         raise BadRequest(f"the post-release window must be at least 1 hour, got {hours:g}")
     start, end = period_of(engine, filters)
     window = timedelta(hours=hours)
-    deployments = queries.deployments(engine, filters, pad_before=window, pad_after=window)
-    tickets = queries.tickets(engine, filters)
-    incidents = queries.incidents(engine, filters)
+    deployments = _cut(queries.deployments(engine, filters, pad_before=window, pad_after=window),
+                       "deployments")
+    tickets = queries.tickets(engine, filters, columns=STUDY_COLUMNS["tickets"])
+    incidents = _cut(queries.incidents(engine, filters), "incidents")
     envs = (filters.environment,) if filters.environment else None
     try:
         out = study(deployments, tickets, incidents, window_hours=hours, start=start, end=end,

@@ -1,0 +1,105 @@
+"""The release panel's shared window counts and cell totals against direct, loop-built ones."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from analytics.studies.release_impact import _spec_cells, fit_windows, release_excess
+from analytics.studies.release_panel import HOURS_PER_WEEK, hourly_panel
+
+T0 = datetime(2026, 3, 2)  # a Monday
+DAYS = 10
+
+
+def _frames(seed: int, unknown: bool = False) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Three services, releases close enough for windows to overlap, random tickets."""
+    rng = np.random.default_rng(seed)
+    n_rel, n_tk = 40, 3000
+    status = rng.choice(["success", "failed", "rolled_back"], n_rel).astype(object)
+    if unknown:
+        status[:5] = None  # releases without a status: in "all" only
+    dep = pl.DataFrame({
+        "id": np.arange(1, n_rel + 1), "service_id": rng.integers(1, 4, n_rel),
+        "environment": "production", "is_rollback": False, "status": list(status),
+        # some releases before the period: their windows still reach into it
+        "finished_at": [T0 + timedelta(minutes=int(m)) for m in rng.integers(-3000, DAYS * 1440, n_rel)]},
+        schema_overrides={"status": pl.String})
+    tk = pl.DataFrame({
+        "service_id": rng.integers(1, 4, n_tk),
+        "opened_at": [T0 + timedelta(minutes=int(m)) for m in rng.integers(0, DAYS * 1440, n_tk)],
+        "user_role": rng.choice(["end_user", "admin"], n_tk),
+        "transaction_criticality": rng.choice(["low", "critical"], n_tk)})
+    inc = tk.sample(200, seed=seed).select("service_id", "opened_at")
+    return dep, tk, inc
+
+
+def _open_by_loop(panel, which: str, window: int, before: bool) -> np.ndarray:  # noqa: ANN001
+    """Open windows per (service, hour), marked release by release."""
+    out = np.zeros(panel.tickets.shape, dtype=int)
+    for s, r, failed in panel.releases.select("s", "r", "failed").iter_rows():
+        if which != "all" and failed != (which == "failed"):
+            continue
+        lo, hi = (r - window, r) if before else (r + 1, r + window + 1)
+        out[s, max(lo, 0):max(min(hi, panel.hours), 0)] += 1
+    return out
+
+
+@pytest.mark.parametrize("unknown", [False, True])
+@pytest.mark.parametrize("before", [False, True])
+@pytest.mark.parametrize("which", ["all", "failed", "success"])
+def test_flags_count_open_windows_like_a_loop(which: str, before: bool, unknown: bool) -> None:
+    panel = hourly_panel(*_frames(3, unknown), start=T0, end=T0 + timedelta(days=DAYS))
+    expected = _open_by_loop(panel, which, 30, before)
+    assert expected.max() >= 2  # overlapping windows are exercised
+    np.testing.assert_array_equal(panel.flags(which, 30, before=before, count=True), expected)
+    np.testing.assert_array_equal(panel.flags(which, 30, before=before), expected > 0)
+
+
+@pytest.mark.parametrize("unknown", [False, True])
+@pytest.mark.parametrize("which", [("all",), ("failed", "success"), ("success",)])
+def test_model_cells_equal_a_direct_pass(which: tuple[str, ...], unknown: bool) -> None:
+    """Merged per-group cells are exactly the totals of one pass over the model's own states."""
+    panel = hourly_panel(*_frames(5, unknown), start=T0, end=T0 + timedelta(days=DAYS))
+    window, lead = 30, 12
+    bits = [_open_by_loop(panel, w, n, before) > 0 for w in which
+            for n, before in ((window, False), (lead, True))]
+    code = sum(b.astype(int) << i for i, b in enumerate(bits))
+    how = (np.arange(panel.hours) + 0) % HOURS_PER_WEEK  # T0 is Monday 00:00
+    for kind in ("tickets", "incidents"):
+        y, n = _spec_cells(panel, kind, which, window, lead)
+        want_y, want_n = np.zeros_like(y), np.zeros_like(n)
+        counts = getattr(panel, kind)
+        for s in range(counts.shape[0]):
+            for t in range(panel.hours):
+                want_y[s, how[t], code[s, t]] += counts[s, t]
+                want_n[s, how[t], code[s, t]] += 1
+        np.testing.assert_array_equal(y, want_y)
+        np.testing.assert_array_equal(n, want_n)
+
+
+def test_excess_window_sums_equal_direct_slices() -> None:
+    dep, tk, inc = _frames(7)
+    end = T0 + timedelta(days=DAYS)
+    panel = hourly_panel(dep, tk, inc, start=T0, end=end)
+    base = fit_windows(panel, "tickets", ("failed", "success"), 24).baseline()
+    rr = {"failed": 1.5, "success": 1.2}
+    per = release_excess(panel, base, 24, rr, start=T0, end=end)
+    share = {True: 1.5 - 1.0, False: 1.2 - 1.0}  # rate ratio − 1
+    denom = (panel.flags("failed", 24, count=True) * (1.5 - 1.0)
+             + panel.flags("success", 24, count=True) * (1.2 - 1.0))
+    rows = panel.releases.filter(pl.col("finished_at") >= T0)
+    assert per.height == rows.height > 0
+    by_id = {r["id"]: r for r in per.iter_rows(named=True)}
+    for rid, s, r, failed in rows.select("id", "s", "r", "failed").iter_rows():
+        lo, hi = min(r + 1, panel.hours), min(r + 25, panel.hours)
+        got = by_id[rid]
+        assert got["observed"] == panel.tickets[s, lo:hi].sum()
+        assert got["incidents"] == panel.incidents[s, lo:hi].sum()
+        assert got["expected"] == pytest.approx(base[s, lo:hi].sum(), rel=1e-9, abs=1e-9)
+        own = (panel.tickets[s, lo:hi] - base[s, lo:hi]) / denom[s, lo:hi]
+        assert got["excess"] == pytest.approx(share[failed] * own.sum(), rel=1e-9, abs=1e-9)
+        assert got["complete"] == (hi - lo == 24)
