@@ -78,7 +78,7 @@ def release_impact(engine: Engine, *, filters: Filters, window_hours: float | No
     window = timedelta(hours=hours)
     deployments = _cut(queries.deployments(engine, filters, pad_before=window, pad_after=window),
                        "deployments")
-    tickets = queries.tickets(engine, filters, columns=STUDY_COLUMNS["tickets"])
+    tickets = _cut(queries.tickets(engine, filters, columns=STUDY_COLUMNS["tickets"]), "tickets")
     incidents = _cut(queries.incidents(engine, filters), "incidents")
     envs = (filters.environment,) if filters.environment else None
     try:
