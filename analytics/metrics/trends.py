@@ -104,7 +104,8 @@ def degraded_runs(frame: pl.DataFrame, *, keys: Sequence[str], run: int = 3,
 def bootstrap_median_ci(values: Sequence[float] | np.ndarray | pl.Series, *,
                         n_boot: int = DEFAULT_BOOT, level: float = 0.95, seed: int = 0,
                         ) -> tuple[float | None, float | None]:
-    """Percentile bootstrap interval for the median (fixed ``seed``: same data, same answer).
+    """Percentile bootstrap interval for the median (fixed ``seed``: same values, in any order,
+    same answer).
 
     Nulls/NaN are ignored; no values gives ``(None, None)``.
 
@@ -115,7 +116,9 @@ def bootstrap_median_ci(values: Sequence[float] | np.ndarray | pl.Series, *,
         raise ValueError(f"level: must be between 0 and 1, got {level}")
     if n_boot < 1:
         raise ValueError(f"n_boot: must be positive, got {n_boot}")
-    x = pl.Series(values, dtype=pl.Float64).drop_nulls().drop_nans().to_numpy()
+    # Sorted: the resamples depend on the values, not on the order a query returned them in
+    # (the facts' row order varies between runs; an interval must not).
+    x = np.sort(pl.Series(values, dtype=pl.Float64).drop_nulls().drop_nans().to_numpy())
     if x.size == 0:
         return None, None
     rng = np.random.default_rng(seed)

@@ -73,6 +73,8 @@ def test_bootstrap_is_reproducible_and_brackets_the_median() -> None:
     first = bootstrap_median_ci(x, seed=3)
     assert first == bootstrap_median_ci(x, seed=3)
     assert first != bootstrap_median_ci(x, seed=4)
+    # The same values in another order (as a query may return them): the same interval.
+    assert first == bootstrap_median_ci(rng.permutation(x), seed=3)
     low, high = first
     assert low < np.median(x) < high
     # Second method: the distribution-free order-statistic interval for a median has ranks
