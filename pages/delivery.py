@@ -12,7 +12,7 @@ from analytics.charts import delivery as charts
 from analytics.metrics.bands import DEFAULT_YEAR, GAP_RULE, band, band_table, source, years
 from analytics.metrics.delivery_report import DEFINITIONS, SMALL_DEPLOYMENTS, SMALL_INCIDENTS
 from analytics.metrics.drilldown import KINDS
-from analytics.metrics.trends import DEFAULT_BOOT
+from analytics.metrics.trends import BOOT_MAX_N, DEFAULT_BOOT
 from analytics.reports import ReportError
 from analytics.reports import delivery as report
 from analytics.reports.delivery import BASELINE_MONTHS
@@ -149,7 +149,7 @@ kpi(cols[3], "incident_recurrence", fig["incident_recurrence_rate"],
     f"{fig.get('incident_recurrence_basis', 'problem_id').replace('+', ' + ')})")
 
 intervals, by_severity = medians(filters, window)
-st.markdown("**Medians with bootstrap 95% intervals · MTTR by severity**")
+st.markdown("**Medians with 95% intervals · MTTR by severity**")
 m1, m2 = st.columns(2)
 HOURS = st.column_config.NumberColumn(format="%.1f h")
 KPI_LABELS = {k: catalogue.get(k).label for k in ("lead_time", "recovery_time", "mttr")}
@@ -168,7 +168,9 @@ m2.dataframe(by_severity, hide_index=True, width="stretch", key="delivery_mttr_s
                             "ci_high": st.column_config.NumberColumn("95% high",
                                                                      format="%.1f h")})
 st.caption(f"Percentile bootstrap of the median ({DEFAULT_BOOT:,} resamples, fixed seed: the "
-           "same data gives the same interval). n = lead-time pairs, failed deployments with a "
+           f"same data gives the same interval); above {BOOT_MAX_N:,} values the distribution-free "
+           "order-statistic interval (binomial ranks), which the bootstrap converges to. "
+           "n = lead-time pairs, failed deployments with a "
            "known recovery, restored incidents. MTTR by severity: incidents opened in the "
            "period, resolved_at − opened_at (open ones not restored).")
 st.caption(f"Deltas compare with the previous period of the same length, {prev_filters.start} – "

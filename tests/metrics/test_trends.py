@@ -149,3 +149,30 @@ def test_mttr_by_severity_by_hand() -> None:
     empty = mttr_by_severity(build_facts(deps, chg, inc, start=date(2023, 6, 1),
                                          end=date(2023, 6, 30)))
     assert empty.height == 0
+
+
+def test_large_samples_get_the_order_statistic_interval() -> None:
+    """Above BOOT_MAX_N values the interval is [x_(k), x_(n-k+1)] with the largest k whose
+    binomial coverage is still ≥ 95% (checked here by summing the binomial pmf directly), and
+    it agrees with the bootstrap's answer on the same data within a few ranks."""
+    from math import comb
+
+    from analytics.metrics.trends import BOOT_MAX_N, _resample_medians
+
+    rng = np.random.default_rng(11)
+    n = BOOT_MAX_N + 1
+    x = rng.lognormal(2.0, 1.0, n)
+    low, high = bootstrap_median_ci(x)
+    s = np.sort(x)
+    k = int(np.searchsorted(s, low)) + 1  # 1-based rank of the lower end
+    assert low == s[k - 1] and high == s[n - k]
+
+    def coverage(rank: int) -> float:  # P(rank ≤ B ≤ n − rank), B ~ Binomial(n, ½)
+        return sum(comb(n, b) for b in range(rank, n - rank + 1)) / 2 ** n
+
+    assert coverage(k) >= 0.95 > coverage(k + 1)
+    # The bootstrap (as for smaller samples) lands within a few ranks of it.
+    idx = np.random.default_rng(0).integers(0, n, (400, n))
+    boot = np.quantile(_resample_medians(s, idx), [0.025, 0.975])
+    assert abs(np.searchsorted(s, boot[0]) - (k - 1)) < 60
+    assert abs(np.searchsorted(s, boot[1]) - (n - k)) < 60
