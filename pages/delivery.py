@@ -86,7 +86,11 @@ except ReportError as exc:
     st.info(str(exc))
     st.stop()
 fig = report.headline(row, band_year)
-verdicts = {r["metric"]: r for r in report.comparison(row, prev).iter_rows(named=True)}
+# A previous period with no deployment and no incident is before the data began: nothing to
+# compare with (0 deployments a day then would read as "improved" now).
+no_earlier = not prev["deployments"] and not prev["incidents"]
+verdicts = {} if no_earlier else {
+    r["metric"]: r for r in report.comparison(row, prev).iter_rows(named=True)}
 if row["small_sample"]:
     st.warning(f"Small sample: {row['deployments']} deployments and {row['incidents']} incidents "
                f"(fewer than {SMALL_DEPLOYMENTS} or {SMALL_INCIDENTS}). Read the rates with care.")
@@ -173,7 +177,10 @@ st.caption(f"Percentile bootstrap of the median ({DEFAULT_BOOT:,} resamples, fix
            "n = lead-time pairs, failed deployments with a "
            "known recovery, restored incidents. MTTR by severity: incidents opened in the "
            "period, resolved_at − opened_at (open ones not restored).")
-st.caption(f"Deltas compare with the previous period of the same length, {prev_filters.start} – "
+st.caption(f"The previous period of the same length, {prev_filters.start} – {prev_filters.end}, "
+           "holds no deployment or incident: no comparison. Hover a tile's (?) for its definition."
+           if no_earlier else
+           f"Deltas compare with the previous period of the same length, {prev_filters.start} – "
            f"{prev_filters.end} (same filters and window). Hover a tile's (?) for its definition.")
 
 st.subheader(f"Trends by {every}")
@@ -185,7 +192,8 @@ for i, key in enumerate(charts.TREND_KPIS):
         if series[col].drop_nulls().len() == 0:
             st.info(f"{charts.trend_title(key)}: no value in this period.")
             continue
-        st.altair_chart(charts.kpi_trend(series, key, every=every, previous=prev.get(col),
+        st.altair_chart(charts.kpi_trend(series, key, every=every,
+                                         previous=None if no_earlier else prev.get(col),
                                          tz=filters.timezone), width="stretch")
 st.caption(f"Periods start at local midnight in {filters.timezone}. Dashed line: the previous "
            "period's value. The shaded band on CFR is each period's Wilson 95% interval. The "
@@ -197,14 +205,17 @@ def comparison_table(current: dict, before: dict) -> pl.DataFrame:
     out = []
     for r in report.comparison(current, before).iter_rows(named=True):
         k = catalogue.by_column(r["metric"])
+        gone = no_earlier  # before the data began: no previous value, no verdict
         out.append({"KPI": k.label, "unit": k.unit, "better": k.better,
-                    "current": k.show(r["current"]), "previous": k.show(r["previous"]),
-                    "change": k.show_change(r["change"]),
-                    "change %": None if r["change_pct"] is None else round(r["change_pct"], 1),
-                    "verdict": r["verdict"]})
+                    "current": k.show(r["current"]),
+                    "previous": "—" if gone else k.show(r["previous"]),
+                    "change": "—" if gone else k.show_change(r["change"]),
+                    "change %": "—" if gone or r["change_pct"] is None
+                    else f"{r['change_pct']:+.1f}%",
+                    "verdict": "no earlier data" if gone else (r["verdict"] or "—")})
     return pl.DataFrame(out, schema={"KPI": pl.String, "unit": pl.String, "better": pl.String,
                                      "current": pl.String, "previous": pl.String,
-                                     "change": pl.String, "change %": pl.Float64,
+                                     "change": pl.String, "change %": pl.String,
                                      "verdict": pl.String})
 
 

@@ -193,3 +193,29 @@ def test_median_intervals_and_mttr_by_severity(demo_engine, app_for, capsys):
     assert sev["n"].sum() == report["mttr_hours"]["n"]
     assert sev["incidents"].sum() == report["incidents"]
     assert any("bootstrap" in c.value and "2,000 resamples" in c.value for c in at.caption)
+
+
+def test_comparison_says_when_there_is_no_earlier_data(demo_engine, app_for, capsys):
+    """The default period is the demo's whole year: the same length before it holds nothing, so
+    no tile shows a change and the table says "no earlier data" (not "improved" against 0/day).
+    Half a year inside the data has a previous half: verdicts and previous values, the latter
+    equal to `report delivery` over that earlier half."""
+    at = app_for(demo_engine, PAGE)
+    table = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
+    assert set(table["verdict"]) == {"no earlier data"} and set(table["previous"]) == {"—"}
+    assert all(not m.delta for m in at.metric)
+    assert any("holds no deployment or incident: no comparison" in c.value for c in at.caption)
+
+    at = app_for(demo_engine, PAGE, period=("2026-06-01", "2026-11-22"))
+    table = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
+    assert set(table["verdict"]) <= {"improved", "degraded", "unchanged", "—"}
+    assert "improved" in set(table["verdict"]) or "degraded" in set(table["verdict"])
+    cap = next(c.value for c in at.caption if c.value.startswith("Deltas compare"))
+    first, last = re.search(r"same length, (\d{4}-\d\d-\d\d) – (\d{4}-\d\d-\d\d)", cap).groups()
+    url = demo_engine.url.render_as_string(hide_password=False)
+    assert main(["--db", url, "report", "delivery", "--from", first, "--to", last,
+                 "--format", "json"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    row = table[table["KPI"] == catalogue.get("change_failure_rate").label].iloc[0]
+    assert row["previous"] == f"{before['change_failure_rate']['value']:.1%}"
+    assert row["change %"].endswith("%") and "None" not in " ".join(table["change %"])
