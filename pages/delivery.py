@@ -75,8 +75,7 @@ every = c4.radio("Trend", ["week", "month"], horizontal=True, key="delivery_ever
                  bind="query-params")
 scope = ui.plain(ui.describe(filters))  # names the user typed: shown as text
 # The window and filters once, above the tiles; each tile says only what it counted.
-st.caption(f"Every tile: {scope} · incidents attributed within {window:g} h (REFERENCE §1.1) "
-           "· the coloured change is against the previous period of the same length")
+head = st.empty()  # filled once it is known whether an earlier period has data
 
 try:
     row = summary(filters, window).row(0, named=True)
@@ -91,6 +90,9 @@ fig = report.headline(row, band_year)
 no_earlier = not prev["deployments"] and not prev["incidents"]
 verdicts = {} if no_earlier else {
     r["metric"]: r for r in report.comparison(row, prev).iter_rows(named=True)}
+head.caption(f"Every tile: {scope} · incidents attributed within {window:g} h (REFERENCE §1.1)"
+             + ("" if no_earlier else
+                " · the coloured change is against the previous period of the same length"))
 if row["small_sample"]:
     st.warning(f"Small sample: {row['deployments']} deployments and {row['incidents']} incidents "
                f"(fewer than {SMALL_DEPLOYMENTS} or {SMALL_INCIDENTS}). Read the rates with care.")
