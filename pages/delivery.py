@@ -202,12 +202,12 @@ st.caption(f"Periods start at local midnight in {filters.timezone}. Dashed line:
            "first and last bucket may be partial (per-day rates use the days actually covered).")
 
 
-def comparison_table(current: dict, before: dict) -> pl.DataFrame:
-    """The period-over-period table as a person reads it: catalogue labels, units, formats."""
+def comparison_table(current: dict, before: dict, gone: bool) -> pl.DataFrame:
+    """The period-over-period table as a person reads it: catalogue labels, units, formats;
+    ``gone``: the earlier period is before the data began (no previous value, no verdict)."""
     out = []
     for r in report.comparison(current, before).iter_rows(named=True):
         k = catalogue.by_column(r["metric"])
-        gone = no_earlier  # before the data began: no previous value, no verdict
         out.append({"KPI": k.label, "unit": k.unit, "better": k.better,
                     "current": k.show(r["current"]),
                     "previous": "—" if gone else k.show(r["previous"]),
@@ -221,7 +221,7 @@ def comparison_table(current: dict, before: dict) -> pl.DataFrame:
                                      "verdict": pl.String})
 
 
-st.dataframe(comparison_table(row, prev), hide_index=True, width="stretch",
+st.dataframe(comparison_table(row, prev, no_earlier), hide_index=True, width="stretch",
              key="delivery_comparison")
 
 SLICE_KPIS = ("deploys_per_day", "lead_time_median", "cfr", "recovery_median", "mttr_median",
