@@ -16,6 +16,7 @@ import polars as pl
 import streamlit as st
 from sqlalchemy import Engine
 from streamlit.errors import StreamlitAPIException
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from analytics.reports import periods
 from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
@@ -34,6 +35,8 @@ _KEPT, _PAGE, _SWITCHED = "_ui_filters", "_ui_page", "_ui_switched"
 # The typed period (a text field applies on Enter; the date picker's own field only on leaving
 # it) and the sentence saying why the last one typed was refused.
 _TYPED, _TYPED_ERROR = "period_typed", "_ui_period_error"
+# Where version() keeps the data version read in the current script run (on Streamlit's context).
+_VERSION_ATTR = "_ui_data_version"
 # Characters Markdown or HTML can act on; a backslash makes each one literal.
 
 
@@ -59,8 +62,29 @@ def engine() -> Engine:
 
 
 def version() -> str:
-    """The store's data version (analytics.store.version): a few milliseconds, read per call."""
-    return data_version(engine())
+    """The store's data version (analytics.store.version), read once per script run: every
+    cached function of the run is keyed on it, and on a large store one read costs a count(*)
+    of every table (0.1–0.5 s at scale 30). Outside a script run it is read on every call. A run
+    that writes to the store calls :func:`data_changed` so its later reads see the new data."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None:
+        return data_version(engine())
+    # The coordinator is created anew by every (re)run and fragment run of the session, so
+    # holding it makes it a token of this run (its identity cannot be reused while held).
+    run = ctx.parallel_coordinator
+    seen = getattr(ctx, _VERSION_ATTR, None)
+    if seen is None or seen[0] is not run:
+        seen = (run, data_version(engine()))
+        setattr(ctx, _VERSION_ATTR, seen)
+    return seen[1]
+
+
+def data_changed() -> None:
+    """This run wrote to the store (an import, a saved definition, a governance action): the
+    next :func:`version` reads the store again, so the run's later cached reads are fresh."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is not None and hasattr(ctx, _VERSION_ATTR):
+        delattr(ctx, _VERSION_ATTR)
 
 
 def cached(fn: Callable | None = None, *, resource: bool = False, **options: Any) -> Callable:

@@ -136,6 +136,7 @@ if unconfirmed.height and access.can("confirm-services"):
             n = confirm_services(session=session, names=chosen, actor=access.actor())
             session.commit()
         st.cache_data.clear()
+        ui.data_changed()
         st.success(f"Confirmed {n} service(s).")
         st.rerun()
 

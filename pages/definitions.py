@@ -49,6 +49,7 @@ def _shown(rows: list[dict], keys: tuple[str, ...]) -> pl.DataFrame:
 
 
 def _refresh() -> None:
+    ui.data_changed()  # a definition was written: this run re-reads the store's version
     proposal_rows.clear()
     version_history.clear()
     ui.definition_versions.clear()

@@ -150,6 +150,7 @@ if overdue.height and access.can("record-validations"):
             except ValueError as exc:
                 st.error(str(exc))
             else:
+                ui.data_changed()
                 lists.clear()
                 st.success(f"Validation of deployment id {int(dep)} recorded in the audit log.")
 
@@ -213,6 +214,7 @@ else:
                     except ValueError as exc:
                         st.error(str(exc))
                     else:
+                        ui.data_changed()
                         source_checklist.clear()
                         st.success("Sign-off stored and recorded in the audit log.")
                         st.rerun()

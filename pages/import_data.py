@@ -79,6 +79,7 @@ if st.button("Import", type="primary", key="import_go", disabled=result["kind"] 
         st.code(exc.describe(), language=None, wrap_lines=True)  # quotes the file: plain text
         st.stop()
     st.cache_data.clear()  # every page's numbers may have changed
+    ui.data_changed()  # and this run's reads below must see them
     s = done.summary()
     st.success(f"Imported as batch {s['batch_id']}: {s['inserted']:,} inserted, {s['updated']:,} "
                f"updated, {s['unchanged']:,} unchanged, {s['rejected']:,} skipped by the source's rules.")

@@ -129,6 +129,7 @@ if access.can("edit-register"):
             except ValueError as exc:
                 st.error(str(exc))
             else:
+                ui.data_changed()
                 register_rows.clear()
                 st.success(f"Improvement {new_id} added in the Plan stage (audited).")
 
@@ -156,6 +157,7 @@ if access.can("edit-register"):
                 except ValueError as exc:
                     st.error(str(exc))
                 else:
+                    ui.data_changed()
                     register_rows.clear()
                     validation.clear()
                     st.success(f"Improvement {int(pick)} updated (audited).")

@@ -21,3 +21,55 @@ def test_cached_result_lives_until_the_data_version_changes(monkeypatch):
     assert calls == [3, 4, 3]
     square.clear()
 
+
+
+def _import_then_read() -> None:
+    """A page that reads, imports deployments.csv on a click, then reads again in the same run."""
+    from pathlib import Path
+
+    import streamlit as st
+    from sqlalchemy import text
+
+    from analytics import ui
+    from analytics.ingest.importer import import_files
+
+    @ui.cached
+    def deployments() -> int:
+        with ui.engine().connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM deployment")).scalar_one()
+
+    before = deployments()
+    if st.button("Import", key="go"):
+        csv = Path(st.session_state["examples"]) / "deployments.csv"
+        import_files(ui.engine(), "deployments", uploads=[(csv.name, csv.read_bytes())])
+        ui.data_changed()
+    st.text(f"{before} {deployments()}")
+
+
+def test_version_is_read_once_per_run_and_again_after_a_write(engine, monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    reads: list[str] = []
+    real = ui.data_version
+    monkeypatch.setattr(ui, "data_version", lambda eng: reads.append("v") or real(eng))
+    ui.engine.clear()
+    at = AppTest.from_function(_import_then_read, default_timeout=60)
+    at.session_state["examples"] = str(Path(__file__).resolve().parents[2] / "analytics" /
+                                       "ingest" / "examples")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.text[0].value == "0 0"
+    assert len(reads) == 1  # two cached calls, one read of the version
+    at.button(key="go").click().run()
+    assert not at.exception, at.exception
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT count(*) FROM deployment").scalar_one()
+    assert stored > 0
+    assert at.text[0].value == f"0 {stored}"  # the read after the import sees it
+    assert len(reads) == 3  # the click's run: once at its start, once after the write
+    at.run()
+    assert at.text[0].value == f"{stored} {stored}"
+    ui.engine.clear()
