@@ -76,10 +76,31 @@ def quarter_days(quarter: str) -> tuple[date, date]:
     return start, nxt - timedelta(days=1)
 
 
+# The distinct sources of a table by skipping through its (source, external_id) index: one
+# seek per source instead of reading every row (a DISTINCT over 5.8M tickets took 0.5 s).
+DISTINCT_SOURCES = ('WITH RECURSIVE s(x) AS (SELECT min(source) FROM "{t}" UNION ALL '
+                    'SELECT (SELECT min(source) FROM "{t}" WHERE source > s.x) FROM s '
+                    'WHERE s.x IS NOT NULL) SELECT x AS source FROM s WHERE x IS NOT NULL')
+
+
 def known_sources(engine: Engine) -> list[str]:
     """Every source name the imported tables hold."""
-    union = " UNION ".join(f'SELECT DISTINCT source FROM "{t}"' for t in SOURCE_TABLES)
-    return sorted(read_frame(engine, union)["source"].drop_nulls().to_list())
+    found: set[str] = set()
+    for table in SOURCE_TABLES:
+        found.update(read_frame(engine, DISTINCT_SOURCES.format(t=table))["source"].to_list())
+    return sorted(found)
+
+
+def _from_source(engine: Engine, source: str, external_ids: list[str]) -> list[str]:
+    """Which of ``external_ids`` a deployment of ``source`` has: looked up in the natural-key
+    index, not by reading every deployment of the source (1.4M at scale 30)."""
+    out: list[str] = []
+    for i in range(0, len(external_ids), 500):
+        chunk = external_ids[i:i + 500]
+        out += read_frame(engine, "SELECT external_id FROM deployment WHERE source = ? AND "
+                                  f"external_id IN ({', '.join('?' * len(chunk))})",
+                          [source, *chunk])["external_id"].to_list()
+    return out
 
 
 def checklist(engine: Engine, *, source: str, quarter: str, timezone: str = "UTC") -> Checklist:
@@ -118,8 +139,8 @@ def checklist(engine: Engine, *, source: str, quarter: str, timezone: str = "UTC
                       "status": "check" if q["rows"] else "ok",
                       "detail": f"store-wide; {q['why it matters']}"})
     recon = reconciliation(engine, filters=Filters(start=start, end=end, timezone=timezone))
-    ours = read_frame(engine, "SELECT external_id FROM deployment WHERE source = ?", [source])
-    differ = recon.disagree.filter(pl.col("external_id").is_in(ours["external_id"].implode()))
+    differ = recon.disagree.filter(pl.col("external_id").is_in(
+        _from_source(engine, source, recon.disagree["external_id"].unique().to_list())))
     items.append({"item": "reconciliation differences", "value": differ.height,
                   "status": "check" if differ.height else "ok",
                   "detail": "deployments whose start, end or status disagree with their "
