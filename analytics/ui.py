@@ -114,6 +114,18 @@ def cached(fn: Callable | None = None, *, resource: bool = False, **options: Any
     return wrap(fn) if fn is not None else wrap
 
 
+@cached(resource=True, show_spinner="Computing delivery facts…")
+def delivery_facts(filters: Filters, window: float):  # noqa: ANN201 (Facts: kept on the server)
+    """Per-record delivery facts of ``filters`` with a ``window``-hour attribution window, as
+    `report delivery` and `report scorecard` compute them. One resource for every page: the
+    Overview, Delivery and Improvements pages read the same year (the default period is the
+    one of the candidates' and learning's history), so it is built once per data version and
+    shared, never pickled per run (a million deployments cost seconds to pickle)."""
+    from analytics.reports.delivery import facts
+
+    return facts(engine(), filters, window_hours=window)
+
+
 @cached
 def services() -> pl.DataFrame:
     """Services with team, tier and criticality."""

@@ -27,11 +27,9 @@ GROUPS = {"nothing": None, "service": "service", "team": "team",
 DRILL_ROWS = 500
 
 
-@ui.cached(show_spinner="Computing delivery facts…")
-def facts_for(filters: Filters, window: float):  # noqa: ANN201 (Facts: kept on the server)
-    """Per-record facts (kept on the server; the browser only gets aggregates and bounded
-    drill-down rows)."""
-    return report.facts(ui.engine(), filters, window_hours=window)
+# Per-record facts, kept on the server (the browser only gets aggregates and bounded drill-down
+# rows): one resource shared with the Overview and Improvements pages, not a pickled copy.
+facts_for = ui.delivery_facts
 
 
 @ui.cached

@@ -29,12 +29,10 @@ def register_rows() -> pl.DataFrame:
     return register(ui.engine())
 
 
-@ui.cached(show_spinner="Reading a year of deployments and incidents…")
 def year_facts(filters: Filters) -> Facts:
-    """Delivery facts of the year up to the period's end (candidates and learning share them)."""
-    from analytics.reports.delivery import facts
-
-    return facts(ui.engine(), history(filters))
+    """Delivery facts of the year up to the period's end (candidates and learning share them):
+    the shared resource, so with the default period the Overview's and Delivery's facts."""
+    return ui.delivery_facts(history(filters), get_settings().window_hours)
 
 
 @ui.cached(show_spinner="Proposing candidates…")

@@ -13,7 +13,6 @@ from analytics.metrics.bands import DEFAULT_YEAR
 from analytics.metrics.drilldown import AFTER_RELEASE_KINDS
 from analytics.metrics.scorecard import ESCALATION_RUN
 from analytics.reports import ReportError
-from analytics.reports import delivery as delivery_report
 from analytics.reports import scorecard as report
 from analytics.settings import get_settings
 from analytics.store.queries import Filters
@@ -64,13 +63,12 @@ CELL_KIND = {"Deploys": "deployments", catalogue.get("change_failure_rate").labe
 CSAT = f"{CSAT_KPI.label} after releases / other"
 EVERY = report.EVERY
 DRILL_ROWS = 500
+TALLEST = 25  # rows of a scorecard table in view without scrolling inside it
 DRILL = "drill"  # URL query parameter: the service whose records are shown
 # Resource caches: the per-record frames are large and only read, so every run shares them
-# instead of unpickling a copy (a data cache) on each rerun and each new tab.
-@ui.cached(resource=True, show_spinner="Computing the scorecard…")
-def delivery_facts(filters: Filters, window: float):  # noqa: ANN201 (Facts: kept on the server)
-    """Per-record delivery facts, as `report scorecard` computes them (kept on the server)."""
-    return delivery_report.facts(ui.engine(), filters, window_hours=window)
+# instead of unpickling a copy (a data cache) on each rerun and each new tab; the delivery
+# facts are ui.delivery_facts, shared with the Delivery and Improvements pages.
+delivery_facts = ui.delivery_facts
 
 
 @ui.cached(resource=True)
@@ -243,9 +241,11 @@ for tab, level in ((by_service, "service"), (by_team, "team")):
             selectable = ({"on_select": partial(pick, key, part["service"].to_list()),
                            "selection_mode": "single-cell", "key": key}
                           if level == "service" and access.can(access.PERSON_LEVEL) else {})
-            # Tall enough for every row (35 px a row plus the header): no inner scrollbar.
+            # Tall enough for every row (35 px a row plus the header) up to TALLEST rows; a
+            # longer table scrolls inside, as the grid draws only the rows in view (1,200 rows
+            # drawn at full height cost the browser 3 s per visit at scale 30).
             st.dataframe(coloured(readable(part, level)), hide_index=True, width="stretch",
-                         height=35 * (part.height + 1) + 3,
+                         height=35 * (min(part.height, TALLEST) + 1) + 3,
                          column_config=fitted(level, part[level].str.len_chars().max() or 0),
                          **selectable)
 loose = cards["service"].filter(pl.col("service").is_null())
