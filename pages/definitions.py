@@ -12,8 +12,9 @@ from sqlmodel import Session
 from analytics import access, catalogue, ui
 from analytics.charts.definitions import correlation_chart
 from analytics.governance import changes
-from analytics.reports import ReportError
+from analytics.reports import ReportError, periods
 from analytics.reports.kpi_outcomes import OUTCOMES, KpiOutcomes, kpi_outcomes
+from analytics.settings import get_settings
 from analytics.store.models.changes import KINDS
 from analytics.store.queries import Filters
 
@@ -38,8 +39,12 @@ def version_history(key: str) -> list[dict]:
 
 @ui.cached(show_spinner="Correlating KPIs with customer outcomes…")
 def outcomes(filters: Filters, every: str, method: str) -> KpiOutcomes:
-    """The retirement aid's correlations and verdicts."""
-    return kpi_outcomes(ui.engine(), filters, every=every, method=method)
+    """The retirement aid's correlations and verdicts, from the shared delivery facts (with the
+    default period, the Overview's and Delivery's)."""
+    window = get_settings().window_hours
+    filled, _ = periods.fill(ui.engine(), filters)
+    return kpi_outcomes(ui.engine(), filters, every=every, method=method, window_hours=window,
+                        data=ui.delivery_facts(filled, window))
 
 
 def _shown(rows: list[dict], keys: tuple[str, ...]) -> pl.DataFrame:

@@ -190,8 +190,10 @@ def delivery_kpis() -> list[str]:
 
 def kpi_outcomes(engine: Engine, filters: Filters = Filters(), *, every: str = "quarter",
                  method: str = "spearman", min_units: int = MIN_UNITS,
-                 window_hours: float | None = None) -> KpiOutcomes:
-    """Correlate every delivery KPI with CSAT and tickets after releases, per period."""
+                 window_hours: float | None = None, data: Any = None) -> KpiOutcomes:
+    """Correlate every delivery KPI with CSAT and tickets after releases, per period.
+    ``data``: the delivery facts of the filled period and window when the caller has them (a
+    page's shared cache), else they are computed here."""
     if every not in EVERY:
         raise BadRequest(f"every must be one of {', '.join(EVERY)}, got {every!r}")
     if min_units < 4:
@@ -199,7 +201,7 @@ def kpi_outcomes(engine: Engine, filters: Filters = Filters(), *, every: str = "
                          f"got {min_units}")
     hours = get_settings().window_hours if window_hours is None else float(window_hours)
     filters, default = periods.fill(engine, filters)
-    facts = delivery.facts(engine, filters, window_hours=hours)
+    facts = delivery.facts(engine, filters, window_hours=hours) if data is None else data
     if facts.deployments.is_empty():
         raise NoData("No production deployments in the period: nothing to correlate.")
     rows = summarize(facts, by=("service",), every=EVERY[every])
