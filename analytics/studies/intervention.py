@@ -206,7 +206,10 @@ def difference_in_differences(panel: pl.DataFrame, *, unit: str = "unit", period
     # fit is narrow (fast); the standard error is rescaled below to the full model's degrees of
     # freedom (statsmodels' small-sample factor (N − 1) ÷ (N − K) counts every dummy).
     x = _within(np.column_stack([d, period_dummies]), unit_idx, units.size)
-    res = sm.OLS(_within(values, unit_idx, units.size), x).fit(
+    # hasconst=False: a within-demeaned design has no constant, explicit or implicit (every
+    # column sums to zero within each service, a constant does not), so statsmodels' search for
+    # one (the rank of a copy of the design, 2 s for 1,200 services × 52 weeks) is skipped.
+    res = sm.OLS(_within(values, unit_idx, units.size), x, hasconst=False).fit(
         method="qr", cov_type="cluster", cov_kwds={"groups": unit_idx})
     k_narrow, k_full = x.shape[1], x.shape[1] + units.size
     scale = math.sqrt((values.size - k_narrow) / (values.size - k_full))
