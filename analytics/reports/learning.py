@@ -84,10 +84,7 @@ def major_incidents(engine: Engine, filters: queries.Filters) -> pl.DataFrame:
     inc = queries.incidents(engine, filters)
     if inc.height == 0:
         raise NoData("No incidents in this period for these filters.")
-    affected = read_frame(engine, "SELECT related_incident_id AS id, count(DISTINCT customer_id) "
-                                  "AS affected_customers FROM ticket WHERE related_incident_id "
-                                  "IS NOT NULL GROUP BY related_incident_id")
-    affected = affected.cast({"id": pl.Int64, "affected_customers": pl.Int64})
+    affected = _affected_customers(engine)
     inc = inc.join(affected, on="id", how="left").with_columns(
         pl.col("affected_customers").fill_null(0))
     now = queries.local_midnight_utc(filters.end, "UTC") if filters.end else datetime.now()
@@ -95,6 +92,27 @@ def major_incidents(engine: Engine, filters: queries.Filters) -> pl.DataFrame:
     return out.select("id", "external_id", "service", "team", "criticality", "severity",
                       "customer_facing", "affected_customers", "duration_minutes", "opened_at",
                       "major", "major_rules", "postmortem_url")
+
+
+def _affected_customers(engine: Engine) -> pl.DataFrame:
+    """Distinct customers of the tickets related to each incident (``id``,
+    ``affected_customers``): from the read copy's tickets when it is current (a Parquet scan of
+    two columns instead of a SQL scan of every ticket, 5.8M at scale 30), else SQL."""
+    from analytics.store.copyscan import scan
+
+    lazy = scan(engine, "tickets")
+    if lazy is not None:
+        affected = (lazy.filter(pl.col("related_incident_id").is_not_null())
+                    .group_by(pl.col("related_incident_id").alias("id"))
+                    # count(DISTINCT) leaves NULL out
+                    .agg(affected_customers=pl.col("customer_id").drop_nulls().n_unique())
+                    .collect())
+    else:
+        affected = read_frame(engine, "SELECT related_incident_id AS id, count(DISTINCT "
+                                      "customer_id) AS affected_customers FROM ticket WHERE "
+                                      "related_incident_id IS NOT NULL GROUP BY "
+                                      "related_incident_id")
+    return affected.cast({"id": pl.Int64, "affected_customers": pl.Int64})
 
 
 def failed_root_causes(data: Any) -> pl.DataFrame:

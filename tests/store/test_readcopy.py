@@ -332,3 +332,20 @@ def test_a_narrow_read_is_the_same_columns_of_the_full_one(demo_store: Engine, r
         assert narrow.height > 0 and narrow.equals(full.select(narrow.columns))
     with pytest.raises(ValueError, match="no such column: colour"):
         fn(demo_store, filters, columns=["colour"])
+
+
+@pytest.mark.parametrize("store", ["demo_store", "random_store"])
+def test_major_incidents_affected_customers_are_the_same_from_the_copy(
+        store: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    from analytics.reports import periods
+    from analytics.reports.learning import major_incidents
+
+    engine = request.getfixturevalue(store)
+    filters, _ = periods.fill(engine, Filters(environment="production"))
+    monkeypatch.setenv("WORKBENCH_READ_COPY", "off")
+    via_sql = major_incidents(engine, filters)
+    monkeypatch.setenv("WORKBENCH_READ_COPY", "on")
+    assert copyscan.scan(engine, "tickets") is not None  # the copy is current: it is read
+    via_copy = major_incidents(engine, filters)
+    assert via_sql["affected_customers"].sum() > 0
+    assert via_copy.equals(via_sql)
