@@ -3,6 +3,8 @@ sign-off, and the metric-gaming detectors with the rows behind them."""
 
 from datetime import date
 
+from functools import partial
+
 import polars as pl
 import streamlit as st
 from sqlmodel import Session
@@ -67,7 +69,8 @@ def table(frame: pl.DataFrame, name: str, key: str) -> None:
     if frame.height > ROWS:
         st.caption(f"Showing {ROWS:,} of {frame.height:,}; the CSV has all of them.")
     st.dataframe(frame.head(ROWS), hide_index=True, width="stretch")
-    st.download_button("Download as CSV", csv_text(frame), f"{name}.csv", mime="text/csv", key=key)
+    # A deferred download: the CSV is built on the click, not on every run of the page.
+    st.download_button("Download as CSV", partial(csv_text, frame), f"{name}.csv", mime="text/csv", key=key)
 
 
 st.title("Governance")
@@ -191,7 +194,7 @@ else:
                                                                            width=90),
                                     "status": st.column_config.TextColumn("Status", width=70),
                                     "detail": st.column_config.TextColumn("Detail")})
-        st.download_button("Download checklist as CSV", csv_text(items),
+        st.download_button("Download checklist as CSV", partial(csv_text, items),
                            f"checklist-{source}-{quarter}.csv", mime="text/csv", key="gov_check_csv")
         if check.sign_offs.height:
             st.caption("Sign-offs of this source and quarter, newest first.")

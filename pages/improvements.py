@@ -1,6 +1,8 @@
 """Improvements: the continual-improvement register, candidates proposed from the data with
 their evidence, before/after validation of an improvement, and post-incident learning."""
 
+from functools import partial
+
 import polars as pl
 import streamlit as st
 from sqlmodel import Session
@@ -67,7 +69,8 @@ def table(frame: pl.DataFrame, name: str, key: str) -> None:
         st.caption("No rows.")
         return
     st.dataframe(frame, hide_index=True, width="stretch")
-    st.download_button("Download as CSV", csv_text(frame), f"{name}.csv", mime="text/csv", key=key)
+    # A deferred download: the CSV is built on the click, not on every run of the page.
+    st.download_button("Download as CSV", partial(csv_text, frame), f"{name}.csv", mime="text/csv", key=key)
 
 
 def pct(x: float | None) -> str:
@@ -87,7 +90,7 @@ if reg.height:
     shown = reg.select("id", "priority", "risk_score", "status", "title", "services", "owner",
                        "kpis", "expected_impact", "intervention_at", "outcome", "cost")
     st.dataframe(shown, hide_index=True, width="stretch")
-    st.download_button("Download as CSV (every column)", csv_text(reg), "improvements.csv",
+    st.download_button("Download as CSV (every column)", partial(csv_text, reg), "improvements.csv",
                        mime="text/csv", key="imp_csv")
 else:
     st.info("The register is empty. Add an improvement below or with `python -m analytics "
@@ -232,7 +235,7 @@ else:
     st.dataframe(cand.select("priority", "risk_score", "kind", "evidence", "in_register"),
                  hide_index=True, width="stretch",
                  column_config={"evidence": st.column_config.TextColumn(width=580)})
-    st.download_button("Download as CSV (every column)", csv_text(cand), "improvement-candidates.csv",
+    st.download_button("Download as CSV (every column)", partial(csv_text, cand), "improvement-candidates.csv",
                        mime="text/csv", key="imp_cand_csv")
 
 st.header("Post-incident learning")

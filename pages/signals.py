@@ -2,6 +2,8 @@
 it and how its notifications were delivered (the outbox of `python -m analytics notify run`).
 Aggregates and operational records only — no person-level data."""
 
+from functools import partial
+
 import polars as pl
 import streamlit as st
 
@@ -73,7 +75,7 @@ else:
         "delivery": st.column_config.TextColumn(width="medium"),
         "summary": st.column_config.TextColumn(width="large"),
         "evidence": st.column_config.TextColumn(width="large")})
-    st.download_button("Download as CSV", csv_text(rows), "signals.csv", mime="text/csv")
+    st.download_button("Download as CSV", partial(csv_text, rows), "signals.csv", mime="text/csv")
 
 st.header("Delivery")
 box = outbox()
