@@ -45,8 +45,11 @@ def candidate_rows(filters: Filters, themes: bool) -> pl.DataFrame:
 
 @ui.cached(show_spinner="Validating…")
 def validation(improvement_id: int, kpi: str, with_roi: bool) -> Validation:
-    """Both comparisons (and the ROI when asked) for one improvement."""
-    return validate(ui.engine(), improvement_id, kpi=kpi, with_roi=with_roi)
+    """Both comparisons (and the ROI when asked) for one improvement, on the shared delivery
+    facts (the whole data extent: the default period of the other pages on a year of data)."""
+    window = get_settings().window_hours
+    return validate(ui.engine(), improvement_id, kpi=kpi, with_roi=with_roi, window_hours=window,
+                    facts_of=lambda span: ui.delivery_facts(span, window))
 
 
 @ui.cached(show_spinner="Reading post-incident data…")

@@ -19,6 +19,7 @@ valued at the rates in settings, against the improvement's cost.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -137,16 +138,21 @@ def _others(engine: Engine, improvement_id: int) -> set[str]:
         if rows.height else set()
 
 
-def weekly(engine: Engine, *, window_hours: float | None = None) -> tuple[pl.DataFrame, Any]:
-    """Per service and whole ISO week: the delivery summary's counts (and the facts)."""
+def weekly(engine: Engine, *, window_hours: float | None = None,
+           facts_of: Callable[[queries.Filters], Any] | None = None,
+           ) -> tuple[pl.DataFrame, Any]:
+    """Per service and whole ISO week: the delivery summary's counts (and the facts).
+    ``facts_of`` gives the delivery facts of a period (a page's shared cache, built with the
+    same window); by default they are computed here."""
     from analytics.metrics.delivery_report import summarize
     from analytics.reports.delivery import facts
 
     lo, hi = queries.data_extent(engine)
     if lo is None or hi is None:
         raise NoData("The store holds no deployments or incidents to validate against.")
-    data = facts(engine, queries.Filters(start=lo, end=hi, environment="production"),
-                 window_hours=window_hours)
+    span = queries.Filters(start=lo, end=hi, environment="production")
+    data = (facts(engine, span, window_hours=window_hours) if facts_of is None
+            else facts_of(span))
     rows = summarize(data, by=("service",), every="1w").filter(pl.col("days") == 7)
     return rows.with_columns(
         mttr_hours_total=pl.col("mttr_mean").fill_null(0.0) * pl.col("mttr_n"),
@@ -155,8 +161,10 @@ def weekly(engine: Engine, *, window_hours: float | None = None) -> tuple[pl.Dat
 
 def validate(engine: Engine, improvement_id: int, *, kpi: str | None = None,
              window_hours: float | None = None, rates: Rates | None = None,
-             with_roi: bool = True) -> Validation:
-    """Validate improvement ``improvement_id`` on ``kpi`` (default: its first KPI)."""
+             with_roi: bool = True,
+             facts_of: Callable[[queries.Filters], Any] | None = None) -> Validation:
+    """Validate improvement ``improvement_id`` on ``kpi`` (default: its first KPI);
+    ``facts_of`` as in :func:`weekly`."""
     imp = improvement_row(engine, improvement_id)
     kpi = kpi or (imp["kpis"][0] if imp["kpis"] else imp.get("kpi_key"))
     if kpi not in SERIES:
@@ -172,7 +180,7 @@ def validate(engine: Engine, improvement_id: int, *, kpi: str | None = None,
     day = at.date() if isinstance(at, datetime) else at
     first_after = day + timedelta(days=(7 - day.weekday()) % 7)
     transition = first_after - WEEK if day.weekday() else None
-    rows, data = weekly(engine, window_hours=window_hours)
+    rows, data = weekly(engine, window_hours=window_hours, facts_of=facts_of)
     unknown = sorted(set(services) - set(rows["service"].unique().to_list()))
     if len(unknown) == len(services):
         raise NoData(f"No production data for {', '.join(services)}.")
