@@ -264,6 +264,24 @@ def carry_filters(*, force: bool = False) -> None:
                 pass
 
 
+def listing(frame: pl.DataFrame, name: str, key: str, *, rows: int = 500) -> None:
+    """At most ``rows`` rows of ``frame`` as a table (the browser gets no more than a person
+    scrolls through) and all of them as a CSV download, built on the click rather than on
+    every run of the page."""
+    from functools import partial
+
+    from analytics.exports import csv_text
+
+    if frame.height == 0:
+        st.caption("No rows.")
+        return
+    if frame.height > rows:
+        st.caption(f"Showing {rows:,} of {frame.height:,}; the CSV has all of them.")
+    st.dataframe(frame.head(rows), hide_index=True, width="stretch")
+    st.download_button("Download as CSV", partial(csv_text, frame), f"{name}.csv",
+                       mime="text/csv", key=key)
+
+
 def describe(filters: Filters) -> str:
     """One line naming the window and filters, for tile captions."""
     parts = [f"{filters.start} – {filters.end} ({filters.timezone}, inclusive)"]

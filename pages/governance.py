@@ -22,7 +22,6 @@ from analytics.store.validations import sign_off_source, validate_emergency
 
 access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
-ROWS = 500
 filters = ui.global_filters()
 
 
@@ -61,16 +60,7 @@ def quarters(lo: date | None, hi: date | None) -> list[str]:
     return out
 
 
-def table(frame: pl.DataFrame, name: str, key: str) -> None:
-    """Up to ROWS rows as text cells, and all of them as a CSV download."""
-    if frame.height == 0:
-        st.caption("No rows.")
-        return
-    if frame.height > ROWS:
-        st.caption(f"Showing {ROWS:,} of {frame.height:,}; the CSV has all of them.")
-    st.dataframe(frame.head(ROWS), hide_index=True, width="stretch")
-    # A deferred download: the CSV is built on the click, not on every run of the page.
-    st.download_button("Download as CSV", partial(csv_text, frame), f"{name}.csv", mime="text/csv", key=key)
+table = ui.listing  # up to 500 rows shown, all of them in the CSV
 
 
 st.title("Governance")

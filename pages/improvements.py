@@ -66,14 +66,8 @@ def learning(filters: Filters) -> dict[str, pl.DataFrame]:
     return out
 
 
-def table(frame: pl.DataFrame, name: str, key: str) -> None:
-    """Rows as text cells, and all of them as a CSV download."""
-    if frame.height == 0:
-        st.caption("No rows.")
-        return
-    st.dataframe(frame, hide_index=True, width="stretch")
-    # A deferred download: the CSV is built on the click, not on every run of the page.
-    st.download_button("Download as CSV", partial(csv_text, frame), f"{name}.csv", mime="text/csv", key=key)
+# Up to 500 rows shown (the major incidents of a large store run to thousands), all in the CSV.
+table = ui.listing
 
 
 def pct(x: float | None) -> str:
