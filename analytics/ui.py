@@ -67,11 +67,11 @@ def version() -> str:
     of every table (0.1–0.5 s at scale 30). Outside a script run it is read on every call. A run
     that writes to the store calls :func:`data_changed` so its later reads see the new data."""
     ctx = get_script_run_ctx(suppress_warning=True)
-    if ctx is None:
-        return data_version(engine())
     # The coordinator is created anew by every (re)run and fragment run of the session, so
     # holding it makes it a token of this run (its identity cannot be reused while held).
-    run = ctx.parallel_coordinator
+    run = getattr(ctx, "parallel_coordinator", None)
+    if run is None:  # no script run (or a Streamlit without the token): read on every call
+        return data_version(engine())
     seen = getattr(ctx, _VERSION_ATTR, None)
     if seen is None or seen[0] is not run:
         seen = (run, data_version(engine()))
