@@ -24,9 +24,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from run import REPORT_ARGUMENTS  # noqa: E402  (the bench's arguments for reports that need them)
 
 REPORTS = ("delivery", "scorecard", "release-impact")
-# Reports that read a dataset or need arguments the bench cannot guess are left out of --all.
+# Reports that read a dataset are left out of --all.
 NOT_TIMED = {"uci-sla-timers"}
 
 
@@ -52,7 +55,8 @@ def every_report() -> list[str]:
 def report(db: str, name: str, copy: str) -> dict[str, float]:
     """One CLI report in a new process with the copy on or off."""
     return run_child([sys.executable, "-m", "analytics", "--db", f"sqlite:///{db}", "report",
-                      name, "--format", "json"], {"WORKBENCH_READ_COPY": copy})
+                      name, *REPORT_ARGUMENTS.get(name, []), "--format", "json"],
+                     {"WORKBENCH_READ_COPY": copy})
 
 
 def refresh(db: str) -> dict[str, float]:
