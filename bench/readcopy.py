@@ -115,14 +115,14 @@ def main() -> None:
             continue
         lines.append(f"| report {name} | {before['wall']:.1f} | {before['cpu']:.1f} | "
                      f"{before['mb']:.0f} | {after['wall']:.1f} | {after['cpu']:.1f} | "
-                     f"{after['mb']:.0f} | {before['cpu'] / after['cpu']:.1f}× |".replace("nan", "–"))
+                     f"{after['mb']:.0f} | {before['cpu'] / after['cpu']:.1f}× |".replace("nan×", "–").replace("nan", "–"))
         print(lines[-1], flush=True)
     after = read_deployments(db, "on")
     before = {**after, "wall": float("nan"), "cpu": float("nan")} if a.copy_only else \
         read_deployments(db, "off")
     lines.append(f"| read {before['rows']:,} deployments (queries.deployments) | "
                  f"{before['wall']:.2f} | {before['cpu']:.2f} | | {after['wall']:.2f} | "
-                 f"{after['cpu']:.2f} | | {before['cpu'] / after['cpu']:.1f}× |".replace("nan", "–"))
+                 f"{after['cpu']:.2f} | | {before['cpu'] / after['cpu']:.1f}× |".replace("nan×", "–").replace("nan", "–"))
     print(lines[-1], flush=True)
     if a.duckdb:
         lines += ["", *duckdb_lines(db, folder)]
