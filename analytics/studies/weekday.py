@@ -121,9 +121,11 @@ def _controlled(rel: pl.DataFrame) -> dict[str, Any]:
         cols.append(_leave_one_out_log_odds(data))
         names.append("service_log_odds")
         service_control = "service (its failure log-odds)"
-    x = np.column_stack(cols)
-    keep = np.concatenate([[True], x[:, 1:].std(axis=0) > 0])
-    x, names = x[:, keep], [n for n, k in zip(names, keep, strict=True) if k]
+    # A column without variation is collinear with the constant: left out (min = max is exact,
+    # where a standard deviation of identical floats can round to a tiny positive number).
+    keep = [True] + [bool(c.min() != c.max()) for c in cols[1:]]
+    x = np.column_stack([c for c, k in zip(cols, keep, strict=True) if k])
+    names = [n for n, k in zip(names, keep, strict=True) if k]
     y = data["failed"].to_numpy().astype(float)
     n_clusters = n_services
     # Small dense solves: BLAS threads only contend with each other on a shared box.
