@@ -193,7 +193,7 @@ def ticket_timers(tickets: pl.DataFrame, targets: dict[str, Target], calendar: B
            "opened_at": tickets["opened_at"].cast(pl.Datetime("us"))}
     worked_open = clock.worked(opened)
     now_all = np.full(opened.size, now_us)
-    used_open = (clock.worked(now_all) - worked_open
+    used_open = (int(clock.worked(np.array([now_us]))[0]) - worked_open
                  - _paused_work(clock, opened, pauses, now_all))
     for kind, col in (("response", "responded_at"), ("resolution", "resolved_at")):
         # Target in float µs: truncated for the due time, kept as float for the remaining hours.
