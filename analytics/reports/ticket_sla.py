@@ -147,9 +147,10 @@ def _waits(engine: Engine, filters: Filters) -> pl.DataFrame:
 
 
 def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | None = None,
-               policy: Policy | None = None) -> TicketSla:
+               policy: Policy | None = None, carry: tuple[str, ...] = ()) -> TicketSla:
     """Response and resolution timers of the tickets opened in the period (``filters``) at
-    ``at`` (default: the newest ticket event), summarised per priority and per month."""
+    ``at`` (default: the newest ticket event), summarised per priority and per month.
+    ``carry``: more ticket columns (``queries.TICKET_COLS``) to append to the timers."""
     policy = policy or default_policy(filters.timezone)
     if filters.services or filters.teams:
         known = queries.services(engine)
@@ -158,7 +159,7 @@ def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | N
             if missing:
                 raise BadRequest(f"unknown {what} {', '.join(missing)}")
     filters, _note = periods.fill(engine, filters)  # no dates: the default period
-    raw = queries.tickets(engine, filters, columns=TICKET_COLUMNS)
+    raw = queries.tickets(engine, filters, columns=TICKET_COLUMNS + carry)
     at = at or newest_ticket_instant(engine)
     if raw.height == 0 or at is None:
         raise NoData("No ticket was opened in this period for these filters.")
@@ -170,7 +171,7 @@ def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | N
                # A response after ``at`` has not happened yet at ``at``.
                .with_columns(first_response_at=pl.when(pl.col("first_response_at") <= at)
                              .then(pl.col("first_response_at")))
-               .select("id", "service", "opened_at", "closed_at", "first_response_at",
+               .select("id", "service", "opened_at", "closed_at", "first_response_at", *carry,
                        priority=pl.lit("P") + pl.col("severity").cast(pl.String),
                        resolved_at=pl.col("closed_at"),
                        # A response stamped before the opening (bad source data) counts at it.
@@ -191,7 +192,8 @@ def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | N
     measured = tickets["first_response_at"].drop_nulls().len() > 0
     # ticket_timers keeps the tickets' rows in order: their columns line up without a join.
     timers = with_response(timers.hstack(tickets.select("service", "closed_at",
-                                                        "first_response_at")), policy)
+                                                        "first_response_at")), policy
+                           ).hstack(tickets.select(carry))
     return TicketSla(at=at, policy=policy, summary=summarise(timers, policy, measured),
                      timers=timers, unprioritised=unprioritised, closed_before_opened=backwards,
                      monthly=monthly(timers, measured), response_measured=measured)
