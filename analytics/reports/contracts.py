@@ -216,8 +216,10 @@ def sli_history(engine: Engine, *, month: str, months: int = HISTORY_MONTHS,
                 note=pl.lit(None, pl.String))
         else:
             if timers is None:
-                segmented = any(by_name[a].segment for a in units["agreement"])
-                timers, segments, answered = _ticket_timers(engine, lo, hi, segmented)
+                tickets = units.filter(pl.col("sli") != "outages")
+                timers, segments, answered = _ticket_timers(
+                    engine, lo, hi, tuple(tickets["service"].unique().sort().to_list()),
+                    segmented=any(by_name[a].segment for a in tickets["agreement"]))
             t = timers.filter(pl.col("service") == service)
             if segment:
                 t = t.filter(pl.col("customer_id").replace_strict(
@@ -239,17 +241,18 @@ def sli_history(engine: Engine, *, month: str, months: int = HISTORY_MONTHS,
                                 for c in SLI_SCHEMA]).cast(SLI_SCHEMA) for f in frames])
 
 
-def _ticket_timers(engine: Engine, lo: datetime, hi: datetime,
+def _ticket_timers(engine: Engine, lo: datetime, hi: datetime, services: tuple[str, ...],
                    segmented: bool = True) -> tuple[pl.DataFrame, dict, bool]:
-    """Response and resolution timers of the tickets opened in [lo, hi) with their customer, the
-    customer → segment map of the survey answers, and whether any ticket records a response.
-    Without ``segmented`` (no agreement names a segment) customers and segments are not read."""
+    """Response and resolution timers of the ``services``' tickets opened in [lo, hi) with their
+    customer, the customer → segment map of the survey answers, and whether any ticket (of
+    every service) records a response. Without ``segmented`` (no agreement names a segment)
+    customers and segments are not read."""
     from analytics.reports.ticket_sla import ticket_sla
     from analytics.store.queries import Filters
 
     try:
         rep = ticket_sla(engine, filters=Filters(start=lo.date(), end=hi.date() - timedelta(days=1)),
-                         carry=("customer_id",) if segmented else ())
+                         carry=("customer_id",) if segmented else (), timed=services)
     except NoData:
         return pl.DataFrame(schema={"service": pl.String, "customer_id": pl.String,
                                     "opened_at": pl.Datetime, "closed_at": pl.Datetime,

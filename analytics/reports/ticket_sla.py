@@ -147,10 +147,13 @@ def _waits(engine: Engine, filters: Filters) -> pl.DataFrame:
 
 
 def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | None = None,
-               policy: Policy | None = None, carry: tuple[str, ...] = ()) -> TicketSla:
+               policy: Policy | None = None, carry: tuple[str, ...] = (),
+               timed: tuple[str, ...] | None = None) -> TicketSla:
     """Response and resolution timers of the tickets opened in the period (``filters``) at
     ``at`` (default: the newest ticket event), summarised per priority and per month.
-    ``carry``: more ticket columns (``queries.TICKET_COLS``) to append to the timers."""
+    ``carry``: more ticket columns (``queries.TICKET_COLS``) to append to the timers;
+    ``timed``: only these services' tickets get timers (and summaries), while every ticket of
+    the period still counts for ``response_measured``, ``unprioritised`` and the checks."""
     policy = policy or default_policy(filters.timezone)
     if filters.services or filters.teams:
         known = queries.services(engine)
@@ -181,6 +184,9 @@ def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | N
     unknown = sorted(set(tickets["priority"].unique().to_list()) - set(policy.targets))
     if unknown:
         raise BadRequest(f"ticket SLA: no target for priority {', '.join(unknown)}")
+    measured = tickets["first_response_at"].drop_nulls().len() > 0
+    if timed is not None:
+        tickets = tickets.filter(pl.col("service").is_in(list(timed)))
     waits = _waits(engine, filters)
     try:
         timers = ticket_timers(tickets.select("id", "priority", "opened_at", "responded_at",
@@ -189,7 +195,6 @@ def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | N
                                waits=waits if waits.height else None)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
-    measured = tickets["first_response_at"].drop_nulls().len() > 0
     # ticket_timers keeps the tickets' rows in order: their columns line up without a join.
     timers = with_response(timers.hstack(tickets.select("service", "closed_at",
                                                         "first_response_at")), policy
