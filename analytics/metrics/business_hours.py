@@ -133,16 +133,23 @@ class _Clock:
         self.before = np.concatenate(([0], np.cumsum(self.len)[:-1])) if self.len.size else self.len
         self.total = int(self.len.sum())
 
+    # In place and with ``take``: at millions of tickets each temporary array costs more than
+    # the search. Before the first span, span 0 gives 0 (its ``before`` is 0, t − start < 0).
     def worked(self, t: np.ndarray) -> np.ndarray:
         i = np.searchsorted(self.start, t, side="right") - 1
-        safe = np.maximum(i, 0)
-        w = self.before[safe] + np.clip(t - self.start[safe], 0, self.len[safe])
-        return np.where(i < 0, 0, w)
+        np.maximum(i, 0, out=i)
+        w = t - self.start.take(i)
+        np.maximum(w, 0, out=w)
+        np.minimum(w, self.len.take(i), out=w)
+        w += self.before.take(i)
+        return w
 
     def when(self, w: np.ndarray) -> np.ndarray:
         i = np.searchsorted(self.before + self.len, w, side="left")
-        safe = np.minimum(i, self.len.size - 1)
-        return self.start[safe] + (w - self.before[safe])
+        np.minimum(i, self.len.size - 1, out=i)
+        at = w - self.before.take(i)
+        at += self.start.take(i)
+        return at
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ first response measures the resolution timer only (``RESPONSE_NOTE``).
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -105,8 +106,13 @@ class TicketSla:
     timers: pl.DataFrame
     unprioritised: int
     closed_before_opened: int
-    monthly: pl.DataFrame | None = None
     response_measured: bool = True
+
+    @functools.cached_property
+    def monthly(self) -> pl.DataFrame:
+        """Per month of opening and priority (``MONTHLY_SCHEMA``), computed when first asked
+        (the SLAs page shows only the summary)."""
+        return monthly(self.timers, self.response_measured)
 
     @property
     def note(self) -> str | None:
@@ -201,7 +207,7 @@ def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | N
                            ).hstack(tickets.select(carry))
     return TicketSla(at=at, policy=policy, summary=summarise(timers, policy, measured),
                      timers=timers, unprioritised=unprioritised, closed_before_opened=backwards,
-                     monthly=monthly(timers, measured), response_measured=measured)
+                     response_measured=measured)
 
 
 def with_response(timers: pl.DataFrame, policy: Policy) -> pl.DataFrame:
