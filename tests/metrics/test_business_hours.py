@@ -213,7 +213,8 @@ def test_pauses_match_minute_by_minute_counting() -> None:
     # the opening, inverted, and open (no end); both timers, due times and hours used.
     rng = np.random.default_rng(11)
     now = datetime(2026, 4, 10, 12, 34)
-    opened = [datetime(2026, 3, 24) + timedelta(minutes=int(m)) for m in rng.integers(0, 6 * 1440, 14)]
+    opened = [datetime(2026, 3, 24) + timedelta(minutes=int(m))
+              for m in rng.integers(0, 6 * 1440, 14)]
     responded = [o + timedelta(minutes=int(m)) if i % 3 else None
                  for i, (o, m) in enumerate(zip(opened, rng.integers(0, 3 * 1440, 14), strict=True))]
     t = pl.DataFrame({"id": np.arange(14) * 10, "priority": "P3", "opened_at": opened,
