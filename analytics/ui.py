@@ -16,6 +16,7 @@ import polars as pl
 import streamlit as st
 from sqlalchemy import Engine
 from streamlit.errors import StreamlitAPIException
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from analytics.reports import periods
 from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
@@ -34,6 +35,8 @@ _KEPT, _PAGE, _SWITCHED = "_ui_filters", "_ui_page", "_ui_switched"
 # The typed period (a text field applies on Enter; the date picker's own field only on leaving
 # it) and the sentence saying why the last one typed was refused.
 _TYPED, _TYPED_ERROR = "period_typed", "_ui_period_error"
+# Attribute of the script-run context holding (the run's cursors, the data version read in it).
+_VERSION = "_workbench_data_version"
 # Characters Markdown or HTML can act on; a backslash makes each one literal.
 
 
@@ -59,8 +62,19 @@ def engine() -> Engine:
 
 
 def version() -> str:
-    """The store's data version (analytics.store.version): a few milliseconds, read per call."""
-    return data_version(engine())
+    """The store's data version (analytics.store.version), read once per script run: a run's
+    cached calls all key on it, and at millions of rows its ``count(*)`` per table costs ~0.1 s
+    a read, which a page of ten cached calls paid ten times on every rerun."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    # Streamlit gives the context a new ``cursors`` dict at the start of every run.
+    run = getattr(ctx, "cursors", None)
+    memo = getattr(ctx, _VERSION, None)
+    if run is not None and memo is not None and memo[0] is run:
+        return memo[1]
+    current = data_version(engine())
+    if run is not None:
+        setattr(ctx, _VERSION, (run, current))
+    return current
 
 
 def cached(fn: Callable | None = None, *, resource: bool = False, **options: Any) -> Callable:
