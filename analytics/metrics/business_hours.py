@@ -202,10 +202,11 @@ def ticket_timers(tickets: pl.DataFrame, targets: dict[str, Target], calendar: B
     now_all = np.full(opened.size, now_us)
     used_open = (int(clock.worked(np.array([now_us]))[0]) - worked_open
                  - _paused_work(clock, opened, pauses, now_all))
+    # Each ticket's priority as an index into ``targets`` (one pass over the strings).
+    code = prios.cast(pl.Enum(list(targets))).to_physical().to_numpy()
     for kind, col in (("response", "responded_at"), ("resolution", "resolved_at")):
         # Target in float µs: truncated for the due time, kept as float for the remaining hours.
-        per = {p: float(getattr(t, f"{kind}_hours")) for p, t in targets.items()}
-        hours = prios.replace_strict(per, return_dtype=pl.Float64).to_numpy()
+        hours = np.array([float(getattr(t, f"{kind}_hours")) for t in targets.values()])[code]
         target = hours * HOUR_US
         event = _col_us(tickets, col) if col in tickets.columns else np.full(opened.size, -1)
         upto = np.where(event >= 0, np.minimum(event, now_us), now_us)
