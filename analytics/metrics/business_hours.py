@@ -133,22 +133,27 @@ class _Clock:
         self.before = np.concatenate(([0], np.cumsum(self.len)[:-1])) if self.len.size else self.len
         self.total = int(self.len.sum())
 
-    # In place and with ``take``: at millions of tickets each temporary array costs more than
-    # the search. Before the first span, span 0 gives 0 (its ``before`` is 0, t − start < 0).
+    # In place into few buffers: at millions of tickets each fresh temporary array costs its
+    # page faults, more than the search. Before the first span, span 0 gives 0 (its
+    # ``before`` is 0, t − start < 0).
     def worked(self, t: np.ndarray) -> np.ndarray:
-        i = np.searchsorted(self.start, t, side="right") - 1
+        i = np.searchsorted(self.start, t, side="right")
+        i -= 1
         np.maximum(i, 0, out=i)
-        w = t - self.start.take(i)
+        w = np.take(self.start, i)
+        np.subtract(t, w, out=w)
         np.maximum(w, 0, out=w)
-        np.minimum(w, self.len.take(i), out=w)
-        w += self.before.take(i)
+        limit = np.take(self.len, i)
+        np.minimum(w, limit, out=w)
+        w += np.take(self.before, i, out=limit)
         return w
 
     def when(self, w: np.ndarray) -> np.ndarray:
         i = np.searchsorted(self.before + self.len, w, side="left")
         np.minimum(i, self.len.size - 1, out=i)
-        at = w - self.before.take(i)
-        at += self.start.take(i)
+        at = np.take(self.before, i)
+        np.subtract(w, at, out=at)
+        at += np.take(self.start, i)
         return at
 
 
@@ -202,10 +207,11 @@ def ticket_timers(tickets: pl.DataFrame, targets: dict[str, Target], calendar: B
     now_all = np.full(opened.size, now_us)
     used_open = (int(clock.worked(np.array([now_us]))[0]) - worked_open
                  - _paused_work(clock, opened, pauses, now_all))
+    # Each ticket's priority as an index into ``targets`` (one pass over the strings).
+    code = prios.cast(pl.Enum(list(targets))).to_physical().to_numpy()
     for kind, col in (("response", "responded_at"), ("resolution", "resolved_at")):
         # Target in float µs: truncated for the due time, kept as float for the remaining hours.
-        per = {p: float(getattr(t, f"{kind}_hours")) for p, t in targets.items()}
-        hours = prios.replace_strict(per, return_dtype=pl.Float64).to_numpy()
+        hours = np.array([float(getattr(t, f"{kind}_hours")) for t in targets.values()])[code]
         target = hours * HOUR_US
         event = _col_us(tickets, col) if col in tickets.columns else np.full(opened.size, -1)
         upto = np.where(event >= 0, np.minimum(event, now_us), now_us)
