@@ -129,11 +129,15 @@ def cast_to_types(frame: pl.DataFrame, types: dict[str, pl.DataType]) -> pl.Data
 
 def write_copy_file(folder: Path, name: str, frame: pl.DataFrame, ts: str,
                     types: dict[str, pl.DataType]) -> int:
-    """Write one file of the read copy, sorted by its time column ``ts``, to a temporary name,
+    """Write one file of the read copy, sorted by its time column ``ts`` (then id), to a temporary name,
     then renamed; returns its rows. A column SQLite left untyped (all NULL: ``pl.Null``) gets
     its model's type from ``types``, so that a filtered scan has one schema whatever it keeps."""
     fixes = [pl.col(c).cast(types.get(c, pl.String)) for c, t in frame.schema.items() if t == pl.Null]
-    frame = (frame.with_columns(fixes) if fixes else frame).sort(ts, nulls_last=True)
+    # Ties broken by id: the order must not depend on SQL's join plan, and a file grown from
+    # its previous version (analytics.store.copyappend) must equal one read in full.
+    keys = [ts, "id"] if "id" in frame.columns and ts != "id" else [ts]
+    frame = (frame.with_columns(fixes) if fixes else frame).sort(keys, nulls_last=True,
+                                                                 maintain_order=True)
     path = folder / f"{name}.parquet"
     tmp = folder / f".{name}.parquet.{os.getpid()}.tmp"
     frame.write_parquet(tmp, row_group_size=ROW_GROUP_ROWS, statistics=True)
