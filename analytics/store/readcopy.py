@@ -293,7 +293,8 @@ def _grow_tables(engine: Engine, folder: Path, names: list[str], appended: Appen
             new = None
         # Written now, not after the loop: a later file may look rows up in this one.
         if new is not None:
-            out[name] = write_copy_file(folder, name, frame, ts, types)
+            # The previous file is in (time, id) order and every new id is larger.
+            out[name] = write_copy_file(folder, name, frame, ts, types, ties_in_id_order=True)
         else:
             out |= _write_tables(engine, folder, [name])
     return out
