@@ -35,7 +35,8 @@ from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
 from analytics.governance.events import ImportEvent
 from analytics.store import audit, models
 from analytics.store.definitions import record_slo_versions, slo_definitions
-from analytics.store.bulk import bulk_insert, create_indexes, insert_new, staged_writes, with_defaults
+from analytics.store.bulk import (bulk_insert, create_indexes, insert_new, staged_writes,
+                                   with_defaults)
 from analytics.store.copyappend import with_ids
 
 ORDER = ("services", "slos", "change_requests", "deployments", "changes", "incidents",

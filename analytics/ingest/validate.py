@@ -207,7 +207,8 @@ class Checker:
         raw = self.raw(column)
         # A value has at least as many bytes as characters: when no value has more bytes than
         # the limit (read from the offsets, no UTF-8 decoding), no value can be too long.
-        if max_len is not None and (raw.str.len_bytes().max() or 0) > max_len:  # type: ignore[operator]
+        longest = raw.str.len_bytes().max() or 0
+        if max_len is not None and longest > max_len:  # type: ignore[operator]
             self.flag(raw.str.len_chars() > max_len, column,
                       f"longer than {max_len} characters", raw.str.slice(0, 40) + "…")
         return raw.alias(column)

@@ -25,7 +25,8 @@ KINDS = ("deployments", "changes", "incidents", "tickets", "csat")
 def _bench() -> object:
     """bench/import_changes.py, whose write_csvs turns demo frames into canonical files."""
     sys.path.insert(0, str(ROOT / "bench"))
-    spec = importlib.util.spec_from_file_location("import_changes", ROOT / "bench" / "import_changes.py")
+    path = ROOT / "bench" / "import_changes.py"
+    spec = importlib.util.spec_from_file_location("import_changes", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -84,11 +85,13 @@ def test_grown_copy_equals_a_full_refresh(tmp_path: Path, monkeypatch: pytest.Mo
     bench = _bench()
     monkeypatch.setattr(readcopy, "CHILD_ROWS", child_rows)
     rng = random.Random(seed) if seed is not None else None
-    frames = demo.generate(seed=7 if seed is None else seed, end=bench.END, scale=1)  # type: ignore[attr-defined]
+    end = bench.END  # type: ignore[attr-defined]
+    frames = demo.generate(seed=7 if seed is None else seed, end=end, scale=1)
     share = {"deployment": 0.1, "ticket": 0.05, "csat_response": 0.1, "incident": 0.3}
     for table, part in share.items():
         cut = rng.uniform(part / 2, part) if rng else part
-        frames[table] = frames[table].filter(pl.int_range(pl.len()) < int(frames[table].height * cut))
+        rows = int(frames[table].height * cut)
+        frames[table] = frames[table].filter(pl.int_range(pl.len()) < rows)
     bench.write_csvs(frames, tmp_path)  # type: ignore[attr-defined]
     engine = get_engine(f"sqlite:///{tmp_path / 'store.db'}")
     migrate(engine)
