@@ -75,7 +75,7 @@ class ImportResult:
     tables: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     # Per store table, the rows inserted with their ids (the read copy grows by them); None once
-    # a row was updated or an insert's ids are not known.
+    # a row was updated or an insert's ids are not known, and after the refresh.
     appended: dict[str, pl.DataFrame] | None = field(default_factory=dict, repr=False)
 
     def summary(self) -> dict[str, Any]:

@@ -136,6 +136,7 @@ def import_files(engine: Engine, kind: str, paths: list[str | Path] | None = Non
 
                 written = _written_tables(result)
                 refresh_quietly(engine, written, _appended(result, written, before))
+            result.appended = None  # not held by the caller (a page keeps its results)
             return result
     except IntegrityError as exc:
         # The transaction was rolled back; say which constraint refused the data, not a traceback.
