@@ -10,6 +10,8 @@ left behind by a write that did not refresh it is never read (``queries`` falls 
 
 The rows are read through the store's own connection (:func:`analytics.store.db.read_frame`):
 never a second SQLite library in this process (see DESIGN.md, "Bulk data and the read path").
+After an import that only inserted rows, a file is its previous version plus those rows
+(:mod:`analytics.store.copyappend`), not a read of the whole table.
 """
 
 from __future__ import annotations
