@@ -35,8 +35,8 @@ _KEPT, _PAGE, _SWITCHED = "_ui_filters", "_ui_page", "_ui_switched"
 # The typed period (a text field applies on Enter; the date picker's own field only on leaving
 # it) and the sentence saying why the last one typed was refused.
 _TYPED, _TYPED_ERROR = "period_typed", "_ui_period_error"
-# Where version() keeps the data version read in the current script run (on Streamlit's context).
-_VERSION_ATTR = "_ui_data_version"
+# Attribute of the script-run context holding (the run's cursors, the data version read in it).
+_VERSION = "_workbench_data_version"
 # Characters Markdown or HTML can act on; a backslash makes each one literal.
 
 
@@ -62,29 +62,28 @@ def engine() -> Engine:
 
 
 def version() -> str:
-    """The store's data version (analytics.store.version), read once per script run: every
-    cached function of the run is keyed on it, and on a large store one read costs a count(*)
-    of every table (0.1–0.5 s at scale 30). Outside a script run it is read on every call. A run
-    that writes to the store calls :func:`data_changed` so its later reads see the new data."""
+    """The store's data version (analytics.store.version), read once per script run: a run's
+    cached calls all key on it, and at millions of rows its ``count(*)`` per table costs ~0.1 s
+    a read, which a page of ten cached calls paid ten times on every rerun. A run that writes
+    to the store calls :func:`data_changed` so its later reads see the new data."""
     ctx = get_script_run_ctx(suppress_warning=True)
-    # The coordinator is created anew by every (re)run and fragment run of the session, so
-    # holding it makes it a token of this run (its identity cannot be reused while held).
-    run = getattr(ctx, "parallel_coordinator", None)
-    if run is None:  # no script run (or a Streamlit without the token): read on every call
-        return data_version(engine())
-    seen = getattr(ctx, _VERSION_ATTR, None)
-    if seen is None or seen[0] is not run:
-        seen = (run, data_version(engine()))
-        setattr(ctx, _VERSION_ATTR, seen)
-    return seen[1]
+    # Streamlit gives the context a new ``cursors`` dict at the start of every run.
+    run = getattr(ctx, "cursors", None)
+    memo = getattr(ctx, _VERSION, None)
+    if run is not None and memo is not None and memo[0] is run:
+        return memo[1]
+    current = data_version(engine())
+    if run is not None:
+        setattr(ctx, _VERSION, (run, current))
+    return current
 
 
 def data_changed() -> None:
     """This run wrote to the store (an import, a saved definition, a governance action): the
     next :func:`version` reads the store again, so the run's later cached reads are fresh."""
     ctx = get_script_run_ctx(suppress_warning=True)
-    if ctx is not None and hasattr(ctx, _VERSION_ATTR):
-        delattr(ctx, _VERSION_ATTR)
+    if ctx is not None and hasattr(ctx, _VERSION):
+        delattr(ctx, _VERSION)
 
 
 def cached(fn: Callable | None = None, *, resource: bool = False, **options: Any) -> Callable:

@@ -42,7 +42,8 @@ cols[1].metric("Mean uptime", f"{cur['uptime_pct'].mean():.3f}%" if cur.height e
 cols[2].metric("Vendor disputes", f"{int(p.vendors['disputed'].sum()):,}" if p.vendors.height else "0")
 cols[3].metric("Coverage gaps", f"{p.gaps.height:,}")
 cols[4].metric("Reviews due (90 days)", f"{p.due.height:,}")
-st.download_button("Download the review pack (HTML)", render(p), file_name=f"review-{month}.html",
+# Built on click (a callable), not on every rerun of the page.
+st.download_button("Download the review pack (HTML)", lambda: render(p), file_name=f"review-{month}.html",
                    mime="text/html")
 
 st.header("SLA performance, last 12 months")

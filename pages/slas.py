@@ -167,11 +167,13 @@ def contract_section(filters: Filters) -> None:
                    "interval with the minutes inside an exclusion; the counted columns sum to the totals.")
         d1, d2 = st.columns(2)
         with d1:
-            st.download_button("Download CSV", to_csv(report_rows, excl, down),
+            # Built on click (a callable), not on every rerun of the page.
+            st.download_button("Download CSV", lambda: to_csv(report_rows, excl, down),
                                file_name=f"sla-compliance-{label}.csv", mime="text/csv",
                                key="slas_csv", icon=":material/download:")
         with d2:
-            st.download_button("Download HTML", to_html(report_rows, excl, down, f"SLA compliance {label}"),
+            st.download_button("Download HTML",
+                               lambda: to_html(report_rows, excl, down, f"SLA compliance {label}"),
                                file_name=f"sla-compliance-{label}.html", mime="text/html",
                                key="slas_html", icon=":material/download:")
         with st.expander(f"Excluded windows ({excl.height})"):

@@ -35,7 +35,9 @@ from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
 from analytics.governance.events import ImportEvent
 from analytics.store import audit, models
 from analytics.store.definitions import record_slo_versions, slo_definitions
-from analytics.store.bulk import bulk_insert, create_indexes, insert_new, staged_writes
+from analytics.store.bulk import (bulk_insert, create_indexes, insert_new, staged_writes,
+                                   with_defaults)
+from analytics.store.copyappend import with_ids
 
 ORDER = ("services", "slos", "change_requests", "deployments", "changes", "incidents",
          "tickets", "csat", "sli", "maintenance", "outages")
@@ -72,6 +74,9 @@ class ImportResult:
     batch_id: int | None = None
     tables: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # Per store table, the rows inserted with their ids (the read copy grows by them); None once
+    # a row was updated or an insert's ids are not known, and after the refresh.
+    appended: dict[str, pl.DataFrame] | None = field(default_factory=dict, repr=False)
 
     def summary(self) -> dict[str, Any]:
         """{"kind", "files", "inserted", "updated", "unchanged", "rejected", "batch_id"}."""
@@ -193,6 +198,7 @@ class _Writer:
             # Another import may create the same service meanwhile: skip it, then read its id.
             created = insert_new(self.conn, "service", new)
             self.result.tables["services created"] = {"inserted": created}
+            self._appended("service", pl.DataFrame())  # no file of the copy has a row per service
             known = dict(self.conn.execute(text("SELECT name, id FROM service")).all())
         self.service_ids = known
 
@@ -225,14 +231,23 @@ class _Writer:
         counts = {"inserted": fresh.height, "updated": int(changed.sum()),
                   "unchanged": seen.height - int(changed.sum())}
         if fresh.height:
-            written = _bulk(self.conn, spec.table,
-                            self._insert_frame(spec, model, fresh, key, values).sort(key))
+            written, rows = _bulk(self.conn, spec.table,
+                                  self._insert_frame(spec, model, fresh, key, values).sort(key))
+            self._appended(spec.table, rows)
             # Rows a concurrent import stored first (PostgreSQL) were skipped: not ours.
             counts["unchanged"] += fresh.height - written
             counts["inserted"] = written
         if counts["updated"]:
             self._update(spec, seen.filter(changed), id_col, values)
+            self.result.appended = None
         self.result.tables[spec.kind] = counts
+
+    def _appended(self, table: str, rows: pl.DataFrame | None) -> None:
+        """Note the rows inserted into ``table`` (None: their ids are not known)."""
+        if rows is None or self.result.appended is None:
+            self.result.appended = None
+        else:
+            self.result.appended[table] = rows
 
     def _key_columns(self, spec: Spec) -> tuple[str, ...]:
         if spec.kind == "sli":
@@ -363,8 +378,9 @@ class _Writer:
             self.problems.append(Problem(f, r, column, v, why))
 
 
-def _bulk(conn: Connection, table: str, frame: pl.DataFrame) -> int:
-    """Insert ``frame``'s rows; return how many were written.
+def _bulk(conn: Connection, table: str, frame: pl.DataFrame) -> tuple[int, pl.DataFrame | None]:
+    """Insert ``frame``'s rows; return how many were written and, when their ids are known
+    (SQLite), the rows as stored with their ids.
 
     PostgreSQL: through a staging table with ``ON CONFLICT DO NOTHING`` into the live table
     with its indexes in place (:func:`insert_new`). Dropping them took an ACCESS EXCLUSIVE lock
@@ -376,7 +392,10 @@ def _bulk(conn: Connection, table: str, frame: pl.DataFrame) -> int:
     arrive sorted by their natural key, so the unique index grows at its end.
     """
     if conn.dialect.name == "postgresql":
-        return insert_new(conn, table, frame)
+        return insert_new(conn, table, frame), None
+    # Under the import's write lock SQLite numbers the rows in insert order after max(id):
+    # checked below (a count and the two ends of the id range), not assumed.
+    before = conn.execute(text(f'SELECT coalesce(max(id), 0) FROM "{table}"')).scalar_one()
     indexes = [ix for ix in SQLModel.metadata.tables[table].indexes if not ix.unique]
     present = conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
     rebuild = bool(indexes) and frame.height >= max(REBUILD_ROWS, present // 4)
@@ -386,7 +405,10 @@ def _bulk(conn: Connection, table: str, frame: pl.DataFrame) -> int:
     bulk_insert(conn, table, frame)
     if rebuild:
         create_indexes(conn, indexes)
-    return frame.height
+    got = conn.execute(text(f'SELECT count(*), min(id), max(id) FROM "{table}" WHERE id > :b'),
+                       {"b": before}).one()
+    known = tuple(got) == (frame.height, before + 1, before + frame.height)
+    return frame.height, with_ids(with_defaults(table, frame), before + 1) if known else None
 
 
 def _chunks(items: list[Any]) -> list[list[Any]]:

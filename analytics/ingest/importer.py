@@ -11,7 +11,7 @@ import importlib
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from sqlalchemy import Engine
@@ -24,6 +24,10 @@ from analytics.ingest.files import (Mapping, SourceFile, from_bytes, load, parse
                                     read_json, read_table)
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem, check_timezone
 from analytics.store.db import import_lock, is_retryable
+from analytics.store.version import data_version
+
+if TYPE_CHECKING:
+    from analytics.store.readcopy import Appended
 
 # Tool and dataset kinds → the module that reads them (each has parse(files, opts)).
 SOURCES = {
@@ -122,14 +126,17 @@ def import_files(engine: Engine, kind: str, paths: list[str | Path] | None = Non
         actor = get_settings().user
     try:
         with import_lock(engine, on_wait):
+            before = None if dry_run else data_version(engine)
             result = _write_retrying(engine, parsed, kind=kind,
                                      source=source or default_source(kind), actor=actor,
                                      files=[f.record() for f in files], dry_run=dry_run)
-            if not dry_run:
+            if before is not None:
                 # Under the lock: the next import's refresh starts after this one's ends.
                 from analytics.store.readcopy import refresh_quietly
 
-                refresh_quietly(engine, _written_tables(result))
+                written = _written_tables(result)
+                refresh_quietly(engine, written, _appended(result, written, before))
+            result.appended = None  # not held by the caller (a page keeps its results)
             return result
     except IntegrityError as exc:
         # The transaction was rolled back; say which constraint refused the data, not a traceback.
@@ -143,6 +150,16 @@ def _written_tables(result: ImportResult) -> set[str]:
 
     tables = {SPECS[k].table for k in result.tables if k in SPECS}
     return tables | ({"service"} if "services created" in result.tables else set())
+
+
+def _appended(result: ImportResult, written: set[str], before: str) -> Appended | None:
+    """What the read copy may grow by: the rows an import only inserted, into tables that
+    nothing else writes (None: refresh the files of ``written`` in full)."""
+    from analytics.store.readcopy import APPENDABLE, Appended
+
+    if result.appended is None or not written <= APPENDABLE:
+        return None
+    return Appended({t: f for t, f in result.appended.items() if f.height}, before)
 
 
 def _write_retrying(engine: Engine, parsed: Parsed, **kwargs: Any) -> ImportResult:

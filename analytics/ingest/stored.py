@@ -71,6 +71,8 @@ def lookup_refs(conn: Any, table: str, wanted: list[str]) -> pl.DataFrame:
             rows = _sqlite_refs(conn, cur, table, wanted)
     finally:
         cur.close()
+    if isinstance(rows, pl.DataFrame):
+        return rows
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
@@ -79,13 +81,31 @@ def _sources(cur: Any, table: str) -> list[str]:
     return [r[0] for r in cur.fetchall()]
 
 
-def _sqlite_refs(conn: Any, cur: Any, table: str, wanted: list[str]) -> list[tuple[str, int, str]]:
+_SEP = "\x1f"  # ASCII unit separator: not in an external id (checked by the count below)
+
+
+def _sqlite_all_refs(cur: Any, table: str) -> pl.DataFrame | list[tuple[str, int, str]]:
+    """Every row's (external id, id, source), as three joined strings split by polars: a tuple
+    per row costs ~0.9 µs to build and convert (0.5 CPU-s for 580k deployments), this a fifth."""
+    cur.execute(f"SELECT group_concat(external_id, char(31)), group_concat(id, char(31)), "
+                f'group_concat(source, char(31)), count(*) FROM "{table}"')
+    ext, ids, src, n = cur.fetchone()
+    if not n:
+        return []
+    cols = [pl.Series([v]).str.split(_SEP).explode() for v in (ext, ids, src)]
+    if any(c.len() != n for c in cols):  # a separator inside a value: one tuple per row
+        cur.execute(f'SELECT external_id, id, source FROM "{table}"')
+        return cur.fetchall()
+    return pl.DataFrame({"ext": cols[0], "id": cols[1].cast(pl.Int64), "src": cols[2]})
+
+
+def _sqlite_refs(conn: Any, cur: Any, table: str,
+                 wanted: list[str]) -> pl.DataFrame | list[tuple[str, int, str]]:
     import sqlite3
 
     cur.execute(f'SELECT max(id) FROM "{table}"')
     if 3 * len(wanted) >= (cur.fetchone()[0] or 0):
-        cur.execute(f'SELECT external_id, id, source FROM "{table}"')
-        return cur.fetchall()
+        return _sqlite_all_refs(cur, table)
     sources = _sources(cur, table)
     if not sources:
         return []

@@ -133,16 +133,28 @@ class _Clock:
         self.before = np.concatenate(([0], np.cumsum(self.len)[:-1])) if self.len.size else self.len
         self.total = int(self.len.sum())
 
+    # In place into few buffers: at millions of tickets each fresh temporary array costs its
+    # page faults, more than the search. Before the first span, span 0 gives 0 (its
+    # ``before`` is 0, t − start < 0).
     def worked(self, t: np.ndarray) -> np.ndarray:
-        i = np.searchsorted(self.start, t, side="right") - 1
-        safe = np.maximum(i, 0)
-        w = self.before[safe] + np.clip(t - self.start[safe], 0, self.len[safe])
-        return np.where(i < 0, 0, w)
+        i = np.searchsorted(self.start, t, side="right")
+        i -= 1
+        np.maximum(i, 0, out=i)
+        w = np.take(self.start, i)
+        np.subtract(t, w, out=w)
+        np.maximum(w, 0, out=w)
+        limit = np.take(self.len, i)
+        np.minimum(w, limit, out=w)
+        w += np.take(self.before, i, out=limit)
+        return w
 
     def when(self, w: np.ndarray) -> np.ndarray:
         i = np.searchsorted(self.before + self.len, w, side="left")
-        safe = np.minimum(i, self.len.size - 1)
-        return self.start[safe] + (w - self.before[safe])
+        np.minimum(i, self.len.size - 1, out=i)
+        at = np.take(self.before, i)
+        np.subtract(w, at, out=at)
+        at += np.take(self.start, i)
+        return at
 
 
 @dataclass(frozen=True)
@@ -186,56 +198,89 @@ def ticket_timers(tickets: pl.DataFrame, targets: dict[str, Target], calendar: B
     opened = _col_us(tickets, "opened_at")
     if np.any(opened < 0) or np.any(opened == np.iinfo(np.int64).min):
         raise ValueError("opened_at: every ticket needs an opening time")
-    pauses = _pauses(tickets, waits, now_us)
+    pauses = _pauses(tickets, waits)
     clock = _clock_for(calendar, opened, now_us, pauses, max(
         max(t.response_hours, t.resolution_hours) for t in targets.values()))
-    out = {"id": tickets["id"].cast(pl.Int64).to_list(), "priority": prios.to_list(),
-           "opened_at": tickets["opened_at"].to_list()}
-    used_open = (clock.worked(np.full(opened.size, now_us)) - clock.worked(opened)
-                 - _paused_work(clock, opened, pauses, np.full(opened.size, now_us)))
+    out = {"id": tickets["id"].cast(pl.Int64), "priority": prios,
+           "opened_at": tickets["opened_at"].cast(pl.Datetime("us"))}
+    worked_open = clock.worked(opened)
+    now_all = np.full(opened.size, now_us)
+    used_open = (int(clock.worked(np.array([now_us]))[0]) - worked_open
+                 - _paused_work(clock, opened, pauses, now_all))
+    # Each ticket's priority as an index into ``targets`` (one pass over the strings).
+    code = prios.cast(pl.Enum(list(targets))).to_physical().to_numpy()
     for kind, col in (("response", "responded_at"), ("resolution", "resolved_at")):
-        target = np.array([getattr(targets[p], f"{kind}_hours") for p in prios]) * HOUR_US
+        # Target in float µs: truncated for the due time, kept as float for the remaining hours.
+        hours = np.array([float(getattr(t, f"{kind}_hours")) for t in targets.values()])[code]
+        target = hours * HOUR_US
         event = _col_us(tickets, col) if col in tickets.columns else np.full(opened.size, -1)
         upto = np.where(event >= 0, np.minimum(event, now_us), now_us)
-        due = _due(clock, opened, target.astype(np.int64), pauses)
-        used = clock.worked(upto) - clock.worked(opened) - _paused_work(clock, opened, pauses, upto)
-        out[f"{kind}_due"] = [None if d < 0 else iv.from_us(d) for d in due]
-        out[f"{kind}_breached"] = ((due >= 0) & (upto > due)).tolist()
-        out[f"{kind}_remaining_hours"] = ((target - used) / HOUR_US).tolist()
-    out["business_hours_open"] = (used_open / HOUR_US).tolist()
-    return pl.DataFrame(out, schema=TIMER_SCHEMA)
+        due = _due(clock, opened, worked_open, target.astype(np.int64), pauses)
+        used = clock.worked(upto) - worked_open - _paused_work(clock, opened, pauses, upto)
+        out[f"{kind}_due"] = pl.Series(due, dtype=pl.Int64).cast(pl.Datetime("us")).scatter(
+            np.flatnonzero(due < 0), None)
+        out[f"{kind}_breached"] = (due >= 0) & (upto > due)
+        out[f"{kind}_remaining_hours"] = (target - used) / HOUR_US
+    out["business_hours_open"] = used_open / HOUR_US
+    return pl.DataFrame(out).select(**{c: pl.col(c).cast(t) for c, t in TIMER_SCHEMA.items()})
 
 
 def _col_us(frame: pl.DataFrame, col: str) -> np.ndarray:
     return frame[col].cast(pl.Datetime("us")).to_numpy().astype(np.int64)  # NaT → int64 min
 
 
-def _pauses(tickets: pl.DataFrame, waits: pl.DataFrame | None, now_us: int) -> dict[int, iv.Spans]:
+@dataclass(frozen=True)
+class _Pauses:
+    """Every ticket's waits, unioned per ticket: row ``ticket`` (index into the tickets),
+    ``start``, ``end`` (int64 max = still waiting), sorted by ticket then start."""
+
+    ticket: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.ticket.size)
+
+
+def _pauses(tickets: pl.DataFrame, waits: pl.DataFrame | None) -> _Pauses:
+    empty = np.array([], np.int64)
     if waits is None or waits.height == 0:
-        return {}
+        return _Pauses(empty, empty, empty)
     missing = [c for c in ("ticket_id", "start", "end") if c not in waits.columns]
     if missing:
         raise ValueError(f"waits: missing columns {missing}")
-    idx = {tid: i for i, tid in enumerate(tickets["id"].to_list())}
-    out: dict[int, iv.Spans] = {}
+    never = np.iinfo(np.int64).max
     # An open wait (no end) pauses the timer indefinitely: its end is "never" (int64 max).
-    w = waits.with_columns(pl.col("end").cast(pl.Datetime("us")))
-    for tid, group in w.group_by("ticket_id"):
-        if tid[0] not in idx:
-            continue
-        start = group["start"].cast(pl.Datetime("us")).to_numpy().astype(np.int64)
-        end = group["end"].to_numpy().astype(np.int64)
-        end = np.where(end == np.iinfo(np.int64).min, np.iinfo(np.int64).max, end)
-        out[idx[tid[0]]] = iv.union((start, end))
-    return out
+    # Ticket ids map to row positions (the last row of a repeated id; ids are unique in
+    # practice); waits of unknown tickets are dropped.
+    rows = tickets.select(ticket_id=pl.col("id").cast(pl.Int64),
+                          ticket=pl.int_range(pl.len(), dtype=pl.Int64)).unique(
+        "ticket_id", keep="last")
+    w = (waits.select(pl.col("ticket_id").cast(pl.Int64),
+                      start=pl.col("start").cast(pl.Datetime("us")).dt.epoch("us").fill_null(
+                          np.iinfo(np.int64).min),
+                      end=pl.col("end").cast(pl.Datetime("us")).dt.epoch("us").fill_null(never))
+         .join(rows, on="ticket_id", how="inner")
+         .filter(pl.col("end") > pl.col("start"))  # empty and inverted waits vanish (iv.union)
+         .sort("ticket", "start"))
+    # Union per ticket: a new block begins where a start lies beyond every end before it.
+    w = w.with_columns(reach=pl.col("end").cum_max().over("ticket"))
+    w = w.with_columns(new=(pl.col("start") > pl.col("reach").shift(1).over("ticket"))
+                       .fill_null(True))
+    blocks = (w.with_columns(block=pl.col("new").cum_sum())
+              .group_by("block", maintain_order=True)
+              .agg(pl.col("ticket").first(), pl.col("start").first(), pl.col("reach").last()))
+    return _Pauses(blocks["ticket"].to_numpy(), blocks["start"].to_numpy(),
+                   blocks["reach"].to_numpy())
 
 
 def _clock_for(calendar: BusinessCalendar, opened: np.ndarray, now_us: int,
-               pauses: dict[int, iv.Spans], max_hours: float) -> _Clock:
+               pauses: _Pauses, max_hours: float) -> _Clock:
     if calendar.weekly_hours() <= 0:
         raise ValueError("calendar: no working hours in the week")
-    finite = [s[1][s[1] < np.iinfo(np.int64).max] for s in pauses.values()]
-    latest = max([int(opened.max()), now_us, *[int(f.max()) for f in finite if f.size]])
+    finite = pauses.end[pauses.end < np.iinfo(np.int64).max]
+    latest = max(int(opened.max()), now_us, int(finite.max()) if finite.size else now_us)
     first = iv.from_us(int(opened.min())).date() - timedelta(days=2)
     pad = math.ceil(max_hours / calendar.weekly_hours() * 7) + 14
     while True:
@@ -249,31 +294,55 @@ def _clock_for(calendar: BusinessCalendar, opened: np.ndarray, now_us: int,
         pad *= 2
 
 
-def _paused_work(clock: _Clock, opened: np.ndarray, pauses: dict[int, iv.Spans],
+def _paused_work(clock: _Clock, opened: np.ndarray, pauses: _Pauses,
                  upto: np.ndarray) -> np.ndarray:
     """Working µs inside each ticket's pauses between opening and ``upto``."""
     out = np.zeros(opened.size, np.int64)
-    for i, (ps, pe) in pauses.items():
-        a = np.clip(ps, opened[i], max(upto[i], opened[i]))
-        b = np.clip(pe, opened[i], max(upto[i], opened[i]))
-        out[i] = int((clock.worked(b) - clock.worked(a)).sum())
+    if pauses.size == 0:
+        return out
+    lo = opened[pauses.ticket]
+    hi = np.maximum(upto[pauses.ticket], lo)
+    a, b = np.clip(pauses.start, lo, hi), np.clip(pauses.end, lo, hi)
+    np.add.at(out, pauses.ticket, clock.worked(b) - clock.worked(a))  # exact int64 sums
     return out
 
 
-def _due(clock: _Clock, opened: np.ndarray, target: np.ndarray,
-         pauses: dict[int, iv.Spans]) -> np.ndarray:
-    """The instant each timer reaches its target; −1 while paused indefinitely."""
-    due = clock.when(clock.worked(opened) + target)
+def _due(clock: _Clock, opened: np.ndarray, worked_open: np.ndarray, target: np.ndarray,
+         pauses: _Pauses) -> np.ndarray:
+    """The instant each timer reaches its target; −1 while paused indefinitely.
+
+    Walking a ticket's (unioned, ordered) pauses that end after its opening, the working time
+    before pause k is the work between the previous pause's end (or the opening) and pause k's
+    start. The timer runs out in the first gap where the running sum reaches the target, else
+    after the last pause with what is left."""
+    due = clock.when(worked_open + target)
+    if pauses.size == 0:
+        return due
+    live = pauses.end > opened[pauses.ticket]  # pauses over before the opening do not matter
+    tk, ps, pe = pauses.ticket[live], pauses.start[live], pauses.end[live]
+    if tk.size == 0:
+        return due
+    first = np.concatenate(([True], tk[1:] != tk[:-1]))
+    # Where the timer runs from before pause k: the opening, or the previous pause's end.
+    cur = np.where(first, opened[tk], np.concatenate(([0], pe[:-1])))
+    w_cur = clock.worked(cur)
+    gap = clock.worked(np.maximum(ps, cur)) - w_cur
+    total = np.cumsum(gap)
+    starts = np.flatnonzero(first)
+    before = np.repeat(total[starts] - gap[starts], np.diff(np.append(starts, tk.size)))
+    ran = total - before  # working time used before the end of gap k, per ticket
+    spent = ran - gap     # ... before gap k
+    budget = target[tk]
+    hit = ran >= budget
+    # First gap where the target is reached: the due time lies in it.
+    hit_rows = np.flatnonzero(hit)
+    hit_tk, pick = np.unique(tk[hit_rows], return_index=True)
+    hit_rows = hit_rows[pick]
+    # Tickets never running out in a gap: after their last pause with what is left.
+    last = np.append(starts[1:] - 1, tk.size - 1)
+    rest = last[~np.isin(tk[last], hit_tk)]
+    due[hit_tk] = clock.when(w_cur[hit_rows] + budget[hit_rows] - spent[hit_rows])
     never = np.iinfo(np.int64).max
-    for i, (ps, pe) in pauses.items():
-        cur, budget = int(opened[i]), int(target[i])
-        for a, b in zip(ps.tolist(), pe.tolist(), strict=True):
-            if b <= cur:
-                continue
-            avail = int(clock.worked(np.array([max(a, cur)]))[0] - clock.worked(np.array([cur]))[0])
-            if avail >= budget:
-                break
-            budget -= avail
-            cur = b
-        due[i] = -1 if cur == never else int(clock.when(clock.worked(np.array([cur])) + budget)[0])
+    after = clock.when(clock.worked(pe[rest]) + budget[rest] - ran[rest])
+    due[tk[rest]] = np.where(pe[rest] == never, -1, after)
     return due

@@ -216,7 +216,10 @@ def sli_history(engine: Engine, *, month: str, months: int = HISTORY_MONTHS,
                 note=pl.lit(None, pl.String))
         else:
             if timers is None:
-                timers, segments, answered = _ticket_timers(engine, lo, hi)
+                tickets = units.filter(pl.col("sli") != "outages")
+                timers, segments, answered = _ticket_timers(
+                    engine, lo, hi, tuple(tickets["service"].unique().sort().to_list()),
+                    segmented=any(by_name[a].segment for a in tickets["agreement"]))
             t = timers.filter(pl.col("service") == service)
             if segment:
                 t = t.filter(pl.col("customer_id").replace_strict(
@@ -238,15 +241,18 @@ def sli_history(engine: Engine, *, month: str, months: int = HISTORY_MONTHS,
                                 for c in SLI_SCHEMA]).cast(SLI_SCHEMA) for f in frames])
 
 
-def _ticket_timers(engine: Engine, lo: datetime,
-                   hi: datetime) -> tuple[pl.DataFrame, dict, bool]:
-    """Response and resolution timers of the tickets opened in [lo, hi) with their customer, the
-    customer → segment map of the survey answers, and whether any ticket records a response."""
+def _ticket_timers(engine: Engine, lo: datetime, hi: datetime, services: tuple[str, ...],
+                   segmented: bool = True) -> tuple[pl.DataFrame, dict, bool]:
+    """Response and resolution timers of the ``services``' tickets opened in [lo, hi) with their
+    customer, the customer → segment map of the survey answers, and whether any ticket (of
+    every service) records a response. Without ``segmented`` (no agreement names a segment)
+    customers and segments are not read."""
     from analytics.reports.ticket_sla import ticket_sla
     from analytics.store.queries import Filters
 
     try:
-        rep = ticket_sla(engine, filters=Filters(start=lo.date(), end=hi.date() - timedelta(days=1)))
+        rep = ticket_sla(engine, filters=Filters(start=lo.date(), end=hi.date() - timedelta(days=1)),
+                         carry=("customer_id",) if segmented else (), timed=services)
     except NoData:
         return pl.DataFrame(schema={"service": pl.String, "customer_id": pl.String,
                                     "opened_at": pl.Datetime, "closed_at": pl.Datetime,
@@ -254,9 +260,21 @@ def _ticket_timers(engine: Engine, lo: datetime,
                                     "resolution_breached": pl.Boolean,
                                     "response_breached": pl.Boolean,
                                     "response_decided": pl.Boolean}), {}, False
-    who = read_frame(engine, "SELECT id, customer_id FROM ticket WHERE opened_at >= ? AND "
-                             "opened_at < ?", [lo, hi])
-    answers = read_frame(engine, "SELECT customer_id, segment, responded_at FROM csat_response "
-                                 "WHERE segment IS NOT NULL AND customer_id IS NOT NULL")
-    timers = rep.timers.join(who.cast({"id": pl.Int64}), on="id", how="left")
-    return timers, sli_eval.customer_segments(answers), rep.response_measured
+    if not segmented:
+        return rep.timers, {}, rep.response_measured
+    return rep.timers, sli_eval.customer_segments(_segment_answers(engine)), rep.response_measured
+
+
+def _segment_answers(engine: Engine) -> pl.DataFrame:
+    """Survey answers with a customer and a segment (customer_id, segment, responded_at), in
+    the store's order; from the read copy while it is current."""
+    from analytics.store.copyscan import read
+    from analytics.store.queries import Filters
+
+    found = read(engine, "csat", Filters(), "responded_at",
+                 ["id", "customer_id", "segment", "responded_at"], env=False,
+                 where=pl.col("segment").is_not_null() & pl.col("customer_id").is_not_null())
+    if found is not None:
+        return found.drop("id")
+    return read_frame(engine, "SELECT customer_id, segment, responded_at FROM csat_response "
+                              "WHERE segment IS NOT NULL AND customer_id IS NOT NULL")

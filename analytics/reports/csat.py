@@ -122,7 +122,8 @@ def operations(engine: Engine, *, filters: Filters) -> Operations:
     incidents follow the environment filter. Raises :class:`NoData` when no answer matches.
     """
     frame = _answers(engine, filters)
-    tickets = queries.tickets(engine, filters, pad_before=timedelta(days=BACKLOG_PAD_DAYS))
+    tickets = queries.tickets(engine, filters, columns=("opened_at", "closed_at"),
+                             pad_before=timedelta(days=BACKLOG_PAD_DAYS))
     incidents = queries.incidents(engine, filters)
     weekly = weekly_operations(frame, tickets, incidents, tz=filters.timezone, start=filters.start,
                                end=filters.end)

@@ -13,6 +13,7 @@ first response measures the resolution timer only (``RESPONSE_NOTE``).
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -42,6 +43,8 @@ MONTHLY_SCHEMA = {"month": pl.String, "priority": pl.String, "tickets": pl.Int64
                   "response_met_pct": pl.Float64, "response_median_hours": pl.Float64,
                   "resolution_met": pl.Int64, "resolution_breached": pl.Int64,
                   "resolution_met_pct": pl.Float64}
+# The ticket columns the timers and summaries use (a copy read skips the others).
+TICKET_COLUMNS = ("service", "opened_at", "closed_at", "first_response_at", "severity")
 _RESPONSE_COLS = ("responded", "response_met", "response_breached", "response_met_pct",
                   "response_median_hours")
 
@@ -103,8 +106,13 @@ class TicketSla:
     timers: pl.DataFrame
     unprioritised: int
     closed_before_opened: int
-    monthly: pl.DataFrame | None = None
     response_measured: bool = True
+
+    @functools.cached_property
+    def monthly(self) -> pl.DataFrame:
+        """Per month of opening and priority (``MONTHLY_SCHEMA``), computed when first asked
+        (the SLAs page shows only the summary)."""
+        return monthly(self.timers, self.response_measured)
 
     @property
     def note(self) -> str | None:
@@ -118,7 +126,14 @@ class TicketSla:
 
 def newest_ticket_instant(engine: Engine) -> datetime | None:
     """The latest ticket opening or closing in the store (default evaluation instant)."""
-    row = read_frame(engine, "SELECT max(opened_at) AS a, max(closed_at) AS b FROM ticket").row(0)
+    from analytics.store.copyscan import scan
+
+    lazy = scan(engine, "tickets")
+    if lazy is not None:  # the read copy's column statistics answer; SQL scans every closed_at
+        row = lazy.select(pl.col("opened_at").max(), pl.col("closed_at").max()).collect().row(0)
+    else:
+        row = read_frame(engine, "SELECT max(opened_at) AS a, max(closed_at) AS b FROM ticket"
+                         ).row(0)
     known = [v for v in row if v is not None]
     return max(known) if known else None
 
@@ -138,9 +153,13 @@ def _waits(engine: Engine, filters: Filters) -> pl.DataFrame:
 
 
 def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | None = None,
-               policy: Policy | None = None) -> TicketSla:
+               policy: Policy | None = None, carry: tuple[str, ...] = (),
+               timed: tuple[str, ...] | None = None) -> TicketSla:
     """Response and resolution timers of the tickets opened in the period (``filters``) at
-    ``at`` (default: the newest ticket event), summarised per priority and per month."""
+    ``at`` (default: the newest ticket event), summarised per priority and per month.
+    ``carry``: more ticket columns (``queries.TICKET_COLS``) to append to the timers;
+    ``timed``: only these services' tickets get timers (and summaries), while every ticket of
+    the period still counts for ``response_measured``, ``unprioritised`` and the checks."""
     policy = policy or default_policy(filters.timezone)
     if filters.services or filters.teams:
         known = queries.services(engine)
@@ -149,7 +168,7 @@ def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | N
             if missing:
                 raise BadRequest(f"unknown {what} {', '.join(missing)}")
     filters, _note = periods.fill(engine, filters)  # no dates: the default period
-    raw = queries.tickets(engine, filters)
+    raw = queries.tickets(engine, filters, columns=TICKET_COLUMNS + carry)
     at = at or newest_ticket_instant(engine)
     if raw.height == 0 or at is None:
         raise NoData("No ticket was opened in this period for these filters.")
@@ -161,7 +180,7 @@ def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | N
                # A response after ``at`` has not happened yet at ``at``.
                .with_columns(first_response_at=pl.when(pl.col("first_response_at") <= at)
                              .then(pl.col("first_response_at")))
-               .select("id", "service", "opened_at", "closed_at", "first_response_at",
+               .select("id", "service", "opened_at", "closed_at", "first_response_at", *carry,
                        priority=pl.lit("P") + pl.col("severity").cast(pl.String),
                        resolved_at=pl.col("closed_at"),
                        # A response stamped before the opening (bad source data) counts at it.
@@ -171,6 +190,9 @@ def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | N
     unknown = sorted(set(tickets["priority"].unique().to_list()) - set(policy.targets))
     if unknown:
         raise BadRequest(f"ticket SLA: no target for priority {', '.join(unknown)}")
+    measured = tickets["first_response_at"].drop_nulls().len() > 0
+    if timed is not None:
+        tickets = tickets.filter(pl.col("service").is_in(list(timed)))
     waits = _waits(engine, filters)
     try:
         timers = ticket_timers(tickets.select("id", "priority", "opened_at", "responded_at",
@@ -179,13 +201,13 @@ def ticket_sla(engine: Engine, *, filters: Filters = Filters(), at: datetime | N
                                waits=waits if waits.height else None)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
-    measured = tickets["first_response_at"].drop_nulls().len() > 0
-    timers = with_response(timers.join(tickets.select("id", "service", "closed_at",
-                                                      "first_response_at"), on="id", how="left"),
-                           policy)
+    # ticket_timers keeps the tickets' rows in order: their columns line up without a join.
+    timers = with_response(timers.hstack(tickets.select("service", "closed_at",
+                                                        "first_response_at")), policy
+                           ).hstack(tickets.select(carry))
     return TicketSla(at=at, policy=policy, summary=summarise(timers, policy, measured),
                      timers=timers, unprioritised=unprioritised, closed_before_opened=backwards,
-                     monthly=monthly(timers, measured), response_measured=measured)
+                     response_measured=measured)
 
 
 def with_response(timers: pl.DataFrame, policy: Policy) -> pl.DataFrame:

@@ -55,7 +55,7 @@ def bulk_insert(conn: Any, table: str, frame: pl.DataFrame) -> int:
     unknown = [c for c in frame.columns if c not in types]
     if unknown:
         raise ValueError(f"{table}: unknown columns {unknown}")
-    frame = _with_defaults(table, frame)
+    frame = with_defaults(table, frame)
     dialect = conn.dialect.name
     if dialect == "postgresql":
         _copy_postgres(conn, table, frame)
@@ -218,7 +218,7 @@ def insert_new(conn: Any, table: str, frame: pl.DataFrame) -> int:
         return 0
     if conn.dialect.name != "postgresql":
         return bulk_insert(conn, table, frame)
-    frame = _with_defaults(table, frame)
+    frame = with_defaults(table, frame)
     unknown = [c for c in frame.columns if c not in _columns_of(table)]
     if unknown:
         raise ValueError(f"{table}: unknown columns {unknown}")
@@ -236,7 +236,8 @@ def insert_new(conn: Any, table: str, frame: pl.DataFrame) -> int:
     return int(res.rowcount)
 
 
-def _with_defaults(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+def with_defaults(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with the model default of each column it lacks (the values an insert stores)."""
     # Model defaults live in Python, not in the schema: apply them to columns the frame lacks.
     defaults = {c.name: c.default.arg for c in SQLModel.metadata.tables[table].columns
                 if c.name not in frame.columns and c.default is not None and c.default.is_scalar}
@@ -259,7 +260,7 @@ def load_tables(engine: Engine, frames: dict[str, pl.DataFrame]) -> dict[str, in
     prepared: dict[str, pl.DataFrame] = {}
     for table, frame in frames.items():
         if frame.height:
-            out = _for_sqlite(_with_defaults(table, frame))
+            out = _for_sqlite(with_defaults(table, frame))
             prepared[table] = out.with_columns(pl.col(c).cast(pl.Int64)
                                                for c, t in out.schema.items() if t == pl.Null)
     # ADBC writes in a child process, with this process's connections closed: never two SQLite

@@ -10,6 +10,8 @@ left behind by a write that did not refresh it is never read (``queries`` falls 
 
 The rows are read through the store's own connection (:func:`analytics.store.db.read_frame`):
 never a second SQLite library in this process (see DESIGN.md, "Bulk data and the read path").
+After an import that only inserted rows, a file is its previous version plus those rows
+(:mod:`analytics.store.copyappend`), not a read of the whole table.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ import polars as pl
 from sqlalchemy import Engine, text
 
 from analytics.store.db import read_frame
-from analytics.store.frametypes import ROW_GROUP_ROWS, write_copy_file  # noqa: F401 (re-exported)
+from analytics.store.frametypes import (ROW_GROUP_ROWS, SERVICE_SQL, cast_to_types,  # noqa: F401
+                                        typed_frame, write_copy_file)
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +158,26 @@ SOURCES: dict[str, frozenset[str]] = {
     "csat": frozenset({"csat_response", "service"}),
     "sli_samples": frozenset({"sli_sample", "slo", "service"}),
 }
+# The table each file has a row for.
+MAIN: dict[str, str] = {"deployments": "deployment", "changes": "change", "incidents": "incident",
+                        "attributions": "incident_attribution", "tickets": "ticket",
+                        "csat": "csat_response", "sli_samples": "sli_sample"}
+# Files that can grow by an import's inserted rows (the others are read in full).
+GROWABLE = frozenset({"deployments", "changes", "incidents", "tickets", "csat"})
+# Tables written only through rows an import inserts or updates (no other statement): an import
+# into these alone may hand its inserted rows to the refresh.
+APPENDABLE = frozenset({"service", *(MAIN[n] for n in GROWABLE)})
+
+
+@dataclass(frozen=True)
+class Appended:
+    """A committed write that only inserted rows: ``frames`` holds, per table it inserted rows
+    into, those rows with their ids; ``before`` is the store's data version before the write."""
+
+    frames: dict[str, pl.DataFrame]
+    before: str
+
+
 # From this many rows to rewrite, a SQLite store's rows are read in a child process through
 # ADBC (Arrow, ~4x cheaper than sqlite3 rows): a second SQLite library is safe there, never here.
 CHILD_ROWS = 200_000
@@ -178,7 +201,8 @@ def core_signatures(engine: Engine) -> dict[str, str]:
     return {name: data_version(engine, tuple(sorted(src))) for name, src in SOURCES.items()}
 
 
-def refresh(engine: Engine, changed: set[str] | None = None) -> dict[str, Any] | None:
+def refresh(engine: Engine, changed: set[str] | None = None,
+            appended: Appended | None = None) -> dict[str, Any] | None:
     """Rewrite the copy and its manifest after a committed write; return the manifest.
 
     ``changed`` names the store tables the write touched (None: any). A file none of whose
@@ -186,6 +210,9 @@ def refresh(engine: Engine, changed: set[str] | None = None) -> dict[str, Any] |
     written, is kept; every other file is rewritten. Returns None (and writes nothing) for a
     store without a copy location. The data version is read before and after the rows: when a
     write committed in between, no manifest is written (readers use SQL until the next refresh).
+
+    ``appended``: the write only inserted rows (see :class:`Appended`); a file it left current
+    is kept and one whose main table grew is its previous file plus the new rows, not re-read.
     """
     folder = copy_dir(engine)
     if folder is None:
@@ -207,8 +234,23 @@ def refresh(engine: Engine, changed: set[str] | None = None) -> dict[str, Any] |
                 and changed is not None and not (SOURCES[name] & changed)
                 and entry.get("core") == core[name] and (folder / entry["file"]).is_file()}
         todo = [name for name in TABLES if name not in kept]
+        grow: list[str] = []
+        if appended is not None and old.get("format") == FORMAT \
+                and old.get("data_version") == appended.before:
+            # The copy was current just before this write, which only inserted rows.
+            for name in todo:
+                entry = old["tables"].get(name)
+                if entry is None or not (folder / entry["file"]).is_file():
+                    continue
+                if MAIN[name] not in appended.frames:  # old rows never name the new ones
+                    kept[name] = {**entry, "signature": sigs[name], "core": core[name]}
+                elif name in GROWABLE:
+                    grow.append(name)
+        full = [name for name in todo if name not in kept and name not in grow]
         _drop_manifest(folder)  # readers use SQL while files are replaced
-        rows = _write_tables(engine, folder, todo)
+        rows = _write_tables(engine, folder, full)
+        rows |= _grow_tables(engine, folder, grow, appended, old)
+        todo = [name for name in TABLES if name not in kept]
         tables = {**kept, **{name: {"file": f"{name}.parquet", "rows": rows[name],
                                     "signature": sigs[name], "core": core[name]}
                              for name in todo}}
@@ -226,6 +268,38 @@ def refresh(engine: Engine, changed: set[str] | None = None) -> dict[str, Any] |
         return found
     finally:
         os.close(fd)
+
+
+def _grow_tables(engine: Engine, folder: Path, names: list[str], appended: Appended | None,
+                 old: dict[str, Any]) -> dict[str, int]:
+    """Write the files of ``names`` as their previous file plus ``appended``'s rows of their
+    main table; a file that cannot be built that way is read in full. Rows per file."""
+    from analytics.store.copyappend import new_rows
+
+    if not names or appended is None:
+        return {}
+    types = _column_types()
+    services = cast_to_types(typed_frame(read_frame(engine, SERVICE_SQL), (), ()), types)
+    out: dict[str, int] = {}
+    for name in names:
+        sql, ts, how = _child_sql(TABLES[name])
+        try:
+            new = new_rows(name, sql, appended.frames[MAIN[name]], services, how, folder, types)
+            previous = pl.read_parquet(folder / old["tables"][name]["file"])
+            if new is not None and new.schema != previous.schema:
+                new = None
+            elif new is not None:
+                frame = pl.concat([previous, new]) if previous.height else new
+        except (pl.exceptions.PolarsError, KeyError):  # a value that does not cast: read it
+            log.debug("read copy: %s not grown, read in full", name, exc_info=True)
+            new = None
+        # Written now, not after the loop: a later file may look rows up in this one.
+        if new is not None:
+            # The previous file is in (time, id) order and every new id is larger.
+            out[name] = write_copy_file(folder, name, frame, ts, types, ties_in_id_order=True)
+        else:
+            out |= _write_tables(engine, folder, [name])
+    return out
 
 
 def _write_tables(engine: Engine, folder: Path, names: list[str]) -> dict[str, int]:
@@ -260,10 +334,7 @@ def _child_sql(table: CopyTable) -> tuple[str, str, str | None]:
 
 
 def _rows(engine: Engine, names: list[str]) -> int:
-    main = {"deployments": "deployment", "changes": "change", "incidents": "incident",
-            "attributions": "incident_attribution", "tickets": "ticket", "csat": "csat_response",
-            "sli_samples": "sli_sample"}
-    sql = " + ".join(f'(SELECT count(*) FROM "{main[n]}")' for n in names)
+    sql = " + ".join(f'(SELECT count(*) FROM "{MAIN[n]}")' for n in names)
     with engine.connect() as conn:
         return int(conn.execute(text(f"SELECT {sql}")).scalar_one())
 
@@ -273,11 +344,12 @@ def _write(folder: Path, name: str, frame: pl.DataFrame) -> int:
     return write_copy_file(folder, name, frame, TABLES[name].ts, _column_types())
 
 
-def refresh_quietly(engine: Engine, changed: set[str] | None = None) -> dict[str, Any] | None:
+def refresh_quietly(engine: Engine, changed: set[str] | None = None,
+                    appended: Appended | None = None) -> dict[str, Any] | None:
     """:func:`refresh` for the places that commit writes: a failed refresh must not fail the
     committed write (readers fall back to SQL), so it is logged, not raised."""
     try:
-        return refresh(engine, changed)
+        return refresh(engine, changed, appended)
     except Exception:
         log.warning("read copy: refresh failed; reads use SQL until the next refresh",
                     exc_info=True)

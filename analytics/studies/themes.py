@@ -64,20 +64,55 @@ def stem(word: str) -> str:
 
 class _Terms:
     """TF-IDF analyzer: words of 3+ letters, minus stop words and placeholders, stemmed. It
-    remembers each stem's spellings so a theme is named by words, not stems."""
+    remembers each stem's spellings so a theme is named by words, not stems.
+
+    Ticket texts repeat (templates, copied replies): each distinct text is tokenised once and
+    its later calls only counted; the spellings are tallied from those counts when first asked
+    for, in the order the texts were first seen, so ``spell`` names a stem exactly as tallying
+    every call would (``Counter.most_common`` breaks ties by first insertion).
+
+    >>> t = _Terms(frozenset({"the"}))
+    >>> t("Released the release"), t("released"), t("Released the release")
+    (['releas', 'releas'], ['releas'], ['releas', 'releas'])
+    >>> t.spell("releas")
+    'released'
+    """
 
     def __init__(self, stop_words: frozenset[str]) -> None:
         self.stop_words = stop_words
-        self.spellings: dict[str, Counter[str]] = defaultdict(Counter)
+        self._seen: dict[str, tuple[list[str], list[str]]] = {}  # text -> (terms, words)
+        self._calls: Counter[str] = Counter()
+        self._spellings: dict[str, Counter[str]] | None = None
+        self._kept: dict[str, Counter[str]] = {}  # tallied before the last ``done``
 
     def __call__(self, text: str) -> list[str]:
-        out = []
-        for word in TOKEN.findall(PLACEHOLDER.sub(" ", text.lower())):
-            if word not in self.stop_words:
-                term = stem(word)
-                self.spellings[term][word] += 1
-                out.append(term)
-        return out
+        self._calls[text] += 1
+        self._spellings = None
+        found = self._seen.get(text)
+        if found is None:
+            words = [w for w in TOKEN.findall(PLACEHOLDER.sub(" ", text.lower()))
+                     if w not in self.stop_words]
+            found = self._seen[text] = ([stem(w) for w in words], words)
+        return list(found[0])
+
+    @property
+    def spellings(self) -> dict[str, Counter[str]]:
+        """Each stem's spellings with how often they occurred."""
+        if self._spellings is None:
+            tally: dict[str, Counter[str]] = defaultdict(Counter)
+            for term, kept in self._kept.items():
+                tally[term].update(kept)
+            for text, (terms, words) in self._seen.items():
+                n = self._calls[text]
+                for term, word in zip(terms, words, strict=True):
+                    tally[term][word] += n
+            self._spellings = tally
+        return self._spellings
+
+    def done(self) -> None:
+        """Keep the spellings, drop the per-text memo (the model is cached with the analyzer)."""
+        self._kept = dict(self.spellings)
+        self._seen, self._calls = {}, Counter()
 
     def spell(self, term: str) -> str:
         """The commonest spelling of a stem."""
@@ -142,7 +177,10 @@ def fit_themes(frame: pl.DataFrame, text_col: str = "text", n_themes: int = 8, *
         raise ValueError(f"column {text_col!r} is missing (columns: {', '.join(frame.columns)})")
     if n_themes < 2:
         raise ValueError(f"n_themes must be at least 2, got {n_themes}")
-    texts = [scrub(t) for t in frame[text_col].to_list()]
+    # Scrubbed once per distinct text: tickets repeat (a demo year has ~4k distinct texts in 200k).
+    scrubbed: dict[str | None, str] = {}
+    texts = [scrubbed[t] if t in scrubbed else scrubbed.setdefault(t, scrub(t))
+             for t in frame[text_col].to_list()]
     present = [i for i, t in enumerate(texts) if t.strip()]
     need = max(2 * n_themes, 10)
     if len(present) < need:
@@ -164,6 +202,7 @@ def fit_themes(frame: pl.DataFrame, text_col: str = "text", n_themes: int = 8, *
     w = nmf.fit_transform(x)
     terms = np.asarray(vectorizer.get_feature_names_out())
     top = [[terms_of.spell(t) for t in terms[np.argsort(row)[::-1][:top_n]]] for row in nmf.components_]
+    terms_of.done()
     theme = np.full(len(texts), -1)
     weight = np.zeros(len(texts))
     has = w.max(axis=1) > 0

@@ -2,8 +2,9 @@
 
 Method (REFERENCE §4, weekday / Friday effect): failure rate by weekday (UTC, of the
 deployment's finish) with Wilson intervals; a logistic regression ``failed ~ C(weekday) +
-log(lines_changed) + emergency + test_coverage + C(service)`` (statsmodels GLM, unpenalised —
-scikit-learn's is penalised and unfit for inference) with errors clustered by service; the
+log(lines_changed) + emergency + test_coverage + C(service)`` (unpenalised maximum likelihood —
+scikit-learn's is penalised and unfit for inference; ``studies.logit``, checked against statsmodels'
+GLM) with errors clustered by service; the
 Friday against Monday–Thursday odds ratio is the contrast β_Fri − mean(β_Mon…β_Thu). Size is a
 confounder (Friday changes are smaller), so the naive 2×2 odds ratio is shown beside it.
 
@@ -17,17 +18,16 @@ opened, so an incident-based Friday advantage is partly mechanical.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import polars as pl
-import statsmodels.api as sm
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from analytics.metrics.stability import wilson
+from analytics.studies.logit import fit_logit
 from analytics.studies.release_panel import PRODUCTION, releases_of
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -121,18 +121,19 @@ def _controlled(rel: pl.DataFrame) -> dict[str, Any]:
         cols.append(_leave_one_out_log_odds(data))
         names.append("service_log_odds")
         service_control = "service (its failure log-odds)"
-    x = np.column_stack(cols)
-    keep = np.concatenate([[True], x[:, 1:].std(axis=0) > 0])
-    x, names = x[:, keep], [n for n, k in zip(names, keep, strict=True) if k]
-    glm = sm.GLM(data["failed"].to_numpy().astype(float), x, family=sm.families.Binomial())
+    # A column without variation is collinear with the constant: left out (min = max is exact,
+    # where a standard deviation of identical floats can round to a tiny positive number).
+    keep = [True] + [bool(c.min() != c.max()) for c in cols[1:]]
+    x = np.column_stack([c for c, k in zip(cols, keep, strict=True) if k])
+    names = [n for n, k in zip(names, keep, strict=True) if k]
+    y = data["failed"].to_numpy().astype(float)
     n_clusters = n_services
     # Small dense solves: BLAS threads only contend with each other on a shared box.
-    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
-        warnings.simplefilter("ignore")
+    with threadpool_limits(limits=1, user_api="blas"):
         if n_clusters >= MIN_CLUSTERS:
-            res, cov = glm.fit(cov_type="cluster", cov_kwds={"groups": services}), "cluster(service)"
+            res, cov = fit_logit(y, x, services), "cluster(service)"
         else:
-            res, cov = glm.fit(cov_type="HC0"), "HC0"
+            res, cov = fit_logit(y, x), "HC0"
     # Friday − mean(Mon…Thu): Monday is the reference (coefficient 0).
     contrast = np.zeros(len(names))
     contrast[names.index("Fri")] = 1.0
@@ -140,7 +141,7 @@ def _controlled(rel: pl.DataFrame) -> dict[str, Any]:
         if d in names:
             contrast[names.index(d)] -= 0.25
     est = float(contrast @ res.params)
-    se = float(np.sqrt(contrast @ res.cov_params() @ contrast))
+    se = float(np.sqrt(contrast @ res.cov @ contrast))
     per_day = [{"weekday": "Mon", "odds_ratio": 1.0, "ci_low": None, "ci_high": None}]
     ci = res.conf_int()
     for i, n in enumerate(names):

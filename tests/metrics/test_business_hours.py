@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -177,3 +178,68 @@ def test_due_times_match_minute_by_minute_counting() -> None:
 def test_bad_input_names_the_field(call, message: str) -> None:  # noqa: ANN001
     with pytest.raises(ValueError, match=message):
         call()
+
+
+_T0, _MINUTES = datetime(2026, 3, 20), 90 * 1440
+
+
+@functools.cache
+def _working_minutes() -> np.ndarray:
+    """Whether each minute from ``_T0`` is a working minute in Amsterdam (local clock)."""
+    z, utc = ZoneInfo(AMS), ZoneInfo("UTC")
+    local = ((_T0 + timedelta(minutes=m)).replace(tzinfo=utc).astimezone(z) for m in range(_MINUTES))
+    return np.array([x.weekday() < 5 and 9 <= x.hour < 17 for x in local])
+
+
+def _brute_force_pauses(opened: datetime, upto: datetime, hours: float,
+                        waits: list[tuple[datetime, datetime | None]]) -> tuple[datetime | None, float]:
+    """Due time and business hours used by ``upto``, minute by minute from ``_T0``: a minute
+    counts when it is a working minute, not before the opening and inside none of the
+    ticket's waits (None end: the wait never ends)."""
+    def at(t: datetime) -> int:
+        return int((t - _T0) / timedelta(minutes=1))
+
+    counts = _working_minutes().copy()
+    counts[:at(opened)] = False
+    for s, e in waits:
+        counts[max(at(s), 0):_MINUTES if e is None else max(at(e), 0)] = False
+    reached = np.flatnonzero(np.cumsum(counts) == round(hours * 60))
+    due = _T0 + timedelta(minutes=int(reached[0]) + 1) if reached.size else None
+    return due, int(counts[:at(upto)].sum()) / 60
+
+
+def test_pauses_match_minute_by_minute_counting() -> None:
+    # Random minute-aligned waits around the spring DST change: overlapping, touching, before
+    # the opening, inverted, and open (no end); both timers, due times and hours used.
+    rng = np.random.default_rng(11)
+    now = datetime(2026, 4, 10, 12, 34)
+    opened = [datetime(2026, 3, 24) + timedelta(minutes=int(m))
+              for m in rng.integers(0, 6 * 1440, 14)]
+    responded = [o + timedelta(minutes=int(m)) if i % 3 else None
+                 for i, (o, m) in enumerate(zip(opened, rng.integers(0, 3 * 1440, 14), strict=True))]
+    t = pl.DataFrame({"id": np.arange(14) * 10, "priority": "P3", "opened_at": opened,
+                      "responded_at": responded},
+                     schema_overrides={"responded_at": pl.Datetime("us")})
+    waits: dict[int, list[tuple[datetime, datetime | None]]] = {i: [] for i in range(14)}
+    for i in rng.integers(0, 14, 40):
+        start = opened[i] + timedelta(minutes=int(rng.integers(-1440, 5 * 1440)))
+        end = start + timedelta(minutes=int(rng.integers(-30, 2 * 1440)))
+        waits[int(i)].append((start, end))
+    waits[3].append((opened[3] + timedelta(hours=30), None))
+    waits[5].append((waits[5][0][1], waits[5][0][1] + timedelta(hours=20)) if waits[5]
+                    else (opened[5], opened[5] + timedelta(hours=5)))  # touching
+    frame = pl.DataFrame([{"ticket_id": i * 10, "start": s, "end": e}
+                          for i, ws in waits.items() for s, e in ws] + [
+        {"ticket_id": 999, "start": opened[0], "end": None}],  # an unknown ticket: ignored
+        schema={"ticket_id": pl.Int64, "start": pl.Datetime("us"), "end": pl.Datetime("us")})
+    out = ticket_timers(t, TARGETS, OFFICE, now=now, waits=frame)
+    for i, row in enumerate(out.iter_rows(named=True)):
+        live = [(s, e) for s, e in waits[i] if e is None or e > s]
+        for kind, hours, event in (("response", 8, responded[i]), ("resolution", 40, None)):
+            due, used = _brute_force_pauses(opened[i], min(event or now, now), hours, live)
+            assert row[f"{kind}_due"] == due, (i, kind)
+            assert row[f"{kind}_remaining_hours"] == pytest.approx(hours - used, abs=1e-9)
+            assert row[f"{kind}_breached"] is (due is not None and min(event or now, now) > due)
+        assert row["business_hours_open"] == pytest.approx(
+            _brute_force_pauses(opened[i], now, 40, live)[1], abs=1e-9)
+    assert out["resolution_due"].null_count() >= 1  # ticket 3 waits for ever

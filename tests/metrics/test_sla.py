@@ -244,3 +244,48 @@ def test_escalation_only_on_breach() -> None:
 def test_bad_input_names_the_field(call, message: str) -> None:  # noqa: ANN001
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+@pytest.mark.parametrize("third_party", [False, True])
+def test_many_services_match_minute_by_minute_counting(third_party: bool) -> None:
+    # sla_report splits a contract's exclusions and outages by service once; each service's
+    # minutes must be what a per-minute mask of April gives: random minute-aligned outages
+    # (some third-party, overlapping), windows for one service, for every service (null) and
+    # of a kind that does not count, spans sticking out of the month.
+    rng = np.random.default_rng(3)
+    services = tuple(f"s{i}" for i in range(12))
+    lo, hi = APRIL
+    n = int((hi - lo) / timedelta(minutes=1))
+
+    def span() -> tuple[datetime, datetime]:
+        a = int(rng.integers(-600, n))
+        return lo + timedelta(minutes=a), lo + timedelta(minutes=a + int(rng.integers(1, 900)))
+
+    causes = ["internal", "third_party"]
+    down_rows = [(str(rng.choice(services[:9])), *span(), str(rng.choice(causes)))
+                 for _ in range(60)]
+    win_rows = [(None if i % 4 == 0 else str(rng.choice(services)), *span(),
+                 str(rng.choice(["scheduled", "customer", "emergency"]))) for i in range(25)]
+    c = contract(services=services, exclude_third_party=third_party, credit_cap_pct=100.0)
+    rows = sla_report([c], outages(*down_rows), windows(*win_rows), 2026, 4)
+
+    def minute(t: datetime) -> int:
+        return max(int((t - lo) / timedelta(minutes=1)), 0)
+
+    def mask(spans: list[tuple[datetime, datetime]]) -> np.ndarray:
+        m = np.zeros(n, bool)
+        for a, b in spans:
+            m[minute(a):minute(b)] = True
+        return m
+
+    for row in rows.iter_rows(named=True):
+        s = row["service"]
+        excl = mask([(a, b) for w, a, b, kind in win_rows if w in (None, s) and kind != "emergency"]
+                    + [(a, b) for o, a, b, cause in down_rows
+                       if o == s and third_party and cause == "third_party"])
+        down = mask([(a, b) for o, a, b, cause in down_rows
+                     if o == s and not (third_party and cause == "third_party")])
+        assert row["excluded_minutes"] == excl.sum(), s
+        assert row["downtime_minutes"] == (down & ~excl).sum(), s
+        assert row["uptime_pct"] == pytest.approx((n - excl.sum() - (down & ~excl).sum())
+                                                  / (n - excl.sum()) * 100, abs=1e-9), s

@@ -181,3 +181,29 @@ def test_theme_severity_weights_by_role_and_criticality():
                                                                     ("payment", 2.0, 2.0)]
     with pytest.raises(ValueError, match="user role"):
         theme_severity(ThemeModel(themes, docs.drop("user_role"), None, None))
+
+
+def test_terms_memo_matches_tallying_every_call():
+    """The analyzer tokenises each distinct text once; its terms and the spelling that names each
+    stem equal a plain per-call tally (ties broken by first occurrence), also after ``done``."""
+    from analytics.studies.themes import TOKEN, _Terms, stem
+
+    rng = np.random.default_rng(3)
+    words = ["released", "release", "releases", "slowly", "slow", "replies", "reply", "payment",
+             "payments", "the", "notifications", "notification"]
+    pool = [" ".join(rng.choice(words, size=rng.integers(1, 7))) for _ in range(40)]
+    calls = [pool[i] for i in rng.integers(0, len(pool), size=600)]
+    terms = _Terms(frozenset({"the"}))
+    plain: dict[str, Counter[str]] = {}
+    for text in calls:
+        expected = []
+        for w in TOKEN.findall(text.lower()):
+            if w != "the":
+                plain.setdefault(stem(w), Counter())[w] += 1
+                expected.append(stem(w))
+        assert terms(text) == expected
+    for term, spellings in plain.items():
+        assert terms.spell(term) == spellings.most_common(1)[0][0]
+        assert terms.spellings[term] == spellings
+    terms.done()
+    assert {t: terms.spell(t) for t in plain} == {t: c.most_common(1)[0][0] for t, c in plain.items()}
