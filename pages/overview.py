@@ -53,6 +53,7 @@ IMPACT = {"attributed_incidents": ("Incidents caused", "Incidents",
           "tickets_after_releases": ("Tickets after releases", "Tickets",
                                      "Tickets after releases: support tickets opened within the "
                                      "observation window after one of the service's releases")}
+ESCALATE_NAMED = 10  # services named in the Escalate box; the others by count
 WORSE = " ▲"  # marks a KPI cell that escalates (worse in each of the last ESCALATION_RUN periods)
 # The records a click on a cell of that column opens (other columns keep the chosen kind).
 CELL_KIND = {"Deploys": "deployments", catalogue.get("change_failure_rate").label:
@@ -159,6 +160,7 @@ def fitted(name: str, longest: int = 0) -> dict[str, object]:
     return config
 
 
+
 def coloured(table: pl.DataFrame):  # noqa: ANN201 (a pandas Styler)
     """Background of each KPI cell by its band; an escalating KPI (▲) in dark red."""
     def paint(cell: str) -> str:
@@ -210,9 +212,13 @@ except ReportError as exc:
     st.stop()
 escalated = cards["service"].filter(pl.col("escalate"))
 if escalated.height:
+    # A leader reads a handful of names; at hundreds the rest are the ▲ cells of the table.
+    named = escalated.head(ESCALATE_NAMED)
+    more = escalated.height - named.height
     st.error("Escalate: " + "; ".join(
         f"**{ui.plain(r['service'])}** ({kpi_names(r['escalated_kpis'], short=False)})"
-        for r in escalated.iter_rows(named=True)))
+        for r in named.iter_rows(named=True))
+        + (f"; and {more:,} more services (▲ in the table below)." if more else ""))
 elif cards["service"].height:
     st.success(f"No service has a KPI that got worse {ESCALATION_RUN} {EVERY}s in a row.")
 st.caption(f":green-background[elite] · :blue-background[high] · :orange-background[medium] · "
