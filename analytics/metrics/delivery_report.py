@@ -10,7 +10,7 @@ prints.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -115,8 +115,9 @@ def summarize(facts: Facts, *, by: Sequence[str] = (), every: str | None = None)
     lo, hi, tz = facts.start, facts.end, facts.tz
     deps = with_period(facts.deployments.lazy(), "finished_at", every, tz)
     pairs = facts.lead_pairs.lazy()
-    carried = [k for k in keys if k != "period"]
-    if carried:  # pairs carry only the deployment id; fetch the slice keys for them
+    # Pairs carry only the deployment id, unless :func:`with_pair_keys` added slice keys.
+    carried = [k for k in keys if k != "period" and k not in facts.lead_pairs.columns]
+    if carried:
         pairs = pairs.join(facts.deployments.lazy().select(
             pl.col("id").alias("deployment_id"), *carried), on="deployment_id", how="left")
     pairs = with_period(pairs, "finished_at", every, tz)
@@ -146,6 +147,18 @@ def summarize(facts: Facts, *, by: Sequence[str] = (), every: str | None = None)
     if "service" in keys:
         out = _with_service_attributes(out, facts, keys)
     return out
+
+
+def with_pair_keys(facts: Facts, keys: Sequence[str]) -> Facts:
+    """``facts`` whose lead-time pairs carry their deployment's ``keys`` (slice columns), joined
+    once: several :func:`summarize` calls then reuse them instead of joining millions of pairs
+    each time."""
+    wanted = [k for k in keys if k not in facts.lead_pairs.columns]
+    if not wanted:
+        return facts
+    pairs = facts.lead_pairs.join(facts.deployments.select(
+        pl.col("id").alias("deployment_id"), *wanted), on="deployment_id", how="left")
+    return replace(facts, lead_pairs=pairs)
 
 
 def _with_service_attributes(out: pl.DataFrame, facts: Facts, keys: list[str]) -> pl.DataFrame:

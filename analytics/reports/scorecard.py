@@ -41,11 +41,12 @@ COUNTED = {"tickets": ["service_id", "service", "team", "criticality", "opened_a
 def customer_events(engine: Engine, filters: Filters, *, window_hours: float | None = None,
                     counts_only: bool = False) -> dict[str, pl.DataFrame]:
     """Tickets and CSAT answers of the period and one observation window past it;
-    ``counts_only``: just the columns the scorecard counts (no drill-down from them)."""
+    ``counts_only``: just the columns the scorecard counts, in any row order (no drill-down
+    from them)."""
     pad = timedelta(hours=window_of(window_hours))
-    return {"tickets": queries.tickets(engine, filters, pad_after=pad,
+    return {"tickets": queries.tickets(engine, filters, pad_after=pad, ordered=not counts_only,
                                        columns=COUNTED["tickets"] if counts_only else None),
-            "csat": queries.csat(engine, filters, pad_after=pad,
+            "csat": queries.csat(engine, filters, pad_after=pad, ordered=not counts_only,
                                  columns=COUNTED["csat"] if counts_only else None)}
 
 
