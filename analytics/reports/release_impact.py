@@ -8,6 +8,7 @@ the notebook all call :func:`release_impact` here, so their numbers cannot drift
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -67,6 +68,7 @@ def release_impact(engine: Engine, *, filters: Filters, window_hours: float | No
     and the frames ``per_release`` and ``event_study``) plus ``period`` {from, to, services,
     teams, environment}. Raises :class:`NoData` when nothing can be fitted.
     """
+    from analytics.studies.release_impact import import_models
     from analytics.studies.release_impact import release_impact as study
 
     if top < 0:
@@ -74,9 +76,14 @@ def release_impact(engine: Engine, *, filters: Filters, window_hours: float | No
     hours = window_of(window_hours)
     if hours < 1:  # the study runs on an hourly grid
         raise BadRequest(f"the post-release window must be at least 1 hour, got {hours:g}")
+    # The model code loads on the other core while the data is read (the reads wait on
+    # polars and SQLite, which release the GIL); the fits then find it imported.
+    threading.Thread(target=import_models, name="import-models", daemon=True).start()
     start, end = period_of(engine, filters)
     window = timedelta(hours=hours)
-    deployments = _cut(queries.deployments(engine, filters, pad_before=window, pad_after=window),
+    # Any row order: the study sorts releases by time and id itself.
+    deployments = _cut(queries.deployments(engine, filters, pad_before=window, pad_after=window,
+                                           columns=STUDY_COLUMNS["deployments"], ordered=False),
                        "deployments")
     tickets = _cut(queries.tickets(engine, filters, columns=STUDY_COLUMNS["tickets"]), "tickets")
     incidents = _cut(queries.incidents(engine, filters), "incidents")

@@ -99,16 +99,26 @@ def services(engine: Engine) -> pl.DataFrame:
 
 
 def deployments(engine: Engine, filters: Filters = Filters(), *, linked: bool = False,
+                columns: Sequence[str] | None = None, ordered: bool = True,
                 **pad: timedelta) -> pl.DataFrame:
     """Deployments whose ``finished_at`` falls in the period (``pad_before``/``pad_after`` widen
     it); with ``linked``, only those that name a change request (filtered in SQL).
 
     Rows come in id order, as from every event read here: the order of a float sum must depend
-    neither on the query plan nor on the read path (SQL or the copy)."""
-    copied = _copy_frame(engine, "deployments", filters, "finished_at", DEPLOYMENT_COLS, **pad,
-                         where=pl.col("change_request_id").is_not_null() if linked else None)
+    neither on the query plan nor on the read path (SQL or the copy). ``columns`` and
+    ``ordered=False`` (any row order, for a caller that sorts the rows itself) as for
+    :func:`tickets`."""
+    cols = _wanted(columns, DEPLOYMENT_COLS)
+    copied = _copy_frame(engine, "deployments", filters, "finished_at", cols, **pad,
+                         where=pl.col("change_request_id").is_not_null() if linked else None,
+                         order=("id",) if ordered else ())
     if copied is not None:
         return copied
+    return _deployments_sql(engine, filters, linked, **pad).select(cols)
+
+
+def _deployments_sql(engine: Engine, filters: Filters, linked: bool,
+                     **pad: timedelta) -> pl.DataFrame:
     where, params = _where(filters, "d.finished_at", "d.environment", **pad)
     if linked:
         where += " AND d.change_request_id IS NOT NULL"
