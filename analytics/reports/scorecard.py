@@ -8,6 +8,7 @@ the Overview page and the overview notebook all call these functions.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -81,8 +82,13 @@ def scorecard_rows(engine: Engine, filters: Filters, *, window_hours: float | No
     the default period (:func:`analytics.reports.periods.fill`)."""
     _check(None, every)
     filters, _note = periods.fill(engine, filters)
-    data = delivery_facts(engine, filters, window_hours=window_hours)
-    events = customer_events(engine, filters, window_hours=window_hours, counts_only=True)
+    # The tickets and answers are read while the delivery facts are computed: both mostly
+    # wait on polars and SQLite, which release the GIL, so the two cores share the work.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(customer_events, engine, filters, window_hours=window_hours,
+                              counts_only=True)
+        data = delivery_facts(engine, filters, window_hours=window_hours)
+        events = reading.result()
     return cards.scorecard_rows(data, events["tickets"], events["csat"], band_year=band_year,
                                 every=every)
 
