@@ -120,22 +120,29 @@ def latest_periods(facts: Facts, *, by: Sequence[str], every: str, n: int) -> Fa
     pairs = with_period(facts.lead_pairs.lazy(), "finished_at", every, tz)
     # A trend has a row per slice and period with a deployment or an incident (pairs belong to
     # a deployment of theirs): the first of each slice's last n such periods.
-    first = (pl.concat([deps.select(*keys, "period"), incs.select(*keys, "period")]).unique()
-             .group_by(keys).agg(pl.col("period").drop_nulls().top_k(n).min().alias("_first"))
+    first = (pl.concat([deps.select(*keys, "period", _deployed=pl.lit(True)),
+                        incs.select(*keys, "period", _deployed=pl.lit(False))])
+             .group_by(*keys, "period").agg(pl.col("_deployed").any())
+             .group_by(keys).agg(pl.col("period").drop_nulls().top_k(n).min().alias("_first"),
+                                 pl.col("_deployed").any())
              .collect())
-    oldest = first["_first"].min()
+    # Rows before the cut of every slice they can belong to go first, without the join: a
+    # deployment's (and pair's) slice is one with deployments.
+    oldest = {"any": first["_first"].min(),
+              "deployed": first.filter("_deployed")["_first"].min()}
+    first = first.drop("_deployed")
 
-    def recent(frame: pl.LazyFrame) -> pl.LazyFrame:
-        # Rows before every slice's cut go first, without the join. A row without a period
-        # (no time) stays: it sorts before the others, out of the run.
+    def recent(frame: pl.LazyFrame, cut: Any) -> pl.LazyFrame:
+        # A row without a period (no time) stays: it sorts before the others, out of the run.
         undated = pl.col("period").is_null()
-        if oldest is not None:
-            frame = frame.filter((pl.col("period") >= oldest) | undated)
+        if cut is not None:
+            frame = frame.filter((pl.col("period") >= cut) | undated)
         return (frame.join(first.lazy(), on=keys, how="left", nulls_equal=True)
                 .filter((pl.col("period") >= pl.col("_first")) | undated)
                 .drop("period", "_first"))
 
-    d, i, p = pl.collect_all([recent(deps), recent(incs), recent(pairs)])
+    d, i, p = pl.collect_all([recent(deps, oldest["deployed"]), recent(incs, oldest["any"]),
+                              recent(pairs, oldest["deployed"])])
     return replace(facts, deployments=d, incidents=i, lead_pairs=p)
 
 
