@@ -78,9 +78,11 @@ def build_facts(deployments: Frame, changes: Frame, incidents: Frame,
                 attribution: pl.DataFrame | None = None, *,
                 start: date | datetime | None = None, end: date | datetime | None = None,
                 window_hours: float = DEFAULT_WINDOW_HOURS,
-                environments: Sequence[str] | None = PRODUCTION, tz: str = "UTC") -> Facts:
+                environments: Sequence[str] | None = PRODUCTION, tz: str = "UTC",
+                pair_keys: Sequence[str] = ()) -> Facts:
     """Compute the fact tables for the period (inclusive days in zone ``tz``, or a half-open
     naive-UTC datetime range); later slicing by ``every`` draws buckets in ``tz`` too.
+    ``pair_keys``: deployment columns the lead-time pairs carry (see :func:`with_pair_keys`).
 
     The frames may (and, for exact edges, should) reach beyond the period: ``window_hours``
     before for attribution, 30 days before for recurrence, and later for the next successful
@@ -96,7 +98,8 @@ def build_facts(deployments: Frame, changes: Frame, incidents: Frame,
                             environments=envs)
     incs = incident_facts(incidents, attribution, deployments, start=lo, end=hi,
                           environments=envs)
-    pairs = lead_time_pairs(deployments, changes, start=lo, end=hi, environments=envs)
+    pairs = lead_time_pairs(deployments, changes, start=lo, end=hi, environments=envs,
+                            carry=pair_keys)
     dep_df, inc_df, pair_df = pl.collect_all([deps, incs, pairs])
     lo, hi = resolve_period(dep_df.lazy(), lo, hi, tz)
     return Facts(dep_df, inc_df, pair_df, attribution, lo, hi, window, envs, tz)

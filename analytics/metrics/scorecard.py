@@ -27,6 +27,7 @@ from analytics.metrics.frames import DATETIME, INT, STR, Frame, conform, in_peri
 from analytics.metrics.trends import TREND_BUCKETS, degraded_runs, latest_periods
 
 LEVEL_KEYS = {"service": ["service"], "team": ["criticality", "team"]}
+PAIR_KEYS = ("criticality", "service", "team")  # every level's keys, for with_pair_keys
 # KPIs watched for three consecutive degradations, and which way is better (the catalogue's).
 ESCALATION_KPIS: dict[str, str] = catalogue.escalation()
 ESCALATION_RUN = 3
@@ -180,8 +181,9 @@ def scorecard_rows(facts: Facts, tickets: Frame | None = None, csat: Frame | Non
                    band_year: int = DEFAULT_YEAR, every: str = "month") -> list[dict[str, Any]]:
     """Service rows then team rows, as plain dicts (the ``report scorecard`` JSON)."""
     tickets, csat = flagged(facts, tickets, csat)
-    # Both levels' summaries group the lead-time pairs: their slice keys are joined once.
-    facts = with_pair_keys(facts, sorted({k for keys in LEVEL_KEYS.values() for k in keys}))
+    # Both levels' summaries group the lead-time pairs: their slice keys are joined once
+    # (nothing to do when the facts were built with them, ``build_facts(pair_keys=...)``).
+    facts = with_pair_keys(facts, PAIR_KEYS)
     # The levels are independent: computed side by side, the other core works through one
     # level's single-threaded steps (Python, as-of joins) while polars runs the other's.
     with ThreadPoolExecutor(max_workers=len(LEVEL_KEYS)) as pool:

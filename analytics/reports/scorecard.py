@@ -87,7 +87,8 @@ def scorecard_rows(engine: Engine, filters: Filters, *, window_hours: float | No
     with ThreadPoolExecutor(max_workers=1) as pool:
         reading = pool.submit(customer_events, engine, filters, window_hours=window_hours,
                               counts_only=True)
-        data = delivery_facts(engine, filters, window_hours=window_hours)
+        data = delivery_facts(engine, filters, window_hours=window_hours,
+                              pair_keys=cards.PAIR_KEYS)
         events = reading.result()
     return cards.scorecard_rows(data, events["tickets"], events["csat"], band_year=band_year,
                                 every=every)

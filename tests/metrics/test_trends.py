@@ -236,6 +236,12 @@ def test_pairs_carrying_slice_keys_summarize_alike() -> None:
     facts = build_facts(deps, chg, inc, start=date(2024, 1, 1), end=date(2024, 9, 30))
     keyed = with_pair_keys(facts, ["service", "team", "criticality"])
     assert {"service", "team", "criticality"} <= set(keyed.lead_pairs.columns)
+    built = build_facts(deps, chg, inc, start=date(2024, 1, 1), end=date(2024, 9, 30),
+                        pair_keys=("service", "team", "criticality"))
+    assert with_pair_keys(built, ["service", "team", "criticality"]) is built  # nothing to add
+    order = ["deployment_id", "committed_at"]
+    assert built.lead_pairs.sort(order).equals(
+        keyed.lead_pairs.select(built.lead_pairs.columns).sort(order))
     for by in (["service"], ["criticality", "team"]):
         for every in (None, "1mo"):
             assert_frame_equal(summarize(keyed, by=by, every=every),
