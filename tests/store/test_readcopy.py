@@ -332,3 +332,20 @@ def test_a_narrow_read_is_the_same_columns_of_the_full_one(demo_store: Engine, r
         assert narrow.height > 0 and narrow.equals(full.select(narrow.columns))
     with pytest.raises(ValueError, match="no such column: colour"):
         fn(demo_store, filters, columns=["colour"])
+
+
+@pytest.mark.parametrize("ids", [[1, 2, 3, 4], [3, 1, 4, 2], [2, 1, 3, 4]])
+def test_a_read_comes_in_id_order_whatever_the_file_order(ids: list[int],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file is in time order; rows come back by id, sorted only when they are not already
+    (ids given as events happened), and in file order when no order is asked for."""
+    from datetime import datetime
+
+    frame = pl.DataFrame({"id": ids, "at": [datetime(2026, 1, d) for d in (1, 2, 3, 4)],
+                          "x": ["a", "b", "c", "d"]})
+    monkeypatch.setattr(copyscan, "scan", lambda _engine, _table: frame.lazy())
+    got = copyscan.read(None, "tickets", Filters(), "at", ["id", "at", "x"])  # type: ignore[arg-type]
+    assert got["id"].to_list() == sorted(ids)
+    assert got.equals(frame.sort("id"))
+    unordered = copyscan.read(None, "tickets", Filters(), "at", ["id", "x"], order=())  # type: ignore[arg-type]
+    assert unordered.equals(frame.select("id", "x"))
