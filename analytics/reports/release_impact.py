@@ -8,7 +8,6 @@ the notebook all call :func:`release_impact` here, so their numbers cannot drift
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -68,7 +67,6 @@ def release_impact(engine: Engine, *, filters: Filters, window_hours: float | No
     and the frames ``per_release`` and ``event_study``) plus ``period`` {from, to, services,
     teams, environment}. Raises :class:`NoData` when nothing can be fitted.
     """
-    from analytics.studies.release_impact import import_models
     from analytics.studies.release_impact import release_impact as study
 
     if top < 0:
@@ -76,9 +74,6 @@ def release_impact(engine: Engine, *, filters: Filters, window_hours: float | No
     hours = window_of(window_hours)
     if hours < 1:  # the study runs on an hourly grid
         raise BadRequest(f"the post-release window must be at least 1 hour, got {hours:g}")
-    # The model code loads on the other core while the data is read (the reads wait on
-    # polars and SQLite, which release the GIL); the fits then find it imported.
-    threading.Thread(target=import_models, name="import-models", daemon=True).start()
     start, end = period_of(engine, filters)
     window = timedelta(hours=hours)
     # Any row order: the study sorts releases by time and id itself.

@@ -166,15 +166,6 @@ def fit_windows(panel: Panel, kind: str, which: Sequence[str], window: int,
         return _fit_strata(a, b, how, yv, x, off, s_idx, kept_terms, alpha)
 
 
-def import_models() -> None:
-    """Import the statsmodels parts :func:`_fit_strata` uses (a second on a small machine): a
-    caller may do it in a background thread while it reads the data."""
-    # Narrow imports: statsmodels.api pulls in datasets, distributions, … (seconds).
-    import statsmodels.discrete.discrete_model  # noqa: F401
-    import statsmodels.genmod.families  # noqa: F401
-    import statsmodels.genmod.generalized_linear_model  # noqa: F401
-
-
 def _fit_strata(a: np.ndarray, b: np.ndarray, how: np.ndarray, yv: np.ndarray, x: np.ndarray,
                 off: np.ndarray, s_idx: np.ndarray, kept_terms: list[str], alpha: float | None) -> Fit:
     """NB GLM of the window indicators on service × state strata (see the module docstring)."""
