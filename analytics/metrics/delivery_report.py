@@ -10,7 +10,7 @@ prints.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -78,9 +78,11 @@ def build_facts(deployments: Frame, changes: Frame, incidents: Frame,
                 attribution: pl.DataFrame | None = None, *,
                 start: date | datetime | None = None, end: date | datetime | None = None,
                 window_hours: float = DEFAULT_WINDOW_HOURS,
-                environments: Sequence[str] | None = PRODUCTION, tz: str = "UTC") -> Facts:
+                environments: Sequence[str] | None = PRODUCTION, tz: str = "UTC",
+                pair_keys: Sequence[str] = ()) -> Facts:
     """Compute the fact tables for the period (inclusive days in zone ``tz``, or a half-open
     naive-UTC datetime range); later slicing by ``every`` draws buckets in ``tz`` too.
+    ``pair_keys``: deployment columns the lead-time pairs carry (see :func:`with_pair_keys`).
 
     The frames may (and, for exact edges, should) reach beyond the period: ``window_hours``
     before for attribution, 30 days before for recurrence, and later for the next successful
@@ -96,7 +98,8 @@ def build_facts(deployments: Frame, changes: Frame, incidents: Frame,
                             environments=envs)
     incs = incident_facts(incidents, attribution, deployments, start=lo, end=hi,
                           environments=envs)
-    pairs = lead_time_pairs(deployments, changes, start=lo, end=hi, environments=envs)
+    pairs = lead_time_pairs(deployments, changes, start=lo, end=hi, environments=envs,
+                            carry=pair_keys)
     dep_df, inc_df, pair_df = pl.collect_all([deps, incs, pairs])
     lo, hi = resolve_period(dep_df.lazy(), lo, hi, tz)
     return Facts(dep_df, inc_df, pair_df, attribution, lo, hi, window, envs, tz)
@@ -115,8 +118,9 @@ def summarize(facts: Facts, *, by: Sequence[str] = (), every: str | None = None)
     lo, hi, tz = facts.start, facts.end, facts.tz
     deps = with_period(facts.deployments.lazy(), "finished_at", every, tz)
     pairs = facts.lead_pairs.lazy()
-    carried = [k for k in keys if k != "period"]
-    if carried:  # pairs carry only the deployment id; fetch the slice keys for them
+    # Pairs carry only the deployment id, unless :func:`with_pair_keys` added slice keys.
+    carried = [k for k in keys if k != "period" and k not in facts.lead_pairs.columns]
+    if carried:
         pairs = pairs.join(facts.deployments.lazy().select(
             pl.col("id").alias("deployment_id"), *carried), on="deployment_id", how="left")
     pairs = with_period(pairs, "finished_at", every, tz)
@@ -146,6 +150,18 @@ def summarize(facts: Facts, *, by: Sequence[str] = (), every: str | None = None)
     if "service" in keys:
         out = _with_service_attributes(out, facts, keys)
     return out
+
+
+def with_pair_keys(facts: Facts, keys: Sequence[str]) -> Facts:
+    """``facts`` whose lead-time pairs carry their deployment's ``keys`` (slice columns), joined
+    once: several :func:`summarize` calls then reuse them instead of joining millions of pairs
+    each time."""
+    wanted = [k for k in keys if k not in facts.lead_pairs.columns]
+    if not wanted:
+        return facts
+    pairs = facts.lead_pairs.join(facts.deployments.select(
+        pl.col("id").alias("deployment_id"), *wanted), on="deployment_id", how="left")
+    return replace(facts, lead_pairs=pairs)
 
 
 def _with_service_attributes(out: pl.DataFrame, facts: Facts, keys: list[str]) -> pl.DataFrame:

@@ -13,6 +13,7 @@ Customer impact of the period's releases:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -21,11 +22,12 @@ import polars as pl
 from analytics import catalogue
 from analytics.metrics.bands import DEFAULT_YEAR, band
 from analytics.metrics.delivery import aggregate
-from analytics.metrics.delivery_report import Facts, summarize
+from analytics.metrics.delivery_report import Facts, summarize, with_pair_keys
 from analytics.metrics.frames import DATETIME, INT, STR, Frame, conform, in_period
-from analytics.metrics.trends import TREND_BUCKETS, degraded_runs
+from analytics.metrics.trends import TREND_BUCKETS, degraded_runs, latest_periods
 
 LEVEL_KEYS = {"service": ["service"], "team": ["criticality", "team"]}
+PAIR_KEYS = ("criticality", "service", "team")  # every level's keys, for with_pair_keys
 # KPIs watched for three consecutive degradations, and which way is better (the catalogue's).
 ESCALATION_KPIS: dict[str, str] = catalogue.escalation()
 ESCALATION_RUN = 3
@@ -54,11 +56,20 @@ def after_release(events: Frame, ts: str, facts: Facts) -> pl.LazyFrame:
     releases = facts.deployments.lazy().select(
         "service_id", pl.col("id").alias("release_id"),
         pl.col("finished_at").alias("release_at")).sort("release_at")
-    return (events.lazy().sort(ts)
+    return (_in_time_order(events, ts)
             .join_asof(releases, left_on=ts, right_on="release_at", by="service_id",
                        strategy="backward", tolerance=timedelta(hours=facts.window_hours),
                        check_sortedness=False)
             .with_columns(pl.col("release_at").is_not_null().alias("after_release")))
+
+
+def _in_time_order(events: Frame, ts: str) -> pl.LazyFrame:
+    """``events`` sorted by ``ts``; rows already in that order (as the read copy hands them
+    over) are only marked sorted, not sorted again (millions of rows)."""
+    frame = events.collect() if isinstance(events, pl.LazyFrame) else events
+    if frame[ts].null_count() == 0 and frame[ts].is_sorted():
+        return frame.lazy().set_sorted(ts)
+    return frame.lazy().sort(ts)
 
 
 def flag_tickets(facts: Facts, tickets: Frame) -> pl.LazyFrame:
@@ -146,7 +157,10 @@ def scorecard(facts: Facts, tickets: Frame | None = None, csat: Frame | None = N
     kpis = summarize(facts, by=keys).drop("explicit", "window", "unattributed",
                                           "attributed_incidents")
     impact = customer_impact(facts, tickets, csat, keys=keys, ready=ready)
-    runs = degraded_runs(summarize(facts, by=keys, every=TREND_BUCKETS[every]), keys=keys,
+    # The rule reads each slice's last run + 1 periods: the trend of those alone.
+    recent = latest_periods(with_pair_keys(facts, keys), by=keys, every=TREND_BUCKETS[every],
+                            n=run + 1)
+    runs = degraded_runs(summarize(recent, by=keys, every=TREND_BUCKETS[every]), keys=keys,
                          run=run, directions=escalation_kpis)
     out = (kpis.join(impact, on=keys, how="full", coalesce=True, nulls_equal=True)
            .join(runs, on=keys, how="left", nulls_equal=True)
@@ -167,6 +181,13 @@ def scorecard_rows(facts: Facts, tickets: Frame | None = None, csat: Frame | Non
                    band_year: int = DEFAULT_YEAR, every: str = "month") -> list[dict[str, Any]]:
     """Service rows then team rows, as plain dicts (the ``report scorecard`` JSON)."""
     tickets, csat = flagged(facts, tickets, csat)
-    frames = [scorecard(facts, tickets, csat, level=level, band_year=band_year, every=every,
-                        ready=True) for level in LEVEL_KEYS]
+    # Both levels' summaries group the lead-time pairs: their slice keys are joined once
+    # (nothing to do when the facts were built with them, ``build_facts(pair_keys=...)``).
+    facts = with_pair_keys(facts, PAIR_KEYS)
+    # The levels are independent: computed side by side, the other core works through one
+    # level's single-threaded steps (Python, as-of joins) while polars runs the other's.
+    with ThreadPoolExecutor(max_workers=len(LEVEL_KEYS)) as pool:
+        frames = list(pool.map(lambda level: scorecard(
+            facts, tickets, csat, level=level, band_year=band_year, every=every, ready=True),
+            LEVEL_KEYS))
     return pl.concat(frames, how="diagonal_relaxed").select(frames[0].columns).to_dicts()

@@ -7,6 +7,7 @@ KPI columns named as there).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from analytics import catalogue
+from analytics.metrics.delivery import with_period
 from analytics.metrics.delivery_report import Facts, summarize
 
 # Which way is better for each KPI column of a summary: from the KPI catalogue.
@@ -104,6 +106,44 @@ def degraded_runs(frame: pl.DataFrame, *, keys: Sequence[str], run: int = 3,
         .list.drop_nulls() if metrics else pl.lit([], dtype=pl.List(pl.String))
     return per.select(*keys, names.alias("escalated_kpis")).with_columns(
         (pl.col("escalated_kpis").list.len() > 0).alias("escalate"))
+
+
+def latest_periods(facts: Facts, *, by: Sequence[str], every: str, n: int) -> Facts:
+    """``facts`` cut to each slice's last ``n`` ``every`` periods ("1w"/"1mo") holding a
+    deployment or an incident: the rows a :func:`trend` row of those periods reads, so its rows
+    for them are the full trend's (a period's figures rest on its own rows) and
+    :func:`degraded_runs` with ``run`` < ``n`` answers as on the full trend. The lead-time
+    pairs must carry ``by`` (:func:`analytics.metrics.delivery_report.with_pair_keys`)."""
+    keys, tz = list(by), facts.tz
+    deps = with_period(facts.deployments.lazy(), "finished_at", every, tz)
+    incs = with_period(facts.incidents.lazy(), "opened_at", every, tz)
+    pairs = with_period(facts.lead_pairs.lazy(), "finished_at", every, tz)
+    # A trend has a row per slice and period with a deployment or an incident (pairs belong to
+    # a deployment of theirs): the first of each slice's last n such periods.
+    first = (pl.concat([deps.select(*keys, "period", _deployed=pl.lit(True)),
+                        incs.select(*keys, "period", _deployed=pl.lit(False))])
+             .group_by(*keys, "period").agg(pl.col("_deployed").any())
+             .group_by(keys).agg(pl.col("period").drop_nulls().top_k(n).min().alias("_first"),
+                                 pl.col("_deployed").any())
+             .collect())
+    # Rows before the cut of every slice they can belong to go first, without the join: a
+    # deployment's (and pair's) slice is one with deployments.
+    oldest = {"any": first["_first"].min(),
+              "deployed": first.filter("_deployed")["_first"].min()}
+    first = first.drop("_deployed")
+
+    def recent(frame: pl.LazyFrame, cut: Any) -> pl.LazyFrame:
+        # A row without a period (no time) stays: it sorts before the others, out of the run.
+        undated = pl.col("period").is_null()
+        if cut is not None:
+            frame = frame.filter((pl.col("period") >= cut) | undated)
+        return (frame.join(first.lazy(), on=keys, how="left", nulls_equal=True)
+                .filter((pl.col("period") >= pl.col("_first")) | undated)
+                .drop("period", "_first"))
+
+    d, i, p = pl.collect_all([recent(deps, oldest["deployed"]), recent(incs, oldest["any"]),
+                              recent(pairs, oldest["deployed"])])
+    return replace(facts, deployments=d, incidents=i, lead_pairs=p)
 
 
 def bootstrap_median_ci(values: Sequence[float] | np.ndarray | pl.Series, *,

@@ -72,14 +72,16 @@ def inputs(engine: Engine, filters: Filters, *, window_hours: float | None = Non
     return deployments, changes, incidents
 
 
-def facts(engine: Engine, filters: Filters, *, window_hours: float | None = None) -> Facts:
-    """The per-record facts of the period (what pages cache and drill into)."""
+def facts(engine: Engine, filters: Filters, *, window_hours: float | None = None,
+          pair_keys: tuple[str, ...] = ()) -> Facts:
+    """The per-record facts of the period (what pages cache and drill into); ``pair_keys``:
+    slice columns the lead-time pairs carry, for a caller that summarizes several slicings."""
     window = window_of(window_hours)
     check(engine, filters)
     deployments, changes, incidents = inputs(engine, filters, window_hours=window)
     return build_facts(deployments, changes, incidents, start=filters.start, end=filters.end,
                        window_hours=window, environments=environments_of(filters),
-                       tz=filters.timezone)
+                       tz=filters.timezone, pair_keys=pair_keys)
 
 
 def delivery(engine: Engine, filters: Filters, *, window_hours: float | None = None,

@@ -76,7 +76,9 @@ def release_impact(engine: Engine, *, filters: Filters, window_hours: float | No
         raise BadRequest(f"the post-release window must be at least 1 hour, got {hours:g}")
     start, end = period_of(engine, filters)
     window = timedelta(hours=hours)
-    deployments = _cut(queries.deployments(engine, filters, pad_before=window, pad_after=window),
+    # Any row order: the study sorts releases by time and id itself.
+    deployments = _cut(queries.deployments(engine, filters, pad_before=window, pad_after=window,
+                                           columns=STUDY_COLUMNS["deployments"], ordered=False),
                        "deployments")
     tickets = _cut(queries.tickets(engine, filters, columns=STUDY_COLUMNS["tickets"]), "tickets")
     incidents = _cut(queries.incidents(engine, filters), "incidents")

@@ -8,6 +8,7 @@ the Overview page and the overview notebook all call these functions.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -41,11 +42,12 @@ COUNTED = {"tickets": ["service_id", "service", "team", "criticality", "opened_a
 def customer_events(engine: Engine, filters: Filters, *, window_hours: float | None = None,
                     counts_only: bool = False) -> dict[str, pl.DataFrame]:
     """Tickets and CSAT answers of the period and one observation window past it;
-    ``counts_only``: just the columns the scorecard counts (no drill-down from them)."""
+    ``counts_only``: just the columns the scorecard counts, in any row order (no drill-down
+    from them)."""
     pad = timedelta(hours=window_of(window_hours))
-    return {"tickets": queries.tickets(engine, filters, pad_after=pad,
+    return {"tickets": queries.tickets(engine, filters, pad_after=pad, ordered=not counts_only,
                                        columns=COUNTED["tickets"] if counts_only else None),
-            "csat": queries.csat(engine, filters, pad_after=pad,
+            "csat": queries.csat(engine, filters, pad_after=pad, ordered=not counts_only,
                                  columns=COUNTED["csat"] if counts_only else None)}
 
 
@@ -80,8 +82,14 @@ def scorecard_rows(engine: Engine, filters: Filters, *, window_hours: float | No
     the default period (:func:`analytics.reports.periods.fill`)."""
     _check(None, every)
     filters, _note = periods.fill(engine, filters)
-    data = delivery_facts(engine, filters, window_hours=window_hours)
-    events = customer_events(engine, filters, window_hours=window_hours, counts_only=True)
+    # The tickets and answers are read while the delivery facts are computed: both mostly
+    # wait on polars and SQLite, which release the GIL, so the two cores share the work.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(customer_events, engine, filters, window_hours=window_hours,
+                              counts_only=True)
+        data = delivery_facts(engine, filters, window_hours=window_hours,
+                              pair_keys=cards.PAIR_KEYS)
+        events = reading.result()
     return cards.scorecard_rows(data, events["tickets"], events["csat"], band_year=band_year,
                                 every=every)
 

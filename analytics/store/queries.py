@@ -99,16 +99,26 @@ def services(engine: Engine) -> pl.DataFrame:
 
 
 def deployments(engine: Engine, filters: Filters = Filters(), *, linked: bool = False,
+                columns: Sequence[str] | None = None, ordered: bool = True,
                 **pad: timedelta) -> pl.DataFrame:
     """Deployments whose ``finished_at`` falls in the period (``pad_before``/``pad_after`` widen
     it); with ``linked``, only those that name a change request (filtered in SQL).
 
     Rows come in id order, as from every event read here: the order of a float sum must depend
-    neither on the query plan nor on the read path (SQL or the copy)."""
-    copied = _copy_frame(engine, "deployments", filters, "finished_at", DEPLOYMENT_COLS, **pad,
-                         where=pl.col("change_request_id").is_not_null() if linked else None)
+    neither on the query plan nor on the read path (SQL or the copy). ``columns`` and
+    ``ordered=False`` (any row order, for a caller that sorts the rows itself) as for
+    :func:`tickets`."""
+    cols = _wanted(columns, DEPLOYMENT_COLS)
+    copied = _copy_frame(engine, "deployments", filters, "finished_at", cols, **pad,
+                         where=pl.col("change_request_id").is_not_null() if linked else None,
+                         order=("id",) if ordered else ())
     if copied is not None:
         return copied
+    return _deployments_sql(engine, filters, linked, **pad).select(cols)
+
+
+def _deployments_sql(engine: Engine, filters: Filters, linked: bool,
+                     **pad: timedelta) -> pl.DataFrame:
     where, params = _where(filters, "d.finished_at", "d.environment", **pad)
     if linked:
         where += " AND d.change_request_id IS NOT NULL"
@@ -188,13 +198,17 @@ def _wanted(columns: Sequence[str] | None, every: list[str]) -> list[str]:
 
 
 def tickets(engine: Engine, filters: Filters = Filters(), with_text: bool = False,
-            columns: Sequence[str] | None = None, **pad: timedelta) -> pl.DataFrame:
+            columns: Sequence[str] | None = None, ordered: bool = True,
+            **pad: timedelta) -> pl.DataFrame:
     """Support tickets opened in the period (text only when asked: it is the bulk of the bytes).
 
     ``columns`` narrows the read (``id`` always comes): a copy read skips the others on disk,
-    which at millions of tickets is most of the cost."""
+    which at millions of tickets is most of the cost. ``ordered=False``: rows in any order
+    (for counts, whose result cannot depend on it; the copy then skips sorting millions of
+    rows by id, and hands them over in time order)."""
     cols = _wanted(columns, TICKET_COLS + (["text"] if with_text else []))
-    copied = _copy_frame(engine, "tickets", filters, "opened_at", cols, env=False, **pad)
+    copied = _copy_frame(engine, "tickets", filters, "opened_at", cols, env=False,
+                         order=("id",) if ordered else (), **pad)
     if copied is not None:
         return copied
     return _tickets_sql(engine, filters, with_text, **pad).select(cols)
@@ -214,10 +228,11 @@ def _tickets_sql(engine: Engine, filters: Filters, with_text: bool,
 
 
 def csat(engine: Engine, filters: Filters = Filters(), columns: Sequence[str] | None = None,
-         **pad: timedelta) -> pl.DataFrame:
-    """CSAT/NPS responses in the period (``columns`` narrows the read, as for tickets)."""
+         ordered: bool = True, **pad: timedelta) -> pl.DataFrame:
+    """CSAT/NPS responses in the period (``columns`` and ``ordered`` as for tickets)."""
     cols = _wanted(columns, CSAT_COLS)
-    copied = _copy_frame(engine, "csat", filters, "responded_at", cols, env=False, **pad)
+    copied = _copy_frame(engine, "csat", filters, "responded_at", cols, env=False,
+                         order=("id",) if ordered else (), **pad)
     if copied is not None:
         return copied
     where, params = _where(filters, "r.responded_at", **pad)

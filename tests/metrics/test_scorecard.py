@@ -87,6 +87,20 @@ def test_customer_impact_by_hand(facts) -> None:  # noqa: ANN001
         == (0, 0)
 
 
+@pytest.mark.parametrize("order", ["time", "reversed", "id"])
+def test_customer_impact_whatever_the_row_order(facts, order: str) -> None:  # noqa: ANN001
+    # Rows already in time order (the read copy's) are flagged without a sort; any other order
+    # is sorted first: the counts are the hand-checked ones either way.
+    arrange = {"time": lambda f, ts: f.sort(ts), "reversed": lambda f, ts: f.sort(ts).reverse(),
+               "id": lambda f, ts: f}[order]
+    tickets, csat = arrange(TICKETS, "opened_at"), arrange(CSAT, "responded_at")
+    expected = customer_impact(facts, TICKETS, CSAT, keys=["service"])
+    assert customer_impact(facts, tickets, csat, keys=["service"]).equals(expected)
+    got = {r["service"]: r for r in expected.iter_rows(named=True)}
+    assert (got["checkout"]["tickets_after_releases"], got["search"]["tickets"]) == (2, 2)
+    assert (got["checkout"]["csat_after_releases_n"], got["search"]["csat_other"]) == (2, 0.0)
+
+
 def test_service_scorecard_rows(facts) -> None:  # noqa: ANN001
     table = scorecard(facts, TICKETS, CSAT, level="service")
     # Sorted by criticality, then service: checkout (1), ledger (1), search (2), billing (3).

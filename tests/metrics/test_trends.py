@@ -7,6 +7,7 @@ from datetime import date, datetime
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from tests.metrics.delivery_builders import END, START, scenario
 
 from analytics.metrics.delivery_report import build_facts, summarize
@@ -176,3 +177,73 @@ def test_large_samples_get_the_order_statistic_interval() -> None:
     boot = np.quantile(_resample_medians(s, idx), [0.025, 0.975])
     assert abs(np.searchsorted(s, boot[0]) - (k - 1)) < 60
     assert abs(np.searchsorted(s, boot[1]) - (n - k)) < 60
+
+
+def _months_of_random_data(seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Deployments, changes and incidents of four services over ~9 months, some services
+    stopping early or with gaps (so slices end in different months)."""
+    from tests.metrics import delivery_builders as b
+
+    rng = np.random.default_rng(seed)
+    deps, chg, incs = [], [], []
+    last = {1: 6500, 2: 3000, 3: 6500, 4: 4500}  # hours: services stop at different months
+    for i in range(600):
+        sid = int(rng.integers(1, 5))
+        at = float(rng.uniform(0, last[sid]))
+        if sid == 3 and 2000 < at < 4000:  # a gap of months
+            continue
+        deps.append({"id": i, "service_id": sid, "at": at,
+                     "status": str(rng.choice(["success", "success", "failed", "rolled_back"]))})
+        chg.append((i, i, at - float(rng.uniform(-2, 60))))
+    for j in range(150):
+        sid = int(rng.integers(1, 5)) if j % 10 else None  # some incidents have no service
+        opened = float(rng.uniform(0, 6500))
+        incs.append({"id": j, "service_id": sid, "opened": opened,
+                     "resolved": opened + float(rng.uniform(0.1, 30)),
+                     "problem": f"P{int(rng.integers(0, 8))}"})
+    return b.deployments(deps), b.changes(chg), b.incidents(incs)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize(("by", "every"), [(["service"], "1mo"), (["criticality", "team"], "1mo"),
+                                           (["service"], "1w")])
+def test_latest_periods_give_the_full_trend_rows_and_runs(seed: int, by: list[str],
+                                                          every: str) -> None:
+    from analytics.metrics.delivery_report import with_pair_keys
+    from analytics.metrics.trends import latest_periods
+
+    deps, chg, inc = _months_of_random_data(seed)
+    facts = build_facts(deps, chg, inc, start=date(2024, 1, 1), end=date(2024, 9, 30))
+    full = summarize(facts, by=by, every=every)
+    cut = summarize(latest_periods(with_pair_keys(facts, by), by=by, every=every, n=4),
+                    by=by, every=every)
+    # The cut keeps each slice's last four rows of the full trend, with the same figures.
+    expected = (full.sort([*by, "period"], nulls_last=True)
+                .group_by(by, maintain_order=True).tail(4).sort([*by, "period"], nulls_last=True))
+    # Exact but for the last bits of float means (summed in whatever order polars groups).
+    assert_frame_equal(cut.sort([*by, "period"], nulls_last=True), expected.select(cut.columns),
+                       check_exact=False, rel_tol=1e-12, abs_tol=0.0)
+    assert cut.height < full.height
+    runs_full = degraded_runs(full, keys=by).sort(by, nulls_last=True)
+    runs_cut = degraded_runs(cut, keys=by).sort(by, nulls_last=True)
+    assert runs_cut.equals(runs_full)
+
+
+def test_pairs_carrying_slice_keys_summarize_alike() -> None:
+    from analytics.metrics.delivery_report import with_pair_keys
+
+    deps, chg, inc = _months_of_random_data(4)
+    facts = build_facts(deps, chg, inc, start=date(2024, 1, 1), end=date(2024, 9, 30))
+    keyed = with_pair_keys(facts, ["service", "team", "criticality"])
+    assert {"service", "team", "criticality"} <= set(keyed.lead_pairs.columns)
+    built = build_facts(deps, chg, inc, start=date(2024, 1, 1), end=date(2024, 9, 30),
+                        pair_keys=("service", "team", "criticality"))
+    assert with_pair_keys(built, ["service", "team", "criticality"]) is built  # nothing to add
+    order = ["deployment_id", "committed_at"]
+    assert built.lead_pairs.sort(order).equals(
+        keyed.lead_pairs.select(built.lead_pairs.columns).sort(order))
+    for by in (["service"], ["criticality", "team"]):
+        for every in (None, "1mo"):
+            assert_frame_equal(summarize(keyed, by=by, every=every),
+                               summarize(facts, by=by, every=every),
+                               check_exact=False, rel_tol=1e-12, abs_tol=0.0)

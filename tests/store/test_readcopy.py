@@ -350,3 +350,20 @@ def test_major_incidents_affected_customers_are_the_same_from_the_copy(
     via_copy = major_incidents(engine, filters)
     assert via_sql["affected_customers"].sum() > 0
     assert via_copy.equals(via_sql)
+
+
+@pytest.mark.parametrize("ids", [[1, 2, 3, 4], [3, 1, 4, 2], [2, 1, 3, 4]])
+def test_a_read_comes_in_id_order_whatever_the_file_order(ids: list[int],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file is in time order; rows come back by id, sorted only when they are not already
+    (ids given as events happened), and in file order when no order is asked for."""
+    from datetime import datetime
+
+    frame = pl.DataFrame({"id": ids, "at": [datetime(2026, 1, d) for d in (1, 2, 3, 4)],
+                          "x": ["a", "b", "c", "d"]})
+    monkeypatch.setattr(copyscan, "scan", lambda _engine, _table: frame.lazy())
+    got = copyscan.read(None, "tickets", Filters(), "at", ["id", "at", "x"])  # type: ignore[arg-type]
+    assert got["id"].to_list() == sorted(ids)
+    assert got.equals(frame.sort("id"))
+    unordered = copyscan.read(None, "tickets", Filters(), "at", ["id", "x"], order=())  # type: ignore[arg-type]
+    assert unordered.equals(frame.select("id", "x"))

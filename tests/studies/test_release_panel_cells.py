@@ -59,6 +59,25 @@ def test_flags_count_open_windows_like_a_loop(which: str, before: bool, unknown:
     np.testing.assert_array_equal(panel.flags(which, 30, before=before), expected > 0)
 
 
+@pytest.mark.parametrize("before", [False, True])
+@pytest.mark.parametrize("window", [1, 7, 30])
+def test_flags_at_both_ends_of_the_period(window: int, before: bool) -> None:
+    # Releases well before, just around and after the period: windows cut at either end.
+    dep, tk, inc = _frames(5)
+    rng = np.random.default_rng(5)
+    late = dep.with_columns(
+        pl.col("id") + 1000,
+        finished_at=pl.Series([T0 + timedelta(minutes=int(m))
+                               for m in rng.integers(DAYS * 1440 - 3000, DAYS * 1440 + 3000,
+                                                     dep.height)]))
+    panel = hourly_panel(pl.concat([dep, late]), tk, inc, start=T0,
+                         end=T0 + timedelta(days=DAYS))
+    assert (panel.releases["r"] >= panel.hours).any() and (panel.releases["r"] < 0).any()
+    for which in ("all", "failed", "success"):
+        np.testing.assert_array_equal(panel.flags(which, window, before=before, count=True),
+                                      _open_by_loop(panel, which, window, before))
+
+
 @pytest.mark.parametrize("unknown", [False, True])
 @pytest.mark.parametrize("which", [("all",), ("failed", "success"), ("success",)])
 def test_model_cells_equal_a_direct_pass(which: tuple[str, ...], unknown: bool) -> None:
