@@ -244,6 +244,15 @@ def service_uptime(contract: Contract, service: str, outages: pl.DataFrame,
     return _uptime_row(contract, service, iv.spans(excl), iv.spans(down), lo, hi)
 
 
+def services_uptime(contract: Contract, outages: pl.DataFrame, exclusions: pl.DataFrame,
+                    periods: list[tuple[datetime, datetime]]) -> dict[str, list[dict]]:
+    """:func:`service_uptime` of every service of ``contract`` over each of ``periods``, the
+    spans split by service once (a contract may cover hundreds of services)."""
+    split = _ServiceSpans(contract, outages, exclusions)
+    return {service: [_uptime_row(contract, service, *split.spans(service), lo, hi)
+                      for lo, hi in periods] for service in contract.services}
+
+
 class _ServiceSpans:
     """One contract's exclusion and downtime spans split by service once, so each of its
     services is measured on numpy arrays (``service_uptime``'s filters, without a polars

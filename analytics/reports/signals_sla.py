@@ -28,7 +28,7 @@ def sla_signals(engine: Engine, rules: list[Rule], at: datetime,
     """``sla_at_risk`` and ``sla_breached`` signals for the month holding ``at``, plus last
     month's breaches for ``sla_breached``."""
     from analytics.metrics.sla import (PCT_DECIMALS, contract_in_force, expand_exclusions,
-                                       month_bounds, outage_spans, service_uptime)
+                                       month_bounds, outage_spans, services_uptime)
     from analytics.reports import sla
 
     by_kind = {r.kind: r for r in rules}
@@ -57,9 +57,9 @@ def sla_signals(engine: Engine, rules: list[Rule], at: datetime,
         down = outage_spans(outages, flagged, at).with_columns(
             pl.col("end").clip(upper_bound=at)).filter(pl.col("start") < at)
         excl = expand_exclusions(windows, lo, hi, c.timezone)
+        rows = services_uptime(c, down, excl, [(lo, hi), (lo, at)])
         for service in c.services:
-            month_row = service_uptime(c, service, down, excl, lo, hi)
-            so_far = service_uptime(c, service, down, excl, lo, at)
+            month_row, so_far = rows[service]
             counted = c.exclusion_mode != "exclude"
             m_now = so_far["period_minutes"] - (0 if counted else so_far["excluded_minutes"])
             m_all = month_row["period_minutes"] - (0 if counted else month_row["excluded_minutes"])
@@ -100,7 +100,7 @@ def _last_month_breaches(engine: Engine, rule: Rule, at: datetime,
     from analytics.reports.sla import sla_compliance
 
     prev = (at.replace(day=1) - timedelta(days=1))
-    report = sla_compliance(engine, year=prev.year, month=prev.month)
+    report = sla_compliance(engine, year=prev.year, month=prev.month, details=False)  # rows only
     out = []
     for r in report.rows.filter(pl.col("breached")).iter_rows(named=True):
         out.append(Signal(
