@@ -101,6 +101,9 @@ def cached(fn: Callable | None = None, *, resource: bool = False, **options: Any
         # file goes into the name (two pages may both have an ``inputs``).
         keyed.__module__ = f.__module__
         keyed.__qualname__ = f"{f.__code__.co_filename}:{f.__qualname__}"
+        # Streamlit's own spinner names the function ("Running /…/pages/overview.py:scorecards(...)"
+        # with the file-qualified name above): a reader gets words instead.
+        options.setdefault("show_spinner", "Computing…")
         store = (st.cache_resource if resource else st.cache_data)(**options)(keyed)
 
         @functools.wraps(f)
