@@ -19,21 +19,19 @@ deployment imported from GitHub).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, text
-from sqlmodel import Session, SQLModel
+from sqlmodel import SQLModel
 
-from analytics.ingest import pseudonym
+from analytics.ingest import batch_record, pseudonym
 from analytics.ingest.columns import SPECS, Spec
 from analytics.ingest.stored import as_dtype, differs, lookup_refs
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
-from analytics.governance.events import ImportEvent
-from analytics.store import audit, models
+from analytics.store import models
 from analytics.store.definitions import record_slo_versions, slo_definitions
 from analytics.store.bulk import (bulk_insert, create_indexes, insert_new, staged_writes,
                                    with_defaults)
@@ -48,7 +46,6 @@ MODELS: dict[str, type[SQLModel]] = {
         models.MaintenanceWindow, models.Outage)}
 CHUNK = 500
 REBUILD_ROWS = 50_000
-AUDIT_LOCK_KEY = 0x534C57  # pg_advisory_xact_lock key guarding the audit chain's tail ("SLW")
 
 
 @dataclass
@@ -104,7 +101,7 @@ def write(engine: Engine, parsed: Parsed, *, kind: str, source: str, actor: str,
         parsed.tables = {k: pseudonym.pseudonymise(f, key) for k, f in parsed.tables.items()}
     try:
         with engine.connect() as conn, staged_writes(conn), conn.begin():
-            batch_id = _start_batch(conn, kind, source, actor, files)
+            batch_id = batch_record.start(conn, kind, source, actor, files)
             w = _Writer(conn, source, batch_id, parsed.strict_refs, result)
             w.services(parsed.tables)
             slos_before = slo_definitions(conn) if "slos" in parsed.tables else None
@@ -116,48 +113,12 @@ def write(engine: Engine, parsed: Parsed, *, kind: str, source: str, actor: str,
             if slos_before is not None:  # a re-imported SLO is a new version, the old one kept
                 record_slo_versions(conn, slos_before, actor=actor, batch_id=batch_id)
             result.batch_id = batch_id
-            _finish_batch(conn, result, source, actor)
+            batch_record.finish(conn, result, source, actor)
             if dry_run:
                 raise _Rollback
     except _Rollback:
         result.batch_id = None
     return result
-
-
-def _start_batch(conn: Connection, kind: str, source: str, actor: str,
-                 files: list[dict[str, Any]]) -> int:
-    table = SQLModel.metadata.tables["import_batch"]
-    res = conn.execute(table.insert().values(
-        kind=kind, source=source, actor=actor, started_at=_now(), files=json.dumps(files),
-        inserted=0, updated=0, unchanged=0, rejected=0, status="running"))
-    return int(res.inserted_primary_key[0])
-
-
-def _finish_batch(conn: Connection, r: ImportResult, source: str, actor: str) -> None:
-    for name, counts in r.tables.items():
-        if name == "services created":  # reported per table, not as rows of the imported kind
-            continue
-        r.inserted += counts.get("inserted", 0)
-        r.updated += counts.get("updated", 0)
-        r.unchanged += counts.get("unchanged", 0)
-    table = SQLModel.metadata.tables["import_batch"]
-    conn.execute(table.update().where(table.c.id == r.batch_id).values(
-        finished_at=_now(), inserted=r.inserted, updated=r.updated, unchanged=r.unchanged,
-        rejected=r.rejected, status="done"))
-    if conn.dialect.name == "postgresql":
-        # The audit log is a hash chain: concurrent imports must append one after the other, or
-        # two entries name the same predecessor. Held until commit, taken last (no deadlock).
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
-    with Session(bind=conn) as session:
-        audit.record(session, ImportEvent(
-            actor=actor, entity_id=str(r.batch_id),
-            detail={"kind": r.kind, "source": source, "files": r.files, "tables": r.tables,
-                    "rejected": r.rejected, "warnings": r.warnings[:20]}))
-
-
-def _now() -> datetime:
-    # Core binds of the schema's UTCDateTime columns need aware datetimes.
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _bindable(value: Any) -> Any:
