@@ -13,7 +13,6 @@ from analytics.charts import studies as charts
 from analytics.reports import ReportError
 from analytics.reports import thresholds as report
 from analytics.store.definitions import save_definition
-from analytics.store.version import data_version
 
 access.guard(__file__)  # the role may use this page (analytics/auth/roles.toml)
 
@@ -49,7 +48,7 @@ names = ui.services()["service"].to_list()
 if not names:
     st.info("No services yet: load the demo or import data on the Data page.")
     st.stop()
-data_ver = data_version(ui.engine())
+data_ver = ui.version()  # read once per run; keys the caches below
 # Every choice is bound to the URL, so a copied link reopens the same rule on the same service.
 c1, c2, c3 = st.columns(3)
 service = c1.selectbox("Service", names, key="ws_service", bind="query-params")
