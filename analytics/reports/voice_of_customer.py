@@ -75,7 +75,8 @@ def examples(result: ThemeFit, *, per_theme: int = EXAMPLES) -> pl.DataFrame:
     """The ``per_theme`` most typical (highest-weight) distinct scrubbed tickets of each theme:
     theme, opened_at, service, text."""
     return (result.model.documents.filter(pl.col("theme").is_not_null())
-            .sort("weight", descending=True).unique(["theme", "text"], keep="first", maintain_order=True)
+            .sort("weight", descending=True, maintain_order=True)  # ties: first ticket
+            .unique(["theme", "text"], keep="first", maintain_order=True)
             .group_by("theme", maintain_order=True).head(per_theme)
             .select("theme", "opened_at", "service", "text").sort("theme"))
 

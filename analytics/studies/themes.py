@@ -18,6 +18,7 @@ from scipy import stats
 
 from analytics.metrics.csat import EVERY, local_time
 from analytics.studies.experiments import benjamini_hochberg
+from analytics.studies.nmf_dedup import fit_nmf
 
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d ().\-]{6,}\d(?!\w)")
@@ -170,7 +171,6 @@ def fit_themes(frame: pl.DataFrame, text_col: str = "text", n_themes: int = 8, *
     Each theme is named by its three top terms. Empty texts are kept in ``documents`` with a
     null theme; too few texts, or too small a vocabulary, raise a ValueError saying so.
     """
-    from sklearn.decomposition import NMF
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
     if text_col not in frame.columns:
@@ -198,8 +198,8 @@ def fit_themes(frame: pl.DataFrame, text_col: str = "text", n_themes: int = 8, *
     if vocab < n_themes:
         raise ValueError(f"{text_col}: only {vocab} distinct terms remain after stop words and "
                          f"min_df={min_df}/max_df={max_df}; need at least {n_themes} for {n_themes} themes")
-    nmf = NMF(n_components=n_themes, init="nndsvda", random_state=seed, max_iter=500)
-    w = nmf.fit_transform(x)
+    # Fitted once per distinct text (equal texts give equal rows): see nmf_dedup.
+    w, nmf = fit_nmf(x, [texts[i] for i in present], n_themes, seed=seed)
     terms = np.asarray(vectorizer.get_feature_names_out())
     top = [[terms_of.spell(t) for t in terms[np.argsort(row)[::-1][:top_n]]] for row in nmf.components_]
     terms_of.done()
