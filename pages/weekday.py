@@ -7,6 +7,7 @@ from analytics import access, ui
 from analytics.charts import studies as charts
 from analytics.reports import ReportError
 from analytics.reports import weekday as report
+from analytics.settings import get_settings
 from analytics.store.queries import Filters
 from analytics.studies import weekday as method
 
@@ -23,8 +24,12 @@ filters = ui.global_filters()
 
 @ui.cached(show_spinner="Fitting the weekday model…")
 def result(filters: Filters, outcome: str) -> dict:
-    """The weekday study for these filters (aggregated frames only)."""
-    return report.weekday(ui.engine(), filters=filters, outcome=outcome)
+    """The weekday study for these filters (aggregated frames only), with the incidents'
+    attribution of the shared delivery facts (the same one Overview and Delivery count)."""
+    window = get_settings().window_hours
+    attribution = ui.delivery_facts(filters, window).attribution
+    return report.weekday(ui.engine(), filters=filters, outcome=outcome, window_hours=window,
+                          attribution=attribution)
 
 
 st.title("Weekday effect")

@@ -7,7 +7,6 @@ The page, ``report weekday`` and the notebook all call :func:`weekday` here.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import polars as pl
@@ -38,28 +37,36 @@ def _envs(filters: Filters) -> tuple[str, ...] | None:
 
 
 def weekday(engine: Engine, *, filters: Filters, outcome: str = "status",
-            window_hours: float | None = None) -> dict[str, Any]:
+            window_hours: float | None = None, attribution: pl.DataFrame | None = None,
+            ) -> dict[str, Any]:
     """The weekday study for ``filters``.
 
     Returns the dict of :func:`analytics.studies.weekday.weekday_study` (frames ``by_weekday``,
     ``by_hour_band``, ``incidents_by_weekday``; ``friday_vs_rest``, ``naive_friday_vs_rest``,
     ``verdict`` …) plus ``window_hours`` (the attribution window used) and ``period``.
-    Raises :class:`BadRequest` for an unknown outcome, :class:`NoData` when there is nothing to
-    compare. No dates: the default period (:func:`analytics.reports.periods.fill`).
+    ``attribution``: the incidents' attribution when the caller has it already (a page takes
+    the delivery facts' own, built from the same inputs); else it is computed here exactly as
+    the delivery KPIs compute it. Raises :class:`BadRequest` for an unknown outcome,
+    :class:`NoData` when there is nothing to compare. No dates: the default period
+    (:func:`analytics.reports.periods.fill`).
     """
     filters, _note = periods.fill(engine, filters)
     from analytics.metrics.attribution import attribute
+    from analytics.reports.delivery import inputs
     from analytics.studies.weekday import weekday_study
 
     if outcome not in OUTCOMES:
         raise BadRequest(f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
     hours = window_of(window_hours)
-    window = timedelta(hours=hours)
-    deployments = queries.deployments(engine, filters)
-    incidents = queries.incidents(engine, filters, pad_after=window)
     envs = _envs(filters)
-    attribution = attribute(incidents, queries.deployments(engine, filters, pad_before=window),
-                            window_hours=hours, environments=envs)
+    # The delivery KPIs' inputs and attribution (REFERENCE §1.1: root-cause commits are explicit
+    # links, and "the latest deployment before" may have finished after the period ends).
+    padded, changes, incidents = inputs(engine, filters, window_hours=hours)
+    if attribution is None:
+        attribution = attribute(incidents, padded, changes, window_hours=hours, environments=envs)
+    lo, hi = filters.bounds()
+    deployments = padded.filter(pl.col("finished_at").is_between(lo, hi, closed="left"))
+    incidents = incidents.filter(pl.col("opened_at") >= lo)  # the recurrence margin is not needed
     try:
         out = weekday_study(deployments, incidents, attribution, environments=envs, outcome=outcome)
     except ValueError as exc:

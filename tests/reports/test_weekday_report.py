@@ -103,3 +103,42 @@ def test_outcomes_match_the_study() -> None:
     from analytics.studies.weekday import OUTCOMES
 
     assert report.OUTCOMES == OUTCOMES and tuple(OUTCOMES) == OUTCOME_CHOICES
+
+
+def test_attribution_is_the_delivery_kpis_one(engine: Engine) -> None:
+    """REFERENCE §1.1 as the delivery KPIs apply it: a root-cause commit is an explicit link, and
+    "the latest deployment before" may have finished after the period ends. The page passes the
+    delivery facts' attribution; the report alone computes the same one."""
+    from analytics.reports.delivery import facts
+    from analytics.store.models import Change
+
+    _build(engine)
+    with Session(engine) as s:
+        svc = s.exec(Service.__table__.select()).first()
+        first = s.exec(Deployment.__table__.select().where(Deployment.external_id == "d00")).first()
+        tue = datetime(2026, 3, 31, 10, 0, tzinfo=UTC)  # a fifth Tuesday, in the period
+        s.add(Deployment(external_id="tue", service_id=svc.id, finished_at=tue,
+                         started_at=tue - timedelta(minutes=10), status="success", lines_changed=9))
+        after = datetime(2026, 4, 1, 0, 30, tzinfo=UTC)  # after the period, before the incident
+        s.add(Deployment(external_id="apr", service_id=svc.id, finished_at=after,
+                         started_at=after - timedelta(minutes=10), status="success", lines_changed=9))
+        s.add(Change(external_id="c1", commit_id="abc", committed_at=MONDAY - timedelta(hours=1),
+                     deployment_id=first.id))
+        # Caused by the first Monday's commit, long after any window: explicit → Monday.
+        s.add(Incident(external_id="late", service_id=svc.id, severity=3, root_cause_commit="abc",
+                       opened_at=datetime(2026, 3, 31, 20, 0, tzinfo=UTC)))
+        # 30 min after the April deployment, 15 h after Tuesday's: the April one's.
+        s.add(Incident(external_id="edge", service_id=svc.id, severity=3,
+                       opened_at=after + timedelta(minutes=30)))
+        s.commit()
+    out = report.weekday(engine, filters=FILTERS, outcome="incident", window_hours=48)
+    assert _failed(out) == BY_HAND[48.0]  # the first Monday had an incident already
+    per_day = out["incidents_by_weekday"].select("weekday", "releases", "incidents").rows()
+    # By hand: two incidents per weekday from _build, the late one on the first Monday (its
+    # commit), the edge one on no deployment of the period (the April one is later).
+    assert per_day == [("Mon", 4, 3), ("Tue", 5, 2), ("Wed", 4, 2), ("Thu", 4, 2), ("Fri", 4, 2)]
+    data = facts(engine, FILTERS, window_hours=48)
+    assert data.attribution["rule"].to_list().count("explicit") == 1
+    passed = report.weekday(engine, filters=FILTERS, outcome="incident", window_hours=48,
+                            attribution=data.attribution)
+    assert json.dumps(passed, default=str, sort_keys=True) == json.dumps(out, default=str, sort_keys=True)
