@@ -165,3 +165,31 @@ def test_after_incident_comparison_by_hand() -> None:
     assert res.p_value == pytest.approx(proportions_ztest([1, 4], [2, 4])[1])
     short = after_incident_comparison(csat, incidents, window=timedelta(days=1))
     assert (short.affected_n, short.affected_csat) == (1, 0.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_backlog_age_matches_a_loop_over_tickets(seed: int) -> None:
+    """Random tickets, some opened or closed exactly at an instant, some closed "before" they
+    opened (bad data: closed at the open), some never closed; unsorted instants."""
+    from analytics.studies.csat_ops import _backlog_age_hours
+
+    rng = np.random.default_rng(seed)
+    t0 = datetime(2026, 1, 1)
+    instants = [t0 + timedelta(days=int(d)) for d in rng.permutation(np.arange(3, 60, 7))]
+    opened = [t0 + timedelta(hours=int(h)) for h in rng.integers(0, 24 * 60, 500)]
+    opened[:5] = instants[:5]  # opened exactly at an instant: not yet open then
+    closed = [o + timedelta(hours=int(h)) if rng.random() < 0.8 else None
+              for o, h in zip(opened, rng.integers(-5, 24 * 20, 500), strict=True)]
+    closed[5:10] = instants[:5]  # closed exactly at an instant: no longer open then
+    closed[0], closed[1] = opened[0], opened[1] - timedelta(hours=2)  # opened and closed at one
+    tickets = pl.DataFrame({"opened_at": opened, "closed_at": closed})
+    ends = np.array([(i - datetime(1970, 1, 1)).total_seconds() for i in instants])
+
+    def loop(at: datetime) -> float | None:
+        ages = [(at - o).total_seconds() / 3600 for o, c in zip(opened, closed, strict=True)
+                if o < at and not (c is not None and max(o, c) <= at)]
+        return sum(ages) / len(ages) if ages else None
+
+    got = _backlog_age_hours(tickets, ends)
+    assert got == pytest.approx([loop(i) for i in instants], rel=1e-12)
+    assert _backlog_age_hours(tickets.clear(), ends) == [None] * len(instants)
