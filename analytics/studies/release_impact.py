@@ -10,18 +10,18 @@ show no effect; if it does, the post effect is suspect). ``exp(β)`` is the rate
 Speed: the hourly model is fitted on an aggregated design. Service-hours with the same service,
 hour of week and window state are summed into one cell (counts and hours — exact sufficient
 statistics for the Poisson mean model). The service and hour-of-week effects are found by
-alternating Poisson fits on those cells (block coordinate ascent on the joint likelihood; each
-step is a small statsmodels GLM). The window effects are then estimated by a negative-binomial
-GLM on service × window-state strata with the fitted service and hour-of-week effects as offset;
-its dispersion ``alpha`` is estimated by maximum likelihood (statsmodels' GLM family would
-silently use alpha = 1) and the errors are clustered by service, which stays valid whatever the
-true variance and serial correlation within a service. Uncertainty in the fitted offsets is
-ignored: each rests on thousands of hours.
+alternating Poisson fits on those cells (block coordinate ascent on the joint likelihood: Newton
+for hour of week and windows, closed-form service levels). The window effects are then estimated
+by a negative-binomial GLM on service × window-state strata with the fitted service and
+hour-of-week effects as offset; its dispersion ``alpha`` is estimated by maximum likelihood (a GLM
+family's default would silently use alpha = 1) and the errors are clustered by service, which
+stays valid whatever the true variance and serial correlation within a service (both fits:
+:mod:`analytics.studies.nb_glm`, checked against statsmodels in its tests). Uncertainty in the
+fitted offsets is ignored: each rests on thousands of hours.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +32,7 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from analytics.settings import DEFAULT_WINDOW_HOURS
+from analytics.studies.nb_glm import fit_glm, nb2_alpha
 from analytics.studies.release_panel import (HOURS_PER_WEEK, PRODUCTION, Panel, event_study,
                                              hourly_panel)
 
@@ -169,27 +170,17 @@ def fit_windows(panel: Panel, kind: str, which: Sequence[str], window: int,
 def _fit_strata(a: np.ndarray, b: np.ndarray, how: np.ndarray, yv: np.ndarray, x: np.ndarray,
                 off: np.ndarray, s_idx: np.ndarray, kept_terms: list[str], alpha: float | None) -> Fit:
     """NB GLM of the window indicators on service × state strata (see the module docstring)."""
-    # Narrow imports, here: statsmodels.api pulls in datasets, distributions, … (seconds).
-    from statsmodels.discrete.discrete_model import NegativeBinomial
-    from statsmodels.genmod import families
-    from statsmodels.genmod.generalized_linear_model import GLM
-
     if alpha is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            nb = NegativeBinomial(yv, x, offset=off).fit(disp=0, maxiter=200)
-        alpha = float(np.clip(nb.params[-1], 1e-8, None)) if np.isfinite(nb.params[-1]) else 1e-8
-    family = families.NegativeBinomial(alpha=alpha) if alpha > 0 else families.Poisson()
+        alpha = max(nb2_alpha(yv, x, off), 1e-8)  # 1e-8: the Poisson limit, as reported
     groups = np.unique(s_idx)
-    glm = GLM(yv, x, family=family, offset=off)
     if groups.size >= MIN_CLUSTERS:
-        res, cov = glm.fit(cov_type="cluster", cov_kwds={"groups": s_idx}), "cluster(service)"
+        res, cov = fit_glm(yv, x, off, alpha, s_idx), "cluster(service)"
     else:
-        res, cov = glm.fit(cov_type="HC0"), "HC0"
-    ci = res.conf_int()
+        res, cov = fit_glm(yv, x, off, alpha), "HC0"
+    ci, pvalues = res.conf_int(), res.pvalues()
     effects = {t: {"rate_ratio": float(np.exp(res.params[i + 1])),
                    "ci_low": float(np.exp(ci[i + 1, 0])), "ci_high": float(np.exp(ci[i + 1, 1])),
-                   "p_value": float(res.pvalues[i + 1])} for i, t in enumerate(kept_terms)}
+                   "p_value": float(pvalues[i + 1])} for i, t in enumerate(kept_terms)}
     return Fit(effects=effects, log_level=a + res.params[0], log_hour=b[how], alpha=alpha,
                cov_type=cov)
 
