@@ -90,19 +90,19 @@ def _newton_how(yy: np.ndarray, e: np.ndarray, x_code: np.ndarray, b: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Poisson MLE of hour-of-week effects ``b`` and window effects ``beta`` on the hour-of-week
     × state totals ``yy`` with exposure ``e`` (the service levels held fixed): plain Newton."""
-    n_h, k = e.shape[0], x_code.shape[1]
     for _ in range(iters):
         mu = e * np.exp(b[:, None] + (x_code @ beta)[None, :])
         r = yy - mu
-        grad = np.concatenate([r.sum(axis=1), x_code.T @ r.sum(axis=0)])
-        hess = np.zeros((n_h + k, n_h + k))
-        hess[np.arange(n_h), np.arange(n_h)] = mu.sum(axis=1)
-        cross = mu @ x_code
-        hess[:n_h, n_h:], hess[n_h:, :n_h] = cross, cross.T
-        hess[n_h:, n_h:] = x_code.T @ (mu.sum(axis=0)[:, None] * x_code)
-        step = np.linalg.lstsq(hess, grad, rcond=None)[0]
-        b, beta = b + step[:n_h], beta + step[n_h:]
-        if np.max(np.abs(step)) < tol:
+        g_b, g_beta = r.sum(axis=1), x_code.T @ r.sum(axis=0)
+        # The Hessian is diagonal in the hour-of-week block (each cell has one hour of week):
+        # eliminate that block (Schur complement) and solve only the k × k window system.
+        d, cross = mu.sum(axis=1), mu @ x_code
+        cross_d = cross / d[:, None]
+        schur = x_code.T @ (mu.sum(axis=0)[:, None] * x_code) - cross.T @ cross_d
+        step_beta = np.linalg.lstsq(schur, g_beta - cross_d.T @ g_b, rcond=None)[0]
+        step_b = (g_b - cross @ step_beta) / d
+        b, beta = b + step_b, beta + step_beta
+        if max(np.max(np.abs(step_b)), np.max(np.abs(step_beta))) < tol:
             break
     return b, beta
 
