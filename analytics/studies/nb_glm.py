@@ -139,8 +139,8 @@ def fit_glm(y: np.ndarray, x: np.ndarray, offset: np.ndarray | None = None, alph
     else:
         _, index = np.unique(np.asarray(groups), return_inverse=True)
         g = int(index.max()) + 1
-        sums = np.zeros((g, k))
-        np.add.at(sums, index, scores)
+        sums = np.column_stack([np.bincount(index, weights=scores[:, j], minlength=g)
+                                for j in range(k)])
         meat = (sums.T @ sums) * (g / (g - 1.0) * ((n - 1.0) / (n - k)))
         cov_type = "cluster"
     return CountFit(beta, bread @ meat @ bread, cov_type)
