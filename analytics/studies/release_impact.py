@@ -206,8 +206,9 @@ def release_excess(panel: Panel, baseline: np.ndarray, window: int,
     # One (S, T) scratch buffer serves every running sum: the panel is ~10⁷ cells at scale, and
     # fresh arrays per sum cost more in page faults than the sums themselves.
     buf = np.empty_like(baseline)
-    denom = panel.flags("failed", window, count=True) * w["failed"]
-    denom += np.multiply(panel.flags("success", window, count=True), w["success"], out=buf)
+    denom = panel.open_count("failed", window, out=np.empty_like(baseline))
+    denom *= w["failed"]
+    denom += np.multiply(panel.open_count("success", window, out=buf), w["success"], out=buf)
     shared = denom > 0
     not_shared = ~shared
     tot_n, tot_w = panel.tickets.sum(axis=1), panel.weight.sum(axis=1)

@@ -143,6 +143,15 @@ class Panel:
                                for group, p in prefix.items()}
         return self._open[key]
 
+    def open_count(self, group: str, window: int, out: np.ndarray) -> np.ndarray:
+        """:meth:`flags` ``(group, window, count=True)`` (post windows of one release group)
+        written into the float (S, T) array ``out``: counted straight into it, with no int32
+        (S, T) array in between (and none kept)."""
+        n_t = self.tickets.shape[1]
+        prefix, lo, hi = self._sides(window, False)
+        p = prefix[group]
+        return np.subtract(p[:, hi:hi + n_t], p[:, lo:lo + n_t], out=out)
+
     def flags(self, which: str, window: int, before: bool = False, count: bool = False,
               ) -> np.ndarray:
         """(S, T) bool: some release of kind ``which`` (all/failed/success) has its window open

@@ -76,6 +76,11 @@ def test_flags_at_both_ends_of_the_period(window: int, before: bool) -> None:
     for which in ("all", "failed", "success"):
         np.testing.assert_array_equal(panel.flags(which, window, before=before, count=True),
                                       _open_by_loop(panel, which, window, before))
+        if which != "all" and not before:  # the same counts, written into a float array
+            out = np.full(panel.tickets.shape, np.nan)
+            got = panel.open_count(which, window, out=out)
+            assert got is out and got.dtype == np.float64
+            np.testing.assert_array_equal(got, _open_by_loop(panel, which, window, before))
 
 
 @pytest.mark.parametrize("unknown", [False, True])
