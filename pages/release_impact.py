@@ -25,8 +25,11 @@ def result(filters: Filters, window: int) -> dict:
     """The study for these filters; only aggregated frames leave the server."""
     out = report.release_impact(ui.engine(), filters=filters, window_hours=window, top=RANKED)
     # The ranking is by the score it shows: the impact score (weighted excess), highest first.
-    out["per_release"] = out["per_release"].sort("impact_score", descending=True,
-                                                 nulls_last=True).head(RANKED)
+    per = out["per_release"]
+    scores = per["impact_score"].drop_nulls()
+    if scores.len() > RANKED:  # sort only the candidates, not a million releases
+        per = per.filter(pl.col("impact_score") >= scores.top_k(RANKED).min())
+    out["per_release"] = per.sort("impact_score", descending=True, nulls_last=True).head(RANKED)
     return out
 
 
