@@ -65,6 +65,7 @@ CSAT = f"{CSAT_KPI.label} after releases / other"
 EVERY = report.EVERY
 DRILL_ROWS = 500
 TALLEST = 25  # rows of a scorecard table in view without scrolling inside it
+SHOWN = 100  # rows of a scorecard table sent to the browser; the CSV has every row
 DRILL = "drill"  # URL query parameter: the service whose records are shown
 # Resource caches: the per-record frames are large and only read, so every run shares them
 # instead of unpickling a copy (a data cache) on each rerun and each new tab; the delivery
@@ -73,27 +74,34 @@ delivery_facts = ui.delivery_facts
 
 
 @ui.cached(resource=True)
-def customer_events(filters: Filters, window: float) -> dict[str, pl.DataFrame]:
+def customer_events(filters: Filters, window: float, counts_only: bool = False,
+                    ) -> dict[str, pl.DataFrame]:
     """Tickets and CSAT answers of the period and ``window`` hours past it (kept on the
-    server), as `report scorecard` reads them."""
-    return report.customer_events(ui.engine(), filters, window_hours=window)
+    server); ``counts_only``: the columns the scorecard counts, as `report scorecard` reads
+    them (the drill-down's full rows are read only when a list of them is asked for)."""
+    return report.customer_events(ui.engine(), filters, window_hours=window,
+                                  counts_only=counts_only)
 
 
 @ui.cached
 def scorecards(filters: Filters, window: float) -> dict[str, pl.DataFrame]:
-    """Service and team scorecard rows (aggregates only), as `report scorecard`."""
-    facts = delivery_facts(filters, window)
-    events = customer_events(filters, window)
-    return {level: report.from_facts(facts, events, level=level, band_year=DEFAULT_YEAR,
-                                     every=EVERY)
-            for level in report.LEVELS}
+    """Service and team scorecard rows (aggregates only), as `report scorecard`: the tickets
+    and answers flagged once for both levels."""
+    return report.levels_from_facts(delivery_facts(filters, window),
+                                    customer_events(filters, window, counts_only=True),
+                                    band_year=DEFAULT_YEAR, every=EVERY)
+
+
+def events_for(filters: Filters, window: float, kind: str) -> dict[str, pl.DataFrame]:
+    """The tickets and answers a record list reads: only the after-release lists do."""
+    return customer_events(filters, window) if kind in AFTER_RELEASE_KINDS else {}
 
 
 @ui.cached
 def drill(filters: Filters, window: float, kind: str, service: str | None,
           ) -> tuple[pl.DataFrame, int]:
     """At most DRILL_ROWS records behind a scorecard number of one service, and their count."""
-    return report.records(delivery_facts(filters, window), customer_events(filters, window),
+    return report.records(delivery_facts(filters, window), events_for(filters, window, kind),
                           kind, service=service, limit=DRILL_ROWS)
 
 
@@ -103,6 +111,11 @@ def drill_csv(facts, events: dict[str, pl.DataFrame], kind: str,  # noqa: ANN001
     when the button is clicked (a deferred download), not on every run."""
     rows, _ = report.records(facts, events, kind, service=service, limit=None)
     return csv_text(rows)
+
+
+def table_csv(rows: pl.DataFrame, level: str) -> str:
+    """Every scorecard row as the table shows it, as neutralised CSV (built on the click)."""
+    return csv_text(readable(rows, level))
 
 
 def kpi_names(columns: list[str], short: bool = True) -> str:
@@ -244,16 +257,28 @@ for tab, level in ((by_service, "service"), (by_team, "team")):
                                else pl.col("criticality") == crit)
             st.markdown(f"**Criticality {crit if crit is not None else 'unknown'}**")
             key = f"overview_card_{level}_{crit}"
-            selectable = ({"on_select": partial(pick, key, part["service"].to_list()),
+            # A long table sends its escalating slices first, then the others by name, at
+            # most SHOWN rows: styling and sending 1,200 rows cost the server and the browser
+            # a second or more a visit at scale 30; the CSV has every row.
+            shown = part
+            if part.height > SHOWN:
+                order = part.select(pl.col("escalate").not_(), pl.int_range(pl.len()).alias("i"))
+                shown = part[order.sort(pl.all())["i"].head(SHOWN)]
+            selectable = ({"on_select": partial(pick, key, shown["service"].to_list()),
                            "selection_mode": "single-cell", "key": key}
                           if level == "service" and access.can(access.PERSON_LEVEL) else {})
             # Tall enough for every row (35 px a row plus the header) up to TALLEST rows; a
-            # longer table scrolls inside, as the grid draws only the rows in view (1,200 rows
-            # drawn at full height cost the browser 3 s per visit at scale 30).
-            st.dataframe(coloured(readable(part, level)), hide_index=True, width="stretch",
-                         height=35 * (min(part.height, TALLEST) + 1) + 3,
-                         column_config=fitted(level, part[level].str.len_chars().max() or 0),
+            # longer table scrolls inside.
+            st.dataframe(coloured(readable(shown, level)), hide_index=True, width="stretch",
+                         height=35 * (min(shown.height, TALLEST) + 1) + 3,
+                         column_config=fitted(level, shown[level].str.len_chars().max() or 0),
                          **selectable)
+            if part.height > SHOWN:
+                st.caption(f"Showing {SHOWN:,} of {part.height:,} {level}s, escalating ones "
+                           "first; the CSV has all of them.")
+                st.download_button("Download as CSV", partial(table_csv, part, level),
+                                   f"scorecard-{level}-criticality-{crit}.csv", mime="text/csv",
+                                   key=f"{key}_csv")
 loose = cards["service"].filter(pl.col("service").is_null())
 if loose.height:
     r = loose.row(0, named=True)
@@ -281,7 +306,7 @@ if services_shown and access.person_level("The records behind a number"):
     st.dataframe(rows, hide_index=True, width="stretch")
     st.download_button(f"Download all {total:,} as CSV",
                        partial(drill_csv, delivery_facts(filters, window),
-                               customer_events(filters, window), kind, who),
+                               events_for(filters, window, kind), kind, who),
                        f"{kind.replace(' ', '-')}.csv", mime="text/csv",
                        key="overview_records_csv", disabled=total == 0)
 

@@ -177,9 +177,11 @@ def scorecard(facts: Facts, tickets: Frame | None = None, csat: Frame | None = N
     return out.select(*first, pl.exclude(first)).sort("criticality", *keys, nulls_last=True)
 
 
-def scorecard_rows(facts: Facts, tickets: Frame | None = None, csat: Frame | None = None, *,
-                   band_year: int = DEFAULT_YEAR, every: str = "month") -> list[dict[str, Any]]:
-    """Service rows then team rows, as plain dicts (the ``report scorecard`` JSON)."""
+def scorecards(facts: Facts, tickets: Frame | None = None, csat: Frame | None = None, *,
+               band_year: int = DEFAULT_YEAR, every: str = "month") -> dict[str, pl.DataFrame]:
+    """Every level's :func:`scorecard` rows, with the tickets and answers flagged once and the
+    lead-time pairs' slice keys joined once for all levels (the Overview and ``report
+    scorecard`` both show both levels)."""
     tickets, csat = flagged(facts, tickets, csat)
     # Both levels' summaries group the lead-time pairs: their slice keys are joined once
     # (nothing to do when the facts were built with them, ``build_facts(pair_keys=...)``).
@@ -190,4 +192,11 @@ def scorecard_rows(facts: Facts, tickets: Frame | None = None, csat: Frame | Non
         frames = list(pool.map(lambda level: scorecard(
             facts, tickets, csat, level=level, band_year=band_year, every=every, ready=True),
             LEVEL_KEYS))
+    return dict(zip(LEVEL_KEYS, frames, strict=True))
+
+
+def scorecard_rows(facts: Facts, tickets: Frame | None = None, csat: Frame | None = None, *,
+                   band_year: int = DEFAULT_YEAR, every: str = "month") -> list[dict[str, Any]]:
+    """Service rows then team rows, as plain dicts (the ``report scorecard`` JSON)."""
+    frames = list(scorecards(facts, tickets, csat, band_year=band_year, every=every).values())
     return pl.concat(frames, how="diagonal_relaxed").select(frames[0].columns).to_dicts()

@@ -220,12 +220,16 @@ def _outcomes(engine: Engine, filters: Filters, facts: Any, every: str,
               hours: float) -> pl.DataFrame:
     """CSAT share and tickets per release for each service and period."""
     tz, bucket = filters.timezone, EVERY[every]
-    csat = queries.csat(engine, filters).filter(pl.col("service").is_not_null())
+    # Only the columns counted here, in any row order (a share and a count cannot depend on
+    # it): at millions of tickets, reading every column in id order was most of the cost.
+    csat = queries.csat(engine, filters, columns=["service", "responded_at", "score"],
+                        ordered=False).filter(pl.col("service").is_not_null())
     share = (csat.with_columns(local_truncate(pl.col("responded_at"), bucket, tz).alias("period"))
              .group_by("service", "period")
              .agg(csat_share=(pl.col("score") >= 4).sum() / pl.len()))
     window = timedelta(hours=hours)
-    tickets = (queries.tickets(engine, filters, pad_before=window)
+    tickets = (queries.tickets(engine, filters, pad_before=window,
+                               columns=["service", "opened_at"], ordered=False)
                .filter(pl.col("service").is_not_null()).select("service", "opened_at")
                .sort("opened_at"))
     deps = facts.deployments.filter(pl.col("environment") == "production").select(

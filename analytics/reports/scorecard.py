@@ -66,6 +66,16 @@ def from_facts(data: Facts, events: dict[str, pl.DataFrame], *, level: str,
                            band_year=band_year, every=every)
 
 
+def levels_from_facts(data: Facts, events: dict[str, pl.DataFrame], *,
+                      band_year: int = DEFAULT_YEAR, every: str = EVERY,
+                      ) -> dict[str, pl.DataFrame]:
+    """Scorecard rows of every level (``{"service": …, "team": …}``) from facts and customer
+    events already read, the events flagged once for both (what the Overview shows)."""
+    _check(None, every)
+    return cards.scorecards(data, events["tickets"], events["csat"], band_year=band_year,
+                            every=every)
+
+
 def scorecard(engine: Engine, filters: Filters, *, level: str = "service",
               window_hours: float | None = None, band_year: int = DEFAULT_YEAR,
               every: str = EVERY) -> pl.DataFrame:

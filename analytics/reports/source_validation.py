@@ -18,7 +18,7 @@ with it. Signing off is :func:`analytics.store.validations.sign_off_source`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from analytics.reports import BadRequest
 from analytics.reports.reconciliation import reconciliation
 from analytics.reports.summary import data_quality
+from analytics.store import copyscan
 from analytics.store.db import read_frame
 from analytics.store.queries import Filters
 from analytics.store.validations import parse_quarter, source_sign_offs
@@ -83,12 +84,40 @@ DISTINCT_SOURCES = ('WITH RECURSIVE s(x) AS (SELECT min(source) FROM "{t}" UNION
                     'WHERE s.x IS NOT NULL) SELECT x AS source FROM s WHERE x IS NOT NULL')
 
 
+def sources_of(engine: Engine, table: str) -> list[str]:
+    """The source names ``table`` holds (the column is NOT NULL)."""
+    return read_frame(engine, DISTINCT_SOURCES.format(t=table))["source"].to_list()
+
+
 def known_sources(engine: Engine) -> list[str]:
     """Every source name the imported tables hold."""
-    found: set[str] = set()
-    for table in SOURCE_TABLES:
-        found.update(read_frame(engine, DISTINCT_SOURCES.format(t=table))["source"].to_list())
-    return sorted(found)
+    return sorted({s for table in SOURCE_TABLES for s in sources_of(engine, table)})
+
+
+# Tables the columnar read copy holds (file name): counted there when every row of the table
+# comes from the one source asked for (the copy has no source column), instead of SQLite
+# walking the source's index row by row (1.5M tickets a quarter: 1.4 CPU-s at scale 30).
+COPY_OF = {"deployment": "deployments", "incident": "incidents", "ticket": "tickets",
+           "csat_response": "csat"}
+
+
+def rows_and_days(engine: Engine, table: str, ts: str, source: str, lo: datetime,
+                  hi: datetime) -> tuple[int, int]:
+    """Rows of ``source`` in ``table`` with ``ts`` in [lo, hi) and the distinct UTC dates
+    among them: from the read copy when it is current and the table holds that source only,
+    else in SQL."""
+    if table in COPY_OF and sources_of(engine, table) == [source]:
+        lazy = copyscan.scan(engine, COPY_OF[table])
+        if lazy is not None:
+            at = pl.col(ts)
+            row = lazy.filter((at >= lo) & (at < hi)).select(
+                pl.len().alias("n"), at.dt.date().n_unique().alias("d")).collect()
+            return int(row["n"][0]), int(row["d"][0])
+    # Days are counted by their UTC date (the text prefix works on SQLite and PostgreSQL).
+    row = read_frame(engine, f'SELECT count(*) AS n, count(DISTINCT substr(CAST("{ts}" AS TEXT), 1, 10)) '
+                             f'AS d FROM "{table}" WHERE source = ? AND "{ts}" >= ? AND "{ts}" < ?',
+                     [source, lo, hi]).row(0, named=True)
+    return int(row["n"]), int(row["d"])
 
 
 def _from_source(engine: Engine, source: str, external_ids: list[str]) -> list[str]:
@@ -116,11 +145,7 @@ def checklist(engine: Engine, *, source: str, quarter: str, timezone: str = "UTC
     days = (end - start).days + 1
     items: list[dict[str, Any]] = []
     for table, ts in SOURCE_TABLES.items():
-        # Days are counted by their UTC date (the text prefix works on SQLite and PostgreSQL).
-        row = read_frame(engine, f'SELECT count(*) AS n, count(DISTINCT substr(CAST("{ts}" AS TEXT), 1, 10)) '
-                                 f'AS d FROM "{table}" WHERE source = ? AND "{ts}" >= ? AND "{ts}" < ?',
-                         [source, lo, hi]).row(0, named=True)
-        n, covered = int(row["n"]), int(row["d"])
+        n, covered = rows_and_days(engine, table, ts, source, lo, hi)
         if n == 0:
             continue
         share = covered / days
