@@ -40,7 +40,12 @@ def year_facts(filters: Filters) -> Facts:
 @ui.cached(show_spinner="Proposing candidates…")
 def candidate_rows(filters: Filters, themes: bool) -> pl.DataFrame:
     """Candidates up to the period's end, with evidence."""
-    return candidates(ui.engine(), filters=filters, themes=themes, data=year_facts(filters))
+    # The escalation candidates are the scorecard's escalating services: the Overview's
+    # rows of the same facts (with the default period), not a second summary of the year.
+    run = rules()["candidates"]["escalation_run"]
+    return candidates(ui.engine(), filters=filters, themes=themes, data=year_facts(filters),
+                      escalated=ui.escalations(history(filters), get_settings().window_hours,
+                                               "service", run))
 
 
 @ui.cached(show_spinner="Validating…")

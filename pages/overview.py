@@ -47,7 +47,7 @@ CSAT_KPI = catalogue.get("csat")
 IMPACT = {"attributed_incidents": ("Incidents caused", "Incidents",
                                    "Incidents caused: attributed to one of the service's "
                                    "deployments (REFERENCE §1.1)"),
-          "customer_facing_minutes": ("Customer-facing minutes", "Outage minutes",
+          "customer_facing_minutes": ("Customer-facing minutes", "Outage min",
                                       "Customer-facing minutes: restore time of customer-facing "
                                       "incidents caused by a deployment"),
           "tickets_after_releases": ("Tickets after releases", "Tickets",
@@ -74,22 +74,28 @@ delivery_facts = ui.delivery_facts
 
 
 @ui.cached(resource=True)
-def customer_events(filters: Filters, window: float, counts_only: bool = False,
-                    ) -> dict[str, pl.DataFrame]:
+def customer_events(filters: Filters, window: float) -> dict[str, pl.DataFrame]:
     """Tickets and CSAT answers of the period and ``window`` hours past it (kept on the
-    server); ``counts_only``: the columns the scorecard counts, as `report scorecard` reads
-    them (the drill-down's full rows are read only when a list of them is asked for)."""
-    return report.customer_events(ui.engine(), filters, window_hours=window,
-                                  counts_only=counts_only)
+    server): read only when a list of them is asked for (the scorecard reads fewer columns)."""
+    return report.customer_events(ui.engine(), filters, window_hours=window)
+
+
+@ui.cached(resource=True)
+def flagged_events(filters: Filters, window: float) -> dict[str, pl.DataFrame]:
+    """The columns of the tickets and answers the scorecard counts, flagged after a release
+    once for both levels (kept on the server), as `report scorecard` reads them."""
+    return report.flag_events(delivery_facts(filters, window), report.customer_events(
+        ui.engine(), filters, window_hours=window, counts_only=True))
 
 
 @ui.cached
-def scorecards(filters: Filters, window: float) -> dict[str, pl.DataFrame]:
-    """Service and team scorecard rows (aggregates only), as `report scorecard`: the tickets
-    and answers flagged once for both levels."""
-    return report.levels_from_facts(delivery_facts(filters, window),
-                                    customer_events(filters, window, counts_only=True),
-                                    band_year=DEFAULT_YEAR, every=EVERY)
+def scorecard(filters: Filters, window: float, level: str) -> pl.DataFrame:
+    """Scorecard rows of one level (aggregates only), as `report scorecard`: the team level
+    only when its tab is opened."""
+    return report.level_from_flagged(delivery_facts(filters, window),
+                                     flagged_events(filters, window), level=level,
+                                     band_year=DEFAULT_YEAR, every=EVERY,
+                                     runs=ui.escalations(filters, window, level))
 
 
 def events_for(filters: Filters, window: float, kind: str) -> dict[str, pl.DataFrame]:
@@ -151,18 +157,20 @@ KPI_WIDTHS = {"deployment_frequency": 94, "lead_time": 90, "change_failure_rate"
 
 def fitted(name: str, longest: int = 0) -> dict[str, object]:
     """Headings from the catalogue's short names (the full ones as tooltips) and widths that
-    fit the scorecard into the page at 1400 px, so no column hides behind a scrollbar; the name
+    fit the scorecard into the page at 1400 px (a 940 px panel: 772 px of KPI columns and a
+    name of up to 18 characters, the longest at scale 30), so no column hides behind a
+    scrollbar; the name
     column is as wide as its ``longest`` name (7 px a character and the cell's padding), so a
     name is never cut (a very long one scrolls the table, the name column pinned)."""
     col = st.column_config.Column
-    widths = {"Deploys": (58, "Deploys", "deployments in the period and environment"),
+    widths = {"Deploys": (54, "Deploys", "deployments in the period and environment"),
               **{k.label: (KPI_WIDTHS.get(k.key, 84), k.short,
                            f"{k.label} ({k.unit}) · DORA {DEFAULT_YEAR} band")
                  for k in BANDED.values()},
-              MTTR.label: (80, MTTR.short, f"{MTTR.label}, median ({MTTR.unit})"),
+              MTTR.label: (76, MTTR.short, f"{MTTR.label}, median ({MTTR.unit})"),
               **{head: (w, short, tip) for (head, short, tip), w in zip(
-                  IMPACT.values(), (60, 100, 56), strict=True)},
-              CSAT: (100, f"{CSAT_KPI.short} after/other",
+                  IMPACT.values(), (56, 80, 52), strict=True)},
+              CSAT: (92, f"{CSAT_KPI.short} after/other",
                      f"{CSAT_KPI.label} ({CSAT_KPI.unit}) of answers within the window after a "
                      "release / of the other answers")}
     config: dict[str, object] = {name: col(name.capitalize(), width=max(100, 7 * longest + 16),
@@ -219,7 +227,7 @@ else:
 window = get_settings().window_hours
 st.header("Release health")
 try:
-    cards = scorecards(filters, window)
+    cards = {"service": scorecard(filters, window, "service")}
 except ReportError as exc:
     st.info(str(exc))
     st.stop()
@@ -246,10 +254,14 @@ st.caption(f":green-background[elite] · :blue-background[high] · :orange-backg
            f"{ESCALATION_RUN} {EVERY}s. Click a service's cell to see the records behind it "
            "(the column picks the kind: failure rate → failed deployments, tickets → tickets "
            "after releases, …).")
-by_service, by_team = st.tabs(["By service", "By team"])
+# Lazy tabs (the choice in the URL): only the open one is computed and sent to the browser.
+by_service, by_team = st.tabs(["By service", "By team"], key="level", bind="query-params")
 for tab, level in ((by_service, "service"), (by_team, "team")):
+    if not tab.open:
+        continue
     with tab:
-        rows = cards[level].filter(pl.col(level).is_not_null())
+        rows = (cards.get(level) if level in cards else scorecard(filters, window, level)
+                ).filter(pl.col(level).is_not_null())
         if rows.height == 0:
             st.info("No deployments or incidents in this period for these filters.")
         for crit in rows["criticality"].unique(maintain_order=True).to_list():

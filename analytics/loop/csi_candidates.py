@@ -100,14 +100,25 @@ def slo_violations(engine: Engine, *, end: date, months: int) -> list[dict]:
     return out
 
 
-def escalations(data, *, run: int) -> list[dict]:  # noqa: ANN001 (delivery Facts)
-    """Services with a KPI worse in each of the last ``run`` months (the scorecard's rule)."""
+def escalations(data, *, run: int, runs: pl.DataFrame | None = None,  # noqa: ANN001 (Facts)
+                ) -> list[dict]:
+    """Services with a KPI worse in each of the last ``run`` months (the scorecard's rule);
+    ``runs``: the scorecard's service rows of that rule (``report.scorecard.escalations``
+    with ``run``) when a page already has them, else computed here."""
     from analytics.metrics.delivery_report import summarize
     from analytics.metrics.trends import degraded_runs
 
-    monthly = summarize(data, by=("service",), every="1mo")
-    runs = degraded_runs(monthly, keys=["service"], run=run, directions=catalogue.escalation())
-    crit = monthly.group_by("service").agg(pl.col("criticality").first())
+    if runs is None:
+        monthly = summarize(data, by=("service",), every="1mo")
+        runs = degraded_runs(monthly, keys=["service"], run=run,
+                             directions=catalogue.escalation())
+        crit = monthly.group_by("service").agg(pl.col("criticality").first())
+    else:
+        # A service's criticality as the summary gives it (its first deployment's or
+        # incident's service attributes).
+        cols = ["service", "criticality"]
+        crit = (pl.concat([data.deployments.select(cols), data.incidents.select(cols)])
+                .filter(pl.col("service").is_not_null()).unique("service", keep="first"))
     labels = {k.column: k.label for k in catalogue.kpis().values()}
     keys = {k.column: k.key for k in catalogue.kpis().values()}
     out = []
@@ -162,12 +173,14 @@ def mttr_misses(check: pl.DataFrame) -> list[dict]:
 
 
 def candidates(engine: Engine, *, filters: queries.Filters | None = None,
-               themes: bool = True, data: Any = None) -> pl.DataFrame:
+               themes: bool = True, data: Any = None,
+               escalated: pl.DataFrame | None = None) -> pl.DataFrame:
     """Every candidate with its evidence, suggested factors and risk score, highest first.
 
     ``filters`` (default: the store's bulk period) bounds the data; the look-back of recurring
     problems and themes is its last ``lookback_days``. ``data``: the delivery facts of
-    ``learning.history(filters)`` when the caller has them already."""
+    ``learning.history(filters)`` when the caller has them already; ``escalated``: the
+    scorecard's service escalation rows of those facts (see :func:`escalations`)."""
     from analytics.reports.delivery import facts
     from analytics.reports.learning import (failed_root_causes, history, mttr_target_check,
                                             root_cause_trend)
@@ -185,7 +198,7 @@ def candidates(engine: Engine, *, filters: queries.Filters | None = None,
                               min_incidents=cfg["recurring_min_incidents"])
     rows += slo_violations(engine, end=end, months=cfg["slo_consecutive_months"])
     data = data if data is not None else facts(engine, history(filters))
-    rows += escalations(data, run=cfg["escalation_run"])
+    rows += escalations(data, run=cfg["escalation_run"], runs=escalated)
     if themes:
         rows += voc_themes(engine, recent, n_themes=cfg["themes"], top=cfg["top_themes"])
     _, summary = root_cause_trend(failed_root_causes(data), start=data.start, end=data.end)

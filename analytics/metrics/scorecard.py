@@ -140,15 +140,31 @@ def customer_impact(facts: Facts, tickets: Frame | None = None, csat: Frame | No
         pl.col("customer_facing_minutes").fill_null(0.0))
 
 
+def escalation_runs(facts: Facts, *, level: str = "service", every: str = "month",
+                    run: int = ESCALATION_RUN,
+                    escalation_kpis: Mapping[str, str] = ESCALATION_KPIS) -> pl.DataFrame:
+    """Per slice of ``level``: ``escalated_kpis`` (each worse in every one of the last ``run``
+    ``every`` periods) and ``escalate``, the scorecard's rule (the Improvements page's
+    escalation candidates are the service rows that escalate)."""
+    keys = LEVEL_KEYS[level]
+    # The rule reads each slice's last run + 1 periods: the trend of those alone.
+    recent = latest_periods(with_pair_keys(facts, keys), by=keys, every=TREND_BUCKETS[every],
+                            n=run + 1)
+    return degraded_runs(summarize(recent, by=keys, every=TREND_BUCKETS[every]), keys=keys,
+                         run=run, directions=escalation_kpis)
+
+
 def scorecard(facts: Facts, tickets: Frame | None = None, csat: Frame | None = None, *,
               level: str = "service", band_year: int = DEFAULT_YEAR, every: str = "month",
               run: int = ESCALATION_RUN,
               escalation_kpis: Mapping[str, str] = ESCALATION_KPIS,
-              ready: bool = False) -> pl.DataFrame:
+              ready: bool = False, runs: pl.DataFrame | None = None) -> pl.DataFrame:
     """Scorecard rows for ``level`` ``"service"`` or ``"team"`` (team rows are per team and
     criticality), sorted by criticality: KPIs, customer impact, ``<kpi>_band`` columns,
     ``escalate`` / ``escalated_kpis`` (KPI worse in each of the last ``run`` ``every``
-    periods), ``small_sample``. ``ready``: tickets and answers are already :func:`flagged`."""
+    periods), ``small_sample``. ``ready``: tickets and answers are already :func:`flagged`;
+    ``runs``: :func:`escalation_runs` of the same facts, level, ``every`` and ``run``, when a
+    caller already has them."""
     if level not in LEVEL_KEYS:
         raise ValueError(f"level: use one of {', '.join(LEVEL_KEYS)}, got {level!r}")
     if every not in TREND_BUCKETS:
@@ -157,11 +173,9 @@ def scorecard(facts: Facts, tickets: Frame | None = None, csat: Frame | None = N
     kpis = summarize(facts, by=keys).drop("explicit", "window", "unattributed",
                                           "attributed_incidents")
     impact = customer_impact(facts, tickets, csat, keys=keys, ready=ready)
-    # The rule reads each slice's last run + 1 periods: the trend of those alone.
-    recent = latest_periods(with_pair_keys(facts, keys), by=keys, every=TREND_BUCKETS[every],
-                            n=run + 1)
-    runs = degraded_runs(summarize(recent, by=keys, every=TREND_BUCKETS[every]), keys=keys,
-                         run=run, directions=escalation_kpis)
+    if runs is None:
+        runs = escalation_runs(facts, level=level, every=every, run=run,
+                               escalation_kpis=escalation_kpis)
     out = (kpis.join(impact, on=keys, how="full", coalesce=True, nulls_equal=True)
            .join(runs, on=keys, how="left", nulls_equal=True)
            .with_columns(pl.col("escalate").fill_null(False),

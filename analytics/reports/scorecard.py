@@ -19,7 +19,7 @@ from analytics.metrics import drilldown
 from analytics.metrics import scorecard as cards
 from analytics.metrics.activity import totals, weekly_counts
 from analytics.metrics.bands import DEFAULT_YEAR
-from analytics.metrics.delivery_report import Facts
+from analytics.metrics.delivery_report import Facts, with_pair_keys
 from analytics.metrics.trends import TREND_BUCKETS
 from analytics.reports import BadRequest, periods
 from analytics.reports.delivery import facts as delivery_facts
@@ -29,6 +29,7 @@ from analytics.store.queries import Filters
 
 LEVELS = tuple(cards.LEVEL_KEYS)
 EVERY = "month"  # period of the three-periods escalation rule by default
+ESCALATION_RUN = cards.ESCALATION_RUN
 ACTIVITY_KINDS = ("deployments", "incidents", "tickets", "csat_responses")
 EVENT_SOURCE = {"tickets after releases": "tickets", "CSAT after releases": "csat"}
 
@@ -74,6 +75,33 @@ def levels_from_facts(data: Facts, events: dict[str, pl.DataFrame], *,
     _check(None, every)
     return cards.scorecards(data, events["tickets"], events["csat"], band_year=band_year,
                             every=every)
+
+
+def flag_events(data: Facts, events: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Tickets and CSAT answers flagged after a release (:func:`cards.flagged`), once for
+    any number of :func:`level_from_flagged` calls."""
+    tickets, csat = cards.flagged(data, events["tickets"], events["csat"])
+    return {"tickets": tickets, "csat": csat}
+
+
+def level_from_flagged(data: Facts, flagged: dict[str, pl.DataFrame], *, level: str,
+                       band_year: int = DEFAULT_YEAR, every: str = EVERY,
+                       runs: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Scorecard rows of one level from facts and :func:`flag_events`' events (a page that
+    shows one level at a time computes only the one in view); ``runs``: the level's
+    :func:`escalations` when the caller has them."""
+    _check(level, every)
+    data = with_pair_keys(data, cards.LEVEL_KEYS[level])
+    return cards.scorecard(data, flagged["tickets"], flagged["csat"], level=level,
+                           band_year=band_year, every=every, ready=True, runs=runs)
+
+
+def escalations(data: Facts, *, level: str = "service", run: int = ESCALATION_RUN,
+                every: str = EVERY) -> pl.DataFrame:
+    """Per slice of ``level``: the KPIs worse in each of the last ``run`` periods and whether
+    it escalates (the scorecard's rule; the improvement candidates read the service rows)."""
+    _check(level, every)
+    return cards.escalation_runs(data, level=level, every=every, run=run)
 
 
 def scorecard(engine: Engine, filters: Filters, *, level: str = "service",

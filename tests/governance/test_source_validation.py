@@ -100,3 +100,38 @@ def test_store_function_refuses_empty_findings(engine):
         sign_off_source(session=s, source="x", quarter="2026Q1", by="ana", findings="  ", checklist={})
     with pytest.raises(BadRequest, match="2026Q3"):
         checklist(engine, source="x", quarter="Q3")
+
+
+@pytest.fixture(scope="module")
+def copied_demo(tmp_path_factory):  # noqa: ANN201
+    """The demo store with a current read copy (every table holds the one source "demo")."""
+    from analytics import demo
+    from analytics.store import readcopy
+    from analytics.store.db import get_engine, migrate
+    from tests.conftest import DEMO_END
+
+    eng = get_engine(f"sqlite:///{tmp_path_factory.mktemp('sv') / 'demo.db'}")
+    migrate(eng)
+    demo.load(eng, demo.generate(seed=7, end=DEMO_END))
+    assert readcopy.refresh(eng) is not None
+    return eng
+
+
+@pytest.mark.parametrize("quarter", ["2025Q4", "2026Q2", "2026Q3", "2026Q4"])
+def test_rows_and_days_from_the_copy_equal_plain_sql(copied_demo, quarter):
+    """Counted in the read copy (the table holds only that source) or in SQL: the same rows
+    and the same distinct UTC days as a plain SQL count."""
+    from analytics.reports.source_validation import COPY_OF, SOURCE_TABLES, rows_and_days
+    from analytics.store import copyscan
+    from analytics.store.queries import Filters
+
+    first, last = quarter_days(quarter)
+    lo, hi = Filters(start=first, end=last).bounds()
+    for table, copy in COPY_OF.items():
+        assert copyscan.scan(copied_demo, copy) is not None  # the copy path is the one taken
+        ts = SOURCE_TABLES[table]
+        where = f"source = 'demo' AND {ts} >= '{lo}' AND {ts} < '{hi}'"
+        n = _count(copied_demo, f"SELECT count(*) FROM {table} WHERE {where}")
+        days = _count(copied_demo, f"SELECT count(DISTINCT date({ts})) FROM {table} WHERE {where}")
+        assert rows_and_days(copied_demo, table, ts, "demo", lo, hi) == (n, days)
+        assert rows_and_days(copied_demo, table, ts, "other", lo, hi) == (0, 0)

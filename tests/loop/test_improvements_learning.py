@@ -120,3 +120,22 @@ def test_candidates_evidence_counts_match_sql(demo_engine, capsys):
             {"p": prob["subject"], "s": prob["services"]}).scalar_one()
     assert n == by_sql >= 3
     assert all(r["risk_score"] > 0 and r["priority"] for r in rows)
+
+
+def test_escalation_candidates_from_the_scorecards_rows_equal_their_own(demo_engine):
+    """The Improvements page hands candidates the scorecard's service escalations (shared with
+    the Overview): the same candidate rows as summarising every month here."""
+    from analytics.loop.csi_candidates import candidates, escalations
+    from analytics.reports import periods
+    from analytics.reports.delivery import facts
+    from analytics.reports.learning import history
+    from analytics.reports.scorecard import escalations as scorecard_escalations
+    from analytics.store.queries import Filters
+
+    filters, _ = periods.fill(demo_engine, Filters(environment="production"))
+    data = facts(demo_engine, history(filters))
+    runs = scorecard_escalations(data, level="service", run=3)
+    own = escalations(data, run=3)
+    assert own and sorted(escalations(data, run=3, runs=runs), key=str) == sorted(own, key=str)
+    given = candidates(demo_engine, filters=filters, themes=False, data=data, escalated=runs)
+    assert given.equals(candidates(demo_engine, filters=filters, themes=False, data=data))

@@ -17,6 +17,7 @@ from tests.metrics.delivery_builders import (
     scenario,
 )
 
+from analytics import catalogue
 from analytics.metrics.bands import band
 from analytics.metrics.delivery_report import build_facts
 from analytics.metrics.drilldown import after_release_records
@@ -206,3 +207,41 @@ def test_after_release_records_bad_input(facts, kwargs: dict, message: str) -> N
     args = {"kind": "tickets after releases", **kwargs}
     with pytest.raises(ValueError, match=message):
         after_release_records(facts, TICKETS, args.pop("kind"), **args)
+
+
+@pytest.mark.parametrize("order", ["as given", "reversed"])
+def test_both_levels_at_once_equal_each_level_alone(facts, order: str) -> None:  # noqa: ANN001
+    """scorecards() flags the tickets and answers once for both levels: the same rows as each
+    level's scorecard() flagging them itself, whatever the events' row order."""
+    from analytics.metrics.scorecard import scorecards
+
+    tickets, csat = ((TICKETS, CSAT) if order == "as given"
+                     else (TICKETS.reverse(), CSAT.reverse()))
+    both = scorecards(facts, tickets, csat)
+    assert list(both) == ["service", "team"]
+    for level, rows in both.items():
+        alone = scorecard(facts, TICKETS, CSAT, level=level)
+        assert rows.columns == alone.columns
+        assert rows.to_dicts() == alone.to_dicts()
+
+
+def test_escalation_runs_given_or_computed_give_the_same_scorecard() -> None:
+    """escalation_runs() is the scorecard's rule: checked against the full monthly trend of
+    every month (the candidates' way) and passed back in, the same rows."""
+    from analytics.metrics.delivery_report import summarize
+    from analytics.metrics.scorecard import escalation_runs
+    from analytics.metrics.trends import degraded_runs
+
+    deps = deployments(_monthly([1, 2, 3, 4], 1, 1) + _monthly([1, 2, 1, 3], 2, 100)
+                       + _monthly([4, 3, 2, 1], 3, 200))
+    facts = build_facts(deps, changes([]), incidents([]), start=date(2024, 1, 1),
+                        end=date(2024, 4, 30))
+    runs = escalation_runs(facts, level="service")
+    full = degraded_runs(summarize(facts, by=("service",), every="1mo"), keys=["service"],
+                         run=3, directions=catalogue.escalation())
+    assert sorted(runs.rows()) == sorted(full.rows())
+    assert {r[0]: r[1] for r in runs.rows()} == {"checkout": ["cfr"], "search": [],
+                                                 "billing": []}
+    for level in ("service", "team"):
+        given = scorecard(facts, level=level, runs=escalation_runs(facts, level=level))
+        assert given.to_dicts() == scorecard(facts, level=level).to_dicts()
