@@ -129,15 +129,14 @@ def delivery_facts(filters: Filters, window: float):  # noqa: ANN201 (Facts: kep
 
 
 @cached(show_spinner="Checking escalations…")
-def escalations(filters: Filters, window: float, level: str = "service",
-                run: int | None = None) -> pl.DataFrame:
-    """The scorecard's escalation rule per slice of ``level`` (``run`` periods, default the
-    scorecard's) on :func:`delivery_facts`: the Overview's scorecard and the Improvements
-    page's escalation candidates share it instead of each summarising the year by month."""
-    from analytics.reports.scorecard import ESCALATION_RUN, escalations as runs
+def escalations(filters: Filters, window: float, level: str, run: int) -> pl.DataFrame:
+    """The scorecard's escalation rule (a KPI worse in each of the last ``run`` months) per
+    slice of ``level`` on :func:`delivery_facts`: the Overview's scorecard and the Improvements
+    page's escalation candidates share it instead of each summarising the year by month
+    (callers pass every argument, so the same question is one cache entry)."""
+    from analytics.reports.scorecard import escalations as runs
 
-    return runs(delivery_facts(filters, window), level=level,
-                run=ESCALATION_RUN if run is None else run)
+    return runs(delivery_facts(filters, window), level=level, run=run)
 
 
 @cached

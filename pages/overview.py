@@ -95,7 +95,8 @@ def scorecard(filters: Filters, window: float, level: str) -> pl.DataFrame:
     return report.level_from_flagged(delivery_facts(filters, window),
                                      flagged_events(filters, window), level=level,
                                      band_year=DEFAULT_YEAR, every=EVERY,
-                                     runs=ui.escalations(filters, window, level))
+                                     runs=ui.escalations(filters, window, level,
+                                                         report.ESCALATION_RUN))
 
 
 def events_for(filters: Filters, window: float, kind: str) -> dict[str, pl.DataFrame]:

@@ -132,3 +132,27 @@ def test_did_matches_the_full_dummy_regression_in_statsmodels():
     assert eff.se == pytest.approx(full.bse[0], rel=1e-9)
     assert (eff.ci_low, eff.ci_high) == pytest.approx(tuple(full.conf_int()[0]), rel=1e-9)
     assert eff.p_value == pytest.approx(full.pvalues[0], rel=1e-6)
+
+
+@pytest.mark.parametrize(("units", "weeks", "seed"), [(6, 8, 1), (40, 30, 2), (200, 53, 3)])
+def test_first_coefficient_equals_statsmodels_cluster_fit(units, weeks, seed):
+    """The normal-equations shortcut gives statsmodels' OLS coefficient and cluster-robust
+    standard error (with its small-sample correction) on an unbalanced within-demeaned panel."""
+    import numpy as np
+    import statsmodels.api as sm
+
+    from analytics.studies.intervention import _first_coefficient, _within
+
+    rng = np.random.default_rng(seed)
+    unit = np.repeat(np.arange(units), weeks)
+    week = np.tile(np.arange(weeks), units)
+    keep = rng.random(unit.size) > 0.15  # missing weeks: an unbalanced panel
+    unit, week = unit[keep], week[keep]
+    d = ((unit % 3 == 0) & (week >= weeks // 2)).astype(float)
+    x = _within(np.column_stack([d, np.eye(weeks)[week][:, 1:]]), unit, units)
+    y = _within(rng.normal(size=unit.size) + 0.4 * d + 0.1 * week, unit, units)
+    fit = sm.OLS(y, x, hasconst=False).fit(method="qr", cov_type="cluster",
+                                           cov_kwds={"groups": unit})
+    est, se = _first_coefficient(y, x, unit, units)
+    assert est == pytest.approx(float(fit.params[0]), rel=1e-9)
+    assert se == pytest.approx(float(fit.bse[0]), rel=1e-9)
