@@ -113,6 +113,24 @@ def emergency_lists(deployments: pl.DataFrame, validations: pl.DataFrame,
     return rows, open_.filter(~pl.col("overdue")).height, emergency.height
 
 
+def picked_deployment(rows: pl.DataFrame, picked: int | str) -> int:
+    """The deployment id of a picked list option (an id), or of a typed id or external id
+    among ``rows`` (the overdue emergency fixes); ValueError with a plain sentence otherwise.
+
+    >>> rows = pl.DataFrame({"id": [7, 9], "external_id": ["d7", "hotfix-9"]})
+    >>> picked_deployment(rows, 7), picked_deployment(rows, " hotfix-9 "), picked_deployment(rows, "7")
+    (7, 9, 7)
+    """
+    if isinstance(picked, int):
+        return picked
+    text = str(picked).strip()
+    found = rows.filter((pl.col("external_id") == text)
+                        | (pl.col("id").cast(pl.String) == text))["id"]
+    if found.is_empty():
+        raise ValueError(f"No overdue emergency fix has the id or external id {text!r}.")
+    return int(found[0])
+
+
 def change_requests(engine: Engine) -> pl.DataFrame:
     """Change requests with the fields the approval rule reads."""
     return read_frame(engine, "SELECT id AS change_request_id, external_id AS change_request, "

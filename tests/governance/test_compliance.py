@@ -130,3 +130,20 @@ def test_cli_lists_and_validate(engine, capsys):
     # Validated today, months after T0 + 72 h: it stays on the list, now as late.
     late = json.loads(capsys.readouterr().out)["emergency_unvalidated"]
     assert [(r["id"], r["status"], r["validated_by"]) for r in late] == [(1, "late", "ana")]
+
+
+@pytest.mark.parametrize(("picked", "expected"), [(12, 12), ("12", 12), ("d13", 13), (" d13 ", 13),
+                                                  ("d99", None), ("", None)])
+def test_picked_deployment_resolves_an_option_or_a_typed_id(picked, expected):
+    """The validation form's choice: an option is the id itself; a typed text is matched
+    against the overdue rows' ids and external ids, nothing else."""
+    import polars as pl
+
+    from analytics.reports.compliance import picked_deployment
+
+    rows = pl.DataFrame({"id": [12, 13], "external_id": ["d12", "d13"]})
+    if expected is None:
+        with pytest.raises(ValueError, match="No overdue emergency fix"):
+            picked_deployment(rows, picked)
+    else:
+        assert picked_deployment(rows, picked) == expected

@@ -104,3 +104,18 @@ def test_evidence_pack_button_builds_a_download(engine, app_for, tmp_path, monke
     assert any(d.label == "Download evidence pack" for d in at.get("download_button"))
     # Building it is an audited export.
     assert _count(engine, "SELECT count(*) FROM audit_log WHERE action = 'export'") == 1
+
+
+def test_validation_form_lists_the_oldest_overdue_and_takes_any_typed(engine, app_for):
+    """More overdue emergency fixes than the list offers: the oldest 100 are the options (the
+    others are typed)."""
+    b.services(engine)
+    t0 = datetime(2026, 3, 2, 10)
+    for i in range(1, 103):
+        b.deployment(engine, i, 2, t0 + timedelta(hours=i), emergency=True)
+    at = app_for(engine, PAGE)
+    box = at.selectbox(key="gov_validate_dep")
+    assert box.options == [f"d{i} (id {i})" for i in range(1, 101)]
+    # Typing into the list is not something AppTest can do: the typed value's lookup is
+    # analytics.reports.compliance.picked_deployment (tests/governance).
+    assert "type another one's id or external id" in box.help
