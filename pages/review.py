@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import access, ui
-from analytics.charts.contracts import csat_scatter, uptime_trend_chart, vendor_chart
+from analytics.charts.contracts import MAX_POINTS, csat_chart, uptime_trend_chart, vendor_chart
 from analytics.contracts.review_html import render
 from analytics.reports import ReportError
 from analytics.reports.contracts import months_back
@@ -92,7 +92,11 @@ else:
     interval = f"95% interval {c.lo:.3f} to {c.hi:.3f} (Fisher z)" if c.lo is not None else "no interval"
     st.markdown(f"Pearson r between monthly uptime and CSAT: **{c.r:.3f}**, {interval}, "
                 f"over {c.n} service-months with at least 20 answers.")
-    st.altair_chart(csat_scatter(p.csat_pairs), width="stretch")
+    st.altair_chart(csat_chart(p.csat_pairs), width="stretch")
+    if p.csat_pairs.height > MAX_POINTS:
+        st.caption(f"{p.csat_pairs.height:,} service-months, too many to draw one by one: each "
+                   "cell counts the service-months whose uptime and CSAT fall in it (log colour "
+                   "scale); the correlation above uses every one.")
 
 st.header("Improvement register")
 if p.improvements is None:

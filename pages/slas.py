@@ -52,8 +52,8 @@ def compliance(year: int, month: int, teams: tuple[str, ...],
 def tickets(filters: Filters) -> tuple[pl.DataFrame, str, datetime, int, str | None]:
     """Per-priority response and resolution summary, the calendar in words, the evaluation
     instant, the tickets without a priority and the note when no first response is recorded
-    (aggregates only: per-ticket timers stay on the server)."""
-    result = ticket_sla.ticket_sla(ui.engine(), filters=filters)
+    (aggregates only: no per-ticket timer is kept)."""
+    result = ticket_sla.ticket_sla_summary(ui.engine(), filters=filters)
     return (result.summary, result.policy.describe(), result.at, result.unprioritised,
             result.note)
 

@@ -38,7 +38,7 @@ def compute(engine: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     ``TicketSla.monthly`` (``MONTHLY_SCHEMA``)."""
     from analytics.metrics.business_hours import holidays_from_ics
     from analytics.reports import ReportError
-    from analytics.reports.ticket_sla import default_policy, ticket_sla
+    from analytics.reports.ticket_sla import default_policy, ticket_sla, ticket_sla_summary
 
     filters = filters_from(args)
     holidays: frozenset = frozenset()
@@ -47,11 +47,12 @@ def compute(engine: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
             holidays = holidays_from_ics(args.holidays)
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise CliError(f"--holidays {args.holidays}: {exc}") from None
+    monthly = getattr(args, "by", "priority") == "month"
+    # Per priority needs no row per ticket: the summary path (a third of the CPU at millions).
+    run = ticket_sla if monthly else ticket_sla_summary
     try:
-        result = ticket_sla(engine, filters=filters, at=args.at,
-                            policy=default_policy(filters.timezone, holidays))
+        result = run(engine, filters=filters, at=args.at,
+                     policy=default_policy(filters.timezone, holidays))
     except ReportError as exc:
         raise CliError(str(exc)) from None
-    if getattr(args, "by", "priority") == "month":
-        return result.monthly.to_dicts()
-    return result.records()
+    return result.monthly.to_dicts() if monthly else result.summary.to_dicts()

@@ -225,6 +225,40 @@ def ticket_timers(tickets: pl.DataFrame, targets: dict[str, Target], calendar: B
     return pl.DataFrame(out).select(**{c: pl.col(c).cast(t) for c, t in TIMER_SCHEMA.items()})
 
 
+def timer_outcomes(opened: np.ndarray, timers: list[tuple[np.ndarray, np.ndarray]],
+                   calendar: BusinessCalendar, now: datetime, max_hours: float,
+                   ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per timer, the business µs used and whether it is breached — ``ticket_timers``'
+    ``{kind}_remaining_hours`` (target − used) and ``{kind}_breached`` — for tickets that never
+    wait on the customer, without their due times (a summary needs none).
+
+    ``opened``: µs since the epoch; ``timers``: (event µs, negative while it has not happened;
+    target µs, truncated as ``ticket_timers`` truncates it) per timer; ``max_hours``: the
+    longest target of the policy, which sizes the calendar as ``ticket_timers`` does.
+
+    Business time is non-decreasing in wall time, so a timer whose used time is past (short of)
+    its target is breached (met) whatever its due time; only where the used time equals the
+    target exactly is the due time looked up, as "later than the due time" decides there.
+    """
+    if np.any(opened < 0):  # NaT reads as int64 min
+        raise ValueError("opened_at: every ticket needs an opening time")
+    now_us = iv.to_us(now)
+    empty = np.array([], np.int64)
+    clock = _clock_for(calendar, opened, now_us, _Pauses(empty, empty, empty), max_hours)
+    worked_open = clock.worked(opened)
+    out = []
+    for event, target in timers:
+        upto = np.where(event >= 0, np.minimum(event, now_us), now_us)
+        used = clock.worked(upto)
+        used -= worked_open
+        breached = used > target
+        tie = np.flatnonzero(used == target)
+        if tie.size:
+            breached[tie] = upto[tie] > clock.when(worked_open[tie] + target[tie])
+        out.append((used, breached))
+    return out
+
+
 def _col_us(frame: pl.DataFrame, col: str) -> np.ndarray:
     return frame[col].cast(pl.Datetime("us")).to_numpy().astype(np.int64)  # NaT → int64 min
 

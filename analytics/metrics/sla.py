@@ -293,12 +293,13 @@ def _split(frame: pl.DataFrame) -> dict[str, iv.Spans]:
 
 def _uptime_row(contract: Contract, service: str, excl: iv.Spans, down: iv.Spans,
                 lo: datetime, hi: datetime) -> dict:
-    e = iv.clip(excl, lo, hi)
-    d = iv.clip(down, lo, hi)
+    lo_us, hi_us = iv.to_us(lo), iv.to_us(hi)
+    e, d = _clipped(excl, lo_us, hi_us), _clipped(down, lo_us, hi_us)
     period = (hi - lo) / timedelta(minutes=1)
-    excluded = iv.minutes(e)
-    down_all = iv.minutes(d)
-    down_outside = down_all - iv.minutes(iv.intersect(d, e))
+    # Minutes as iv.minutes gives them: float(Σ µs of the union) / 60e6.
+    excluded = float(sum(b - a for a, b in e)) / 60e6
+    down_all = float(sum(b - a for a, b in d)) / 60e6
+    down_outside = down_all - float(_overlap_us(d, e)) / 60e6
     uptime = uptime_pct(period, excluded, down_outside, down_all, contract.exclusion_mode)
     breached = uptime is not None and round(uptime, PCT_DECIMALS) < contract.target_pct
     return {"contract": contract.name, "customer": contract.customer, "service": service,
@@ -307,6 +308,36 @@ def _uptime_row(contract: Contract, service: str, excl: iv.Spans, down: iv.Spans
             "downtime_minutes": down_outside if contract.exclusion_mode != "none" else down_all,
             "uptime_pct": uptime, "target_pct": contract.target_pct, "breached": breached,
             "credit_pct": credit_for(uptime, contract.credits, contract.credit_cap_pct)}
+
+
+# A service has a handful of exclusion and downtime spans a month: plain Python on µs integers
+# measures them several times faster than numpy's per-call overhead (14,400 service-months for
+# a year of 1,200 services), to the same integers as iv.clip / iv.union / iv.intersect.
+def _clipped(spans: iv.Spans, lo: int, hi: int) -> list[list[int]]:
+    """``spans`` restricted to [lo, hi) and unioned (iv.clip): disjoint, sorted by start."""
+    out: list[list[int]] = []
+    for a, b in sorted(zip(spans[0].tolist(), spans[1].tolist())):
+        a, b = max(a, lo), min(b, hi)
+        if b <= a:
+            continue
+        if out and a <= out[-1][1]:  # overlapping or touching: one span (iv.union)
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return out
+
+
+def _overlap_us(x: list[list[int]], y: list[list[int]]) -> int:
+    """µs common to two disjoint sorted span lists."""
+    total, j = 0, 0
+    for a, b in x:
+        while j < len(y) and y[j][1] <= a:
+            j += 1
+        k = j
+        while k < len(y) and y[k][0] < b:
+            total += max(0, min(b, y[k][1]) - max(a, y[k][0]))
+            k += 1
+    return total
 
 
 def escalation_for(contract: Contract, breached: bool) -> str | None:

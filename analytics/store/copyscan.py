@@ -5,7 +5,8 @@ the scan, and the per-month counts that set default periods.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -25,6 +26,13 @@ def scan(engine: Engine, table: str) -> pl.LazyFrame | None:
     ``count(*)`` they had when it was written, and its format is this module's. The caller
     pushes its filters and column selection into the scan.
     """
+    path = current_file(engine, table)
+    return None if path is None else pl.scan_parquet(path)
+
+
+def current_file(engine: Engine, table: str) -> Path | None:
+    """The Parquet file of ``table``'s copy when the copy is current (see :func:`scan`), else
+    None."""
     from analytics.settings import get_settings
 
     if not get_settings().read_copy:
@@ -47,7 +55,36 @@ def scan(engine: Engine, table: str) -> pl.LazyFrame | None:
     if entry is None or folder is None or not (folder / entry["file"]).is_file():
         log.debug("read copy has no %s; reading SQL", table)
         return None
-    return pl.scan_parquet(folder / entry["file"])
+    return folder / entry["file"]
+
+
+def newest(engine: Engine, table: str, columns: list[str]) -> list[datetime | None] | None:
+    """The latest value of each timestamp column of ``table``'s copy (None where every value is
+    null), from the row groups' min/max statistics in the file's footer: no column is read.
+    None when there is no current copy, a column is not a microsecond timestamp, or a row group
+    holding values has no statistics (then scan the column)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = current_file(engine, table)
+    if path is None:
+        return None
+    file = pq.ParquetFile(path)
+    meta, names = file.metadata, file.schema_arrow.names
+    out: list[datetime | None] = []
+    for col in columns:
+        if col not in names or file.schema_arrow.field(col).type != pa.timestamp("us"):
+            return None
+        j, best = names.index(col), None
+        for i in range(meta.num_row_groups):
+            stats = meta.row_group(i).column(j).statistics
+            if stats is None or not stats.has_min_max:
+                if stats is not None and stats.num_values == 0:  # every value null
+                    continue
+                return None
+            best = stats.max if best is None else max(best, stats.max)
+        out.append(best)
+    return out
 
 
 def read(engine: Engine, table: str, filters: Filters, ts: str, columns: list[str], *,

@@ -243,3 +243,47 @@ def test_pauses_match_minute_by_minute_counting() -> None:
         assert row["business_hours_open"] == pytest.approx(
             _brute_force_pauses(opened[i], now, 40, live)[1], abs=1e-9)
     assert out["resolution_due"].null_count() >= 1  # ticket 3 waits for ever
+
+
+def test_timer_outcomes_match_ticket_timers_minute_by_minute() -> None:
+    """timer_outcomes (no due times; the due time looked up only on a tie) gives ticket_timers'
+    used hours and breach flags, and the breach agrees with counting minutes: events exactly on
+    the due time (met), a minute after (breached), still open, after ``now``, and around both
+    2026 DST changes."""
+    from analytics.metrics.business_hours import HOUR_US, timer_outcomes
+
+    rng = np.random.default_rng(23)
+    now = datetime(2026, 5, 20, 10, 17)
+    opened = [datetime(2026, 3, 23) + timedelta(minutes=int(m)) for m in rng.integers(0, 40 * 1440, 60)]
+    events: list[datetime | None] = []
+    for i, o in enumerate(opened):
+        due, _ = _brute_force_pauses(o, o, 8, [])
+        events.append([due, due + timedelta(minutes=1), due - timedelta(minutes=1), None,
+                       o + timedelta(minutes=int(rng.integers(0, 20 * 1440)))][i % 5])
+    t = pl.DataFrame({"id": range(60), "priority": "P3", "opened_at": opened,
+                      "responded_at": events, "resolved_at": events},
+                     schema_overrides={"responded_at": pl.Datetime("us"),
+                                       "resolved_at": pl.Datetime("us")})
+    full = ticket_timers(t, TARGETS, OFFICE, now=now)
+    us = {c: t[c].cast(pl.Datetime("us")).to_physical().fill_null(-1).to_numpy()
+          for c in ("opened_at", "responded_at")}
+    got = timer_outcomes(us["opened_at"], [(us["responded_at"], np.full(60, 8 * HOUR_US)),
+                                           (us["responded_at"], np.full(60, 40 * HOUR_US))],
+                         OFFICE, now, 40)
+    for (used, late), kind, target in zip(got, ("response", "resolution"), (8, 40), strict=True):
+        assert late.tolist() == full[f"{kind}_breached"].to_list()
+        assert ((target * HOUR_US - used) / HOUR_US).tolist() == \
+            full[f"{kind}_remaining_hours"].to_list()
+    # The response timer by hand: breached exactly when the event (or now) is after the due time.
+    for i, (o, e) in enumerate(zip(opened, events, strict=True)):
+        due, _ = _brute_force_pauses(o, o, 8, [])
+        assert got[0][1][i] == (min(e or now, now) > due), i
+    assert got[0][1][0::5].sum() == 0  # on the due time: met (the tie path)
+    assert got[0][1][1::5].all()       # a minute later: breached
+
+
+def test_timer_outcomes_refuse_a_ticket_without_an_opening() -> None:
+    from analytics.metrics.business_hours import timer_outcomes
+
+    with pytest.raises(ValueError, match="opened_at: every ticket needs an opening time"):
+        timer_outcomes(np.array([np.iinfo(np.int64).min]), [], OFFICE, datetime(2026, 3, 3), 8)

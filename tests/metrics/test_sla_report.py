@@ -156,3 +156,94 @@ def test_csv_neutralises_formulas_in_user_text() -> None:
     assert frame.filter(pl.col("section") == "exclusion")["note"].to_list() == [
         "'-1+1 cmd|' /C calc'!A0"]
     assert summary["uptime_pct"].startswith("99.86")  # numbers untouched
+
+
+def _minute_set(start: datetime, end: datetime, lo: datetime, hi: datetime) -> set[int]:
+    """Minutes (from ``lo``) of [start, end) inside [lo, hi)."""
+    a, b = max(start, lo), min(end, hi)
+    return set(range(int((a - lo).total_seconds() // 60), int((b - lo).total_seconds() // 60)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_details_and_uptime_match_minute_by_minute_counting(seed: int) -> None:
+    """Random minute-aligned windows (recurring, one-off, for every service or one) and outages
+    (overlapping, touching, third-party, across the month's edges) over three services:
+    every uptime row and every detail row equals counting sets of minutes."""
+    import random
+
+    from datetime import timedelta
+
+    rng = random.Random(seed)
+    mode, third = ["exclude", "count_as_up", "none"][seed % 3], seed % 2 == 0
+    services = ("checkout", "search", "login")
+    c = _contract(mode, third, services=services)
+    lo, hi = datetime(2026, 4, 1), datetime(2026, 5, 1)
+
+    def span() -> tuple[datetime, datetime]:
+        start = lo + timedelta(minutes=rng.randrange(-3000, 43_200 + 1000))
+        return start, start + timedelta(minutes=rng.choice([0, 1, 30, 240, 2000, rng.randrange(1, 600)]))
+
+    rows = []
+    for _ in range(rng.randrange(3, 9)):
+        s, e = span()
+        rows.append({"service": rng.choice([None, *services]), "start": s, "end": max(e, s + timedelta(minutes=1)),
+                     "kind": rng.choice(["scheduled", "customer", "force_majeure", "other"]),
+                     "recurrence": rng.choice([None, None, "FREQ=WEEKLY;BYDAY=SU"]),
+                     "description": f"w{len(rows)}"})
+    mw = pl.DataFrame(rows, schema=MAINTENANCE_SCHEMA)
+    out_rows = []
+    for _ in range(rng.randrange(4, 14)):
+        s, e = span()
+        out_rows.append((rng.choice(services), s, e, rng.choice(["internal", "third_party"])))
+    last = out_rows[-1]
+    out_rows.append((last[0], last[2], last[2] + timedelta(minutes=45), "internal"))  # touching
+    out = pl.DataFrame({"service": [r[0] for r in out_rows], "start": [r[1] for r in out_rows],
+                        "end": [r[2] for r in out_rows], "cause": [r[3] for r in out_rows]},
+                       schema={"service": pl.String, "start": pl.Datetime("us"),
+                               "end": pl.Datetime("us"), "cause": pl.String})
+    report = sla_report([c], out, mw, 2026, 4)
+    excl, down = sla_details(report, [c], out, mw)
+    from analytics.metrics.sla import expand_exclusions
+
+    windows = expand_exclusions(mw, lo, hi, "UTC")
+    kinds = {"scheduled", "customer", "force_majeure"} | ({"third_party"} if third else set())
+    for service in services:
+        mine = [w for w in windows.iter_rows(named=True)
+                if (w["service"] in (None, service)) and w["kind"] in kinds]
+        mine = [(w["kind"], w["start"], w["end"]) for w in mine]
+        outs = [(s, e, cause) for svc, s, e, cause in out_rows if svc == service]
+        if third:
+            mine += [("third_party", s, e) for s, e, cause in outs if cause == "third_party"]
+            outs = [o for o in outs if o[2] != "third_party"]
+        # Exclusion rows: in start order, each counting the minutes no earlier row covered.
+        seen: set[int] = set()
+        want_excl = []
+        for kind, s, e in sorted(mine, key=lambda w: w[1]):
+            m = _minute_set(s, e, lo, hi)
+            if m:
+                want_excl.append((kind, float(len(m)), float(len(m - seen))))
+                seen |= m
+        got_excl = excl.filter(pl.col("service") == service)
+        assert got_excl.select("reason", "minutes", "counted_minutes").rows() == want_excl
+        excluded, counted_down, want_down = seen, set(), []
+        for s, e, _cause in sorted(outs, key=lambda o: o[0]):
+            m = _minute_set(s, e, lo, hi)
+            if not m:
+                continue
+            new = m - counted_down
+            want_down.append((float(len(m)), float(len(m & excluded)),
+                              float(len(m & counted_down)),
+                              float(len(new if mode == "none" else new - excluded))))
+            counted_down |= m
+        got_down = down.filter(pl.col("service") == service)
+        assert got_down.select("minutes", "inside_exclusion_minutes", "already_counted_minutes",
+                               "counted_minutes").rows() == want_down
+        row = report.filter(pl.col("service") == service).row(0, named=True)
+        period, ex = 43_200.0, (0.0 if mode == "none" else float(len(excluded)))
+        outside = float(len(counted_down - excluded))
+        assert row["excluded_minutes"] == float(len(excluded))
+        assert row["downtime_minutes"] == (float(len(counted_down)) if mode == "none" else outside)
+        uptime = {"exclude": (period - ex - outside) / (period - ex) * 100,
+                  "count_as_up": (period - outside) / period * 100,
+                  "none": (period - len(counted_down)) / period * 100}[mode]
+        assert row["uptime_pct"] == pytest.approx(uptime, rel=1e-12)

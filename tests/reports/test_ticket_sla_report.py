@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import Engine
 
 from analytics.reports import BadRequest, NoData
-from analytics.reports.ticket_sla import RESPONSE_NOTE, default_policy, ticket_sla
+from analytics.reports.ticket_sla import (RESPONSE_NOTE, default_policy, ticket_sla,
+                                          ticket_sla_summary)
 from analytics.store.bulk import bulk_insert
 from analytics.store.queries import Filters
 
@@ -154,3 +155,64 @@ def test_no_first_response_at_all_keeps_the_note(store: Engine) -> None:
     assert not got.response_measured and got.note == RESPONSE_NOTE
     assert got.summary["response_met_pct"].null_count() == got.summary.height
     assert got.summary["response_breached"].to_list() == [None] * 4  # not measured, not 0
+
+
+def _answer(store: Engine) -> None:
+    with store.begin() as conn:
+        for tid, when in RESPONSES.items():
+            conn.exec_driver_sql("UPDATE ticket SET first_response_at = ? WHERE id = ?"
+                                 if store.dialect.name == "sqlite" else
+                                 "UPDATE ticket SET first_response_at = %s WHERE id = %s",
+                                 (when, tid))
+
+
+@pytest.mark.parametrize("waits", [True, False])
+@pytest.mark.parametrize("answered", [True, False])
+def test_summary_without_per_ticket_rows_equals_the_full_report(store: Engine, waits: bool,
+                                                                answered: bool) -> None:
+    """ticket_sla_summary (the SLAs page's) equals ticket_sla's summary and counts: with a
+    ticket waiting on the customer (it takes ticket_sla) and without (timer_outcomes; ticket 3
+    closes exactly on its due time, the tie that looks the due time up), with and without
+    first responses, for every filter."""
+    if not waits:
+        with store.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM ticket_wait")
+    if answered:
+        _answer(store)
+    for filters in (Filters(), Filters(services=("checkout",)), Filters(teams=("storefront",)),
+                    Filters(start=D(2026, 3, 9).date(), end=D(2026, 3, 12).date())):
+        for policy in (default_policy("UTC"), default_policy("America/New_York")):
+            full = ticket_sla(store, at=AT, policy=policy, filters=filters)
+            got = ticket_sla_summary(store, at=AT, policy=policy, filters=filters)
+            assert got.summary.equals(full.summary), filters
+            assert (got.at, got.unprioritised, got.closed_before_opened, got.response_measured,
+                    got.note) == (full.at, full.unprioritised, full.closed_before_opened,
+                                  full.response_measured, full.note)
+    got = ticket_sla_summary(store, at=AT, policy=default_policy("UTC"))
+    p1 = got.summary.filter(pl.col("priority") == "P1").row(0, named=True)
+    p2 = got.summary.filter(pl.col("priority") == "P2").row(0, named=True)
+    assert (p1["resolution_met"], p1["resolution_breached"]) == (1, 1)  # by hand, above
+    # Ticket 6 resolves in 11 h with its wait, 27 h (> 16) without: ticket 3 is met either way.
+    assert (p2["resolution_met"], p2["resolution_breached"]) == ((2, 0) if waits else (1, 1))
+    assert ticket_sla_summary(store).at == D(2026, 3, 12, 12)
+    with pytest.raises(BadRequest, match="unknown service nope"):
+        ticket_sla_summary(store, filters=Filters(services=("nope",)))
+    with pytest.raises(NoData):
+        ticket_sla_summary(store, filters=Filters(start=D(2027, 1, 1).date()))
+
+
+def test_timed_services_read_alone_give_the_same_timers(store: Engine) -> None:
+    """``timed`` reads only those services' rows in full; their timers, and the checks over
+    every ticket of the period, are those of the full read filtered afterwards."""
+    _answer(store)
+    full = ticket_sla(store, at=AT, policy=default_policy("UTC"), carry=("customer_id",))
+    for timed in (("checkout",), ("search",), ("checkout", "search"), ()):
+        got = ticket_sla(store, at=AT, policy=default_policy("UTC"), carry=("customer_id",),
+                         timed=timed)
+        assert got.timers.equals(full.timers.filter(pl.col("service").is_in(list(timed))))
+        assert (got.unprioritised, got.closed_before_opened, got.response_measured) == \
+            (full.unprioritised, full.closed_before_opened, full.response_measured)
+    # A service filter and a timed service outside it: nothing timed, the checks still run.
+    got = ticket_sla(store, at=AT, policy=default_policy("UTC"),
+                     filters=Filters(services=("search",)), timed=("checkout",))
+    assert got.timers.height == 0 and got.unprioritised == 1

@@ -367,3 +367,44 @@ def test_a_read_comes_in_id_order_whatever_the_file_order(ids: list[int],
     assert got.equals(frame.sort("id"))
     unordered = copyscan.read(None, "tickets", Filters(), "at", ["id", "x"], order=())  # type: ignore[arg-type]
     assert unordered.equals(frame.select("id", "x"))
+
+
+@pytest.mark.parametrize("store", ["demo_store", "random_store"])
+def test_newest_from_row_group_statistics_equals_sql(store: str, request: pytest.FixtureRequest,
+                                                     ) -> None:
+    """The copy's footer statistics give SQL's max of each timestamp column (ticket_sla's
+    default instant without reading a column); a column that is not a timestamp: None."""
+    from analytics.store.db import read_frame
+
+    engine = request.getfixturevalue(store)
+    got = copyscan.newest(engine, "tickets", ["opened_at", "closed_at", "first_response_at"])
+    want = read_frame(engine, "SELECT max(opened_at) AS a, max(closed_at) AS b, "
+                              "max(first_response_at) AS c FROM ticket").row(0)
+    assert got == list(want)
+    assert copyscan.newest(engine, "tickets", ["severity"]) is None
+
+
+@pytest.mark.parametrize("store", ["demo_store", "random_store"])
+def test_ticket_sla_summary_is_the_same_from_the_copy(store: str, request: pytest.FixtureRequest,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SLAs page's ticket summary (four columns, in any order, from the copy) equals the full
+    report's summary from SQL, for the default period, a team and a service."""
+    from analytics.reports.ticket_sla import ticket_sla, ticket_sla_summary
+
+    engine = request.getfixturevalue(store)
+    services = queries.services(engine)
+    for filters in (Filters(), Filters(teams=(services["team"][0],)),
+                    Filters(services=(services["service"][-1],))):
+        monkeypatch.setenv("WORKBENCH_READ_COPY", "off")
+        try:
+            want = ticket_sla(engine, filters=filters)
+        except Exception as exc:  # noqa: BLE001 (a subsample may have no ticket there)
+            monkeypatch.setenv("WORKBENCH_READ_COPY", "on")
+            with pytest.raises(type(exc)):
+                ticket_sla_summary(engine, filters=filters)
+            continue
+        monkeypatch.setenv("WORKBENCH_READ_COPY", "on")
+        got = ticket_sla_summary(engine, filters=filters)
+        assert got.summary.equals(want.summary)
+        assert (got.at, got.unprioritised, got.response_measured) == \
+            (want.at, want.unprioritised, want.response_measured)
