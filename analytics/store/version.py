@@ -14,6 +14,9 @@ index, a few milliseconds for a million rows on SQLite.
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
+import threading
 from functools import lru_cache
 
 from sqlalchemy import Engine, text
@@ -42,11 +45,92 @@ def version_query(tables: dict[str, str | None]) -> str:
 
 def data_version(engine: Engine, tables: tuple[str, ...] = TABLES) -> str:
     """A 16-hex-digit digest of ``max(id)`` and ``count(*)`` of ``tables``: equal while their data
-    is unchanged, different after an import, a demo load, a delete or a saved definition."""
+    is unchanged, different after an import, a demo load, a delete or a saved definition.
+
+    On a SQLite file the digest is kept until anything commits to the file (see
+    :class:`_Watch`): the counts scan indexes of millions of rows, and every page run and every
+    read of the read copy asks."""
+    watch = _watch(engine)
+    stamp = watch.stamp() if watch else None
+    if watch and (hit := watch.get(stamp, tables)) is not None:
+        return hit
     present = _keys(engine, tables)
     with engine.connect() as conn:
         row = conn.execute(text(version_query(present))).one() if present else ()
-    return hashlib.sha256(repr((sorted(present), tuple(row))).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(repr((sorted(present), tuple(row))).encode()).hexdigest()[:16]
+    if watch:
+        watch.put(stamp, tables, digest)
+    return digest
+
+
+class _Watch:
+    """Whether anything committed to a SQLite file since a digest was computed.
+
+    SQLite's ``PRAGMA data_version`` changes, on a connection, whenever another connection (of
+    this process or any other) commits to the file; this connection only ever asks that, so every
+    write is another's. It is stdlib ``sqlite3``, the library SQLAlchemy's driver uses (no second
+    SQLite library), in autocommit (no read snapshot held open). The file's device, inode and
+    change time are part of the stamp, so a file deleted and created again under the same name
+    (an inode may be reused) is not taken for the old one; a checkpoint also changes the change
+    time, which only costs a recount. A digest is stored under the stamp read *before* counting:
+    a commit in between makes the next stamp differ, so a stored digest is never stale.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self.lock = threading.Lock()
+        self.conn: sqlite3.Connection | None = None
+        self.inode: tuple[int, int, int] | None = None
+        self.seen: tuple | None = None
+        self.digests: dict[tuple[str, ...], str] = {}
+
+    def stamp(self) -> tuple | None:
+        """(device, inode, change time, data_version), or None when the file cannot be read."""
+        with self.lock:
+            try:
+                st = os.stat(self.path)
+                inode = (st.st_dev, st.st_ino, st.st_ctime_ns)
+                if self.conn is None or inode[:2] != (self.inode or (None, None))[:2]:
+                    if self.conn is not None:
+                        self.conn.close()
+                    self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                                isolation_level=None, check_same_thread=False)
+                self.inode = inode
+                return (*inode, self.conn.execute("PRAGMA data_version").fetchone()[0])
+            except (OSError, sqlite3.Error):
+                self.conn = None
+                return None
+
+    def get(self, stamp: tuple | None, tables: tuple[str, ...]) -> str | None:
+        """The digest of ``tables`` stored under ``stamp`` (None: count again)."""
+        with self.lock:
+            if stamp is None or stamp != self.seen:
+                return None
+            return self.digests.get(tables)
+
+    def put(self, stamp: tuple | None, tables: tuple[str, ...], digest: str) -> None:
+        """Store ``digest`` as that of ``tables`` under ``stamp``."""
+        with self.lock:
+            if stamp is None:
+                return
+            if stamp != self.seen:
+                self.seen, self.digests = stamp, {}
+            self.digests[tables] = digest
+
+
+_WATCHES: dict[str, _Watch] = {}
+_WATCHES_LOCK = threading.Lock()
+
+
+def _watch(engine: Engine) -> _Watch | None:
+    """The watch of ``engine``'s SQLite file (None for PostgreSQL or an in-memory database)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
+            or url.database.startswith("file:"):
+        return None
+    path = os.path.abspath(url.database)
+    with _WATCHES_LOCK:
+        return _WATCHES.setdefault(path, _Watch(path))
 
 
 def _keys(engine: Engine, tables: tuple[str, ...]) -> dict[str, str | None]:

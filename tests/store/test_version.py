@@ -34,3 +34,74 @@ def test_version_query_reads_every_table_once():
     sql = version_query({t: "id" for t in TABLES})
     # Checked by counting, independently of how the query is built: two aggregates per table.
     assert sql.count("SELECT max(") == len(TABLES) and sql.count("count(*)") == len(TABLES)
+
+
+def _sqlite_only(engine) -> None:  # noqa: ANN001
+    import pytest
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the commit watch is for SQLite files")
+
+
+def _count_queries(engine):  # noqa: ANN001, ANN202
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    return seen
+
+
+def test_unchanged_file_is_not_counted_again(engine):
+    _sqlite_only(engine)
+    first = data_version(engine)
+    seen = _count_queries(engine)
+    assert data_version(engine) == first and data_version(engine, ("service",)) != first
+    assert sum("count(*)" in q for q in seen) == 1  # only the new table list was counted
+
+
+def test_commit_by_another_process_changes_the_version(engine):
+    import subprocess
+    import sys
+
+    _sqlite_only(engine)
+    before = data_version(engine)
+    path = engine.url.database
+    subprocess.run([sys.executable, "-c", (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(\"INSERT INTO service "
+        "(source, external_id, name, team, tier, criticality, customer_facing, timezone, confirmed) "
+        "VALUES ('t', 'p1', 'p', 'a', 'gold', 1, 1, 'UTC', 1)\"); c.commit()"), path], check=True)
+    after = data_version(engine)
+    assert after != before
+    with engine.connect() as conn:  # the same as counting afresh
+        assert conn.execute(text("SELECT count(*) FROM service")).scalar() == 1
+
+
+def test_a_new_file_under_the_same_name_is_not_the_old_one(tmp_path):
+    from analytics.store.db import get_engine, migrate
+
+    path = tmp_path / "again.db"
+    one = get_engine(f"sqlite:///{path}")
+    migrate(one)
+    empty = data_version(one)
+    with one.begin() as conn:
+        conn.execute(text("INSERT INTO service (source, external_id, name, team, tier, criticality, customer_facing, timezone, confirmed) VALUES ('t', 's1', 'one', 'a', 'gold', 1, true, 'UTC', true)"))
+    filled = data_version(one)
+    one.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"again.db{suffix}").unlink(missing_ok=True)
+    get_engine.cache_clear()
+    two = get_engine(f"sqlite:///{path}")
+    migrate(two)
+    assert data_version(two) == empty != filled
+    two.dispose()
+
+
+def test_the_watch_holds_no_snapshot(engine):
+    _sqlite_only(engine)
+    data_version(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO service (source, external_id, name, team, tier, criticality, customer_facing, timezone, confirmed) VALUES ('t', 's2', 'two', 'a', 'gold', 1, true, 'UTC', true)"))
+    data_version(engine)
+    with engine.connect() as conn:  # a reader holding a snapshot would make the checkpoint busy
+        busy, _, _ = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+    assert busy == 0
