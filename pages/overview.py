@@ -152,25 +152,25 @@ def readable(rows: pl.DataFrame, name: str) -> pl.DataFrame:
         *[pl.col(c).alias(head) for c, (head, _, _) in IMPACT.items()], csat.alias(CSAT))
 
 
-KPI_WIDTHS = {"deployment_frequency": 94, "lead_time": 90, "change_failure_rate": 90,
+KPI_WIDTHS = {"deployment_frequency": 104, "lead_time": 90, "change_failure_rate": 90,
               "recovery_time": 88}  # px: the widest "value · band ▲" of the demo fits
 
 
 def fitted(name: str, longest: int = 0) -> dict[str, object]:
     """Headings from the catalogue's short names (the full ones as tooltips) and widths that
-    fit the scorecard into the page at 1400 px (a 940 px panel: 772 px of KPI columns and a
+    fit the scorecard into the page at 1400 px (a 940 px panel: 792 px of KPI columns and a
     name of up to 18 characters, the longest at scale 30), so no column hides behind a
     scrollbar; the name
     column is as wide as its ``longest`` name (7 px a character and the cell's padding), so a
     name is never cut (a very long one scrolls the table, the name column pinned)."""
     col = st.column_config.Column
-    widths = {"Deploys": (54, "Deploys", "deployments in the period and environment"),
+    widths = {"Deploys": (52, "Deploys", "deployments in the period and environment"),
               **{k.label: (KPI_WIDTHS.get(k.key, 84), k.short,
                            f"{k.label} ({k.unit}) · DORA {DEFAULT_YEAR} band")
                  for k in BANDED.values()},
-              MTTR.label: (76, MTTR.short, f"{MTTR.label}, median ({MTTR.unit})"),
+              MTTR.label: (84, MTTR.short, f"{MTTR.label}, median ({MTTR.unit})"),
               **{head: (w, short, tip) for (head, short, tip), w in zip(
-                  IMPACT.values(), (56, 80, 52), strict=True)},
+                  IMPACT.values(), (64, 76, 52), strict=True)},
               CSAT: (92, f"{CSAT_KPI.short} after/other",
                      f"{CSAT_KPI.label} ({CSAT_KPI.unit}) of answers within the window after a "
                      "release / of the other answers")}
