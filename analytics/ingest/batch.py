@@ -356,8 +356,8 @@ def _bulk(conn: Connection, table: str, frame: pl.DataFrame, copy_version: str |
     """Insert ``frame``'s rows; return how many were written and, when their ids are known
     (SQLite), the rows as stored with their ids.
 
-    ``copy_version`` given (see :func:`write`): the copy files of ``table`` grown by these rows
-    are built in a thread meanwhile, into ``prepared`` (deleted again if the ids differ).
+    ``copy_version`` given (see :func:`write`): once the ids are known, the copy files of
+    ``table`` grown by these rows are built in a thread meanwhile, into ``prepared``.
 
     PostgreSQL: through a staging table with ``ON CONFLICT DO NOTHING`` into the live table
     with its indexes in place (:func:`insert_new`). Dropping them took an ACCESS EXCLUSIVE lock
@@ -373,10 +373,6 @@ def _bulk(conn: Connection, table: str, frame: pl.DataFrame, copy_version: str |
     # Under the import's write lock SQLite numbers the rows in insert order after max(id):
     # checked below (a count and the two ends of the id range), not assumed.
     before = conn.execute(text(f'SELECT coalesce(max(id), 0) FROM "{table}"')).scalar_one()
-    stored = with_ids(with_defaults(table, frame), before + 1)
-    ahead = copyprep.start(conn, table, stored, copy_version) if copy_version else {}
-    if prepared is not None:
-        prepared.update(ahead)  # write() discards them if anything below fails
     indexes = [ix for ix in SQLModel.metadata.tables[table].indexes if not ix.unique]
     present = conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
     rebuild = bool(indexes) and frame.height >= max(REBUILD_ROWS, present // 4)
@@ -384,14 +380,17 @@ def _bulk(conn: Connection, table: str, frame: pl.DataFrame, copy_version: str |
         for ix in indexes:
             ix.drop(conn)
     bulk_insert(conn, table, frame)
-    if rebuild:
-        create_indexes(conn, indexes)
     got = conn.execute(text(f'SELECT count(*), min(id), max(id) FROM "{table}" WHERE id > :b'),
                        {"b": before}).one()
     known = tuple(got) == (frame.height, before + 1, before + frame.height)
-    if not known:
-        copyprep.discard(ahead)
-    return frame.height, stored if known else None
+    stored = with_ids(with_defaults(table, frame), before + 1) if known else None
+    if stored is not None and copy_version and prepared is not None:
+        # Built on the second core while SQLite builds the indexes and commits (while the rows
+        # are staged both cores are busy already); write() discards it if anything fails.
+        prepared.update(copyprep.start(conn, table, stored, copy_version))
+    if rebuild:
+        create_indexes(conn, indexes)
+    return frame.height, stored
 
 
 def _chunks(items: list[Any]) -> list[list[Any]]:

@@ -4,14 +4,13 @@ After an import that only inserted rows, a file of the copy is its previous vers
 rows (:mod:`analytics.store.copyappend`). That file depends only on the rows, the ids SQLite gives
 them (``max(id)`` + 1… under the import's write lock, checked after the insert), the previous
 file, the service table and, for changes, the deployments file. So a thread builds it while the
-main thread stages the rows, builds the indexes and commits (tickets: ≈1.8 s of wall off the
-critical path), and writes it under a private temporary name.
+main thread builds the table's indexes and commits (tickets: ≈1.8 s of wall off the critical
+path on 2 cores), and writes it under a private temporary name.
 
 Nothing is published here: :func:`analytics.store.readcopy.refresh` renames the file into place
 after the commit, under the copy's lock, and only when what it was built from is unchanged
 (same previous file, same looked-up file, same services); otherwise it builds the file as
-before. A failed import, or one whose ids or rows turn out otherwise, deletes the file
-(:meth:`Prepared.discard`), so store and copy stay as they were.
+before. A failed import deletes the file (:meth:`Prepared.discard`), so store and copy stay as they were.
 """
 
 from __future__ import annotations
@@ -113,7 +112,7 @@ def _build(folder: Path, name: str, previous: str, inserted: pl.DataFrame,
 
 def start(conn: Any, table: str, inserted: pl.DataFrame, before: str) -> dict[str, Prepared]:
     """Start building, per copy file whose main table is ``table``, that file grown by
-    ``inserted`` (the rows about to be inserted, with the ids they will get). Only when the copy
+    ``inserted`` (the rows just inserted, with their ids). Only when the copy
     is current at ``before`` (the data version read under the import lock before the write):
     otherwise the refresh would not grow it. ``conn`` is the import's SQLite connection (the
     services it reads include those this import created)."""
