@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +123,7 @@ def start(conn: Any, table: str, inserted: pl.DataFrame, before: str) -> dict[st
     folder = copy_dir(conn.engine)
     if folder is None or conn.dialect.name != "sqlite":
         return {}
+    remove_stale(folder)
     try:
         found = json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError):
@@ -156,6 +158,23 @@ def services_frame(conn: Any) -> pl.DataFrame:
     frame = pl.DataFrame(rows, schema=cols, orient="row", infer_schema_length=None)
     # As readcopy._grow_tables reads them: read_frame's typing, then typed_frame again.
     return cast_to_types(typed_frame(_typed(frame), (), ()), _column_types())
+
+
+_AHEAD = re.compile(r"\.\w+\.(?:parquet|months)\.(\d+)\.\w+\.ahead")
+
+
+def remove_stale(folder: Path) -> int:
+    """Delete files built ahead by imports that were killed (``kill -9`` runs no cleanup);
+    return how many. A file whose process still runs belongs to an import under way."""
+    from analytics.store.bulk import _alive
+
+    gone = 0
+    for path in folder.glob(".*.ahead"):
+        found = _AHEAD.fullmatch(path.name)
+        if found and not _alive(int(found.group(1))):
+            path.unlink(missing_ok=True)
+            gone += 1
+    return gone
 
 
 def discard(prepared: dict[str, Prepared] | None) -> None:

@@ -132,3 +132,20 @@ def test_a_file_built_from_a_replaced_file_is_not_published(
     assert seen == [("deployments", "copy-deployments"), ("deployments", "MainThread")]
     assert _leftovers(folder) == []
     _check(engine, folder)
+
+
+def test_files_left_by_a_killed_import_are_removed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from analytics.store import copyprep
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    names = [f".tickets.parquet.{dead}.tickets.ahead", f".tickets.months.{dead}.tickets.ahead",
+             f".tickets.parquet.{os.getpid()}.tickets.ahead", ".tickets.parquet.123.tmp",
+             "tickets.parquet"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    assert copyprep.remove_stale(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
