@@ -31,7 +31,7 @@ from analytics.ingest import batch_record, pseudonym
 from analytics.ingest.columns import SPECS, Spec
 from analytics.ingest.stored import as_dtype, differs, lookup_refs
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
-from analytics.store import models
+from analytics.store import copyprep, models
 from analytics.store.definitions import record_slo_versions, slo_definitions
 from analytics.store.bulk import (bulk_insert, create_indexes, insert_new, staged_writes,
                                    with_defaults)
@@ -74,6 +74,8 @@ class ImportResult:
     # Per store table, the rows inserted with their ids (the read copy grows by them); None once
     # a row was updated or an insert's ids are not known, and after the refresh.
     appended: dict[str, pl.DataFrame] | None = field(default_factory=dict, repr=False)
+    # Copy files being built from those rows ahead of the commit (analytics.store.copyprep).
+    prepared: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def summary(self) -> dict[str, Any]:
         """{"kind", "files", "inserted", "updated", "unchanged", "rejected", "batch_id"}."""
@@ -87,10 +89,14 @@ class _Rollback(Exception):
 
 
 def write(engine: Engine, parsed: Parsed, *, kind: str, source: str, actor: str,
-          files: list[dict[str, Any]], dry_run: bool = False) -> ImportResult:
+          files: list[dict[str, Any]], dry_run: bool = False,
+          copy_version: str | None = None) -> ImportResult:
     """Write ``parsed`` in one transaction and return the counts (nothing is kept on a dry run).
 
     Callers hold the store's import lock and retry (see ``importer.import_files``).
+    ``copy_version``: the data version read under that lock before this write; given, the read
+    copy's files are built from the inserted rows while the transaction goes on (the caller
+    publishes or discards ``result.prepared``).
     """
     result = ImportResult(kind=kind, files=files, rejected=parsed.rejected,
                           warnings=list(parsed.warnings))
@@ -102,7 +108,8 @@ def write(engine: Engine, parsed: Parsed, *, kind: str, source: str, actor: str,
     try:
         with engine.connect() as conn, staged_writes(conn), conn.begin():
             batch_id = batch_record.start(conn, kind, source, actor, files)
-            w = _Writer(conn, source, batch_id, parsed.strict_refs, result)
+            w = _Writer(conn, source, batch_id, parsed.strict_refs, result,
+                        None if dry_run else copy_version)
             w.services(parsed.tables)
             slos_before = slo_definitions(conn) if "slos" in parsed.tables else None
             for k in ORDER[1:]:
@@ -118,6 +125,9 @@ def write(engine: Engine, parsed: Parsed, *, kind: str, source: str, actor: str,
                 raise _Rollback
     except _Rollback:
         result.batch_id = None
+    except BaseException:
+        copyprep.discard(result.prepared)  # rolled back: the copy stays as it was
+        raise
     return result
 
 
@@ -127,9 +137,9 @@ def _bindable(value: Any) -> Any:
 
 class _Writer:
     def __init__(self, conn: Connection, source: str, batch_id: int, strict: bool,
-                 result: ImportResult) -> None:
+                 result: ImportResult, copy_version: str | None = None) -> None:
         self.conn, self.source, self.batch_id, self.strict = conn, source, batch_id, strict
-        self.result = result
+        self.result, self.copy_version = result, copy_version
         self.problems: list[Problem] = []
         self.total = 0
         self.service_ids: dict[str, int] = {}
@@ -193,7 +203,9 @@ class _Writer:
                   "unchanged": seen.height - int(changed.sum())}
         if fresh.height:
             written, rows = _bulk(self.conn, spec.table,
-                                  self._insert_frame(spec, model, fresh, key, values).sort(key))
+                                  self._insert_frame(spec, model, fresh, key, values).sort(key),
+                                  self.copy_version if self.result.appended is not None else None,
+                                  self.result.prepared)
             self._appended(spec.table, rows)
             # Rows a concurrent import stored first (PostgreSQL) were skipped: not ours.
             counts["unchanged"] += fresh.height - written
@@ -339,9 +351,13 @@ class _Writer:
             self.problems.append(Problem(f, r, column, v, why))
 
 
-def _bulk(conn: Connection, table: str, frame: pl.DataFrame) -> tuple[int, pl.DataFrame | None]:
+def _bulk(conn: Connection, table: str, frame: pl.DataFrame, copy_version: str | None = None,
+          prepared: dict[str, Any] | None = None) -> tuple[int, pl.DataFrame | None]:
     """Insert ``frame``'s rows; return how many were written and, when their ids are known
     (SQLite), the rows as stored with their ids.
+
+    ``copy_version`` given (see :func:`write`): once the ids are known, the copy files of
+    ``table`` grown by these rows are built in a thread meanwhile, into ``prepared``.
 
     PostgreSQL: through a staging table with ``ON CONFLICT DO NOTHING`` into the live table
     with its indexes in place (:func:`insert_new`). Dropping them took an ACCESS EXCLUSIVE lock
@@ -364,12 +380,17 @@ def _bulk(conn: Connection, table: str, frame: pl.DataFrame) -> tuple[int, pl.Da
         for ix in indexes:
             ix.drop(conn)
     bulk_insert(conn, table, frame)
-    if rebuild:
-        create_indexes(conn, indexes)
     got = conn.execute(text(f'SELECT count(*), min(id), max(id) FROM "{table}" WHERE id > :b'),
                        {"b": before}).one()
     known = tuple(got) == (frame.height, before + 1, before + frame.height)
-    return frame.height, with_ids(with_defaults(table, frame), before + 1) if known else None
+    stored = with_ids(with_defaults(table, frame), before + 1) if known else None
+    if stored is not None and copy_version and prepared is not None:
+        # Built on the second core while SQLite builds the indexes and commits (while the rows
+        # are staged both cores are busy already); write() discards it if anything fails.
+        prepared.update(copyprep.start(conn, table, stored, copy_version))
+    if rebuild:
+        create_indexes(conn, indexes)
+    return frame.height, stored
 
 
 def _chunks(items: list[Any]) -> list[list[Any]]:

@@ -167,6 +167,11 @@ def typed(spec: Spec, frame: pl.DataFrame, checker: Checker, opts: Options,
     ``internal`` is True for tool importers (they may fill non-public columns and leave the
     ``lenient`` columns empty).
     """
+    # A single-column key is the converted column itself: its "all distinct?" hash pass runs in
+    # that column's task, beside the other columns, instead of after them all.
+    single = spec.key[0] if len(spec.key) == 1 else None
+    distinct: list[bool] = []
+
     def one(col: Col) -> tuple[Col, pl.Series | None, Checker]:
         ck = checker.fork()
         if col.name not in frame.columns or (not col.public and not internal):
@@ -176,6 +181,8 @@ def typed(spec: Spec, frame: pl.DataFrame, checker: Checker, opts: Options,
                               f"{', '.join(c.name for c in spec.public if c.required)})")
             return col, None, ck
         values = _convert(col, ck, opts)
+        if col.name == single:
+            distinct.append(Checker.all_distinct(values))
         if col.required and not (internal and col.name in spec.lenient):
             ck.required(col.name, ck.raw(col.name))
         return col, values, ck
@@ -194,7 +201,8 @@ def typed(spec: Spec, frame: pl.DataFrame, checker: Checker, opts: Options,
     if set(spec.key) <= set(out):
         result = result.with_columns(external_id=_key(spec, result))
         checker.unique(result["external_id"], spec.key[0] if len(spec.key) == 1 else
-                       "+".join(checker.label(k) for k in spec.key))
+                       "+".join(checker.label(k) for k in spec.key),
+                       known=distinct[0] if distinct else None)
     _cross_checks(spec, result, checker)
     return result
 

@@ -23,6 +23,7 @@ from analytics.ingest.columns import CANONICAL_KINDS, SPECS, Options
 from analytics.ingest.files import (Mapping, SourceFile, from_bytes, load, parse_mapping,
                                     read_json, read_table)
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem, check_timezone
+from analytics.store import copyprep
 from analytics.store.db import import_lock, is_retryable
 from analytics.store.version import data_version
 
@@ -129,14 +130,18 @@ def import_files(engine: Engine, kind: str, paths: list[str | Path] | None = Non
             before = None if dry_run else data_version(engine)
             result = _write_retrying(engine, parsed, kind=kind,
                                      source=source or default_source(kind), actor=actor,
-                                     files=[f.record() for f in files], dry_run=dry_run)
-            if before is not None:
-                # Under the lock: the next import's refresh starts after this one's ends.
-                from analytics.store.readcopy import refresh_quietly
+                                     files=[f.record() for f in files], dry_run=dry_run,
+                                     copy_version=before)
+            try:
+                if before is not None:
+                    # Under the lock: the next import's refresh starts after this one's ends.
+                    from analytics.store.readcopy import refresh_quietly
 
-                written = _written_tables(result)
-                refresh_quietly(engine, written, _appended(result, written, before))
-            result.appended = None  # not held by the caller (a page keeps its results)
+                    written = _written_tables(result)
+                    refresh_quietly(engine, written, _appended(result, written, before))
+            finally:
+                copyprep.discard(result.prepared)  # files built ahead and not published
+                result.appended, result.prepared = None, {}  # not held by the caller
             return result
     except IntegrityError as exc:
         # The transaction was rolled back; say which constraint refused the data, not a traceback.
@@ -159,7 +164,8 @@ def _appended(result: ImportResult, written: set[str], before: str) -> Appended 
 
     if result.appended is None or not written <= APPENDABLE:
         return None
-    return Appended({t: f for t, f in result.appended.items() if f.height}, before)
+    return Appended({t: f for t, f in result.appended.items() if f.height}, before,
+                    result.prepared)
 
 
 def _write_retrying(engine: Engine, parsed: Parsed, **kwargs: Any) -> ImportResult:

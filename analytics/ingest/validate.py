@@ -221,9 +221,19 @@ class Checker:
         self.flag(raw.is_in(sorted(bad)), column, "not an IANA time zone (e.g. Europe/Amsterdam)", raw)
         return raw.alias(column)
 
-    def unique(self, key: pl.Series, column: str) -> None:
-        """Flag every repeat of a key (the first occurrence is fine)."""
-        if key.n_unique() == key.len() - max(key.null_count() - 1, 0):
+    @staticmethod
+    def all_distinct(key: pl.Series) -> bool:
+        """True when no non-null value of ``key`` repeats (one hash pass).
+
+        >>> Checker.all_distinct(pl.Series(["a", None, None])), Checker.all_distinct(pl.Series(["a", "a"]))
+        (True, False)
+        """
+        return key.n_unique() == key.len() - max(key.null_count() - 1, 0)
+
+    def unique(self, key: pl.Series, column: str, known: bool | None = None) -> None:
+        """Flag every repeat of a key (the first occurrence is fine); ``known``: the result of
+        :meth:`all_distinct` for ``key``, when already computed."""
+        if known if known is not None else self.all_distinct(key):
             return  # one hash pass settles the usual case; locating repeats costs three
         dup = key.is_duplicated() & ~key.is_first_distinct() & key.is_not_null()
         self.flag(dup, column, "duplicate id (appears earlier in the input)", key)

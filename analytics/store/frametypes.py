@@ -134,6 +134,18 @@ def write_copy_file(folder: Path, name: str, frame: pl.DataFrame, ts: str,
     ``pl.Null``) gets its model's type from ``types``, so that a filtered scan has one schema
     whatever it keeps.
     ``ties_in_id_order``: rows of equal time already follow each other in id order."""
+    rows, files = write_copy_parts(folder, name, frame, ts, types, f"{os.getpid()}.tmp",
+                                   ties_in_id_order=ties_in_id_order)
+    for tmp, path in files:
+        os.replace(tmp, path)
+    return rows
+
+
+def write_copy_parts(folder: Path, name: str, frame: pl.DataFrame, ts: str,
+                     types: dict[str, pl.DataType], tag: str, *,
+                     ties_in_id_order: bool = False) -> tuple[int, list[tuple[Path, Path]]]:
+    """:func:`write_copy_file` up to the rename: the file and its month summary written to
+    temporary names ending in ``tag``; returns the rows and (temporary, final) path pairs."""
     fixes = [pl.col(c).cast(types.get(c, pl.String)) for c, t in frame.schema.items() if t == pl.Null]
     frame = frame.with_columns(fixes) if fixes else frame
     # Ties in id order: the order must not depend on SQL's join plan, and a file grown from its
@@ -143,16 +155,13 @@ def write_copy_file(folder: Path, name: str, frame: pl.DataFrame, ts: str,
     if by_id and not frame["id"].is_sorted():
         frame = frame.sort("id")
     frame = frame.sort(ts, nulls_last=True, maintain_order=True)
-    path = folder / f"{name}.parquet"
-    tmp = folder / f".{name}.parquet.{os.getpid()}.tmp"
+    tmp = folder / f".{name}.parquet.{tag}"
     frame.write_parquet(tmp, row_group_size=ROW_GROUP_ROWS, statistics=True)
-    os.replace(tmp, path)
     # The per-month counts that set default periods, written once with the file instead of
     # grouping millions of rows in every report and page session (copyscan.months reads them).
-    side = folder / f".{name}.months.{os.getpid()}.tmp"
+    side = folder / f".{name}.months.{tag}"
     month_rows(frame.lazy(), ts).collect().write_parquet(side)
-    os.replace(side, folder / f"{name}.months.parquet")
-    return frame.height
+    return frame.height, [(tmp, folder / f"{name}.parquet"), (side, folder / f"{name}.months.parquet")]
 
 
 def month_rows(lazy: pl.LazyFrame, ts: str) -> pl.LazyFrame:

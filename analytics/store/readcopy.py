@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -172,10 +172,12 @@ APPENDABLE = frozenset({"service", *(MAIN[n] for n in GROWABLE)})
 @dataclass(frozen=True)
 class Appended:
     """A committed write that only inserted rows: ``frames`` holds, per table it inserted rows
-    into, those rows with their ids; ``before`` is the store's data version before the write."""
+    into, those rows with their ids; ``before`` is the store's data version before the write;
+    ``prepared``: files already built from them (:mod:`analytics.store.copyprep`), by name."""
 
     frames: dict[str, pl.DataFrame]
     before: str
+    prepared: dict[str, Any] = field(default_factory=dict)
 
 
 # From this many rows to rewrite, a SQLite store's rows are read in a child process through
@@ -283,6 +285,16 @@ def _grow_tables(engine: Engine, folder: Path, names: list[str], appended: Appen
     out: dict[str, int] = {}
     for name in names:
         sql, ts, how = _child_sql(TABLES[name])
+        prep = appended.prepared.get(name)
+        built = prep.take() if prep is not None else None
+        if built is not None:
+            if built.current(services):  # built from the files and services of now
+                for tmp, path in built.files:
+                    os.replace(tmp, path)
+                out[name] = built.rows
+                continue
+            for tmp, _ in built.files:
+                tmp.unlink(missing_ok=True)
         try:
             new = new_rows(name, sql, appended.frames[MAIN[name]], services, how, folder, types)
             previous = pl.read_parquet(folder / old["tables"][name]["file"])
