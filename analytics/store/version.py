@@ -47,20 +47,47 @@ def data_version(engine: Engine, tables: tuple[str, ...] = TABLES) -> str:
     """A 16-hex-digit digest of ``max(id)`` and ``count(*)`` of ``tables``: equal while their data
     is unchanged, different after an import, a demo load, a delete or a saved definition.
 
-    On a SQLite file the digest is kept until anything commits to the file (see
-    :class:`_Watch`): the counts scan indexes of millions of rows, and every page run and every
-    read of the read copy asks."""
+    On a SQLite file the counts are kept until anything commits to the file (see
+    :class:`_Watch`): they scan indexes of millions of rows, and every page run and every read
+    of the read copy asks (for its own tables: all of :data:`TABLES` are counted once and each
+    list's digest is made from those counts, the same digest a count of only its tables gives).
+    """
     watch = _watch(engine)
-    stamp = watch.stamp() if watch else None
-    if watch and (hit := watch.get(stamp, tables)) is not None:
-        return hit
+    if watch is None or not set(tables) <= set(TABLES):
+        return _digest(engine, tables)
+    stamp = watch.stamp()
+    counts = watch.get(stamp)
+    if counts is None:
+        present = _keys(engine, TABLES)
+        counts = dict(zip(present, _split(present, _counts(engine, present)), strict=True))
+        watch.put(stamp, counts)
     present = _keys(engine, tables)
+    return _hash(present, tuple(v for t in present for v in counts[t]))
+
+
+def _digest(engine: Engine, tables: tuple[str, ...]) -> str:
+    """The digest of ``tables``, counted now."""
+    present = _keys(engine, tables)
+    return _hash(present, _counts(engine, present))
+
+
+def _counts(engine: Engine, present: dict[str, str | None]) -> tuple:
     with engine.connect() as conn:
-        row = conn.execute(text(version_query(present))).one() if present else ()
-    digest = hashlib.sha256(repr((sorted(present), tuple(row))).encode()).hexdigest()[:16]
-    if watch:
-        watch.put(stamp, tables, digest)
-    return digest
+        return tuple(conn.execute(text(version_query(present))).one()) if present else ()
+
+
+def _split(present: dict[str, str | None], row: tuple) -> list[tuple]:
+    """The values of ``row`` per table: (max, count) with a single key column, else (count,)."""
+    out, i = [], 0
+    for key in present.values():
+        n = 2 if key else 1
+        out.append(tuple(row[i:i + n]))
+        i += n
+    return out
+
+
+def _hash(present: dict[str, str | None], row: tuple) -> str:
+    return hashlib.sha256(repr((sorted(present), tuple(row))).encode()).hexdigest()[:16]
 
 
 class _Watch:
@@ -72,8 +99,8 @@ class _Watch:
     SQLite library), in autocommit (no read snapshot held open). The file's device, inode and
     change time are part of the stamp, so a file deleted and created again under the same name
     (an inode may be reused) is not taken for the old one; a checkpoint also changes the change
-    time, which only costs a recount. A digest is stored under the stamp read *before* counting:
-    a commit in between makes the next stamp differ, so a stored digest is never stale.
+    time, which only costs a recount. Counts are stored under the stamp read *before* counting:
+    a commit in between makes the next stamp differ, so stored counts are never stale.
     """
 
     def __init__(self, path: str):
@@ -82,7 +109,7 @@ class _Watch:
         self.conn: sqlite3.Connection | None = None
         self.inode: tuple[int, int, int] | None = None
         self.seen: tuple | None = None
-        self.digests: dict[tuple[str, ...], str] = {}
+        self.counts: dict[str, tuple] | None = None
 
     def stamp(self) -> tuple | None:
         """(device, inode, change time, data_version), or None when the file cannot be read."""
@@ -101,21 +128,16 @@ class _Watch:
                 self.conn = None
                 return None
 
-    def get(self, stamp: tuple | None, tables: tuple[str, ...]) -> str | None:
-        """The digest of ``tables`` stored under ``stamp`` (None: count again)."""
+    def get(self, stamp: tuple | None) -> dict[str, tuple] | None:
+        """The counts per table stored under ``stamp`` (None: count again)."""
         with self.lock:
-            if stamp is None or stamp != self.seen:
-                return None
-            return self.digests.get(tables)
+            return self.counts if stamp is not None and stamp == self.seen else None
 
-    def put(self, stamp: tuple | None, tables: tuple[str, ...], digest: str) -> None:
-        """Store ``digest`` as that of ``tables`` under ``stamp``."""
+    def put(self, stamp: tuple | None, counts: dict[str, tuple]) -> None:
+        """Store ``counts`` (per table) as those under ``stamp``."""
         with self.lock:
-            if stamp is None:
-                return
-            if stamp != self.seen:
-                self.seen, self.digests = stamp, {}
-            self.digests[tables] = digest
+            if stamp is not None:
+                self.seen, self.counts = stamp, counts
 
 
 _WATCHES: dict[str, _Watch] = {}
