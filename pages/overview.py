@@ -1,6 +1,7 @@
 """Overview: what happened in the period, then the release health scorecard (issue 4 item 6):
 per service and per team the delivery KPIs next to customer impact, coloured by DORA band."""
 
+from collections.abc import Callable
 from functools import partial
 
 import polars as pl
@@ -131,11 +132,18 @@ def kpi_names(columns: list[str], short: bool = True) -> str:
                      for c in columns)
 
 
+def cell(kpi) -> Callable[[float | None], str]:  # noqa: ANN001 (a catalogue KPI)
+    """The value as the KPI shows it, without a unit its heading names ("Deploys/day": 2.12)."""
+    if kpi.format == "per_day" and kpi.short.endswith("/day"):
+        return lambda v: kpi.show(v).removesuffix("/day")
+    return kpi.show
+
+
 def readable(rows: pl.DataFrame, name: str) -> pl.DataFrame:
     """The scorecard as a leader reads it: value · band per KPI, impact, escalation."""
     worse = [pl.when(pl.col("escalated_kpis").list.contains(k.column)).then(pl.lit(WORSE))
              .otherwise(pl.lit("")) for k in BANDED.values()]
-    kpis = [pl.concat_str(pl.col(k.column).map_elements(k.show, return_dtype=pl.String),
+    kpis = [pl.concat_str(pl.col(k.column).map_elements(cell(k), return_dtype=pl.String),
                           pl.lit(" · "), pl.col(f"{band}_band"), w).fill_null("—").alias(k.label)
             for (band, k), w in zip(BANDED.items(), worse, strict=True)]
     flag = pl.when(pl.col("escalate")).then(
@@ -152,26 +160,26 @@ def readable(rows: pl.DataFrame, name: str) -> pl.DataFrame:
         *[pl.col(c).alias(head) for c, (head, _, _) in IMPACT.items()], csat.alias(CSAT))
 
 
-KPI_WIDTHS = {"deployment_frequency": 104, "lead_time": 90, "change_failure_rate": 90,
+KPI_WIDTHS = {"deployment_frequency": 84, "lead_time": 90, "change_failure_rate": 90,
               "recovery_time": 88}  # px: the widest "value · band ▲" of the demo fits
 
 
 def fitted(name: str, longest: int = 0) -> dict[str, object]:
     """Headings from the catalogue's short names (the full ones as tooltips) and widths that
-    fit the scorecard into the page at 1400 px (a 940 px panel: 792 px of KPI columns and a
+    fit the scorecard into the page at 1400 px (a 940 px panel: 786 px of KPI columns and a
     name of up to 18 characters, the longest at scale 30), so no column hides behind a
     scrollbar; the name
     column is as wide as its ``longest`` name (7 px a character and the cell's padding), so a
     name is never cut (a very long one scrolls the table, the name column pinned)."""
     col = st.column_config.Column
-    widths = {"Deploys": (52, "Deploys", "deployments in the period and environment"),
+    widths = {"Deploys": (56, "Deploys", "deployments in the period and environment"),
               **{k.label: (KPI_WIDTHS.get(k.key, 84), k.short,
                            f"{k.label} ({k.unit}) · DORA {DEFAULT_YEAR} band")
                  for k in BANDED.values()},
               MTTR.label: (84, MTTR.short, f"{MTTR.label}, median ({MTTR.unit})"),
               **{head: (w, short, tip) for (head, short, tip), w in zip(
                   IMPACT.values(), (64, 76, 52), strict=True)},
-              CSAT: (92, f"{CSAT_KPI.short} after/other",
+              CSAT: (102, f"{CSAT_KPI.short} after/other",
                      f"{CSAT_KPI.label} ({CSAT_KPI.unit}) of answers within the window after a "
                      "release / of the other answers")}
     config: dict[str, object] = {name: col(name.capitalize(), width=max(100, 7 * longest + 16),
