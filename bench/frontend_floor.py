@@ -26,10 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from pages import CHROMIUM, FLAGS, HERE, ROOT, VIEWPORT, _free_port, serve, visit
+from pages import CHROMIUM, FLAGS, ROOT, VIEWPORT, _free_port, answering, emit, serve, visit
 
 FILTERS = '''from datetime import date
 with st.sidebar:
@@ -63,15 +62,7 @@ def streamlit(script: Path) -> tuple[subprocess.Popen, str]:
                              "--server.address", "127.0.0.1", "--server.headless", "true",
                              "--browser.gatherUsageStats", "false"], cwd=script.parent,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit(f"{script.name} did not start")
+    return proc, answering(proc, port, script.name)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -114,12 +105,7 @@ def main(argv: list[str] | None = None) -> None:
             f"(HTTP cache warm), Debian chromium, load average {load}.\n\n"
             "| app | new tab (s) | browser CPU (s) | server CPU (s) |\n|---|---:|---:|---:|\n"
             + "".join(f"| {n} | {w:.2f} | {b:.2f} | {s:.2f} |\n" for n, w, b, s in rows))
-    if args.no_write:
-        print(text)
-    else:
-        with (HERE / "RESULTS.md").open("a") as f:
-            f.write(text)
-        print(f"appended to {HERE / 'RESULTS.md'}")
+    emit(text, args.no_write)
 
 
 if __name__ == "__main__":

@@ -97,16 +97,22 @@ def serve(db: str | None, port: int | None = None) -> tuple[subprocess.Popen, st
     env = dict(os.environ, **({"DATABASE_URL": db} if db else {}))
     proc = subprocess.Popen([sys.executable, "-m", "analytics", "serve", "--port", str(port)], cwd=ROOT,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, answering(proc, port, "the app")
+
+
+def answering(proc: subprocess.Popen, port: int, name: str) -> str:
+    """The URL of the Streamlit server ``proc`` on ``port`` once its health check answers (it
+    is killed, and the benchmark stops, if that takes over 60 s)."""
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return proc, url
+                return url
         except OSError:
             time.sleep(0.3)
     proc.kill()
-    raise SystemExit("the app did not start within 60 s")
+    raise SystemExit(f"{name} did not start within 60 s")
 
 
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -314,12 +320,17 @@ def main(argv: list[str] | None = None) -> None:
                    peak)
     if args.slider_only:
         return
-    if args.no_write:
+    emit(text, args.no_write)
+
+
+def emit(text: str, no_write: bool) -> None:
+    """Print a results section, or append it to RESULTS.md."""
+    if no_write:
         print(text)
-    else:
-        with (HERE / "RESULTS.md").open("a") as f:
-            f.write(text)
-        print(f"appended to {HERE / 'RESULTS.md'}")
+        return
+    with (HERE / "RESULTS.md").open("a") as f:
+        f.write(text)
+    print(f"appended to {HERE / 'RESULTS.md'}")
 
 
 if __name__ == "__main__":

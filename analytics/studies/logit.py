@@ -67,17 +67,29 @@ def fit_logit(y: np.ndarray, x: np.ndarray, groups: np.ndarray | None = None, *,
             break
     mu = _expit(x @ beta)  # at the final coefficients, not accumulated steps
     bread = np.linalg.inv(_xtwx(x, mu * (1.0 - mu)))
-    scores = x * (y - mu)[:, None]
+    cov, cov_type = sandwich(bread, x * (y - mu)[:, None], groups)
+    return LogitFit(beta, cov, cov_type, step_no)
+
+
+def sandwich(bread: np.ndarray, scores: np.ndarray, groups: np.ndarray | None,
+             ) -> tuple[np.ndarray, str]:
+    """(covariance, "HC0" or "cluster") from the inverse Hessian ``bread`` and the per-row
+    ``scores``: HC0 without ``groups``, else CRV1 with statsmodels' small-sample factor
+    G/(G−1)·(N−1)/(N−K).
+
+    >>> cov, kind = sandwich(np.eye(1), np.array([[1.0], [-1.0], [2.0]]), None)
+    >>> float(cov[0, 0]), kind
+    (6.0, 'HC0')
+    """
     if groups is None:
-        meat, cov_type = scores.T @ scores, "HC0"
-    else:
-        _, index = np.unique(np.asarray(groups), return_inverse=True)
-        g = int(index.max()) + 1
-        sums = np.column_stack([np.bincount(index, weights=scores[:, j], minlength=g)
-                                for j in range(k)])
-        meat = (sums.T @ sums) * (g / (g - 1.0) * ((n - 1.0) / (n - k)))
-        cov_type = "cluster"
-    return LogitFit(beta, bread @ meat @ bread, cov_type, step_no)
+        return bread @ (scores.T @ scores) @ bread, "HC0"
+    n, k = scores.shape
+    _, index = np.unique(np.asarray(groups), return_inverse=True)
+    g = int(index.max()) + 1
+    sums = np.column_stack([np.bincount(index, weights=scores[:, j], minlength=g)
+                            for j in range(k)])
+    meat = (sums.T @ sums) * (g / (g - 1.0) * ((n - 1.0) / (n - k)))
+    return bread @ meat @ bread, "cluster"
 
 
 def _expit(eta: np.ndarray) -> np.ndarray:

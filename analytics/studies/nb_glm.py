@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analytics.studies.logit import sandwich
+
 Z95 = 1.959963984540054  # standard normal 97.5 % quantile, as statsmodels' conf_int
 MIN_ALPHA = 1e-10  # below this the NB2 likelihood is the Poisson one to ~1e-10 per count
 
@@ -125,7 +127,6 @@ def fit_glm(y: np.ndarray, x: np.ndarray, offset: np.ndarray | None = None, alph
     y, x, off = _check(y, x, offset)
     if not alpha >= 0:
         raise ValueError(f"alpha must be ≥ 0, got {alpha}")
-    n, k = x.shape
     loglik, derivs = _glm_derivs(y, x, off, alpha)
     # Start from least squares on log counts: near the answer, whatever the counts' scale.
     start = np.linalg.lstsq(x, np.log(y + 0.5) - off, rcond=None)[0]
@@ -133,17 +134,8 @@ def fit_glm(y: np.ndarray, x: np.ndarray, offset: np.ndarray | None = None, alph
     mu = np.exp(off + x @ beta)
     d1, d2 = _eta_derivs(y, mu, alpha)
     bread = np.linalg.inv((x * d2[:, None]).T @ x)
-    scores = x * d1[:, None]
-    if groups is None:
-        meat, cov_type = scores.T @ scores, "HC0"
-    else:
-        _, index = np.unique(np.asarray(groups), return_inverse=True)
-        g = int(index.max()) + 1
-        sums = np.column_stack([np.bincount(index, weights=scores[:, j], minlength=g)
-                                for j in range(k)])
-        meat = (sums.T @ sums) * (g / (g - 1.0) * ((n - 1.0) / (n - k)))
-        cov_type = "cluster"
-    return CountFit(beta, bread @ meat @ bread, cov_type)
+    cov, cov_type = sandwich(bread, x * d1[:, None], groups)
+    return CountFit(beta, cov, cov_type)
 
 
 def _count_sums(y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
