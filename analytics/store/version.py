@@ -19,7 +19,7 @@ import sqlite3
 import threading
 from functools import lru_cache
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 # The tables whose content a page may show (every table of analytics.store.models with an id).
 TABLES = ("service", "import_batch", "audit_log", "kpi_definition", "change_request", "deployment",
@@ -120,13 +120,22 @@ class _Watch:
                 if self.conn is None or inode[:2] != (self.inode or (None, None))[:2]:
                     if self.conn is not None:
                         self.conn.close()
-                    self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                    # Read-write though it only reads: when it is the last connection to
+                    # close, it checkpoints the WAL into the file as the engine's would.
+                    self.conn = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True,
                                                 isolation_level=None, check_same_thread=False)
                 self.inode = inode
                 return (*inode, self.conn.execute("PRAGMA data_version").fetchone()[0])
             except (OSError, sqlite3.Error):
                 self.conn = None
                 return None
+
+    def close(self, *_: object) -> None:
+        """Let go of the file (the engine was disposed: a caller may copy or move it next)."""
+        with self.lock:
+            if self.conn is not None:
+                self.conn.close()
+            self.conn, self.inode, self.seen, self.counts = None, None, None, None
 
     def get(self, stamp: tuple | None) -> dict[str, tuple] | None:
         """The counts per table stored under ``stamp`` (None: count again)."""
@@ -152,7 +161,11 @@ def _watch(engine: Engine) -> _Watch | None:
         return None
     path = os.path.abspath(url.database)
     with _WATCHES_LOCK:
-        return _WATCHES.setdefault(path, _Watch(path))
+        watch = _WATCHES.setdefault(path, _Watch(path))
+        # An open connection keeps the WAL beside the file: disposing the engine closes it too.
+        if not event.contains(engine, "engine_disposed", watch.close):
+            event.listen(engine, "engine_disposed", watch.close)
+        return watch
 
 
 def _keys(engine: Engine, tables: tuple[str, ...]) -> dict[str, str | None]:

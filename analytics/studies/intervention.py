@@ -209,7 +209,9 @@ def difference_in_differences(panel: pl.DataFrame, *, unit: str = "unit", period
     k_narrow, k_full = x.shape[1], x.shape[1] + units.size
     scale = math.sqrt((values.size - k_narrow) / (values.size - k_full))
     se = se_narrow * scale
-    p_value = float(2 * norm.sf(abs(est) / se))
+    # A perfect fit has no residual and se 0: the effect is then certain (or nothing at all).
+    z = abs(est) / se if se > 0 else (math.inf if est != 0 else 0.0)
+    p_value = float(2 * norm.sf(z))
     return Effect(
         method="difference-in-differences", estimate=est, ci_low=est - Z95 * se,
         ci_high=est + Z95 * se, p_value=p_value,

@@ -114,3 +114,23 @@ def test_each_table_list_gets_the_digest_of_its_own_count(engine):
         conn.execute(text("INSERT INTO service (source, external_id, name, team, tier, criticality, customer_facing, timezone, confirmed) VALUES ('t', 's3', 'three', 'a', 'gold', 1, true, 'UTC', true)"))
     for tables in (TABLES, ("service",), ("ticket", "service", "import_batch"), ("deployment",)):
         assert data_version(engine, tables) == _digest(engine, tables)
+
+
+def test_a_disposed_engine_leaves_a_whole_file(tmp_path):
+    """After dispose the file alone holds the data (no WAL kept by the watch), so it can be
+    copied: the copy opens with every table."""
+    import shutil
+
+    from analytics.store.db import get_engine, migrate
+
+    path = tmp_path / "whole.db"
+    eng = get_engine(f"sqlite:///{path}")
+    migrate(eng)
+    data_version(eng)
+    eng.dispose()
+    assert not (tmp_path / "whole.db-wal").exists()
+    shutil.copy(path, tmp_path / "copy.db")
+    copy = get_engine(f"sqlite:///{tmp_path / 'copy.db'}")
+    with copy.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM ticket")).scalar() == 0
+    copy.dispose()
