@@ -27,7 +27,8 @@ import polars as pl
 from sqlalchemy import Engine
 
 from analytics.metrics.sla import (Contract, contract_in_force, credit_for, expand_exclusions,
-                                   month_bounds, outage_spans, service_uptime, uptime_pct)
+                                   month_bounds, outage_spans, uptime_pct)
+from analytics.metrics.sla_uptime import service_uptime
 from analytics.store import queries
 from analytics.store.queries import Filters
 

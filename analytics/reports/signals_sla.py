@@ -28,7 +28,8 @@ def sla_signals(engine: Engine, rules: list[Rule], at: datetime,
     """``sla_at_risk`` and ``sla_breached`` signals for the month holding ``at``, plus last
     month's breaches for ``sla_breached``."""
     from analytics.metrics.sla import (PCT_DECIMALS, contract_in_force, expand_exclusions,
-                                       month_bounds, outage_spans, services_uptime)
+                                       month_bounds, outage_spans)
+    from analytics.metrics.sla_uptime import services_uptime
     from analytics.reports import sla
 
     by_kind = {r.kind: r for r in rules}

@@ -19,10 +19,10 @@ from analytics.metrics.sla import (
     escalation_for,
     expand_exclusions,
     month_bounds,
-    service_uptime,
     sla_report,
     uptime_pct,
 )
+from analytics.metrics.sla_uptime import service_uptime
 
 APRIL = (datetime(2026, 4, 1), datetime(2026, 5, 1))  # 30 days = 43,200 minutes in UTC
 
