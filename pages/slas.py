@@ -11,7 +11,7 @@ from analytics.charts.reliability import ticket_sla_chart
 from analytics.metrics.sla_report import to_csv, to_html
 from analytics.reports import ReportError
 from analytics.reports import sla as report
-from analytics.reports import ticket_sla
+from analytics.reports.ticket_sla_summary import ticket_sla_summary
 from analytics.store import queries
 from analytics.store.queries import Filters
 
@@ -53,7 +53,7 @@ def tickets(filters: Filters) -> tuple[pl.DataFrame, str, datetime, int, str | N
     """Per-priority response and resolution summary, the calendar in words, the evaluation
     instant, the tickets without a priority and the note when no first response is recorded
     (aggregates only: no per-ticket timer is kept)."""
-    result = ticket_sla.ticket_sla_summary(ui.engine(), filters=filters)
+    result = ticket_sla_summary(ui.engine(), filters=filters)
     return (result.summary, result.policy.describe(), result.at, result.unprioritised,
             result.note)
 

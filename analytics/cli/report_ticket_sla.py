@@ -38,7 +38,8 @@ def compute(engine: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     ``TicketSla.monthly`` (``MONTHLY_SCHEMA``)."""
     from analytics.metrics.business_hours import holidays_from_ics
     from analytics.reports import ReportError
-    from analytics.reports.ticket_sla import default_policy, ticket_sla, ticket_sla_summary
+    from analytics.reports.ticket_sla import default_policy, ticket_sla
+    from analytics.reports.ticket_sla_summary import ticket_sla_summary
 
     filters = filters_from(args)
     holidays: frozenset = frozenset()

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Engine
 
 from analytics.reports import BadRequest, NoData
-from analytics.reports.ticket_sla import (RESPONSE_NOTE, default_policy, ticket_sla,
-                                          ticket_sla_summary)
+from analytics.reports.ticket_sla import RESPONSE_NOTE, default_policy, ticket_sla
+from analytics.reports.ticket_sla_summary import ticket_sla_summary
 from analytics.store.bulk import bulk_insert
 from analytics.store.queries import Filters
 
