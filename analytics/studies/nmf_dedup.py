@@ -35,10 +35,14 @@ def distinct_rows(keys: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _nndsvda(xs: sparse.csr_matrix, root: np.ndarray, avg: float, n_components: int,
-             seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """NNDSVDa start for the row-scaled matrix ``xs`` equal to the scaled start of the full one."""
-    from sklearn.decomposition._nmf import _initialize_nmf
-
+             seed: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """NNDSVDa start for the row-scaled matrix ``xs`` equal to the scaled start of the full one
+    (None if sklearn no longer has its private NNDSVD: then NMF starts by its own NNDSVDa on the
+    scaled rows, which differs only in the zero fill)."""
+    try:
+        from sklearn.decomposition._nmf import _initialize_nmf
+    except ImportError:
+        return None
     w, h = _initialize_nmf(xs, n_components, init="nndsvd", random_state=seed)
     fill = np.broadcast_to((root * avg)[:, None], w.shape).astype(w.dtype)
     w[w == 0] = fill[w == 0]
@@ -57,7 +61,9 @@ def fit_nmf(x: sparse.csr_matrix, keys: list[str], n_components: int, *, seed: i
     xs = sparse.diags(root) @ x[first]
     # The full matrix's mean: each distinct row's sum counted as often as it occurs.
     avg = float(np.asarray(x[first].sum(axis=1)).ravel() @ count) / (x.shape[0] * x.shape[1])
-    w0, h0 = _nndsvda(sparse.csr_matrix(xs), root, avg, n_components, seed)
-    nmf = NMF(n_components=n_components, init="custom", random_state=seed, max_iter=max_iter, tol=tol)
+    start = _nndsvda(sparse.csr_matrix(xs), root, avg, n_components, seed)
+    nmf = NMF(n_components=n_components, init="nndsvda" if start is None else "custom",
+              random_state=seed, max_iter=max_iter, tol=tol)
+    w0, h0 = start or (None, None)
     ws = nmf.fit_transform(sparse.csr_matrix(xs, dtype=x.dtype), W=w0, H=h0)
     return ws[row] / root[row, None], nmf
