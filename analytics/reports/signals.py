@@ -142,6 +142,17 @@ def kpi_worsening(engine: Engine, rule: Rule, at: datetime) -> list[Signal]:
               "lead_pairs": data.lead_pairs.join(
                   data.deployments.select(pl.col("id").alias("deployment_id"), "service"),
                   on="deployment_id", how="left")}
+    # Split each table by service once: filtering the whole table per run and KPI cost ~1.7 s
+    # at a million deployments (hundreds of runs).
+    parts: dict[str, dict[Any, pl.DataFrame]] = {}
+
+    def of_service(name: str, service: str) -> pl.DataFrame:
+        if name not in parts:
+            frame = frames[name] if name != "table" else table
+            parts[name] = {k[0]: v for k, v in frame.partition_by(
+                "service", as_dict=True, maintain_order=True).items()}
+        return parts[name].get(service, (frames[name] if name != "table" else table).clear())
+
     out = []
     for row in runs.iter_rows(named=True):
         service = row["service"]
@@ -150,8 +161,8 @@ def kpi_worsening(engine: Engine, rule: Rule, at: datetime) -> list[Signal]:
                 continue
             kpi = by_col[column]
             table_name, ts, value, test = KPI_TESTS[column]
-            units = (frames[table_name].filter(pl.col("service") == service)
-                     .with_columns(period=pl.col(ts).dt.truncate("1mo"), v=value))
+            units = of_service(table_name, service).with_columns(
+                period=pl.col(ts).dt.truncate("1mo"), v=value)
             a = units.filter(pl.col("period") == first_p)["v"]
             b = units.filter(pl.col("period") == last_p)["v"]
             days1 = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - start
@@ -162,7 +173,7 @@ def kpi_worsening(engine: Engine, rule: Rule, at: datetime) -> list[Signal]:
                  else count_worse_p(a.len(), days1.days, b.len(), days2.days, kpi.better))
             if p is None or p >= alpha:
                 continue
-            values = (table.filter(pl.col("service") == service).sort("period")
+            values = (of_service("table", service).sort("period")
                       .select("period", column).tail(periods + 1))
             series = [{"period": f"{r['period']:%Y-%m}", "value": r[column]}
                       for r in values.iter_rows(named=True)]
