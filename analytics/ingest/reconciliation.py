@@ -18,7 +18,6 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy import Engine
 
-from analytics.store.db import read_frame
 
 OUTCOMES = {"successful": "success", "successful_issues": "success", "success": "success",
             "successful with issues": "success", "completed": "success",
@@ -27,11 +26,13 @@ OUTCOMES = {"successful": "success", "successful_issues": "success", "success": 
             "rolled_back": "rolled_back", "rollback": "rolled_back"}
 
 
-def change_requests(engine: Engine) -> pl.DataFrame:
-    """Change requests with their actual window and outcome (one query)."""
-    return read_frame(engine, """
-        SELECT id AS change_request_id, external_id AS change_request, actual_start, actual_end,
-               outcome FROM change_request""")
+def change_requests(engine: Engine, linked: pl.Series | None = None) -> pl.DataFrame:
+    """Change requests with their actual window and outcome (one query; only the band of ids
+    ``linked`` points to, when given: :func:`analytics.store.queries.change_requests`)."""
+    from analytics.store import queries
+
+    return queries.change_requests(engine, "id AS change_request_id, external_id AS change_request, "
+                                   "actual_start, actual_end, outcome", linked)
 
 
 def reconcile(deployments: pl.DataFrame, changes: pl.DataFrame,

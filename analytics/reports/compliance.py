@@ -24,7 +24,6 @@ from sqlalchemy import Engine
 
 from analytics.reports import periods
 from analytics.store import queries
-from analytics.store.db import read_frame
 from analytics.store.queries import Filters
 from analytics.store.validations import validated_deployments
 from analytics.studies.gates import VALIDATION_DEADLINE, pending_validations
@@ -131,10 +130,11 @@ def picked_deployment(rows: pl.DataFrame, picked: int | str) -> int:
     return int(found[0])
 
 
-def change_requests(engine: Engine) -> pl.DataFrame:
-    """Change requests with the fields the approval rule reads."""
-    return read_frame(engine, "SELECT id AS change_request_id, external_id AS change_request, "
-                              "outcome, cab_required, opened_at AS cr_opened_at FROM change_request")
+def change_requests(engine: Engine, linked: pl.Series | None = None) -> pl.DataFrame:
+    """Change requests with the fields the approval rule reads (only the band of ids
+    ``linked`` points to, when given: :func:`analytics.store.queries.change_requests`)."""
+    return queries.change_requests(engine, "id AS change_request_id, external_id AS change_request, "
+                                   "outcome, cab_required, opened_at AS cr_opened_at", linked)
 
 
 def unapproved_changes(deployments: pl.DataFrame, crs: pl.DataFrame,
@@ -168,7 +168,8 @@ def compliance(engine: Engine, filters: Filters | None = None, *,
     incidents = queries.incidents(engine, filters)
     deployments = queries.deployments(engine, filters)
     emergency, pending, total = emergency_lists(deployments, validated_deployments(engine), at)
-    unapproved, required = unapproved_changes(deployments, change_requests(engine))
+    unapproved, required = unapproved_changes(
+        deployments, change_requests(engine, deployments["change_request_id"]))
     return Compliance(at=at, outages_without_postmortem=outages_without_postmortem(incidents),
                       emergency_unvalidated=emergency, emergency_pending=pending,
                       emergency_total=total, unapproved_changes=unapproved,

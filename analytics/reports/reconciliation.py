@@ -37,4 +37,5 @@ def reconciliation(engine: Engine, *, filters: Filters | None = None,
     filters, _note = periods.fill(engine, filters or Filters())  # no dates: the default period
     deployments = queries.deployments(engine, filters, linked=True)
     return Reconciliation(linked=deployments.height,
-                          disagree=reconcile(deployments, change_requests(engine), tolerance_minutes))
+                          disagree=reconcile(deployments, change_requests(
+                              engine, deployments["change_request_id"]), tolerance_minutes))

@@ -338,6 +338,21 @@ def maintenance_windows(engine: Engine) -> pl.DataFrame:
         ORDER BY m.start, m.id""")
 
 
+def change_requests(engine: Engine, columns: str, linked: pl.Series | None = None) -> pl.DataFrame:
+    """Change requests with ``columns`` (SQL select list; ``change_request_id`` is the id).
+
+    With ``linked`` (the ids deployments point to), only ids between its least and greatest are
+    read: a join on those ids finds the same rows, and a period's deployments point to a band of
+    ids (90 days at scale 30: a quarter of 298k change requests, 0.6 → 0.16 CPU-s).
+    """
+    where, params = "", []
+    if linked is not None:
+        ids = linked.drop_nulls()
+        lo, hi = (int(ids.min()), int(ids.max())) if ids.len() else (0, -1)
+        where, params = " WHERE id BETWEEN ? AND ?", [lo, hi]
+    return read_frame(engine, f"SELECT {columns} FROM change_request{where}", params)
+
+
 def sla_contracts(engine: Engine) -> pl.DataFrame:
     """Every version of every SLA contract (services and credits as JSON text), oldest first."""
     return read_frame(engine, "SELECT * FROM sla_contract ORDER BY name, effective_from")

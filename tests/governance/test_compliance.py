@@ -105,6 +105,31 @@ def test_change_approval_rule(engine):
     assert "tier gold" in CHANGE_RULE.sentence() and "criticality ≤ 1" in got.rule
 
 
+def test_a_period_reads_only_the_band_of_change_requests_it_links_to(engine):
+    import polars as pl
+
+    from analytics.store import queries
+
+    b.services(engine)
+    for i, outcome in enumerate(["Rejected", "successful", "successful", "successful",
+                                 "Rejected", "Rejected"], start=1):
+        b.change_request(engine, i, T0 - timedelta(days=40), outcome=outcome)
+    b.deployment(engine, 1, 1, T0 - timedelta(days=30), change_request_id=1)  # before the period
+    b.deployment(engine, 2, 1, T0, change_request_id=3)   # approved
+    b.deployment(engine, 3, 1, T0, change_request_id=5)   # refused (inside the band)
+    period = Filters(start=(T0 - timedelta(days=5)).date(), end=T0.date(), environment="production")
+    got = compliance(engine, period, at=T0)
+    assert {r["id"]: r["reason"] for r in got.unapproved_changes.to_dicts()} == {
+        3: "change request refused"}
+    # The band: ids from the least to the greatest linked (nulls ignored); nothing linked: no row.
+    band = queries.change_requests(engine, "id AS change_request_id", pl.Series([3, None, 5]))
+    assert band["change_request_id"].to_list() == [3, 4, 5]
+    assert queries.change_requests(engine, "id", pl.Series([None], dtype=pl.Int64)).height == 0
+    # The whole store judged with every change request read gives the same reasons.
+    assert {r["id"]: r["reason"] for r in compliance(engine, at=T0).unapproved_changes.to_dicts()} == {
+        1: "change request refused", 3: "change request refused"}
+
+
 def test_cli_lists_and_validate(engine, capsys):
     b.services(engine)
     b.deployment(engine, 1, 2, T0, emergency=True)
