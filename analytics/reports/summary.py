@@ -148,13 +148,28 @@ def _iso(value: Any) -> str | None:
     return str(value)[:19]
 
 
+# Checks counted in the read copy while it is current (file, condition): the commits check
+# joins 2.5M changes to their deployments in SQLite (0.7 s at scale 30); the changes file
+# carries each change's deployment finish time already.
+COPY_CHECKS = {"commits after their deployment finished":
+               ("changes", pl.col("committed_at") > pl.col("finished_at"))}
+
+
 def data_quality(engine: Engine) -> pl.DataFrame:
     """One row per check of :data:`QUALITY_CHECKS`: ``check``, ``rows`` flagged, ``why it matters``."""
-    def count(sql: str) -> int:
+    from analytics.store import copyscan
+
+    def count(check: tuple[str, str]) -> int:
+        name, sql = check
+        if name in COPY_CHECKS:
+            table, cond = COPY_CHECKS[name]
+            lazy = copyscan.scan(engine, table)
+            if lazy is not None:
+                return int(lazy.filter(cond).select(pl.len()).collect().item())
         params = [False] if "?" in sql else []
         return int(read_frame(engine, sql.replace("count(*)", "count(*) AS n"), params)["n"][0])
 
-    counts = _map(engine, count, [sql for _, sql, _ in QUALITY_CHECKS])
+    counts = _map(engine, count, [(name, sql) for name, sql, _ in QUALITY_CHECKS])
     rows = [{"check": name, "rows": n, "why it matters": why}
             for (name, _, why), n in zip(QUALITY_CHECKS, counts, strict=True)]
     for flag in outside_bulk(engine):

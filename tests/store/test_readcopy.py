@@ -352,6 +352,22 @@ def test_major_incidents_affected_customers_are_the_same_from_the_copy(
     assert via_copy.equals(via_sql)
 
 
+@pytest.mark.parametrize("store", ["demo_store", "random_store"])
+def test_data_quality_counts_are_the_same_from_the_copy(
+        store: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    from analytics.reports.summary import data_quality
+
+    engine = request.getfixturevalue(store)
+    monkeypatch.setenv("WORKBENCH_READ_COPY", "off")
+    via_sql = data_quality(engine)
+    monkeypatch.setenv("WORKBENCH_READ_COPY", "on")
+    assert copyscan.scan(engine, "changes") is not None  # the copy is current: it is read
+    via_copy = data_quality(engine)
+    commits = "commits after their deployment finished"
+    assert via_sql.filter(pl.col("check") == commits)["rows"].item() > 0  # the demo plants some
+    assert via_copy.equals(via_sql)
+
+
 @pytest.mark.parametrize("ids", [[1, 2, 3, 4], [3, 1, 4, 2], [2, 1, 3, 4]])
 def test_a_read_comes_in_id_order_whatever_the_file_order(ids: list[int],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
