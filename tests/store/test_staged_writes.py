@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine, text
 
-from analytics.ingest import batch
+from analytics.ingest import newrows
 from analytics.ingest.importer import import_files
 from analytics.ingest.validate import InvalidImport
 from analytics.store import bulk, db
@@ -75,7 +75,7 @@ def test_every_kind_imports_identically_staged_and_row_by_row(tmp_path, monkeypa
         import_files(plain, kind, [EXAMPLES / name], actor="tester")
     monkeypatch.setattr(bulk, "STAGE_ROWS", 2)
     monkeypatch.setattr(bulk, "STAGE_PARTS", 2)
-    monkeypatch.setattr(batch, "REBUILD_ROWS", 2)  # secondary indexes dropped and rebuilt too
+    monkeypatch.setattr(newrows, "REBUILD_ROWS", 2)  # secondary indexes dropped and rebuilt too
     calls = []
     real = bulk._insert_staged
     monkeypatch.setattr(bulk, "_insert_staged", lambda *a: calls.append(a[1]) or real(*a))
