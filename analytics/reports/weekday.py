@@ -65,8 +65,11 @@ def weekday(engine: Engine, *, filters: Filters, outcome: str = "status",
     if attribution is None:
         attribution = attribute(incidents, padded, changes, window_hours=hours, environments=envs)
     lo, hi = filters.bounds()
-    deployments = padded.filter(pl.col("finished_at").is_between(lo, hi, closed="left"))
-    incidents = incidents.filter(pl.col("opened_at") >= lo)  # the recurrence margin is not needed
+    # No bound (a store with no deployments or incidents has no default period): unbounded.
+    deployments = padded.filter(pl.col("finished_at") >= lo if lo else pl.lit(True),
+                                pl.col("finished_at") < hi if hi else pl.lit(True))
+    # The recurrence margin before the period is not needed here.
+    incidents = incidents.filter(pl.col("opened_at") >= lo if lo else pl.lit(True))
     try:
         out = weekday_study(deployments, incidents, attribution, environments=envs, outcome=outcome)
     except ValueError as exc:
