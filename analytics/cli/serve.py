@@ -40,6 +40,12 @@ def run(args: argparse.Namespace) -> int:
     # router's layout and sections). app.py routes with st.navigation, so say so up front.
     PagesManager.uses_pages_directory = False
     _import_page_libraries()
+    # The first element a process draws asks whether it runs in a REPL, by inspect.stack() from
+    # deep in the page's script thread (reading the source of every frame: 0.1–0.3 s of the
+    # first page view after a start); under `serve` it never is.
+    import streamlit.delta_generator
+
+    streamlit.delta_generator._use_warning_has_been_displayed = True
     # Streamlit runs a full gc.collect(2) after every script run (runner.postScriptGC): with
     # polars, pandas, altair and statsmodels loaded that walks a million long-lived objects,
     # about 0.1 CPU-s per page view. Frozen, they are skipped; what a run leaves is still collected.
