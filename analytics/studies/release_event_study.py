@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import polars as pl
 
 from analytics.studies.release_blocks import Expected
 from analytics.studies.release_panel import Panel
 
+CHUNK = 2_000  # releases per pass (see event_study)
 
 def event_study(panel: Panel, expected: Expected | None = None, *, kind: str = "tickets",
                 span: int = 72, max_releases: int = 20_000, seed: int = 0) -> pl.DataFrame:
@@ -32,20 +35,35 @@ def event_study(panel: Panel, expected: Expected | None = None, *, kind: str = "
         rel = inside.filter(pl.col("failed") == failed)
         if rel.height > max_releases:
             rel = rel[np.sort(rng.choice(rel.height, max_releases, replace=False))]
-        t = rel["r"].to_numpy()[:, None] + rel_h[None, :]
-        ok = (t >= 0) & (t < n_t)
-        rows, t = rel["s"].to_numpy()[:, None], np.clip(t, 0, n_t - 1)
-        vals = np.where(ok, counts.reshape(-1)[rows * n_t + t], np.nan)
-        n = ok.sum(axis=0)
+        r_all, s_all = rel["r"].to_numpy(), rel["s"].to_numpy()
+
+        def chunks() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+            """(ok, values, rows, hours) of CHUNK releases at a time × the hours around them:
+            a few MB each, where all 20,000 at once were arrays of 23 MB apiece."""
+            for i in range(0, r_all.size, CHUNK):
+                t = r_all[i:i + CHUNK, None] + rel_h[None, :]
+                ok = (t >= 0) & (t < n_t)
+                rows, t = s_all[i:i + CHUNK, None], np.clip(t, 0, n_t - 1)
+                yield ok, np.where(ok, counts.reshape(-1)[rows * n_t + t], np.nan), rows, t
+
+        n = np.zeros(rel_h.size, dtype=np.int64)
+        total = np.zeros(rel_h.size)
+        for ok, vals, _, _ in chunks():
+            n += ok.sum(axis=0)
+            total += np.nansum(vals, axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.nansum(vals, axis=0) / n
-            sd = np.sqrt(np.nansum((vals - mean) ** 2, axis=0) / np.maximum(n - 1, 1))
+            mean = total / n
+            squares = sum((np.nansum((vals - mean) ** 2, axis=0) for _, vals, _, _ in chunks()),
+                          np.zeros(rel_h.size))
+            sd = np.sqrt(squares / np.maximum(n - 1, 1))
             half = 1.96 * sd / np.sqrt(n)
         cols = {"outcome": outcome, "rel_hour": rel_h, "releases": n, "mean": mean,
                 "low": mean - half, "high": mean + half}
         if expected is not None:
-            at = expected.at(np.broadcast_to(rows, t.shape), t)
+            base = sum((np.nansum(np.where(ok, expected.at(np.broadcast_to(rows, t.shape), t),
+                                           np.nan), axis=0) for ok, _, rows, t in chunks()),
+                       np.zeros(rel_h.size))
             with np.errstate(invalid="ignore", divide="ignore"):
-                cols["expected"] = np.nansum(np.where(ok, at, np.nan), axis=0) / n
+                cols["expected"] = base / n
         parts.append(pl.DataFrame(cols).with_columns(pl.col("releases").cast(pl.Int64)))
     return pl.concat(parts).with_columns(pl.col(pl.Float64).fill_nan(None))

@@ -8,8 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from analytics.studies import release_blocks
+from analytics.studies import release_blocks, release_event_study
 from analytics.studies.release_blocks import Expected
+from analytics.studies.release_event_study import event_study
 from analytics.studies.release_impact import _spec_cells, fit_windows, release_excess
 from analytics.studies.release_panel import HOURS_PER_WEEK, _distinct, hourly_panel
 
@@ -179,3 +180,24 @@ def test_distinct_ids_like_polars_unique(ids: list) -> None:
     got = _distinct(pl.Series(ids, dtype=pl.Int64))
     want = pl.Series(ids, dtype=pl.Int64).drop_nulls().unique().sort().to_list()
     assert got.dtype == np.int64 and got.tolist() == want
+
+
+@pytest.mark.parametrize("chunk", [3, release_event_study.CHUNK])
+def test_event_study_by_hand(chunk: int, monkeypatch) -> None:  # noqa: ANN001
+    """Mean, band and expected count around failed releases, hour by hour in a loop (releases
+    taken a few at a time and all at once)."""
+    monkeypatch.setattr(release_event_study, "CHUNK", chunk)
+    panel = hourly_panel(*_frames(13), start=T0, end=T0 + timedelta(days=DAYS))
+    fit = fit_windows(panel, "tickets", ("failed", "success"), 24)
+    base = fit.baseline()
+    got = event_study(panel, fit.expected(), span=30).filter(pl.col("outcome") == "failed")
+    rel = panel.releases.filter(pl.col("failed") & (pl.col("r") >= 0) & (pl.col("r") < panel.hours))
+    for row in got.iter_rows(named=True):
+        cells = [(s, r + row["rel_hour"]) for s, r in rel.select("s", "r").iter_rows()
+                 if 0 <= r + row["rel_hour"] < panel.hours]
+        x = np.array([panel.tickets[s, t] for s, t in cells])
+        assert row["releases"] == len(cells)
+        assert row["mean"] == pytest.approx(x.mean(), rel=1e-12)
+        half = 1.96 * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0.0
+        assert row["high"] - row["mean"] == pytest.approx(half, rel=1e-9, abs=1e-12)
+        assert row["expected"] == pytest.approx(np.mean([base[s, t] for s, t in cells]), rel=1e-12)
