@@ -210,10 +210,9 @@ def release_excess(panel: Panel, expected: Expected, window: int,
     tot_n, tot_w = panel.tickets.sum(axis=1), panel.weight.sum(axis=1)
     mean_w = np.divide(tot_w, tot_n, out=np.ones_like(tot_w, dtype=float), where=tot_n > 0)
     rel = panel.releases
-    if start is not None:
-        rel = rel.filter(pl.col("finished_at") >= start)
-    if end is not None:
-        rel = rel.filter(pl.col("finished_at") < end)
+    if start is not None or end is not None:  # one filter: each copies a million rows
+        rel = rel.filter(pl.col("finished_at") >= (start or datetime.min),
+                         pl.col("finished_at") < (end or datetime.max))
     s, r = rel["s"].to_numpy(), rel["r"].to_numpy()
     lo, hi = np.clip(r + 1, 0, n_t), np.clip(r + window + 1, 0, n_t)
     share = np.where(rel["failed"].to_numpy(), w["failed"], w["success"])

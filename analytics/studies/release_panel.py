@@ -57,13 +57,12 @@ def releases_of(deployments: pl.DataFrame, environments: Sequence[str] | None = 
           ("id", "service_id", "environment", "finished_at", "status", "is_rollback"))
     keep = [c for c in ("id", "service_id", "service", "finished_at", "status")
             if c in deployments.columns]
-    # Only the columns used are carried through the filters (a deployment has ~20).
-    out = deployments.select(*keep, "environment", "is_rollback").filter(
-        pl.col("finished_at").is_not_null() & ~pl.col("is_rollback").fill_null(False))
+    release = pl.col("finished_at").is_not_null() & ~pl.col("is_rollback").fill_null(False)
     if environments is not None:
-        out = out.filter(pl.col("environment").is_in(list(environments)))
-    return out.select(keep).with_columns(
-        failed=pl.col("status").is_in(list(FAILED_STATUSES))).sort("finished_at", "id")
+        release &= pl.col("environment").is_in(list(environments))
+    # One filter, of only the columns kept: each filter copies every row it keeps (a million).
+    return deployments.lazy().filter(release).select(keep).with_columns(
+        failed=pl.col("status").is_in(list(FAILED_STATUSES))).sort("finished_at", "id").collect()
 
 
 @dataclass(frozen=True)
