@@ -119,9 +119,22 @@ def _import_page_libraries() -> None:
         for node in ast.parse(page.read_text()).body:
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                      else [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            if isinstance(node, ast.ImportFrom) and node.module:
+                # `from analytics.studies import release_impact` imports a module too.
+                names += [f"{node.module}.{a.name}" for a in node.names]
             for name in names:
-                if name.split(".")[0] == "analytics":
+                if name.split(".")[0] == "analytics" and _is_module(name):
                     importlib.import_module(name)
+
+
+def _is_module(name: str) -> bool:
+    """Whether ``name`` is an importable module (not a function or class of one)."""
+    import importlib.util
+
+    try:
+        return name in sys.modules or importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # its parent is a module, not a package
+        return False
 
 
 def streamlit_argv(host: str, port: int) -> list[str]:
