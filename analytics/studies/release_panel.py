@@ -273,18 +273,21 @@ def _events(frame: pl.DataFrame, ts: str, ids: np.ndarray, t0: datetime, n_t: in
     if ev["id"].null_count() or ev["t"].null_count() or ev.height and (
             ev["t"].min() < 0 or ev["t"].max() >= n_t):
         ev = ev.filter(pl.col("id").is_not_null() & pl.col("t").is_between(0, n_t - 1))
-    # ``ids`` is sorted and holds every service of the frame: a lookup, not a join (a table
-    # indexed by id when ids are small, as store ids are; else a binary search).
-    found = ev["id"].to_numpy()
-    if ids.size and 0 <= ids[0] and ids[-1] < 4 * ids.size + 1_000_000:
-        table = np.zeros(ids[-1] + 1, dtype=np.int64)
-        table[ids] = np.arange(ids.size)
-        s = table[found]
-    else:
-        s = np.searchsorted(ids, found)
+    s = _rows(ids, ev["id"].to_numpy())
     s *= n_t  # in place: 5M-row arrays
     s += ev["t"].to_numpy()
     return s, (ev["w"].to_numpy() if weight is not None else None)
+
+
+def _rows(ids: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """The panel row (position in the sorted ``ids``) of each id of ``found``, all of which
+    are in ``ids``: a lookup, not a join (a table indexed by id when ids are small, as store
+    ids are; else a binary search)."""
+    if ids.size and 0 <= ids[0] and ids[-1] < 4 * ids.size + 1_000_000:
+        table = np.zeros(ids[-1] + 1, dtype=np.int64)
+        table[ids] = np.arange(ids.size)
+        return table[found]
+    return np.searchsorted(ids, found)
 
 
 def _distinct(ids: pl.Series) -> np.ndarray:
@@ -368,17 +371,17 @@ def hourly_panel(deployments: pl.DataFrame, tickets: pl.DataFrame, incidents: pl
     n_t = int(np.ceil((end - t0).total_seconds() / 3600))
     # Distinct ids of each frame first: the union of 5M ticket rows is then a few thousand.
     ids = np.unique(np.concatenate([_distinct(f["service_id"]) for f in (rel, tickets, incidents)]))
-    index = pl.DataFrame({"service_id": ids, "s": np.arange(ids.size)},
-                         schema={"service_id": pl.Int64, "s": pl.Int64})
     w = ticket_weight(weights or load_weights())
-    rel = (rel.with_columns(pl.col("service_id").cast(pl.Int64))
-           .join(index, on="service_id", how="inner")
-           .with_columns(r=_hour_index(pl.col("finished_at"), t0)))
-    ids_np, size = index["service_id"].to_numpy(), index.height * n_t
+    rel = rel.with_columns(pl.col("service_id").cast(pl.Int64))
+    if rel["service_id"].null_count():  # a release of no service has no row
+        rel = rel.filter(pl.col("service_id").is_not_null())
+    rel = rel.with_columns(s=pl.Series(_rows(ids, rel["service_id"].to_numpy()), dtype=pl.Int64),
+                           r=_hour_index(pl.col("finished_at"), t0))
+    ids_np, size = ids, ids.size * n_t
     # Tickets are scanned once for both counts; counts are float64 (exact below 2**53).
     k, wt = _events(tickets, "opened_at", ids_np, t0, n_t, w)
     k_inc, _ = _events(incidents, "opened_at", ids_np, t0, n_t)
     return Panel(t0=t0, service_ids=ids_np,
-                 tickets=_as_float(np.bincount(k, minlength=size)).reshape(index.height, n_t),
-                 incidents=_as_float(np.bincount(k_inc, minlength=size)).reshape(index.height, n_t),
-                 weight=np.bincount(k, weights=wt, minlength=size).reshape(index.height, n_t), releases=rel)
+                 tickets=_as_float(np.bincount(k, minlength=size)).reshape(ids.size, n_t),
+                 incidents=_as_float(np.bincount(k_inc, minlength=size)).reshape(ids.size, n_t),
+                 weight=np.bincount(k, weights=wt, minlength=size).reshape(ids.size, n_t), releases=rel)
