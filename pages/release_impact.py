@@ -1,5 +1,6 @@
 """Release impact: do releases raise ticket and incident rates, and which releases hurt most?"""
 
+import inspect
 from datetime import date
 
 import polars as pl
@@ -45,51 +46,59 @@ window = int(st.number_input("Post-release window (hours)", 1, 336,
                              int(round(get_settings().window_hours)), key="ri_window"))
 # Service and team names are user data: escaped, since a caption renders Markdown.
 st.caption(ui.plain(ui.describe(filters)))
-try:
-    res = result(filters, window)
-except ReportError as exc:
-    st.info(f"Nothing to study here: {ui.plain(str(exc))}. Widen the period or clear filters.")
-    st.stop()
-st.subheader(res["verdict"])
-
-st.altair_chart(charts.rate_ratio_chart(report.rate_ratios(res)))
-st.caption("1 = no change (grey dashes). Rate ratios over the post-release window against the same "
-           "service at the same hour of week with no release window open; red: failed releases, "
-           "blue: successful ones, grey: all releases.")
-
-st.altair_chart(charts.event_study_chart(res["event_study"]))
-st.caption("Mean tickets per service-hour around releases (band: ±1.96 SE); solid: observed, "
-           "dashed: what the hour of week alone predicts — releases cluster in business hours, when "
-           "tickets do too.")
-
-st.subheader("Most harmful releases, by impact score")
-top = res["per_release"].select("id", "service", "finished_at", "status", "impact_score", "excess",
-                                "observed", "expected", "incidents")
-st.dataframe(top, hide_index=True, width="stretch", column_config={
-    "impact_score": st.column_config.NumberColumn(
-        "impact score ▼", format="%.1f",
-        help="excess tickets weighted by user role and transaction criticality (the ranking)"),
-    "excess": st.column_config.NumberColumn("excess tickets", format="%.1f",
-                                            help="observed − expected in the window"),
-    "observed": st.column_config.NumberColumn("observed tickets"),
-    "expected": st.column_config.NumberColumn("expected", format="%.1f")})
-st.caption(f"The {top.height} releases with the highest impact score, highest first. Impact "
-           "score = excess tickets (observed − expected in the post-release window) weighted by "
-           "each ticket's user role and transaction criticality.")
-if top.height and access.person_level("The tickets and incidents around a release"):
-    pick = st.selectbox("Drill down to a release", top["id"].to_list(), key="ri_release")
-    rel = top.filter(pl.col("id") == pick).row(0, named=True)
-    around = drill(rel["service"], rel["finished_at"], window)
-    # The service name is user data: st.caption renders Markdown, so the sentence goes out as text.
-    st.text(f"{around['ticket_count']} tickets and {around['incident_count']} incidents of "
-            f"{rel['service']} opened {around['start']:%Y-%m-%d %H:%M} – "
-            f"{around['end']:%Y-%m-%d %H:%M} UTC.")
-    st.dataframe(around["tickets"], hide_index=True)
-    st.dataframe(around["incidents"], hide_index=True)
-
+# The results go in this slot, above the method: the method text and definitions do not
+# depend on the study, so they are sent (and laid out by the browser) while the model is fitted.
+body = st.container()
 with st.expander("Method"):
     st.markdown(method.__doc__ or "")
-    st.markdown(method.release_excess.__doc__ or "")
+    # Dedented: a docstring's indented lines would be a Markdown code block, whose highlighter
+    # (a 1.5 MB script) costs the browser ~0.5 CPU-s on the first visit.
+    st.markdown(inspect.cleandoc(method.release_excess.__doc__ or ""))
     st.caption(f"Generated for {date.today()}; weights: analytics/studies/impact_weights.toml.")
 
-ui.definitions_caption(["change_failure_rate", "recovery_time"])  # failure and recovery definitions the study uses
+# The failure and recovery definitions the study uses.
+ui.definitions_caption(["change_failure_rate", "recovery_time"])
+
+with body:
+    try:
+        res = result(filters, window)
+    except ReportError as exc:
+        st.info(f"Nothing to study here: {ui.plain(str(exc))}. Widen the period or clear filters.")
+        st.stop()
+    st.subheader(res["verdict"])
+
+    st.altair_chart(charts.rate_ratio_chart(report.rate_ratios(res)))
+    st.caption("1 = no change (grey dashes). Rate ratios over the post-release window against the "
+               "same service at the same hour of week with no release window open; red: failed "
+               "releases, blue: successful ones, grey: all releases.")
+
+    st.altair_chart(charts.event_study_chart(res["event_study"]))
+    st.caption("Mean tickets per service-hour around releases (band: ±1.96 SE); solid: observed, "
+               "dashed: what the hour of week alone predicts — releases cluster in business hours, "
+               "when tickets do too.")
+
+    st.subheader("Most harmful releases, by impact score")
+    top = res["per_release"].select("id", "service", "finished_at", "status", "impact_score",
+                                    "excess", "observed", "expected", "incidents")
+    st.dataframe(top, hide_index=True, width="stretch", column_config={
+        "impact_score": st.column_config.NumberColumn(
+            "impact score ▼", format="%.1f",
+            help="excess tickets weighted by user role and transaction criticality (the ranking)"),
+        "excess": st.column_config.NumberColumn("excess tickets", format="%.1f",
+                                                help="observed − expected in the window"),
+        "observed": st.column_config.NumberColumn("observed tickets"),
+        "expected": st.column_config.NumberColumn("expected", format="%.1f")})
+    st.caption(f"The {top.height} releases with the highest impact score, highest first. Impact "
+               "score = excess tickets (observed − expected in the post-release window) weighted by "
+               "each ticket's user role and transaction criticality.")
+    if top.height and access.person_level("The tickets and incidents around a release"):
+        pick = st.selectbox("Drill down to a release", top["id"].to_list(), key="ri_release")
+        rel = top.filter(pl.col("id") == pick).row(0, named=True)
+        around = drill(rel["service"], rel["finished_at"], window)
+        # The service name is user data: st.caption renders Markdown, so the sentence goes out
+        # as text.
+        st.text(f"{around['ticket_count']} tickets and {around['incident_count']} incidents of "
+                f"{rel['service']} opened {around['start']:%Y-%m-%d %H:%M} – "
+                f"{around['end']:%Y-%m-%d %H:%M} UTC.")
+        st.dataframe(around["tickets"], hide_index=True)
+        st.dataframe(around["incidents"], hide_index=True)

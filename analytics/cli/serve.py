@@ -40,6 +40,12 @@ def run(args: argparse.Namespace) -> int:
     # router's layout and sections). app.py routes with st.navigation, so say so up front.
     PagesManager.uses_pages_directory = False
     _import_page_libraries()
+    # The first element a process draws asks whether it runs in a REPL, by inspect.stack() from
+    # deep in the page's script thread (reading the source of every frame: 0.1–0.3 s of the
+    # first page view after a start); under `serve` it never is.
+    import streamlit.delta_generator
+
+    streamlit.delta_generator._use_warning_has_been_displayed = True
     # Streamlit runs a full gc.collect(2) after every script run (runner.postScriptGC): with
     # polars, pandas, altair and statsmodels loaded that walks a million long-lived objects,
     # about 0.1 CPU-s per page view. Frozen, they are skipped; what a run leaves is still collected.
@@ -113,9 +119,22 @@ def _import_page_libraries() -> None:
         for node in ast.parse(page.read_text()).body:
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                      else [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            if isinstance(node, ast.ImportFrom) and node.module:
+                # `from analytics.studies import release_impact` imports a module too.
+                names += [f"{node.module}.{a.name}" for a in node.names]
             for name in names:
-                if name.split(".")[0] == "analytics":
+                if name.split(".")[0] == "analytics" and _is_module(name):
                     importlib.import_module(name)
+
+
+def _is_module(name: str) -> bool:
+    """Whether ``name`` is an importable module (not a function or class of one)."""
+    import importlib.util
+
+    try:
+        return name in sys.modules or importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # its parent is a module, not a package
+        return False
 
 
 def streamlit_argv(host: str, port: int) -> list[str]:

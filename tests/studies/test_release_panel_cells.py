@@ -8,11 +8,24 @@ import numpy as np
 import polars as pl
 import pytest
 
+from analytics.studies import release_blocks, release_event_study
+from analytics.studies.release_blocks import Expected
+from analytics.studies.release_event_study import event_study
 from analytics.studies.release_impact import _spec_cells, fit_windows, release_excess
-from analytics.studies.release_panel import HOURS_PER_WEEK, hourly_panel
+from analytics.studies.release_panel import HOURS_PER_WEEK, _distinct, hourly_panel
 
 T0 = datetime(2026, 3, 2)  # a Monday
 DAYS = 10
+# Service-hours per block: the default (the 3-service panels are one block), one service per
+# block, and two services in the first block and one in the last.
+BLOCKS = [release_blocks.BLOCK_CELLS, 1, 2 * DAYS * 24]
+
+
+@pytest.fixture(params=BLOCKS, ids=["one block", "a block per service", "uneven blocks"])
+def blocks(request, monkeypatch) -> int:  # noqa: ANN001
+    """Runs the test with panels cut in blocks of this many service-hours."""
+    monkeypatch.setattr(release_blocks, "BLOCK_CELLS", request.param)
+    return request.param
 
 
 def _frames(seed: int, unknown: bool = False) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -85,9 +98,10 @@ def test_flags_at_both_ends_of_the_period(window: int, before: bool) -> None:
 
 @pytest.mark.parametrize("unknown", [False, True])
 @pytest.mark.parametrize("which", [("all",), ("failed", "success"), ("success",)])
-def test_model_cells_equal_a_direct_pass(which: tuple[str, ...], unknown: bool) -> None:
+def test_model_cells_equal_a_direct_pass(which: tuple[str, ...], unknown: bool, blocks: int) -> None:
     """Merged per-group cells are exactly the totals of one pass over the model's own states."""
     panel = hourly_panel(*_frames(5, unknown), start=T0, end=T0 + timedelta(days=DAYS))
+    assert len(panel.blocks()) == {BLOCKS[0]: 1, 1: 3, BLOCKS[2]: 2}[blocks]
     window, lead = 30, 12
     bits = [_open_by_loop(panel, w, n, before) > 0 for w in which
             for n, before in ((window, False), (lead, True))]
@@ -105,13 +119,14 @@ def test_model_cells_equal_a_direct_pass(which: tuple[str, ...], unknown: bool) 
         np.testing.assert_array_equal(n, want_n)
 
 
-def test_excess_window_sums_equal_direct_slices() -> None:
+def test_excess_window_sums_equal_direct_slices(blocks: int) -> None:  # noqa: ARG001
     dep, tk, inc = _frames(7)
     end = T0 + timedelta(days=DAYS)
     panel = hourly_panel(dep, tk, inc, start=T0, end=end)
-    base = fit_windows(panel, "tickets", ("failed", "success"), 24).baseline()
+    fit = fit_windows(panel, "tickets", ("failed", "success"), 24)
+    base = fit.baseline()
     rr = {"failed": 1.5, "success": 1.2}
-    per = release_excess(panel, base, 24, rr, start=T0, end=end)
+    per = release_excess(panel, fit.expected(), 24, rr, start=T0, end=end)
     share = {True: 1.5 - 1.0, False: 1.2 - 1.0}  # rate ratio − 1
     denom = (panel.flags("failed", 24, count=True) * (1.5 - 1.0)
              + panel.flags("success", 24, count=True) * (1.2 - 1.0))
@@ -127,3 +142,62 @@ def test_excess_window_sums_equal_direct_slices() -> None:
         own = (panel.tickets[s, lo:hi] - base[s, lo:hi]) / denom[s, lo:hi]
         assert got["excess"] == pytest.approx(share[failed] * own.sum(), rel=1e-9, abs=1e-9)
         assert got["complete"] == (hi - lo == 24)
+
+
+def test_expected_counts_by_rows_and_cells() -> None:
+    level, hour = np.array([np.log(0.5), np.log(2.0), -np.inf]), np.log(np.arange(1.0, 6.0))
+    exp = Expected(level, hour)
+    want = np.array([[a * b for b in np.arange(1.0, 6.0)] for a in (0.5, 2.0, 0.0)])
+    np.testing.assert_allclose(exp.rows(0, 3), want, rtol=1e-12)
+    np.testing.assert_allclose(exp.rows(1, 3, out=np.empty((2, 5))), want[1:], rtol=1e-12)
+    s, t = np.array([[2, 0], [1, 1]]), np.array([[4, 0], [3, 2]])
+    np.testing.assert_allclose(exp.at(s, t), want[s, t], rtol=1e-12)
+
+
+def test_panel_counts_leave_out_unplaceable_events(blocks: int) -> None:  # noqa: ARG001
+    """Tickets with no service or time, or outside the period, are not counted; the others
+    land in their service's hour (a direct count)."""
+    dep, tk, _ = _frames(11)
+    stray = pl.DataFrame({
+        "service_id": [None, 1, 2, 3], "user_role": "admin", "transaction_criticality": "low",
+        "opened_at": [T0, None, T0 - timedelta(minutes=1), T0 + timedelta(days=DAYS)]},
+        schema=tk.schema)
+    tk = pl.concat([tk, stray])
+    panel = hourly_panel(dep, tk, tk.select("service_id", "opened_at"), start=T0,
+                         end=T0 + timedelta(days=DAYS))
+    want = np.zeros(panel.tickets.shape)
+    for sid, at in tk.select("service_id", "opened_at").iter_rows():
+        if sid is not None and at is not None and T0 <= at < T0 + timedelta(days=DAYS):
+            want[list(panel.service_ids).index(sid), int((at - T0).total_seconds() // 3600)] += 1
+    np.testing.assert_array_equal(panel.tickets, want)
+    np.testing.assert_array_equal(panel.incidents, want)
+    assert panel.tickets.sum() == tk.height - 4
+
+
+@pytest.mark.parametrize("ids", [[5, None, 2, 5, 7], [10 ** 12, 3, None, 10 ** 12], [None]])
+def test_distinct_ids_like_polars_unique(ids: list) -> None:
+    """The id table and the fallback for ids too large for one give polars' sorted unique."""
+    got = _distinct(pl.Series(ids, dtype=pl.Int64))
+    want = pl.Series(ids, dtype=pl.Int64).drop_nulls().unique().sort().to_list()
+    assert got.dtype == np.int64 and got.tolist() == want
+
+
+@pytest.mark.parametrize("chunk", [3, release_event_study.CHUNK])
+def test_event_study_by_hand(chunk: int, monkeypatch) -> None:  # noqa: ANN001
+    """Mean, band and expected count around failed releases, hour by hour in a loop (releases
+    taken a few at a time and all at once)."""
+    monkeypatch.setattr(release_event_study, "CHUNK", chunk)
+    panel = hourly_panel(*_frames(13), start=T0, end=T0 + timedelta(days=DAYS))
+    fit = fit_windows(panel, "tickets", ("failed", "success"), 24)
+    base = fit.baseline()
+    got = event_study(panel, fit.expected(), span=30).filter(pl.col("outcome") == "failed")
+    rel = panel.releases.filter(pl.col("failed") & (pl.col("r") >= 0) & (pl.col("r") < panel.hours))
+    for row in got.iter_rows(named=True):
+        cells = [(s, r + row["rel_hour"]) for s, r in rel.select("s", "r").iter_rows()
+                 if 0 <= r + row["rel_hour"] < panel.hours]
+        x = np.array([panel.tickets[s, t] for s, t in cells])
+        assert row["releases"] == len(cells)
+        assert row["mean"] == pytest.approx(x.mean(), rel=1e-12)
+        half = 1.96 * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0.0
+        assert row["high"] - row["mean"] == pytest.approx(half, rel=1e-9, abs=1e-12)
+        assert row["expected"] == pytest.approx(np.mean([base[s, t] for s, t in cells]), rel=1e-12)
