@@ -21,7 +21,7 @@ import polars as pl
 
 from analytics import catalogue
 from analytics.metrics.bands import DEFAULT_YEAR, band
-from analytics.metrics.delivery import aggregate
+from analytics.metrics.delivery import aggregate, in_time_order
 from analytics.metrics.delivery_report import Facts, summarize, with_pair_keys
 from analytics.metrics.frames import DATETIME, INT, STR, Frame, conform, in_period
 from analytics.metrics.trends import TREND_BUCKETS, degraded_runs, latest_periods
@@ -56,20 +56,11 @@ def after_release(events: Frame, ts: str, facts: Facts) -> pl.LazyFrame:
     releases = facts.deployments.lazy().select(
         "service_id", pl.col("id").alias("release_id"),
         pl.col("finished_at").alias("release_at")).sort("release_at")
-    return (_in_time_order(events, ts)
+    return (in_time_order(events, ts)
             .join_asof(releases, left_on=ts, right_on="release_at", by="service_id",
                        strategy="backward", tolerance=timedelta(hours=facts.window_hours),
                        check_sortedness=False)
             .with_columns(pl.col("release_at").is_not_null().alias("after_release")))
-
-
-def _in_time_order(events: Frame, ts: str) -> pl.LazyFrame:
-    """``events`` sorted by ``ts``; rows already in that order (as the read copy hands them
-    over) are only marked sorted, not sorted again (millions of rows)."""
-    frame = events.collect() if isinstance(events, pl.LazyFrame) else events
-    if frame[ts].null_count() == 0 and frame[ts].is_sorted():
-        return frame.lazy().set_sorted(ts)
-    return frame.lazy().sort(ts)
 
 
 def flag_tickets(facts: Facts, tickets: Frame) -> pl.LazyFrame:
