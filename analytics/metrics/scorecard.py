@@ -12,7 +12,7 @@ Customer impact of the period's releases:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -201,7 +201,8 @@ def scorecard(facts: Facts, tickets: Frame | None = None, csat: Frame | None = N
               level: str = "service", band_year: int = DEFAULT_YEAR, every: str = "month",
               run: int = ESCALATION_RUN,
               escalation_kpis: Mapping[str, str] = ESCALATION_KPIS,
-              ready: bool = False, runs: pl.DataFrame | None = None,
+              ready: bool = False,
+              runs: pl.DataFrame | Callable[[], pl.DataFrame] | None = None,
               counts: pl.DataFrame | None = None,
               services: pl.DataFrame | None = None) -> pl.DataFrame:
     """Scorecard rows for ``level`` ``"service"`` or ``"team"`` (team rows are per team and
@@ -209,17 +210,30 @@ def scorecard(facts: Facts, tickets: Frame | None = None, csat: Frame | None = N
     ``escalate`` / ``escalated_kpis`` (KPI worse in each of the last ``run`` ``every``
     periods), ``small_sample``. ``ready``: tickets and answers are already :func:`flagged`;
     ``runs``: :func:`escalation_runs` of the same facts, level, ``every`` and ``run``, when a
-    caller already has them; ``counts``/``services``: customer impact from
-    :func:`service_counts` (see :func:`customer_impact`)."""
+    caller already has them, or a function returning them (called in this thread while
+    another computes the KPIs and impact: a page's cached escalation check);
+    ``counts``/``services``: customer impact from :func:`service_counts` (see
+    :func:`customer_impact`)."""
     if level not in LEVEL_KEYS:
         raise ValueError(f"level: use one of {', '.join(LEVEL_KEYS)}, got {level!r}")
     if every not in TREND_BUCKETS:
         raise ValueError(f"every: use one of {', '.join(TREND_BUCKETS)}, got {every!r}")
     keys = LEVEL_KEYS[level]
-    kpis = summarize(facts, by=keys).drop("explicit", "window", "unattributed",
-                                          "attributed_incidents")
-    impact = customer_impact(facts, tickets, csat, keys=keys, ready=ready, counts=counts,
-                             services=services)
+
+    def measured() -> tuple[pl.DataFrame, pl.DataFrame]:
+        kpis = summarize(facts, by=keys).drop("explicit", "window", "unattributed",
+                                              "attributed_incidents")
+        return kpis, customer_impact(facts, tickets, csat, keys=keys, ready=ready,
+                                     counts=counts, services=services)
+
+    if callable(runs):
+        # Polars releases the GIL: the escalation check and the summaries share two cores.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            measuring = pool.submit(measured)
+            runs = runs()
+            kpis, impact = measuring.result()
+    else:
+        kpis, impact = measured()
     if runs is None:
         runs = escalation_runs(facts, level=level, every=every, run=run,
                                escalation_kpis=escalation_kpis)

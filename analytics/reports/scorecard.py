@@ -8,6 +8,7 @@ the Overview page and the overview notebook all call these functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -92,10 +93,12 @@ def flag_events(data: Facts, events: dict[str, pl.DataFrame]) -> dict[str, pl.Da
 
 def level_from_flagged(data: Facts, flagged: dict[str, pl.DataFrame], *, level: str,
                        band_year: int = DEFAULT_YEAR, every: str = EVERY,
-                       runs: pl.DataFrame | None = None) -> pl.DataFrame:
+                       runs: pl.DataFrame | Callable[[], pl.DataFrame] | None = None,
+                       ) -> pl.DataFrame:
     """Scorecard rows of one level from facts and :func:`flag_events`' events (a page that
     shows one level at a time computes only the one in view); ``runs``: the level's
-    :func:`escalations` when the caller has them."""
+    :func:`escalations` when the caller has them, or a function returning them (called while
+    the level's summaries are computed on another thread)."""
     _check(level, every)
     data = with_pair_keys(data, cards.LEVEL_KEYS[level])
     return cards.scorecard(data, level=level, band_year=band_year, every=every, runs=runs,

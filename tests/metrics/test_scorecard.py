@@ -267,3 +267,22 @@ def test_impact_from_service_counts_equals_the_per_event_one(facts, keys) -> Non
     assert searched["csat_after_releases_n"][0] == 2 and searched["csat_after_releases"][0] == 1.0
     only = customer_impact(facts, keys=keys, counts=service_counts(None, None), services=services)
     assert only.equals(customer_impact(facts, keys=keys))
+
+
+@pytest.mark.parametrize("level", ["service", "team"])
+def test_runs_given_as_a_function_give_the_same_rows(facts, level) -> None:  # noqa: ANN001
+    """A caller's escalation check passed as a function (called while the summaries are
+    computed on another thread) gives the rows of the runs passed as a frame or computed."""
+    from analytics.metrics.scorecard import escalation_runs
+
+    runs = escalation_runs(facts, level=level)
+    called = []
+
+    def check() -> pl.DataFrame:
+        called.append(level)
+        return runs
+
+    expected = scorecard(facts, TICKETS, CSAT, level=level)
+    assert scorecard(facts, TICKETS, CSAT, level=level, runs=runs).equals(expected)
+    assert scorecard(facts, TICKETS, CSAT, level=level, runs=check).equals(expected)
+    assert called == [level]
