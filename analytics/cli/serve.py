@@ -100,10 +100,12 @@ def _import_page_libraries() -> None:
 
     import altair  # noqa: F401
     import pandas  # noqa: F401
+    import pandas.io.formats.style  # noqa: F401  (Styler, jinja2: the coloured scorecards)
     import scipy.stats  # noqa: F401
     import sklearn.decomposition  # noqa: F401  (themes: ~1.5 s to import on a first visit)
     import sklearn.feature_extraction.text  # noqa: F401
     import statsmodels.api  # noqa: F401
+    import streamlit.emojis  # noqa: F401  (an alert whose text is not ASCII loads its catalogue)
 
     import analytics.charts
 
