@@ -122,10 +122,13 @@ def delivery_facts(filters: Filters, window: float):  # noqa: ANN201 (Facts: kep
     `report delivery` and `report scorecard` compute them. One resource for every page: the
     Overview, Delivery and Improvements pages read the same year (the default period is the
     one of the candidates' and learning's history), so it is built once per data version and
-    shared, never pickled per run (a million deployments cost seconds to pickle)."""
+    shared, never pickled per run (a million deployments cost seconds to pickle). The lead-time
+    pairs carry the scorecard's slice keys from their own join (``pair_keys``): the scorecard
+    and escalation summaries of both levels then never join millions of pairs again."""
+    from analytics.metrics.scorecard import PAIR_KEYS
     from analytics.reports.delivery import facts
 
-    return facts(engine(), filters, window_hours=window)
+    return facts(engine(), filters, window_hours=window, pair_keys=PAIR_KEYS)
 
 
 @cached(show_spinner="Checking escalations…")

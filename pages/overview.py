@@ -2,6 +2,7 @@
 per service and per team the delivery KPIs next to customer impact, coloured by DORA band."""
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import polars as pl
@@ -83,21 +84,28 @@ def customer_events(filters: Filters, window: float) -> dict[str, pl.DataFrame]:
 
 @ui.cached(resource=True)
 def flagged_events(filters: Filters, window: float) -> dict[str, pl.DataFrame]:
-    """The columns of the tickets and answers the scorecard counts, flagged after a release
-    once for both levels (kept on the server), as `report scorecard` reads them."""
-    return report.flag_events(delivery_facts(filters, window), report.customer_events(
-        ui.engine(), filters, window_hours=window, counts_only=True))
+    """The tickets and answers the scorecard counts, flagged after a release and counted per
+    service once for both levels (kept on the server), as `report scorecard` reads them. They
+    are read on another thread while the delivery facts are computed (both mostly wait on
+    polars, which releases the GIL), as `report scorecard` does."""
+    engine = ui.engine()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(report.customer_events, engine, filters, window_hours=window,
+                              counts_only=True)
+        facts = delivery_facts(filters, window)
+        return report.flag_events(facts, reading.result())
 
 
 @ui.cached
 def scorecard(filters: Filters, window: float, level: str) -> pl.DataFrame:
     """Scorecard rows of one level (aggregates only), as `report scorecard`: the team level
-    only when its tab is opened."""
-    return report.level_from_flagged(delivery_facts(filters, window),
-                                     flagged_events(filters, window), level=level,
-                                     band_year=DEFAULT_YEAR, every=EVERY,
-                                     runs=ui.escalations(filters, window, level,
-                                                         report.ESCALATION_RUN))
+    only when its tab is opened. The escalation check (shared with the Improvements page) runs
+    here while the level's summaries are computed on another thread."""
+    flagged = flagged_events(filters, window)
+    return report.level_from_flagged(
+        delivery_facts(filters, window), flagged, level=level, band_year=DEFAULT_YEAR,
+        every=EVERY, runs=partial(ui.escalations, filters, window, level,
+                                  report.ESCALATION_RUN))
 
 
 def events_for(filters: Filters, window: float, kind: str) -> dict[str, pl.DataFrame]:

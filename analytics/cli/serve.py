@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from analytics.settings import ROOT, get_settings
@@ -25,8 +26,6 @@ def run(args: argparse.Namespace) -> int:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli as stcli
 
-    import os
-
     refused = refuse(args.host, insecure=args.insecure)
     if refused:
         print(f"error: {refused}", file=sys.stderr)
@@ -42,10 +41,12 @@ def run(args: argparse.Namespace) -> int:
     _import_page_libraries()
     # The first element a process draws asks whether it runs in a REPL, by inspect.stack() from
     # deep in the page's script thread (reading the source of every frame: 0.1–0.3 s of the
-    # first page view after a start); under `serve` it never is.
+    # first page view after a start); under `serve` it never is. (If a Streamlit release renames
+    # the flag, the inspect.stack() of _import_page_libraries still makes the check cheap.)
     import streamlit.delta_generator
 
     streamlit.delta_generator._use_warning_has_been_displayed = True
+    _count_store()
     # Streamlit runs a full gc.collect(2) after every script run (runner.postScriptGC): with
     # polars, pandas, altair and statsmodels loaded that walks a million long-lived objects,
     # about 0.1 CPU-s per page view. Frozen, they are skipped; what a run leaves is still collected.
@@ -106,10 +107,12 @@ def _import_page_libraries() -> None:
 
     import altair  # noqa: F401
     import pandas  # noqa: F401
+    import pandas.io.formats.style  # noqa: F401  (Styler, jinja2: the coloured scorecards)
     import scipy.stats  # noqa: F401
     import sklearn.decomposition  # noqa: F401  (themes: ~1.5 s to import on a first visit)
     import sklearn.feature_extraction.text  # noqa: F401
     import statsmodels.api  # noqa: F401
+    import streamlit.emojis  # noqa: F401  (an alert whose text is not ASCII loads its catalogue)
 
     import analytics.charts
 
@@ -125,6 +128,34 @@ def _import_page_libraries() -> None:
             for name in names:
                 if name.split(".")[0] == "analytics" and _is_module(name):
                     importlib.import_module(name)
+    # Streamlit's first element in a process asks whether it runs in a REPL (env_util.is_repl:
+    # inspect.stack(), whose module lookup maps every loaded module's file through realpath,
+    # ~0.5 CPU-s with these libraries): mapped here, the first page view pays only for modules
+    # imported since (inspect keeps the map).
+    import inspect
+
+    inspect.stack()
+
+
+def _count_store() -> None:
+    """Count the store's tables for its data version (:mod:`analytics.store.version`) before
+    the server starts: at millions of rows the counts cost ~0.15 CPU-s, which the first view of
+    any page paid; kept until anything commits to the file (then the next view counts again).
+    A SQLite file only (PostgreSQL keeps no counts), and only one that exists."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from analytics.store.db import get_engine
+    from analytics.store.version import data_version
+
+    url = get_settings().database_url
+    path = make_url(url).database
+    if make_url(url).get_backend_name() != "sqlite" or not path or not os.path.isfile(path):
+        return
+    try:
+        data_version(get_engine(url))
+    except SQLAlchemyError:  # not a store yet: the first page view migrates and counts it
+        pass
 
 
 def _is_module(name: str) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from analytics.metrics.delivery import PRODUCTION, scope, service_keys, tie_order
+from analytics.metrics.delivery import PRODUCTION, one_per_key, scope, service_keys, tie_order
 from analytics.metrics.frames import INCIDENT_COLUMNS, INT, STR, Frame, conform, hours
 from analytics.settings import DEFAULT_WINDOW_HOURS  # the constant only: settings are not read
 
@@ -77,7 +77,9 @@ def attribute(incidents: Frame, deployments: Frame, changes: Frame | None = None
     schema = scoped.collect_schema()
     has_cr = "change_request_id" in schema
     extra = ["change_request_id"] * has_cr + ["external_id"] * ("external_id" in schema)
-    cands = tie_order(scoped.select(cand_cols + extra), ["finished_at"]).collect()
+    # In-memory engine: its sort of a million deployments costs a third of the streaming one's.
+    cands = tie_order(scoped.select(cand_cols + extra), ["finished_at"]).collect(
+        engine="in-memory")
     explicit = [pl.col("caused_by_deployment_id")]
     links = inc.lazy()
     if has_cr and "caused_by_change_request_id" in inc.columns:
@@ -102,7 +104,7 @@ def attribute(incidents: Frame, deployments: Frame, changes: Frame | None = None
     # the as-of join has unique keys and its answer does not depend on row order. ``cands``
     # is in that order already: within a service the same order, and no sort by service
     # first (a multi-key sort of a million rows cost more than the rest of the join).
-    right = (cands.lazy().unique([*by, "finished_at"], keep="last", maintain_order=True)
+    right = (one_per_key(cands.lazy(), [*by, "finished_at"], "last")
              .select(*by, "finished_at", pl.col("id").alias("window_dep")))
     windowed = (left.sort("opened_at")
                 .join_asof(right, left_on="opened_at", right_on="finished_at", by=by,

@@ -102,6 +102,28 @@ def tie_order(frame: pl.LazyFrame, keys: Sequence[str]) -> pl.LazyFrame:
     return frame.sort([*keys, *extra], nulls_last=True)
 
 
+def one_per_key(frame: pl.LazyFrame, keys: Sequence[str], keep: str) -> pl.LazyFrame:
+    """The ``keep`` ("first" or "last") row of each ``keys`` value, in the frame's order: what
+    ``unique(keys, keep=keep, maintain_order=True)`` returns, as a filter on one hashed pass
+    (the unique cost twice as much on a million deployments).
+
+    >>> f = pl.LazyFrame({"k": [1, 2, 1, 2], "v": ["a", "b", "c", "d"]})
+    >>> one_per_key(f, ["k"], "last").collect()["v"].to_list()
+    ['c', 'd']
+    """
+    key = pl.struct(list(keys))
+    return frame.filter(key.is_first_distinct() if keep == "first" else key.is_last_distinct())
+
+
+def in_time_order(events: Frame, ts: str) -> pl.LazyFrame:
+    """``events`` sorted by ``ts``; rows already in that order (as the read copy hands them
+    over) are only marked sorted, not sorted again (millions of rows)."""
+    frame = events.collect() if isinstance(events, pl.LazyFrame) else events
+    if frame[ts].null_count() == 0 and frame[ts].is_sorted():
+        return frame.lazy().set_sorted(ts)
+    return frame.lazy().sort(ts)
+
+
 def service_keys(environments: Sequence[str] | None) -> list[str]:
     """Keys that say "same service" for as-of joins: the service, and its environment unless
     a single environment is in scope (then it is constant, and string keys slow the join)."""

@@ -10,6 +10,7 @@ prints.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -91,16 +92,23 @@ def build_facts(deployments: Frame, changes: Frame, incidents: Frame,
     window = check_window(window_hours)
     lo, hi = local_day_bounds(start, end, tz)
     envs = tuple(environments) if environments is not None else None
-    if attribution is None:
-        attribution = attribute(incidents, deployments, changes, window_hours=window,
-                                environments=envs)
-    deps = deployment_facts(deployments, incidents, attribution, start=lo, end=hi,
-                            environments=envs)
-    incs = incident_facts(incidents, attribution, deployments, start=lo, end=hi,
-                          environments=envs)
     pairs = lead_time_pairs(deployments, changes, start=lo, end=hi, environments=envs,
                             carry=pair_keys)
-    dep_df, inc_df, pair_df = pl.collect_all([deps, incs, pairs])
+    # The pairs need no attribution: joined on the other core meanwhile (polars releases the
+    # GIL). Each plan on the engine that runs it cheaper at a million deployments: the pairs'
+    # join of millions of changes streaming (~half the in-memory one's CPU), the recovery's
+    # sorts and as-of join in memory (~60 % of the streaming engine's).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pairing = pool.submit(pairs.collect, engine="streaming")
+        if attribution is None:
+            attribution = attribute(incidents, deployments, changes, window_hours=window,
+                                    environments=envs)
+        deps = deployment_facts(deployments, incidents, attribution, start=lo, end=hi,
+                                environments=envs)
+        incs = incident_facts(incidents, attribution, deployments, start=lo, end=hi,
+                              environments=envs)
+        dep_df, inc_df = pl.collect_all([deps, incs], engine="in-memory")
+        pair_df = pairing.result()
     lo, hi = resolve_period(dep_df.lazy(), lo, hi, tz)
     return Facts(dep_df, inc_df, pair_df, attribution, lo, hi, window, envs, tz)
 

@@ -90,10 +90,10 @@ def records(facts: Facts, kind: str, *, where: dict[str, Any] | None = None,
     where = _checked(where, limit)
     table, keep, _ = KINDS[kind]
     frame = getattr(facts, table)
-    if table == "lead_pairs":  # pairs carry only the deployment id; fetch its slice keys
-        frame = frame.join(facts.deployments.select(
-            pl.col("id").alias("deployment_id"), "service", "team", "tier", "criticality",
-            "environment"), on="deployment_id", how="left")
+    if table == "lead_pairs":  # pairs carry the deployment id (and maybe some slice keys)
+        keys = [k for k in SLICE_COLUMNS if k not in frame.columns]
+        frame = frame.join(facts.deployments.select(pl.col("id").alias("deployment_id"), *keys),
+                           on="deployment_id", how="left")
     if keep is not None:
         frame = frame.filter(keep)
     view = {"deployments": DEPLOYMENT_VIEW, "incidents": INCIDENT_VIEW,

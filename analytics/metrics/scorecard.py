@@ -12,7 +12,7 @@ Customer impact of the period's releases:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -21,7 +21,7 @@ import polars as pl
 
 from analytics import catalogue
 from analytics.metrics.bands import DEFAULT_YEAR, band
-from analytics.metrics.delivery import aggregate
+from analytics.metrics.delivery import aggregate, in_time_order
 from analytics.metrics.delivery_report import Facts, summarize, with_pair_keys
 from analytics.metrics.frames import DATETIME, INT, STR, Frame, conform, in_period
 from analytics.metrics.trends import TREND_BUCKETS, degraded_runs, latest_periods
@@ -56,28 +56,19 @@ def after_release(events: Frame, ts: str, facts: Facts) -> pl.LazyFrame:
     releases = facts.deployments.lazy().select(
         "service_id", pl.col("id").alias("release_id"),
         pl.col("finished_at").alias("release_at")).sort("release_at")
-    return (_in_time_order(events, ts)
+    return (in_time_order(events, ts)
             .join_asof(releases, left_on=ts, right_on="release_at", by="service_id",
                        strategy="backward", tolerance=timedelta(hours=facts.window_hours),
                        check_sortedness=False)
             .with_columns(pl.col("release_at").is_not_null().alias("after_release")))
 
 
-def _in_time_order(events: Frame, ts: str) -> pl.LazyFrame:
-    """``events`` sorted by ``ts``; rows already in that order (as the read copy hands them
-    over) are only marked sorted, not sorted again (millions of rows)."""
-    frame = events.collect() if isinstance(events, pl.LazyFrame) else events
-    if frame[ts].null_count() == 0 and frame[ts].is_sorted():
-        return frame.lazy().set_sorted(ts)
-    return frame.lazy().sort(ts)
-
-
 def flag_tickets(facts: Facts, tickets: Frame) -> pl.LazyFrame:
     """Tickets of a service opened from the period start to ``window_hours`` after its end,
     each flagged by :func:`after_release` (the rows behind ``tickets_after_releases``)."""
     hi = facts.end + timedelta(hours=facts.window_hours) if facts.end else None
-    t = conform(tickets, "tickets", {**_SLICE, "opened_at": DATETIME},
-                optional=TICKET_EXTRA).filter(
+    t = conform(tickets, "tickets", {"service_id": INT, "opened_at": DATETIME},
+                optional={**_SLICE, **TICKET_EXTRA}).filter(
         in_period("opened_at", facts.start, hi) & pl.col("service_id").is_not_null())
     return after_release(t, "opened_at", facts)
 
@@ -87,8 +78,8 @@ def flag_csat(facts: Facts, csat: Frame) -> pl.LazyFrame:
     end; ``after_release`` when linked to one of the period's releases or given within the
     window after one (the rows behind ``csat_after_releases``)."""
     hi = facts.end + timedelta(hours=facts.window_hours) if facts.end else None
-    r = conform(csat, "csat", {**_SLICE, "responded_at": DATETIME, "score": INT},
-                optional=CSAT_EXTRA).filter(
+    r = conform(csat, "csat", {"service_id": INT, "responded_at": DATETIME, "score": INT},
+                optional={**_SLICE, **CSAT_EXTRA}).filter(
         in_period("responded_at", facts.start, hi) & pl.col("service_id").is_not_null())
     if "related_deployment_id" not in r.collect_schema():
         r = r.with_columns(pl.lit(None, pl.Int64).alias("related_deployment_id"))
@@ -108,15 +99,67 @@ def flagged(facts: Facts, tickets: Frame | None, csat: Frame | None,
     return t, c
 
 
+_AFTER, _HAPPY = pl.col("after_release"), (pl.col("score") >= 4).cast(pl.Float64)
+
+
+def service_counts(tickets: pl.DataFrame | None, csat: pl.DataFrame | None) -> pl.DataFrame:
+    """Per ``service_id``, the :func:`flagged` tickets and CSAT answers counted: tickets after
+    releases and all; answers after releases and the others, each with its sum of 4–5 scores
+    (``_happy_*``) and scored answers (``_scored_*``). Every level's :func:`customer_impact`
+    adds these up (``counts=``): millions of events grouped once, by an integer, for all levels.
+    """
+    parts = []
+    if tickets is not None:
+        parts.append(tickets.lazy().group_by("service_id").agg(
+            _AFTER.sum().cast(pl.Int64).alias("tickets_after_releases"),
+            pl.len().cast(pl.Int64).alias("tickets")))
+    if csat is not None:
+        parts.append(csat.lazy().group_by("service_id").agg(
+            _HAPPY.filter(_AFTER).sum().alias("_happy_after"),
+            _HAPPY.filter(_AFTER).count().cast(pl.Int64).alias("_scored_after"),
+            _AFTER.sum().cast(pl.Int64).alias("csat_after_releases_n"),
+            _HAPPY.filter(~_AFTER).sum().alias("_happy_other"),
+            _HAPPY.filter(~_AFTER).count().cast(pl.Int64).alias("_scored_other"),
+            (~_AFTER).sum().cast(pl.Int64).alias("csat_other_n")))
+    frames = pl.collect_all(parts)
+    out = frames[0] if frames else pl.DataFrame(schema={"service_id": pl.Int64})
+    for f in frames[1:]:
+        out = out.join(f, on="service_id", how="full", coalesce=True)
+    return out
+
+
+def _summed(counts: pl.DataFrame, services: pl.DataFrame, keys: list[str]) -> pl.LazyFrame:
+    """:func:`service_counts` added up per slice of ``keys`` (``services``: service_id → slice
+    columns); CSAT = 4–5 scores ÷ scored answers, the mean the per-event path takes."""
+    sums = [c for c in counts.columns if c != "service_id"]
+    out = aggregate(counts.lazy().join(services.lazy().select("service_id", *keys),
+                                       on="service_id", how="left"), keys, [pl.col(sums).sum()])
+    ratios = [pl.when(pl.col(f"_scored_{s}") > 0).then(pl.col(f"_happy_{s}")
+                                                       / pl.col(f"_scored_{s}")).alias(name)
+              for s, name in (("after", "csat_after_releases"), ("other", "csat_other"))
+              if f"_scored_{s}" in sums]
+    # The columns (and order) the per-event aggregation gives.
+    present = (["tickets_after_releases", "tickets"] * ("tickets" in sums)
+               + ["csat_after_releases", "csat_after_releases_n", "csat_other",
+                  "csat_other_n"] * ("_scored_after" in sums))
+    return out.with_columns(ratios).select(*keys, *present)
+
+
 def customer_impact(facts: Facts, tickets: Frame | None = None, csat: Frame | None = None, *,
-                    keys: list[str], ready: bool = False) -> pl.DataFrame:
+                    keys: list[str], ready: bool = False, counts: pl.DataFrame | None = None,
+                    services: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per slice: attributed incidents, customer-facing minutes, tickets after releases (and
     all tickets), CSAT after releases and otherwise (share of 4–5 answers, n). ``ready``: the
-    tickets and answers are already :func:`flagged`."""
+    tickets and answers are already :func:`flagged`; ``counts``: their :func:`service_counts`
+    instead, added up per slice through ``services`` (service_id and the slice columns)."""
     attributed = pl.col("rule") != "unattributed"
     parts = [aggregate(facts.incidents.lazy(), keys, [
         attributed.sum().cast(pl.Int64).alias("attributed_incidents"),
         pl.col("customer_minutes").filter(attributed).sum().alias("customer_facing_minutes")])]
+    if counts is not None:
+        if services is None:
+            raise ValueError("counts: the services' slice columns (services=) are needed")
+        parts.append(_summed(counts, services, keys))
     if tickets is not None:
         parts.append(aggregate(tickets.lazy() if ready else flag_tickets(facts, tickets), keys, [
             pl.col("after_release").sum().cast(pl.Int64).alias("tickets_after_releases"),
@@ -158,21 +201,39 @@ def scorecard(facts: Facts, tickets: Frame | None = None, csat: Frame | None = N
               level: str = "service", band_year: int = DEFAULT_YEAR, every: str = "month",
               run: int = ESCALATION_RUN,
               escalation_kpis: Mapping[str, str] = ESCALATION_KPIS,
-              ready: bool = False, runs: pl.DataFrame | None = None) -> pl.DataFrame:
+              ready: bool = False,
+              runs: pl.DataFrame | Callable[[], pl.DataFrame] | None = None,
+              counts: pl.DataFrame | None = None,
+              services: pl.DataFrame | None = None) -> pl.DataFrame:
     """Scorecard rows for ``level`` ``"service"`` or ``"team"`` (team rows are per team and
     criticality), sorted by criticality: KPIs, customer impact, ``<kpi>_band`` columns,
     ``escalate`` / ``escalated_kpis`` (KPI worse in each of the last ``run`` ``every``
     periods), ``small_sample``. ``ready``: tickets and answers are already :func:`flagged`;
     ``runs``: :func:`escalation_runs` of the same facts, level, ``every`` and ``run``, when a
-    caller already has them."""
+    caller already has them, or a function returning them (called in this thread while
+    another computes the KPIs and impact: a page's cached escalation check);
+    ``counts``/``services``: customer impact from :func:`service_counts` (see
+    :func:`customer_impact`)."""
     if level not in LEVEL_KEYS:
         raise ValueError(f"level: use one of {', '.join(LEVEL_KEYS)}, got {level!r}")
     if every not in TREND_BUCKETS:
         raise ValueError(f"every: use one of {', '.join(TREND_BUCKETS)}, got {every!r}")
     keys = LEVEL_KEYS[level]
-    kpis = summarize(facts, by=keys).drop("explicit", "window", "unattributed",
-                                          "attributed_incidents")
-    impact = customer_impact(facts, tickets, csat, keys=keys, ready=ready)
+
+    def measured() -> tuple[pl.DataFrame, pl.DataFrame]:
+        kpis = summarize(facts, by=keys).drop("explicit", "window", "unattributed",
+                                              "attributed_incidents")
+        return kpis, customer_impact(facts, tickets, csat, keys=keys, ready=ready,
+                                     counts=counts, services=services)
+
+    if callable(runs):
+        # Polars releases the GIL: the escalation check and the summaries share two cores.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            measuring = pool.submit(measured)
+            runs = runs()
+            kpis, impact = measuring.result()
+    else:
+        kpis, impact = measured()
     if runs is None:
         runs = escalation_runs(facts, level=level, every=every, run=run,
                                escalation_kpis=escalation_kpis)
@@ -192,11 +253,17 @@ def scorecard(facts: Facts, tickets: Frame | None = None, csat: Frame | None = N
 
 
 def scorecards(facts: Facts, tickets: Frame | None = None, csat: Frame | None = None, *,
-               band_year: int = DEFAULT_YEAR, every: str = "month") -> dict[str, pl.DataFrame]:
+               band_year: int = DEFAULT_YEAR, every: str = "month",
+               services: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
     """Every level's :func:`scorecard` rows, with the tickets and answers flagged once and the
     lead-time pairs' slice keys joined once for all levels (the Overview and ``report
-    scorecard`` both show both levels)."""
+    scorecard`` both show both levels). ``services`` (service_id and slice columns): the
+    events need only ``service_id`` and are counted once per service for all levels
+    (:func:`service_counts`)."""
     tickets, csat = flagged(facts, tickets, csat)
+    counts = None
+    if services is not None:
+        counts, tickets, csat = service_counts(tickets, csat), None, None
     # Both levels' summaries group the lead-time pairs: their slice keys are joined once
     # (nothing to do when the facts were built with them, ``build_facts(pair_keys=...)``).
     facts = with_pair_keys(facts, PAIR_KEYS)
@@ -204,13 +271,15 @@ def scorecards(facts: Facts, tickets: Frame | None = None, csat: Frame | None = 
     # level's single-threaded steps (Python, as-of joins) while polars runs the other's.
     with ThreadPoolExecutor(max_workers=len(LEVEL_KEYS)) as pool:
         frames = list(pool.map(lambda level: scorecard(
-            facts, tickets, csat, level=level, band_year=band_year, every=every, ready=True),
-            LEVEL_KEYS))
+            facts, tickets, csat, level=level, band_year=band_year, every=every, ready=True,
+            counts=counts, services=services), LEVEL_KEYS))
     return dict(zip(LEVEL_KEYS, frames, strict=True))
 
 
 def scorecard_rows(facts: Facts, tickets: Frame | None = None, csat: Frame | None = None, *,
-                   band_year: int = DEFAULT_YEAR, every: str = "month") -> list[dict[str, Any]]:
+                   band_year: int = DEFAULT_YEAR, every: str = "month",
+                   services: pl.DataFrame | None = None) -> list[dict[str, Any]]:
     """Service rows then team rows, as plain dicts (the ``report scorecard`` JSON)."""
-    frames = list(scorecards(facts, tickets, csat, band_year=band_year, every=every).values())
+    frames = list(scorecards(facts, tickets, csat, band_year=band_year, every=every,
+                             services=services).values())
     return pl.concat(frames, how="diagonal_relaxed").select(frames[0].columns).to_dicts()

@@ -19,7 +19,9 @@ from analytics.metrics.delivery import (
     PRODUCTION,
     aggregate,
     group_keys,
+    in_time_order,
     local_day_bounds,
+    one_per_key,
     scope,
     service_keys,
     tie_order,
@@ -89,15 +91,15 @@ def deployment_facts(deployments: Frame, incidents: Frame, attribution: Frame, *
     # the as-of join below has unique keys and cannot depend on row order. Sorted by time
     # alone (ties by external id): within a service that is the same order, and a sort by
     # service first cost more than the join itself at a million deployments.
-    restorers = (tie_order(restorers, ["finished_at"])
-                 .unique([*same, "finished_at"], keep="first", maintain_order=True)
+    restorers = (one_per_key(tie_order(restorers, ["finished_at"]), [*same, "finished_at"],
+                             "first")
                  .select(*same, pl.col("finished_at").alias("next_success_at"),
                          pl.col("id").alias("next_success_id")))
     has_inc = pl.col("incidents") > 0
     recovery = (pl.when(has_inc & pl.col("_open")).then(None)
                 .when(has_inc).then(hours(pl.col("_resolved") - pl.col("finished_at")))
                 .otherwise(hours(pl.col("next_success_at") - pl.col("finished_at"))))
-    return (deps.sort("finished_at")
+    return (in_time_order(deps, "finished_at")
             .join_asof(restorers, left_on="finished_at", right_on="next_success_at",
                        by=same, strategy="forward",
                        allow_exact_matches=False, check_sortedness=False)

@@ -18,9 +18,11 @@ import polars as pl
 from sqlalchemy import Engine
 
 from analytics.metrics import baselines, drilldown, trends
+from analytics.metrics.attribution import attribute
 from analytics.metrics.bands import DEFAULT_YEAR
 from analytics.metrics.delivery import local_day_bounds
 from analytics.metrics.delivery_report import Facts, build_facts, figures, report_of, summarize
+from analytics.metrics.frames import DEPLOYMENT_COLUMNS, DEPLOYMENT_FEATURES
 from analytics.metrics.stability import RECURRENCE_DAYS
 from analytics.reports import BadRequest, NoData, periods
 from analytics.settings import get_settings
@@ -61,15 +63,36 @@ def check(engine: Engine, filters: Filters) -> None:
                 raise BadRequest(f"The store has no {what} named {', '.join(missing)}.")
 
 
-def inputs(engine: Engine, filters: Filters, *, window_hours: float | None = None) -> Inputs:
-    """Deployments, changes and incidents with the margins the definitions need."""
+# The deployment columns the facts keep (deployment_facts) or attribution and recovery read
+# (tie order, change-request links): the others of a row are never used by the facts.
+FACT_DEPLOYMENT_COLUMNS = (*DEPLOYMENT_COLUMNS, *DEPLOYMENT_FEATURES, "external_id",
+                           "change_request_id")
+
+
+def inputs(engine: Engine, filters: Filters, *, window_hours: float | None = None,
+           lean: bool = False) -> Inputs:
+    """Deployments, changes and incidents with the margins the definitions need; ``lean``: only
+    :data:`FACT_DEPLOYMENT_COLUMNS` and changes without their commit ids (for :func:`facts`,
+    which looks up the root-cause commits alone, :func:`root_cause_changes`)."""
     window = timedelta(hours=window_of(window_hours))
     deployments = queries.deployments(engine, filters, pad_before=window,
-                                      pad_after=RECOVERY_HORIZON)
-    changes = queries.changes(engine, filters)
+                                      pad_after=RECOVERY_HORIZON,
+                                      columns=FACT_DEPLOYMENT_COLUMNS if lean else None)
+    changes = queries.changes(engine, filters,
+                              columns=["committed_at", "deployment_id"] if lean else None)
     incidents = queries.incidents(engine, filters, pad_before=timedelta(days=RECURRENCE_DAYS),
                                   pad_after=window)
     return deployments, changes, incidents
+
+
+def root_cause_changes(engine: Engine, filters: Filters, incidents: pl.DataFrame,
+                       ) -> pl.DataFrame:
+    """The period's changes whose commit is some incident's root-cause commit: all that
+    attribution reads of the changes (it links an incident to the deployment that shipped its
+    commit), without reading every commit hash of the period."""
+    commits = incidents["root_cause_commit"].drop_nulls().unique().to_list()
+    return queries.changes(engine, filters, columns=["commit_id", "deployment_id"],
+                           commits=commits)
 
 
 def facts(engine: Engine, filters: Filters, *, window_hours: float | None = None,
@@ -78,9 +101,12 @@ def facts(engine: Engine, filters: Filters, *, window_hours: float | None = None
     slice columns the lead-time pairs carry, for a caller that summarizes several slicings."""
     window = window_of(window_hours)
     check(engine, filters)
-    deployments, changes, incidents = inputs(engine, filters, window_hours=window)
-    return build_facts(deployments, changes, incidents, start=filters.start, end=filters.end,
-                       window_hours=window, environments=environments_of(filters),
+    deployments, changes, incidents = inputs(engine, filters, window_hours=window, lean=True)
+    envs = environments_of(filters)
+    attribution = attribute(incidents, deployments, root_cause_changes(engine, filters, incidents),
+                            window_hours=window, environments=envs)
+    return build_facts(deployments, changes, incidents, attribution, start=filters.start,
+                       end=filters.end, window_hours=window, environments=envs,
                        tz=filters.timezone, pair_keys=pair_keys)
 
 

@@ -8,6 +8,7 @@ the Overview page and the overview notebook all call these functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -34,22 +35,27 @@ ACTIVITY_KINDS = ("deployments", "incidents", "tickets", "csat_responses")
 EVENT_SOURCE = {"tickets after releases": "tickets", "CSAT after releases": "csat"}
 
 
-# What the scorecard's counts read of each ticket and answer (the drill-down reads more).
-COUNTED = {"tickets": ["service_id", "service", "team", "criticality", "opened_at"],
-           "csat": ["service_id", "service", "team", "criticality", "responded_at", "score",
-                    "related_deployment_id"]}
+# What the scorecard's counts read of each ticket and answer (the drill-down reads more): the
+# slice columns come from the services table once the events are counted per service.
+COUNTED = {"tickets": ["service_id", "opened_at"],
+           "csat": ["service_id", "responded_at", "score", "related_deployment_id"]}
+SLICES = {"service_id": pl.Int64, "service": pl.String, "team": pl.String,
+          "criticality": pl.Int64}  # typed: an empty services table reads as Null columns
 
 
 def customer_events(engine: Engine, filters: Filters, *, window_hours: float | None = None,
                     counts_only: bool = False) -> dict[str, pl.DataFrame]:
     """Tickets and CSAT answers of the period and one observation window past it;
     ``counts_only``: just the columns the scorecard counts, in any row order (no drill-down
-    from them)."""
+    from them), and ``services`` (the slice columns of every service) to count them by."""
     pad = timedelta(hours=window_of(window_hours))
-    return {"tickets": queries.tickets(engine, filters, pad_after=pad, ordered=not counts_only,
-                                       columns=COUNTED["tickets"] if counts_only else None),
-            "csat": queries.csat(engine, filters, pad_after=pad, ordered=not counts_only,
-                                 columns=COUNTED["csat"] if counts_only else None)}
+    events = {"tickets": queries.tickets(engine, filters, pad_after=pad, ordered=not counts_only,
+                                         columns=COUNTED["tickets"] if counts_only else None),
+              "csat": queries.csat(engine, filters, pad_after=pad, ordered=not counts_only,
+                                   columns=COUNTED["csat"] if counts_only else None)}
+    if counts_only:
+        events["services"] = queries.services(engine).select(*SLICES).cast(SLICES)
+    return events
 
 
 def _check(level: str | None, every: str) -> None:
@@ -74,26 +80,29 @@ def levels_from_facts(data: Facts, events: dict[str, pl.DataFrame], *,
     events already read, the events flagged once for both (what the Overview shows)."""
     _check(None, every)
     return cards.scorecards(data, events["tickets"], events["csat"], band_year=band_year,
-                            every=every)
+                            every=every, services=events.get("services"))
 
 
 def flag_events(data: Facts, events: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """Tickets and CSAT answers flagged after a release (:func:`cards.flagged`), once for
-    any number of :func:`level_from_flagged` calls."""
-    tickets, csat = cards.flagged(data, events["tickets"], events["csat"])
-    return {"tickets": tickets, "csat": csat}
+    """Tickets and CSAT answers (:func:`customer_events` ``counts_only``) flagged after a
+    release (:func:`cards.flagged`) and counted per service (:func:`cards.service_counts`),
+    once for any number of :func:`level_from_flagged` calls: ``counts`` and ``services``."""
+    counts = cards.service_counts(*cards.flagged(data, events["tickets"], events["csat"]))
+    return {"counts": counts, "services": events["services"]}
 
 
 def level_from_flagged(data: Facts, flagged: dict[str, pl.DataFrame], *, level: str,
                        band_year: int = DEFAULT_YEAR, every: str = EVERY,
-                       runs: pl.DataFrame | None = None) -> pl.DataFrame:
+                       runs: pl.DataFrame | Callable[[], pl.DataFrame] | None = None,
+                       ) -> pl.DataFrame:
     """Scorecard rows of one level from facts and :func:`flag_events`' events (a page that
     shows one level at a time computes only the one in view); ``runs``: the level's
-    :func:`escalations` when the caller has them."""
+    :func:`escalations` when the caller has them, or a function returning them (called while
+    the level's summaries are computed on another thread)."""
     _check(level, every)
     data = with_pair_keys(data, cards.LEVEL_KEYS[level])
-    return cards.scorecard(data, flagged["tickets"], flagged["csat"], level=level,
-                           band_year=band_year, every=every, ready=True, runs=runs)
+    return cards.scorecard(data, level=level, band_year=band_year, every=every, runs=runs,
+                           counts=flagged["counts"], services=flagged["services"])
 
 
 def escalations(data: Facts, *, level: str = "service", run: int = ESCALATION_RUN,
@@ -129,7 +138,7 @@ def scorecard_rows(engine: Engine, filters: Filters, *, window_hours: float | No
                               pair_keys=cards.PAIR_KEYS)
         events = reading.result()
     return cards.scorecard_rows(data, events["tickets"], events["csat"], band_year=band_year,
-                                every=every)
+                                every=every, services=events["services"])
 
 
 def records(data: Facts, events: dict[str, pl.DataFrame], kind: str, *,

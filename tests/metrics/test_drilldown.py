@@ -54,3 +54,16 @@ def test_limit_keeps_the_newest(facts):
 def test_bad_input_names_the_field(facts, kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         records(facts, **kwargs)
+
+
+def test_lead_pairs_carrying_slice_keys_list_the_same_records():
+    """Facts whose pairs carry slice keys (the pages' shared facts) list the same pairs, with
+    the same columns, as facts whose pairs carry only the deployment id."""
+    deps, chg, inc = scenario()
+    carried = build_facts(deps, chg, inc, start=START, end=END,
+                          pair_keys=("criticality", "service", "team"))
+    plain = build_facts(deps, chg, inc, start=START, end=END)
+    for where in ({}, {"service": "checkout"}, {"team": "payments"}):
+        a, n = records(carried, "lead-time pairs", where=where)
+        b, m = records(plain, "lead-time pairs", where=where)
+        assert n == m and a.sort(a.columns).equals(b.sort(b.columns))

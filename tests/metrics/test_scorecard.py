@@ -245,3 +245,44 @@ def test_escalation_runs_given_or_computed_give_the_same_scorecard() -> None:
     for level in ("service", "team"):
         given = scorecard(facts, level=level, runs=escalation_runs(facts, level=level))
         assert given.to_dicts() == scorecard(facts, level=level).to_dicts()
+
+
+@pytest.mark.parametrize("keys", [["service"], ["criticality", "team"]])
+def test_impact_from_service_counts_equals_the_per_event_one(facts, keys) -> None:  # noqa: ANN001
+    """Tickets and answers read with only service_id, flagged, counted per service and added
+    up through the services table give the per-event aggregation's rows, to the bit (an
+    answer without a score counts in n but not in the share, as in the mean)."""
+    from analytics.metrics.scorecard import flagged, service_counts
+
+    csat = pl.concat([CSAT, _csat([(6, 2, 32, 5, None)]).with_columns(
+        pl.lit(None, pl.Int64).alias("score"))])
+    services = pl.DataFrame([{"service_id": s, **service_cols(s)} for s in (1, 2, 3, 4)])
+    narrow_t = TICKETS.select("id", "service_id", "opened_at")
+    narrow_c = csat.select("id", "service_id", "responded_at", "score", "related_deployment_id")
+    counts = service_counts(*flagged(facts, narrow_t, narrow_c))
+    got = customer_impact(facts, keys=keys, counts=counts, services=services)
+    expected = customer_impact(facts, TICKETS, csat, keys=keys)
+    assert got.equals(expected)
+    searched = got.filter(pl.col(keys[-1]) == ("search" if keys == ["service"] else "storefront"))
+    assert searched["csat_after_releases_n"][0] == 2 and searched["csat_after_releases"][0] == 1.0
+    only = customer_impact(facts, keys=keys, counts=service_counts(None, None), services=services)
+    assert only.equals(customer_impact(facts, keys=keys))
+
+
+@pytest.mark.parametrize("level", ["service", "team"])
+def test_runs_given_as_a_function_give_the_same_rows(facts, level) -> None:  # noqa: ANN001
+    """A caller's escalation check passed as a function (called while the summaries are
+    computed on another thread) gives the rows of the runs passed as a frame or computed."""
+    from analytics.metrics.scorecard import escalation_runs
+
+    runs = escalation_runs(facts, level=level)
+    called = []
+
+    def check() -> pl.DataFrame:
+        called.append(level)
+        return runs
+
+    expected = scorecard(facts, TICKETS, CSAT, level=level)
+    assert scorecard(facts, TICKETS, CSAT, level=level, runs=runs).equals(expected)
+    assert scorecard(facts, TICKETS, CSAT, level=level, runs=check).equals(expected)
+    assert called == [level]

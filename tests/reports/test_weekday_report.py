@@ -139,6 +139,15 @@ def test_attribution_is_the_delivery_kpis_one(engine: Engine) -> None:
     assert per_day == [("Mon", 4, 3), ("Tue", 5, 2), ("Wed", 4, 2), ("Thu", 4, 2), ("Fri", 4, 2)]
     data = facts(engine, FILTERS, window_hours=48)
     assert data.attribution["rule"].to_list().count("explicit") == 1
+    # The facts read lean (no commit hashes but the root-cause ones, fewer deployment columns):
+    # the same attribution as on the full inputs.
+    from analytics.metrics.attribution import attribute
+    from analytics.reports.delivery import inputs
+
+    deps, chg, inc = inputs(engine, FILTERS, window_hours=48)
+    assert "commit_id" in chg.columns and "version" in deps.columns
+    assert data.attribution.equals(attribute(inc, deps, chg, window_hours=48,
+                                             environments=("production",)))
     passed = report.weekday(engine, filters=FILTERS, outcome="incident", window_hours=48,
                             attribution=data.attribution)
     assert json.dumps(passed, default=str, sort_keys=True) == json.dumps(out, default=str, sort_keys=True)

@@ -425,3 +425,25 @@ def test_ticket_sla_summary_is_the_same_from_the_copy(store: str, request: pytes
         assert got.summary.equals(want.summary)
         assert (got.at, got.unprioritised, got.response_measured) == \
             (want.at, want.unprioritised, want.response_measured)
+
+
+def test_changes_of_some_commits_are_those_rows_of_the_full_read(
+        demo_store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``changes(commits=…)`` (the delivery facts' root-cause lookup) and ``columns=`` give the
+    rows and columns of the full read that carry those commits, from SQL and from the copy;
+    no commit gives no row."""
+    from datetime import date
+
+    filters = Filters(start=date(2026, 9, 1), end=date(2026, 9, 30), environment="production")
+    for copy in ("off", "on"):
+        monkeypatch.setenv("WORKBENCH_READ_COPY", copy)
+        full = queries.changes(demo_store, filters)
+        picked = full["commit_id"].gather([0, full.height // 2, full.height - 1]).to_list()
+        some = queries.changes(demo_store, filters, columns=["commit_id", "deployment_id"],
+                               commits=[*picked, "no-such-commit"])
+        expected = full.filter(pl.col("commit_id").is_in(picked)).select(some.columns)
+        assert some.columns == ["id", "commit_id", "deployment_id"]
+        assert some.height >= 3 and some.equals(expected)
+        assert queries.changes(demo_store, filters, commits=[]).height == 0
+        lean = queries.changes(demo_store, filters, columns=["committed_at", "deployment_id"])
+        assert lean.equals(full.select("id", "committed_at", "deployment_id"))
