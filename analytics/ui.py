@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from analytics.reports import periods
+from analytics.reports import ReportError, periods
 from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
 from analytics.store import queries
 from analytics.store.db import get_engine, migrate
@@ -296,6 +296,19 @@ def listing(frame: pl.DataFrame, name: str, key: str, *, rows: int = 500) -> Non
     st.dataframe(frame.head(rows), hide_index=True, width="stretch")
     st.download_button("Download as CSV", partial(csv_text, frame), f"{name}.csv",
                        mime="text/csv", key=key)
+
+
+def result_or_stop(compute: Callable[[], Any], lead: str, hint: str = "") -> Any:
+    """``compute()``; when the report has nothing to show (a ReportError), a note saying why
+    (its message shown as text) and the page stops there.
+
+    ``lead`` starts the note ("Nothing to study here"), ``hint`` ends it ("Widen the period").
+    """
+    try:
+        return compute()
+    except ReportError as exc:
+        st.info(f"{lead}: {plain(str(exc))}.{' ' + hint if hint else ''}")
+        st.stop()
 
 
 def describe(filters: Filters) -> str:

@@ -8,7 +8,6 @@ import streamlit as st
 
 from analytics import access, ui
 from analytics.charts import studies as charts
-from analytics.reports import ReportError
 from analytics.reports import release_impact as report
 from analytics.settings import get_settings
 from analytics.store.queries import Filters
@@ -60,11 +59,8 @@ with st.expander("Method"):
 ui.definitions_caption(["change_failure_rate", "recovery_time"])
 
 with body:
-    try:
-        res = result(filters, window)
-    except ReportError as exc:
-        st.info(f"Nothing to study here: {ui.plain(str(exc))}. Widen the period or clear filters.")
-        st.stop()
+    res = ui.result_or_stop(lambda: result(filters, window), "Nothing to study here",
+                            "Widen the period or clear filters.")
     st.subheader(res["verdict"])
 
     st.altair_chart(charts.rate_ratio_chart(report.rate_ratios(res)))

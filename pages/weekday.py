@@ -7,7 +7,6 @@ import streamlit as st
 
 from analytics import access, ui
 from analytics.charts import studies as charts
-from analytics.reports import ReportError
 from analytics.reports import weekday as report
 from analytics.settings import get_settings
 from analytics.store.queries import Filters
@@ -39,11 +38,7 @@ st.title("Weekday effect")
 st.caption(ui.plain(ui.describe(filters)))
 outcome = st.radio("A deployment failed when it has…", tuple(report.OUTCOMES), horizontal=True,
                    format_func=lambda o: report.OUTCOMES[o], key="wd_outcome")
-try:
-    res = result(filters, outcome)
-except ReportError as exc:
-    st.info(f"Nothing to compare here: {ui.plain(str(exc))}.")
-    st.stop()
+res = ui.result_or_stop(lambda: result(filters, outcome), "Nothing to compare here")
 st.subheader(res["verdict"])
 f, naive = res["friday_vs_rest"], res["naive_friday_vs_rest"]
 if f["odds_ratio"] is None:

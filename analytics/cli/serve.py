@@ -39,13 +39,7 @@ def run(args: argparse.Namespace) -> int:
     # router's layout and sections). app.py routes with st.navigation, so say so up front.
     PagesManager.uses_pages_directory = False
     _import_page_libraries()
-    # The first element a process draws asks whether it runs in a REPL, by inspect.stack() from
-    # deep in the page's script thread (reading the source of every frame: 0.1–0.3 s of the
-    # first page view after a start); under `serve` it never is. (If a Streamlit release renames
-    # the flag, the inspect.stack() of _import_page_libraries still makes the check cheap.)
-    import streamlit.delta_generator
-
-    streamlit.delta_generator._use_warning_has_been_displayed = True
+    _skip_repl_check()
     _count_store()
     # Streamlit runs a full gc.collect(2) after every script run (runner.postScriptGC): with
     # polars, pandas, altair and statsmodels loaded that walks a million long-lived objects,
@@ -128,13 +122,16 @@ def _import_page_libraries() -> None:
             for name in names:
                 if name.split(".")[0] == "analytics" and _is_module(name):
                     importlib.import_module(name)
-    # Streamlit's first element in a process asks whether it runs in a REPL (env_util.is_repl:
-    # inspect.stack(), whose module lookup maps every loaded module's file through realpath,
-    # ~0.5 CPU-s with these libraries): mapped here, the first page view pays only for modules
-    # imported since (inspect keeps the map).
-    import inspect
 
-    inspect.stack()
+
+def _skip_repl_check() -> None:
+    """Mark Streamlit's once-per-process REPL check as done: the first element a process draws
+    asks whether it runs in a REPL by inspect.stack() from the page's script thread, which maps
+    every loaded module's file (0.1–0.5 s of the first page view after a start); under `serve`
+    it never is. tests/cli/test_serve_warm.py fails if a Streamlit release renames the flag."""
+    import streamlit.delta_generator as dg
+
+    dg._use_warning_has_been_displayed = True
 
 
 def _count_store() -> None:

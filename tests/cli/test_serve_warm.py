@@ -28,3 +28,20 @@ def test_leaves_a_missing_store_alone(tmp_path: Path, monkeypatch: pytest.Monkey
     assert not path.exists()
     monkeypatch.setenv("DATABASE_URL", "sqlite://")
     serve._count_store()  # in memory: nothing to count ahead
+
+
+def test_the_repl_check_flag_serve_sets_is_streamlits():
+    """serve skips Streamlit's REPL check by its module flag: the flag must exist (a rename in a
+    Streamlit release would silently bring the 0.1–0.5 s back) and be what the check reads."""
+    import inspect
+
+    import streamlit.delta_generator as dg
+
+    assert isinstance(dg._use_warning_has_been_displayed, bool)
+    assert "_use_warning_has_been_displayed" in inspect.getsource(dg)
+    before = dg._use_warning_has_been_displayed
+    try:
+        serve._skip_repl_check()
+        assert dg._use_warning_has_been_displayed is True
+    finally:
+        dg._use_warning_has_been_displayed = before

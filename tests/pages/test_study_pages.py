@@ -46,9 +46,12 @@ def test_weekday_page_shows_verdict_and_odds_ratio(demo_engine, app_for):
 
 
 def test_study_pages_on_empty_store_say_so(engine, app_for):
-    for page in ("pages/release_impact.py", "pages/weekday.py"):
+    for page, lead in (("pages/release_impact.py", "Nothing to study here: "),
+                       ("pages/weekday.py", "Nothing to compare here: ")):
         at = app_for(engine, page)
-        assert at.info, page
+        assert not at.exception, page
+        assert [i.value for i in at.info if i.value.startswith(lead)], page
+        assert not at.dataframe, page  # the page stopped at the note
 
 
 HOSTILE = "**pwn** [click](http://evil.example) <b>x</b>"
