@@ -1,6 +1,5 @@
 """Release impact: do releases raise ticket and incident rates, and which releases hurt most?"""
 
-import inspect
 from datetime import date
 
 import polars as pl
@@ -49,10 +48,8 @@ st.caption(ui.plain(ui.describe(filters)))
 # depend on the study, so they are sent (and laid out by the browser) while the model is fitted.
 body = st.container()
 with st.expander("Method"):
-    st.markdown(method.__doc__ or "")
-    # Dedented: a docstring's indented lines would be a Markdown code block, whose highlighter
-    # (a 1.5 MB script) costs the browser ~0.5 CPU-s on the first visit.
-    st.markdown(inspect.cleandoc(method.release_excess.__doc__ or ""))
+    st.markdown(ui.method_text(method.__doc__))
+    st.markdown(ui.method_text(method.release_excess.__doc__))
     st.caption(f"Generated for {date.today()}; weights: analytics/studies/impact_weights.toml.")
 
 # The failure and recovery definitions the study uses.

@@ -1,6 +1,5 @@
 """Weekday effect: do deployments fail more often on Fridays, after accounting for size?"""
 
-import inspect
 
 import polars as pl
 import streamlit as st
@@ -78,10 +77,8 @@ if "incidents_by_weekday" in res:
                "(observation window, WORKBENCH_WINDOW_HOURS; REFERENCE §1.1).")
 
 with st.expander("Method"):
-    st.markdown(method.__doc__ or "")
-    # Dedented: a docstring's indented lines would be a Markdown code block, whose highlighter
-    # (a 1.5 MB script) costs the browser ~0.5 CPU-s on the first visit.
-    st.markdown(inspect.cleandoc(method.weekday_study.__doc__ or ""))
+    st.markdown(ui.method_text(method.__doc__))
+    st.markdown(ui.method_text(method.weekday_study.__doc__))
     st.caption(f"Model on {res['n_model']:,} deployments in {res['services_in_model']} services; "
                f"errors {res['cov_type']}.")
 

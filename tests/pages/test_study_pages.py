@@ -74,3 +74,15 @@ def test_hostile_service_name_is_shown_as_text(demo_copy, app_for, page):  # noq
         # Every Markdown/HTML character of the name arrives escaped, so it renders as typed.
         assert "**pwn**" not in m and "[click](" not in m and "<b>" not in m, m
         assert "\\*\\*pwn\\*\\*" in m
+
+
+@pytest.mark.parametrize("page", ["pages/weekday.py", "pages/release_impact.py"])
+def test_method_text_reads_as_prose(demo_engine, app_for, page):
+    """The Method section names code as code: no Sphinx role markup, no indented code block."""
+    at = app_for(demo_engine, page, period=LAST_90)
+    method = next(e for e in at.expander if e.label == "Method")
+    texts = [m.value for m in method.markdown]
+    assert texts and any("`" in t for t in texts)
+    for t in texts:
+        assert not [r for r in (":func:", ":meth:", ":mod:", ":class:") if r in t], t[:200]
+        assert not [line for line in t.splitlines() if line.startswith("    ")], t[:200]
