@@ -7,8 +7,10 @@ This is the only analytics module that imports streamlit; metrics and studies ne
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
@@ -105,6 +107,29 @@ def data_changed() -> None:
         delattr(ctx, _VERSION)
 
 
+# One worker for ``cached(...).ahead``: the machine this is measured on has two cores, one
+# for the page's run and one for the work started ahead of it.
+_AHEAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-ahead")
+
+
+class _AheadThread(logging.Filter):
+    """Drops Streamlit's "missing ScriptRunContext" warning for ``ahead``'s thread, which has
+    no script-run context on purpose (it draws nothing)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.threadName.startswith("workbench-ahead")
+
+
+logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_AheadThread())
+
+
+def _quietly(fn: Callable, *args: Any, **kwargs: Any) -> None:
+    try:
+        fn(*args, **kwargs)
+    except Exception:  # noqa: BLE001, S110 (the page's own call computes it again and shows why)
+        pass
+
+
 def cached(fn: Callable | None = None, *, resource: bool = False, **options: Any) -> Callable:
     """``st.cache_data`` (or ``st.cache_resource`` with ``resource=True``) keyed on the store's
     data version as well as the arguments: a result lives until the data changes (an import, a
@@ -129,7 +154,16 @@ def cached(fn: Callable | None = None, *, resource: bool = False, **options: Any
         def call(*args: Any, **kwargs: Any) -> Any:
             return store(version(), *args, **kwargs)
 
+        def ahead(*args: Any, **kwargs: Any) -> None:
+            """Start ``call(*args, **kwargs)`` on another thread now, so a first visit computes
+            it while the page draws what comes before it; the page's own call later finds the
+            result in the cache (or waits for it on Streamlit's per-key compute lock). The
+            thread has no script-run context: no spinner, no elements drawn; an error is left
+            for the page's own call to raise and show."""
+            _AHEAD.submit(_quietly, store, version(), *args, **kwargs)
+
         call.clear = store.clear  # type: ignore[attr-defined]
+        call.ahead = ahead  # type: ignore[attr-defined]
         return call
 
     return wrap(fn) if fn is not None else wrap

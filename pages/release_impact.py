@@ -28,7 +28,9 @@ def result(filters: Filters, window: int) -> dict:
     scores = per["impact_score"].drop_nulls()
     if scores.len() > RANKED:  # sort only the candidates, not a million releases
         per = per.filter(pl.col("impact_score") >= scores.top_k(RANKED).min())
-    out["per_release"] = per.sort("impact_score", descending=True, nulls_last=True).head(RANKED)
+    # Stable, like the study's own order: ties in the score keep it (the same ranking each run).
+    out["per_release"] = per.sort("impact_score", descending=True, nulls_last=True,
+                                  maintain_order=True).head(RANKED)
     return out
 
 

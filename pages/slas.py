@@ -59,6 +59,7 @@ def tickets(filters: Filters) -> tuple[pl.DataFrame, str, datetime, int, str | N
 
 
 filters = ui.global_filters()
+tickets.ahead(filters)  # the ticket timers run while the contract section is computed and drawn
 st.title("SLAs")
 def contract_section(filters: Filters) -> None:
     """The month's contract compliance; returns early (not st.stop) so the ticket and

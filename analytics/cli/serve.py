@@ -95,6 +95,21 @@ def _import_page_libraries() -> None:
     analytics modules the pages import come too, so a page's first visit does not pay for them
     and they are frozen out of the garbage collector with the libraries (see run).
     """
+    import logging
+
+    # Streamlit warns "No runtime found" for every @st.cache_data decorated before its server
+    # runs (the pages' caches are decorated here, ahead of it): expected, not a fault.
+    caches = logging.getLogger("streamlit.runtime.caching.cache_data_api")
+    level = caches.level
+    caches.setLevel(logging.ERROR)
+    try:
+        _import_libraries()
+    finally:
+        caches.setLevel(level)
+
+
+def _import_libraries() -> None:
+    """The imports of :func:`_import_page_libraries`."""
     import ast
     import importlib
     import pkgutil

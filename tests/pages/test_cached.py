@@ -22,6 +22,41 @@ def test_cached_result_lives_until_the_data_version_changes(monkeypatch):
     square.clear()
 
 
+def test_ahead_computes_once_on_another_thread(monkeypatch):
+    """``ahead`` starts the computation; the page's own call gets that result (waiting for it
+    on the compute lock if needed), so the function runs once. An error is left for the
+    page's call, which raises it."""
+    import threading
+
+    monkeypatch.setattr(ui, "version", lambda: "v1")
+    started, go, calls = threading.Event(), threading.Event(), []
+
+    @ui.cached
+    def slow(x: int) -> tuple[int, str]:
+        calls.append(threading.current_thread().name)
+        started.set()
+        go.wait(10)
+        if x < 0:
+            raise ValueError("negative")
+        return x * 2, threading.current_thread().name
+
+    slow.ahead(21)
+    assert started.wait(10)
+    go.set()  # the page's call below arrives while the thread may still compute
+    value, where = slow(21)
+    assert value == 42 and where.startswith("workbench-ahead")
+    assert len(calls) == 1
+    started.clear()
+    slow.ahead(-1)
+    assert started.wait(10)
+    try:
+        slow(-1)
+    except ValueError as exc:
+        assert str(exc) == "negative"
+    else:
+        raise AssertionError("the page's call must raise the error")
+    slow.clear()
+
 
 def _import_then_read() -> None:
     """A page that reads, imports deployments.csv on a click, then reads again in the same run."""

@@ -201,3 +201,24 @@ def test_event_study_by_hand(chunk: int, monkeypatch) -> None:  # noqa: ANN001
         half = 1.96 * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0.0
         assert row["high"] - row["mean"] == pytest.approx(half, rel=1e-9, abs=1e-12)
         assert row["expected"] == pytest.approx(np.mean([base[s, t] for s, t in cells]), rel=1e-12)
+
+
+def test_ties_in_excess_keep_release_order() -> None:
+    """Releases of a service finishing at the same instant share their windows, so their
+    excess is equal: the ranking keeps them in the panel's release order on every run."""
+    dep, tk, inc = _frames(11)
+    # Eight copies of one release: same service, same instant, same outcome.
+    twin = dep.row(0, named=True)
+    dep = pl.concat([dep, pl.DataFrame([{**twin, "id": 1000 + i} for i in range(8)], schema=dep.schema)])
+    end = T0 + timedelta(days=DAYS)
+    panel = hourly_panel(dep, tk, inc, start=T0, end=end)
+    fit = fit_windows(panel, "tickets", ("failed", "success"), 24)
+    rr = {"failed": 1.5, "success": 1.2}
+    runs = [release_excess(panel, fit.expected(), 24, rr, start=T0, end=end) for _ in range(3)]
+    ids = {twin["id"], *range(1000, 1008)}
+    tied = [r.filter(pl.col("id").is_in(ids))["id"].to_list() for r in runs]
+    if twin["finished_at"] >= T0:  # the twins are ranked: together, in release order
+        order = panel.releases.filter(pl.col("id").is_in(ids))["id"].to_list()
+        assert tied[0] == order and len(set(runs[0].filter(pl.col("id").is_in(ids))["excess"])) == 1
+    assert tied[0] == tied[1] == tied[2]
+    assert all(r.equals(runs[0]) for r in runs[1:])
