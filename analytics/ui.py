@@ -374,6 +374,29 @@ def describe(filters: Filters) -> str:
     return " · ".join(parts)
 
 
+# Column-name endings shown as units in a table heading (checked in this order).
+_UNITS = (("_pct", " %"), ("_minutes", " (min)"), ("_min", " (min)"), ("_hours", " (h)"),
+          ("_amount", ""))
+
+
+def heading(column: str) -> str:
+    """A report column's name as a table heading: words, with its unit.
+
+    >>> [heading(c) for c in ("contracted_pct", "downtime_minutes", "credit_amount", "month")]
+    ['contracted %', 'downtime (min)', 'credit', 'month']
+    """
+    for end, unit in _UNITS:
+        if column.endswith(end) and len(column) > len(end):
+            return column[: -len(end)].replace("_", " ") + unit
+    return column.replace("_", " ")
+
+
+def headings(frame: pl.DataFrame, **named: Any) -> dict[str, Any]:
+    """``column_config`` for ``st.dataframe`` that shows every column of ``frame`` under its
+    :func:`heading`; ``named`` overrides some (a label or a ``st.column_config`` column)."""
+    return {c: named.get(c, heading(c)) for c in frame.columns}
+
+
 def tile(column: st.delta_generator.DeltaGenerator, label: str, value: str, how: str,
          delta: str | None = None) -> None:
     """A metric with a caption saying what was counted (numerator, denominator, window)."""

@@ -104,17 +104,19 @@ else:
     cols[3].metric("Vendor disputes", f"{int(card['disputed'].sum()):,}" if card.height else "0")
     if card.height:
         st.altair_chart(vendor_chart(card), width="stretch")
-        st.dataframe(card, hide_index=True, width="stretch")
-        st.caption("Measured: outages with a third-party cause on a service whose vendor-provided "
-                   "component is this one. Credit due: the vendor's ladder at the measured uptime. "
+        st.dataframe(card, hide_index=True, width="stretch", column_config=ui.headings(card))
+        st.caption("The red tick is the contracted target. Measured: outages with a third-party "
+                   "cause on a service whose vendor-provided component is this one. Credit due: the vendor's ladder at the measured uptime. "
                    "Disputed: vendor report and measurement differ by more than 0.05 pp.")
     else:
         st.info("No vendor with an underpinning contract.")
     if unlinked.height:
         st.subheader("Third-party outages not linked to a vendor")
-        st.dataframe(unlinked, hide_index=True, width="stretch")
+        st.dataframe(unlinked, hide_index=True, width="stretch",
+                     column_config=ui.headings(unlinked))
 
 st.header("Review calendar")
 days = st.slider("Look ahead (days)", 7, 365, 90, key="contracts_days")
-st.dataframe(lifecycle.due(cat.agreements, today, days).with_columns(pl.col("date").cast(pl.String)),
-             hide_index=True, width="stretch")
+due = lifecycle.due(cat.agreements, today, days)
+st.dataframe(due.with_columns(pl.col("date").cast(pl.String)), hide_index=True, width="stretch",
+             column_config=ui.headings(due))

@@ -25,9 +25,12 @@ def uptime_trend_chart(trend: pl.DataFrame, height: int = 280) -> alt.LayerChart
 
 def vendor_chart(card: pl.DataFrame, height: int = 260) -> alt.LayerChart:
     """Measured vs vendor-reported uptime per vendor component with the contracted target as a
-    tick (scorecard: component, measured_pct, reported_pct, contracted_pct)."""
-    long = card.unpivot(index=["component", "contracted_pct"], on=["measured_pct", "reported_pct"],
-                        variable_name="figure", value_name="uptime_pct").drop_nulls("uptime_pct")
+    tick (scorecard: component, measured_pct, reported_pct, contracted_pct); the red tick is
+    the contracted target."""
+    long = (card.unpivot(index=["component", "contracted_pct"], on=["measured_pct", "reported_pct"],
+                         variable_name="figure", value_name="uptime_pct").drop_nulls("uptime_pct")
+            .with_columns(pl.col("figure").replace({"measured_pct": "measured",
+                                                    "reported_pct": "reported by the vendor"})))
     bars = alt.Chart(long).mark_point(filled=True, size=70).encode(
         y=alt.Y("component:N", title=None, sort=None, axis=alt.Axis(labelLimit=220, labelOverlap=False)),
         x=alt.X("uptime_pct:Q", title="Uptime %", scale=alt.Scale(zero=False)),

@@ -25,3 +25,17 @@ def test_pages_render_on_the_demo(demo_engine, app_for):
 def test_pages_without_agreements(engine, app_for):
     at = app_for(engine, PAGES[0])
     assert any("No agreement in the store" in i.value for i in at.info)
+
+
+def test_review_tables_show_headings_not_column_names(demo_engine, app_for):
+    """A leader reads "contracted %" and "downtime (min)", not contracted_pct."""
+    import json
+
+    for page in PAGES:
+        at = app_for(demo_engine, page)
+        tables = list(at.dataframe)
+        assert len(tables) >= 5, page
+        for table in tables:
+            config = json.loads(table.proto.columns or "{}")
+            shown = [config.get(c, {}).get("label") or c for c in table.value.columns]
+            assert not [h for h in shown if "_" in h], (page, shown)
