@@ -346,7 +346,8 @@ def listing(frame: pl.DataFrame, name: str, key: str, *, rows: int = 500) -> Non
         return
     if frame.height > rows:
         st.caption(f"Showing {rows:,} of {frame.height:,}; the CSV has all of them.")
-    st.dataframe(frame.head(rows), hide_index=True, width="stretch")
+    st.dataframe(frame.head(rows), placeholder="—",
+                 hide_index=True, width="stretch", column_config=headings(frame))
     st.download_button("Download as CSV", partial(csv_text, frame), f"{name}.csv",
                        mime="text/csv", key=key)
 

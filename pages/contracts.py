@@ -58,7 +58,7 @@ text = st.column_config.TextColumn
 st.dataframe(tree.select(
     "agreement", "kind", "target_pct",
     measured=pl.concat_str([pl.col("window"), pl.col("calendar")], separator=" · "),
-    party="party", service="service", status="status", supports="supports"),
+    party="party", service="service", status="status", supports="supports"), placeholder="—",
     hide_index=True, width="stretch", column_config={
         "agreement": text("agreement", width=215), "kind": text("kind", width=95),
         "target_pct": st.column_config.NumberColumn("target %", width=65),
@@ -72,7 +72,7 @@ st.caption("Computed: an SLA above the serial availability (product of targets) 
            "underpinning it; a component no live agreement covers; an underpinning agreement "
            "measured on another window, calendar or zone than the SLA it supports.")
 if gaps.height:
-    st.dataframe(gaps, hide_index=True, width="stretch", column_config={
+    st.dataframe(gaps, placeholder="—", hide_index=True, width="stretch", column_config={
         "kind": text("kind", width=190), "subject": text("subject", width=170),
         "detail": text("detail", width=330),
         "target_pct": st.column_config.NumberColumn("target %", width=70, format="%.4g"),
@@ -86,7 +86,7 @@ else:
     st.success("No coverage gap.")
 
 st.header("Effective targets")
-st.dataframe(rc.effective_targets(cat, today, contract_services()), hide_index=True,
+st.dataframe(rc.effective_targets(cat, today, contract_services()), placeholder="—", hide_index=True,
              width="stretch", column_config={"unit": text("unit", width=200),
                                              "rule": text("rule", width=140)})
 st.caption("Most specific wins: customer override, customer, segment, service, corporate — per "
@@ -104,7 +104,7 @@ else:
     cols[3].metric("Vendor disputes", f"{int(card['disputed'].sum()):,}" if card.height else "0")
     if card.height:
         st.altair_chart(vendor_chart(card), width="stretch")
-        st.dataframe(card, hide_index=True, width="stretch", column_config=ui.headings(card))
+        st.dataframe(card, placeholder="—", hide_index=True, width="stretch", column_config=ui.headings(card))
         st.caption("The red tick is the contracted target. Measured: outages with a third-party "
                    "cause on a service whose vendor-provided component is this one. Credit due: the vendor's ladder at the measured uptime. "
                    "Disputed: vendor report and measurement differ by more than 0.05 pp.")
@@ -112,11 +112,12 @@ else:
         st.info("No vendor with an underpinning contract.")
     if unlinked.height:
         st.subheader("Third-party outages not linked to a vendor")
-        st.dataframe(unlinked, hide_index=True, width="stretch",
+        st.dataframe(unlinked, placeholder="—", hide_index=True, width="stretch",
                      column_config=ui.headings(unlinked))
 
 st.header("Review calendar")
 days = st.slider("Look ahead (days)", 7, 365, 90, key="contracts_days")
 due = lifecycle.due(cat.agreements, today, days)
-st.dataframe(due.with_columns(pl.col("date").cast(pl.String)), hide_index=True, width="stretch",
+st.dataframe(due.with_columns(pl.col("date").cast(pl.String)), placeholder="—",
+             hide_index=True, width="stretch",
              column_config=ui.headings(due))

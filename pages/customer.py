@@ -124,6 +124,7 @@ st.caption(f"Line: weekly CSAT = answers 4–5 ÷ answers, shaded 95% Wilson int
            "grey rules: weeks without answers (gaps, not zeros). " + scope)
 if signals.height:
     st.dataframe(signals.select("period", "n", "satisfied", "csat", "center", "lcl", "ucl", "signal"),
+                 placeholder="—",
                  hide_index=True, column_config={c: st.column_config.NumberColumn(format="percent")
                                                  for c in ("csat", "center", "lcl", "ucl")})
 
@@ -145,6 +146,7 @@ by = by or "segment"  # a click on the selected option clears it: keep a split
 groups = split(filters, by)
 st.altair_chart(charts.csat_by_group(groups, by))
 st.dataframe(groups.select(by, "n", "satisfied", "csat", "csat_low", "csat_high", "nps_n", "nps"),
+             placeholder="—",
              hide_index=True,
              column_config={by: st.column_config.TextColumn(by),
                             "n": st.column_config.NumberColumn("answers"),
@@ -171,7 +173,8 @@ else:
                "each pair; n per cell in the tooltip). Incidents: the environment filter; backlog "
                f"age counts tickets opened up to {report.BACKLOG_PAD_DAYS} days before the period. "
                "Correlation is not cause. " + scope)
-    st.dataframe(corr.with_columns(driver=pl.col("driver").replace(charts.DRIVER_LABELS)), hide_index=True,
+    st.dataframe(corr.with_columns(driver=pl.col("driver").replace(charts.DRIVER_LABELS)), placeholder="—",
+                 hide_index=True,
                  column_config={"r": st.column_config.NumberColumn(format="%.3f"),
                                 "p_value": st.column_config.NumberColumn(format="%.3g")})
 

@@ -58,14 +58,15 @@ st.subheader("Tables")
 st.caption("Coverage is the first and last timestamp of each table's main time column; "
            "'—' where a table has none or is empty.")
 # Tall enough to show every table without an inner scrollbar (35 px a row plus the header).
-st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3,
+st.dataframe(pl.DataFrame(rows), placeholder="—",
+             hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3,
              column_config={"rows": st.column_config.NumberColumn(format="localized")})
 
 st.subheader("Data-quality flags")
 q = quality()
 flagged = q.filter(pl.col("rows") > 0).height
 st.caption(f"{flagged} of {q.height} checks find rows to look at.")
-st.dataframe(q, hide_index=True, width="stretch")
+st.dataframe(q, placeholder="—", hide_index=True, width="stretch", column_config=ui.headings(q))
 
 st.subheader("Deployments against their change requests")
 st.caption("A deployment linked to a change request should run in the change's actual window "
@@ -104,7 +105,7 @@ else:
         st.dataframe(
             disagree.head(RECONCILIATION_ROWS).select(
                 "external_id", "service", "change_request", "started_at", "start_diff_min",
-                "finished_at", "end_diff_min", "status", "outcome", "issues"),
+                "finished_at", "end_diff_min", "status", "outcome", "issues"), placeholder="—",
             hide_index=True, width="stretch",
             # Widths sum to ~910 px so the last column ("Differs") is not cut off at 1400 px.
             column_config={"external_id": st.column_config.TextColumn("Deployment", width=84),
@@ -128,7 +129,7 @@ if unconfirmed.height and access.can("confirm-services"):
     st.subheader("Services created by an import")
     st.caption("An importer met these names in the data. Check team, tier and criticality, then "
                "confirm them; the confirmation is recorded in the audit log.")
-    st.dataframe(unconfirmed.select("service", "team", "tier", "criticality", "source"),
+    st.dataframe(unconfirmed.select("service", "team", "tier", "criticality", "source"), placeholder="—",
                  hide_index=True, width="stretch")
     chosen = st.multiselect("Services to confirm", unconfirmed["service"].to_list(), key="data_confirm")
     if st.button("Confirm", key="data_confirm_go", disabled=not chosen):
@@ -150,7 +151,7 @@ if outside and access.person_level("The rows outside the bulk"):
     for flag in outside:
         with st.expander(f"{flag['table']}: {flag['before']:,} before {flag['bulk_from'][:10]}, "
                          f"{flag['after']:,} after {flag['bulk_to'][:10]}"):
-            st.dataframe(pl.DataFrame(flag["rows"]), hide_index=True, width="stretch")
+            st.dataframe(pl.DataFrame(flag["rows"]), placeholder="—", hide_index=True, width="stretch")
 
 # The audit trail's verification (admins and auditors): the same check as `audit verify`, read
 # only — viewing the page compares with the last checkpoint but never appends one.
@@ -165,4 +166,4 @@ if access.can("view-audit"):
         st.error(f"Audit log BROKEN: {verdict['problem']}")
     st.caption("Keyed hash chain (HMAC-SHA256, key outside the database) compared with the last "
                "checkpoint of `python -m analytics audit verify`, which also records a new one.")
-    st.dataframe(pl.DataFrame(verdict["latest"]), hide_index=True, width="stretch")
+    st.dataframe(pl.DataFrame(verdict["latest"]), placeholder="—", hide_index=True, width="stretch")

@@ -74,7 +74,7 @@ if not pending:
     st.caption("No pending proposals.")
 else:
     st.dataframe(_shown(pending, ("id", "kind", "key", "proposed_by", "proposed_at", "reason",
-                                  "old", "new")), hide_index=True, width="stretch")
+                                  "old", "new")), placeholder="—", hide_index=True, width="stretch")
     if access.can("approve-definitions"):  # four eyes: admins decide, never their own
         with st.form("def_decide", clear_on_submit=True):
             st.markdown(f"**Decide a proposal** (as {ui.plain(me)})")
@@ -147,14 +147,14 @@ hist = version_history(which)
 if hist:
     cols = ("version", "effective_from", "changed_by", "reason") + (
         ("owner_team", "thresholds") if hist[0]["kind"] == "kpi" else ("definition",))
-    st.dataframe(_shown(hist, cols), hide_index=True, width="stretch")
+    st.dataframe(_shown(hist, cols), placeholder="—", hide_index=True, width="stretch")
 else:
     st.caption("No stored versions yet: the catalogue's default is in force.")
 decided = [r for r in proposal_rows(None) if r["key"] == which and r["status"] != "pending"]
 if decided:
     st.caption("Decided proposals for it.")
     st.dataframe(_shown(decided, ("id", "kind", "status", "proposed_by", "decided_by",
-                                  "effective_from", "version", "note")),
+                                  "effective_from", "version", "note")), placeholder="—",
                  hide_index=True, width="stretch")
 
 st.header("Do our KPIs still track customers?")
@@ -188,7 +188,7 @@ table = result.verdicts.with_columns(
     pl.col("kpi").replace_strict(label, default=None).alias("KPI"),
     pl.col("outcome").replace_strict(OUTCOMES, default=None)).select(
     "KPI", "outcome", "periods", "first_r", "earlier_r", "latest_r", "verdict")
-st.dataframe(table, hide_index=True, width="stretch", height=35 * (table.height + 1) + 3,
+st.dataframe(table, placeholder="—", hide_index=True, width="stretch", height=35 * (table.height + 1) + 3,
              column_config={"first_r": st.column_config.NumberColumn("first r", format="%+.2f"),
                             "earlier_r": st.column_config.NumberColumn("earlier r (pooled)",
                                                                        format="%+.2f"),

@@ -158,13 +158,13 @@ st.markdown("**Medians with 95% intervals · MTTR by severity**")
 m1, m2 = st.columns(2)
 HOURS = st.column_config.NumberColumn(format="%.1f h")
 KPI_LABELS = {k: catalogue.get(k).label for k in ("lead_time", "recovery_time", "mttr")}
-m1.dataframe(intervals.with_columns(pl.col("kpi").replace(KPI_LABELS)), hide_index=True,
+m1.dataframe(intervals.with_columns(pl.col("kpi").replace(KPI_LABELS)), placeholder="—", hide_index=True,
              width="stretch", key="delivery_median_ci", column_config={
                  "kpi": "KPI", "n": st.column_config.NumberColumn("n", format="%d"),
                  "median": HOURS, "ci_low": st.column_config.NumberColumn(
                      "95% low", format="%.1f h"),
                  "ci_high": st.column_config.NumberColumn("95% high", format="%.1f h")})
-m2.dataframe(by_severity, hide_index=True, width="stretch", key="delivery_mttr_severity",
+m2.dataframe(by_severity, placeholder="—", hide_index=True, width="stretch", key="delivery_mttr_severity",
              column_config={"severity": st.column_config.NumberColumn("severity", format="%d"),
                             "incidents": st.column_config.NumberColumn(format="%d"),
                             "n": st.column_config.NumberColumn("n restored", format="%d"),
@@ -220,7 +220,7 @@ def comparison_table(current: dict, before: dict, gone: bool) -> pl.DataFrame:
                                      "verdict": pl.String})
 
 
-st.dataframe(comparison_table(row, prev, no_earlier), hide_index=True, width="stretch",
+st.dataframe(comparison_table(row, prev, no_earlier), placeholder="—", hide_index=True, width="stretch",
              key="delivery_comparison")
 
 SLICE_KPIS = ("deploys_per_day", "lead_time_median", "cfr", "recovery_median", "mttr_median",
@@ -259,11 +259,11 @@ st.subheader(f"DORA bands ({band_year})")
 band_rows = [{"KPI": k.label, "value": row[col], "shown": k.show(row[col]), "unit": k.unit,
               "band": band(name, row[col], band_year)}
              for name, col in catalogue.banded().items() for k in [catalogue.by_column(col)]]
-st.dataframe(pl.DataFrame(band_rows), hide_index=True, width="stretch",
+st.dataframe(pl.DataFrame(band_rows), placeholder="—", hide_index=True, width="stretch",
              column_config={"value": None})  # raw value kept for the record, shown formatted
 st.caption(f"Gap-filling rule: {GAP_RULE} Source: {source(band_year)}.")
 with st.expander(f"Band limits, {band_year}"):
-    st.dataframe(band_table(band_year), hide_index=True, width="stretch")
+    st.dataframe(band_table(band_year), placeholder="—", hide_index=True, width="stretch")
 
 st.subheader("MTTR baselines")
 months = st.number_input("Months of history", 1, 24, BASELINE_MONTHS, key="delivery_baseline_months",
@@ -283,7 +283,7 @@ else:
     st.altair_chart(charts.mttr_baselines(shown), width="stretch")
     st.dataframe(base.select("service", "team", "tier", "n", "p50_hours", "p80_hours",
                              "commitment_hours", "within_commitment", "headroom_hours",
-                             "small_sample"),
+                             "small_sample"), placeholder="—",
                  hide_index=True, width="stretch", key="delivery_baselines", column_config={
                      "n": st.column_config.NumberColumn("incidents", format="%d"),
                      "p50_hours": st.column_config.NumberColumn("p50", format="%.1f h"),
@@ -309,7 +309,7 @@ if group:
         st.warning(f"{small} of {sliced.height} slices have a small sample (fewer than "
                    f"{SMALL_DEPLOYMENTS} deployments or {SMALL_INCIDENTS} incidents).")
     table, config = sliced_table(sliced, group)
-    st.dataframe(table, hide_index=True, width="stretch", column_config=config,
+    st.dataframe(table, placeholder="—", hide_index=True, width="stretch", column_config=config,
                  key="delivery_slices")
 
 st.subheader("Records behind a number")
@@ -328,6 +328,6 @@ rows, total = report.records(facts_for(slice_filters if where else filters, wind
 st.caption(f"{total:,} rows ({kind}, {scope}"
            f"{'' if not where else ', ' + group + ' ' + ui.plain(where[group])}); "
            f"showing the newest {min(total, DRILL_ROWS):,}.")
-st.dataframe(rows, hide_index=True, width="stretch")
+st.dataframe(rows, placeholder="—", hide_index=True, width="stretch", column_config=ui.headings(rows))
 
 ui.definitions_caption(group="delivery")  # which definition versions the numbers above used

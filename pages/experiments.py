@@ -51,7 +51,8 @@ def results_table(result: ExperimentResult, metric: str) -> None:
     rows = v.filter(pl.col("variant") != result.control).with_columns(
         chance_to_win=pl.col("chance_to_win").map_elements(_win, return_dtype=pl.String))
     st.dataframe(rows.select("variant", "n", "mean", "abs_lift", "abs_ci_low", "abs_ci_high", "rel_lift",
-                             "rel_ci_low", "rel_ci_high", "p_value", "chance_to_win"), hide_index=True,
+                             "rel_ci_low", "rel_ci_high", "p_value", "chance_to_win"), placeholder="—",
+                 hide_index=True,
                  # Short headings and 3 decimals so all eleven columns fit at 1400 px (a cut
                  # variant name is unreadable); each heading's help says the rest.
                  column_config={
@@ -82,7 +83,7 @@ def results_table(result: ExperimentResult, metric: str) -> None:
 def factorial_section(fit: FactorialResult, factors: list[str], metric: str) -> None:
     """Main effects and interaction table, and the interaction plot of the four cell means."""
     st.subheader("Main effects and interaction")
-    st.dataframe(fit.effects, hide_index=True, column_config={
+    st.dataframe(fit.effects, placeholder="—", hide_index=True, column_config={
         c: st.column_config.NumberColumn(format="%.4f") for c in ("estimate", "std_error", "ci_low", "ci_high")}
         | {"p_value": st.column_config.NumberColumn(format="%.4g")})
     st.caption(ui.plain(f"OLS {metric} ~ {factors[0]} + {factors[1]} + {factors[0]}:{factors[1]}") + " with each factor "

@@ -189,7 +189,8 @@ else:
                    "items to check.")
         items = pl.DataFrame(check.items).with_columns(pl.col("value").cast(pl.Float64))
         # Tall enough for every item without an inner scrollbar (35 px a row plus the header).
-        st.dataframe(items, hide_index=True, width="stretch", height=35 * (items.height + 1) + 3,
+        st.dataframe(items, placeholder="—",
+                     hide_index=True, width="stretch", height=35 * (items.height + 1) + 3,
                      column_config={"item": st.column_config.TextColumn("Item", width=310),
                                     "value": st.column_config.NumberColumn("Value", format="%g",
                                                                            width=90),
@@ -199,7 +200,8 @@ else:
                            f"checklist-{source}-{quarter}.csv", mime="text/csv", key="gov_check_csv")
         if check.sign_offs.height:
             st.caption("Sign-offs of this source and quarter, newest first.")
-            st.dataframe(check.sign_offs.drop("id"), hide_index=True, width="stretch")
+            st.dataframe(check.sign_offs.drop("id"), placeholder="—", hide_index=True, width="stretch",
+                         column_config=ui.headings(check.sign_offs.drop("id")))
         else:
             st.caption("Not signed off yet.")
         # An auditor reads the checklist; analysts and admins sign it off.
@@ -238,7 +240,7 @@ for i, f in enumerate(game.findings):
     if f.stats.height:
         chart = charts.bunching_chart(f.stats)
         st.altair_chart(chart, height=int(chart.height) + 110)  # + axes and legend
-        st.dataframe(f.stats, hide_index=True, width="stretch",
+        st.dataframe(f.stats, placeholder="—", hide_index=True, width="stretch",
                         column_config={"p_value": st.column_config.NumberColumn(format="%.3g"),
                                        "ratio": st.column_config.NumberColumn(format="%.2f")})
     if f.rows.height or f.stats.height:

@@ -58,7 +58,7 @@ if result["counts"]:
     st.caption("Rows per table: " + ", ".join(f"{t} {n:,}" for t, n in result["counts"].items()))
 for table, frame in result["rows"].items():
     st.markdown(f"First rows for **{table}**")
-    st.dataframe(frame if isinstance(frame, pl.DataFrame) else pl.DataFrame(frame),
+    st.dataframe(frame if isinstance(frame, pl.DataFrame) else pl.DataFrame(frame), placeholder="—",
                  hide_index=True, width="stretch")
 for warning in result["warnings"]:
     st.warning(ui.plain(warning))  # a warning may quote the file's values

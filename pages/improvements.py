@@ -91,7 +91,7 @@ if reg.height:
                "recurrence × cost of remediation, weights in analytics/loop/improvements.toml).")
     shown = reg.select("id", "priority", "risk_score", "status", "title", "services", "owner",
                        "kpis", "expected_impact", "intervention_at", "outcome", "cost")
-    st.dataframe(shown, hide_index=True, width="stretch")
+    st.dataframe(shown, placeholder="—", hide_index=True, width="stretch", column_config=ui.headings(shown))
     st.download_button("Download as CSV (every column)", partial(csv_text, reg), "improvements.csv",
                        mime="text/csv", key="imp_csv")
 else:
@@ -210,7 +210,7 @@ else:
                              "relative 95% CI": f"{pct(lo)} to {pct(hi)}",
                              "power (expected)": "—" if power is None else f"{power:.0%}",
                              "n": e.n, "services": e.units, "standard errors": e.errors})
-        st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
+        st.dataframe(pl.DataFrame(rows), placeholder="—", hide_index=True, width="stretch")
         for note in v.notes:
             st.caption(note)
         if v.roi is not None:
@@ -234,7 +234,7 @@ else:
         f"{k} {n}" for k, n in counts.iter_rows()) + ". Suggested risk factors: impact from "
         "the service's criticality, recurrence from the evidence, remediation medium.")
     # The evidence names the subject and service; the CSV has every column.
-    st.dataframe(cand.select("priority", "risk_score", "kind", "evidence", "in_register"),
+    st.dataframe(cand.select("priority", "risk_score", "kind", "evidence", "in_register"), placeholder="—",
                  hide_index=True, width="stretch",
                  column_config={"evidence": st.column_config.TextColumn(width=580)})
     st.download_button("Download as CSV (every column)", partial(csv_text, cand), "improvement-candidates.csv",

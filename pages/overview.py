@@ -298,7 +298,7 @@ for tab, level in ((by_service, "service"), (by_team, "team")):
                           if level == "service" and access.can(access.PERSON_LEVEL) else {})
             # Tall enough for every row (35 px a row plus the header) up to TALLEST rows; a
             # longer table scrolls inside.
-            st.dataframe(coloured(readable(shown, level)), hide_index=True, width="stretch",
+            st.dataframe(coloured(readable(shown, level)), placeholder="—", hide_index=True, width="stretch",
                          height=35 * (min(shown.height, TALLEST) + 1) + 3,
                          column_config=fitted(level, shown[level].str.len_chars().max() or 0),
                          **selectable)
@@ -332,7 +332,7 @@ if services_shown and access.person_level("The records behind a number"):
     rows, total = drill(filters, window, kind, who)
     st.caption(f"Service **{ui.plain(who)}** (click another service's cell above to change): {total:,} "
                f"{kind}; showing the newest {min(total, DRILL_ROWS):,}, the CSV has all.")
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.dataframe(rows, placeholder="—", hide_index=True, width="stretch", column_config=ui.headings(rows))
     st.download_button(f"Download all {total:,} as CSV",
                        partial(drill_csv, delivery_facts(filters, window),
                                events_for(filters, window, kind), kind, who),

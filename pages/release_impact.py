@@ -75,7 +75,7 @@ with body:
     st.subheader("Most harmful releases, by impact score")
     top = res["per_release"].select("id", "service", "finished_at", "status", "impact_score",
                                     "excess", "observed", "expected", "incidents")
-    st.dataframe(top, hide_index=True, width="stretch", column_config={
+    st.dataframe(top, placeholder="—", hide_index=True, width="stretch", column_config={
         "impact_score": st.column_config.NumberColumn(
             "impact score ▼", format="%.1f",
             help="excess tickets weighted by user role and transaction criticality (the ranking)"),
@@ -95,5 +95,7 @@ with body:
         st.text(f"{around['ticket_count']} tickets and {around['incident_count']} incidents of "
                 f"{rel['service']} opened {around['start']:%Y-%m-%d %H:%M} – "
                 f"{around['end']:%Y-%m-%d %H:%M} UTC.")
-        st.dataframe(around["tickets"], hide_index=True)
-        st.dataframe(around["incidents"], hide_index=True)
+        st.dataframe(around["tickets"], placeholder="—",
+                     hide_index=True, column_config=ui.headings(around["tickets"]))
+        st.dataframe(around["incidents"], placeholder="—",
+                     hide_index=True, column_config=ui.headings(around["incidents"]))

@@ -50,11 +50,11 @@ st.header("SLA performance, last 12 months")
 st.altair_chart(uptime_trend_chart(p.sla_trend), width="stretch")
 st.caption("Mean monthly uptime % of each contract's services (SLA compliance report, REFERENCE "
            "§3); dashed: target. Trend = least-squares slope in percentage points per month.")
-st.dataframe(p.sla_stats, hide_index=True, width="stretch",
+st.dataframe(p.sla_stats, placeholder="—", hide_index=True, width="stretch",
              column_config=ui.headings(p.sla_stats))
 if p.other_slis.height:
     st.subheader("Agreements on outages and ticket timers")
-    st.dataframe(p.other_slis.with_columns(pl.col("measured", "outage_minutes").round(2)),
+    st.dataframe(p.other_slis.with_columns(pl.col("measured", "outage_minutes").round(2)), placeholder="—",
                  hide_index=True, width="stretch", column_config=ui.headings(p.other_slis))
     st.caption("Outages: count per month (met when at most the target). Resolution: % of the "
                "month's decided tickets resolved within their business-hours target (met when at "
@@ -65,7 +65,7 @@ if p.other_slis.height:
 st.header("SLO performance, last 12 months")
 if p.slo_trend.height:
     st.dataframe(p.slo_trend.group_by("month").agg(share_met=pl.col("met").mean(),
-                                                   slos=pl.len()).sort("month"),
+                                                   slos=pl.len()).sort("month"), placeholder="—",
                  hide_index=True, width="stretch", column_config={
                      "share_met": st.column_config.NumberColumn("SLOs met", format="percent"),
                      "slos": "SLOs"})
@@ -74,13 +74,13 @@ else:
     st.info("No SLI samples in these months.")
 
 st.header("Breaches this month and their incidents")
-st.dataframe(p.breaches, hide_index=True, width="stretch",
+st.dataframe(p.breaches, placeholder="—", hide_index=True, width="stretch",
              column_config=ui.headings(p.breaches))
-st.dataframe(p.incidents, hide_index=True, width="stretch",
+st.dataframe(p.incidents, placeholder="—", hide_index=True, width="stretch",
              column_config=ui.headings(p.incidents))
 
 st.header("Service credits")
-st.dataframe(p.credits, hide_index=True, width="stretch",
+st.dataframe(p.credits, placeholder="—", hide_index=True, width="stretch",
              column_config=ui.headings(p.credits))
 
 st.header("Vendor performance")
@@ -88,7 +88,7 @@ if p.vendors.height:
     st.altair_chart(vendor_chart(p.vendors), width="stretch")
     st.caption("Each vendor component's uptime this month, as measured from outages and as the "
                "vendor reported it; the red tick is the contracted target.")
-    st.dataframe(p.vendors, hide_index=True, width="stretch",
+    st.dataframe(p.vendors, placeholder="—", hide_index=True, width="stretch",
              column_config=ui.headings(p.vendors))
 else:
     st.info("No vendor scorecard: import agreements with underpinning contracts.")
@@ -111,7 +111,7 @@ st.header("Improvement register")
 if p.improvements is None:
     st.info("This store has no improvement register.")
 elif p.improvements.height:
-    st.dataframe(p.improvements, hide_index=True, width="stretch",
+    st.dataframe(p.improvements, placeholder="—", hide_index=True, width="stretch",
              column_config=ui.headings(p.improvements))
 else:
     st.info("The improvement register is empty.")
@@ -119,15 +119,15 @@ else:
 st.header("Finance reconciliation")
 if p.billed_rows == 0:
     st.caption("No billed credits imported for this month: every computed credit shows as not billed.")
-st.dataframe(p.finance, hide_index=True, width="stretch",
+st.dataframe(p.finance, placeholder="—", hide_index=True, width="stretch",
              column_config=ui.headings(p.finance))
 
 st.header("Coverage gaps")
-st.dataframe(p.gaps, hide_index=True, width="stretch",
+st.dataframe(p.gaps, placeholder="—", hide_index=True, width="stretch",
              column_config=ui.headings(p.gaps))
 
 st.header("Next reviews due")
-st.dataframe(p.due.with_columns(pl.col("date").cast(pl.String)) if p.due.height else p.due,
+st.dataframe(p.due.with_columns(pl.col("date").cast(pl.String)) if p.due.height else p.due, placeholder="—",
              hide_index=True, width="stretch", column_config=ui.headings(p.due))
 
 ui.definitions_caption(["csat"], slos=True)  # which SLO and CSAT versions the pack used

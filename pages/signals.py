@@ -70,7 +70,7 @@ if rows.height == 0:
 else:
     # People read the kind's label; the CSV keeps the rule's key (what the dedup key holds).
     shown = rows.with_columns(pl.col("kind").replace(KIND_LABELS))
-    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+    st.dataframe(shown, placeholder="—", hide_index=True, width="stretch", column_config={
         "kind": st.column_config.TextColumn("Kind", width="medium"),
         "delivery": st.column_config.TextColumn(width="medium"),
         "summary": st.column_config.TextColumn(width="large"),
@@ -84,11 +84,11 @@ if box.height == 0:
 else:
     per = (box.group_by("channel", "channel_type", "state").len("notifications")
            .sort("channel", "state"))
-    st.dataframe(per, hide_index=True)
+    st.dataframe(per, placeholder="—", hide_index=True, column_config=ui.headings(per))
     failed = box.filter(pl.col("state") == "failed").select("channel", "attempts", "last_error")
     if failed.height:
         st.subheader("Failed deliveries (retried on the next run)")
-        st.dataframe(failed, hide_index=True)
+        st.dataframe(failed, placeholder="—", hide_index=True, column_config=ui.headings(failed))
 for note in report.notes:
     st.caption(ui.plain(note))
 

@@ -120,7 +120,7 @@ def contract_section(filters: Filters) -> None:
         else:
             st.dataframe(breaches.select("contract", "customer", "service", "uptime_pct", "target_pct",
                                          "credit_pct", "credit_amount", "currency", "escalation")
-                         .sort("uptime_pct"), hide_index=True, width="stretch",
+                         .sort("uptime_pct"), placeholder="—", hide_index=True, width="stretch",
                          column_config={
                              "uptime_pct": st.column_config.NumberColumn("uptime %", format="%.3f"),
                              "target_pct": st.column_config.NumberColumn("target %", format="%g"),
@@ -134,7 +134,7 @@ def contract_section(filters: Filters) -> None:
             report_rows.select("contract", "service", "uptime_pct", "target_pct", "breached",
                                "downtime_minutes", "excluded_minutes", "credit_pct",
                                "credit_amount", "currency")
-            .sort(["contract", "uptime_pct"], nulls_last=True),
+            .sort(["contract", "uptime_pct"], nulls_last=True), placeholder="—",
             hide_index=True, width="stretch",
             column_config={
                 "uptime_pct": st.column_config.NumberColumn("uptime %", format="%.3f"),
@@ -153,7 +153,7 @@ def contract_section(filters: Filters) -> None:
 
         st.subheader("Credits owed per contract")
         per = result.per_contract
-        st.dataframe(per, hide_index=True, width="stretch",
+        st.dataframe(per, placeholder="—", hide_index=True, width="stretch",
                      column_config={
                          "credit_pct_of_fee": st.column_config.NumberColumn("credit % of fee",
                                                                             format="%.2f"),
@@ -178,9 +178,11 @@ def contract_section(filters: Filters) -> None:
                                file_name=f"sla-compliance-{label}.html", mime="text/html",
                                key="slas_html", icon=":material/download:")
         with st.expander(f"Excluded windows ({excl.height})"):
-            st.dataframe(excl, hide_index=True, width="stretch")
+            st.dataframe(excl, placeholder="—",
+                         hide_index=True, width="stretch", column_config=ui.headings(excl))
         with st.expander(f"Downtime intervals ({down.height})"):
-            st.dataframe(down, hide_index=True, width="stretch")
+            st.dataframe(down, placeholder="—",
+                         hide_index=True, width="stretch", column_config=ui.headings(down))
 
 
 contract_section(filters)
@@ -215,7 +217,7 @@ else:
              "response_met", "response_breached", "resolution_met", "resolution_breached",
              "open", "open_overdue", "responded", "resolved", "response_target_hours",
              "resolution_target_hours"]
-    st.dataframe(summary.select(order + [c for c in summary.columns if c not in order]),
+    st.dataframe(summary.select(order + [c for c in summary.columns if c not in order]), placeholder="—",
                  hide_index=True, width="stretch", column_config={
         "resolution_met": st.column_config.NumberColumn("resolved in time"),
         "resolution_breached": st.column_config.NumberColumn("resolved late"),
@@ -292,7 +294,7 @@ else:
             f"took longer than their priority's target ({res['clock']} clock)")
     ui.tile(c3, "Breach rate", "—" if res["breach_rate"] is None else f"{res['breach_rate']:.1%}",
             "breached ÷ incidents")
-    st.dataframe(pl.DataFrame(res["by_priority"]), hide_index=True, width="stretch",
+    st.dataframe(pl.DataFrame(res["by_priority"]), placeholder="—", hide_index=True, width="stretch",
                  column_config={"target_hours": st.column_config.NumberColumn("target h",
                                                                               format="%g"),
                                 "breach_rate": st.column_config.NumberColumn("breach rate",

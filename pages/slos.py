@@ -152,7 +152,8 @@ st.subheader("Status")
 table = status_table(status, alerts, downs)
 low = min(0.0, *(v for lst in downs["burn_down"].to_list() for v in lst)) if downs.height else 0.0
 st.dataframe(
-    coloured(table), hide_index=True, width="stretch", height=min(38 + 35 * table.height, 600),
+    coloured(table), placeholder="—", hide_index=True, width="stretch",
+    height=min(38 + 35 * table.height, 600),
     column_config={
         "state": st.column_config.TextColumn("state", width=100),
         "slo": st.column_config.TextColumn("SLO"),
@@ -232,7 +233,7 @@ if mine.height == 0:
 else:
     st.dataframe(mine.with_columns(minutes=(pl.col("end") - pl.col("start")).dt.total_minutes())
                  .select("alert", "severity", "start", "end", "minutes", "ongoing",
-                         "peak_long_burn").sort("start", descending=True),
+                         "peak_long_burn").sort("start", descending=True), placeholder="—",
                  hide_index=True, width="stretch",
                  column_config={"peak_long_burn": st.column_config.NumberColumn(
                      "peak burn", format="%.2f"),
@@ -301,7 +302,7 @@ if st.toggle("Find them (replays the alerts of every selected SLO over the perio
         st.metric("Candidate deployments", f"{cand['deployment_id'].n_unique():,}")
         st.dataframe(cand.sort("deploy_start", descending=True).select(
             "deployment_id", "service", "version", "deploy_start", "deploy_end", "alert",
-            "alert_start", "alert_end"), hide_index=True, width="stretch",
+            "alert_start", "alert_end"), placeholder="—", hide_index=True, width="stretch",
             column_config={c: st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")
                            for c in ("deploy_start", "deploy_end", "alert_start", "alert_end")})
 

@@ -79,6 +79,7 @@ st.caption(f"TF-IDF + NMF ({n_themes} themes, init nndsvda, seed {report.SEED}) 
 
 st.subheader("Themes")
 st.dataframe(themes.select("name", "documents", "share", "weighted", "mean_weight", "top_terms"),
+             placeholder="—",
              hide_index=True,
              column_config={"share": st.column_config.NumberColumn(
                  "share", format="percent", help="tickets whose dominant theme this is ÷ tickets with text"),
@@ -118,7 +119,7 @@ else:
         st.info(ui.plain(res))
     else:
         st.dataframe(res.select("name", "before", "after", "before_share", "after_share", "ratio",
-                                "p_value", "q_value", "rising"), hide_index=True,
+                                "p_value", "q_value", "rising"), placeholder="—", hide_index=True,
                      column_config={"before_share": st.column_config.NumberColumn(format="percent"),
                                     "after_share": st.column_config.NumberColumn(format="percent"),
                                     "ratio": st.column_config.NumberColumn(format="%.2f"),
@@ -139,7 +140,7 @@ if access.person_level("Example tickets"):
         first = i == 0
         # Theme names are words from ticket texts: escaped, since an expander label is Markdown.
         with st.expander(f"{ui.plain(name[0])} ({part.height} examples)", expanded=first):
-            st.dataframe(part.select("opened_at", "service", "text"), hide_index=True,
+            st.dataframe(part.select("opened_at", "service", "text"), placeholder="—", hide_index=True,
                          key=f"voc_examples_{name[0]}")
     st.caption("The most typical tickets (highest theme weight) of each theme, with e-mail "
                "addresses, phone numbers and names replaced by placeholders.")

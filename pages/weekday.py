@@ -41,7 +41,8 @@ res = ui.result_or_stop(lambda: result(filters, outcome), "Nothing to compare he
 st.subheader(res["verdict"])
 f, naive = res["friday_vs_rest"], res["naive_friday_vs_rest"]
 if f["odds_ratio"] is None:
-    st.dataframe(res["by_weekday"].select("weekday", "deployments", "failed"), hide_index=True)
+    st.dataframe(res["by_weekday"].select("weekday", "deployments", "failed"), placeholder="—",
+                 hide_index=True)
     st.stop()
 c1, c2, c3 = st.columns(3)
 ui.tile(c1, "Friday vs Mon–Thu (controlled)", f"{f['odds_ratio']:.2f}×",
@@ -53,7 +54,8 @@ ui.tile(c3, "Smallest detectable", f"{res['min_detectable_odds_ratio']:.2f}×",
 
 by_day = res["by_weekday"]
 st.altair_chart(charts.weekday_rate_chart(by_day))
-st.dataframe(by_day, hide_index=True, width="stretch", column_config=RATE_COLUMNS | P_COLUMNS)
+st.dataframe(by_day, placeholder="—",
+             hide_index=True, width="stretch", column_config=RATE_COLUMNS | P_COLUMNS)
 st.caption("p: each weekday against all other days (chi-square, Fisher when sparse); p_holm: "
            "Holm-adjusted across the days. Independence of weekday and failure: "
            f"chi-square p = {res['independence']['p_value']:.2g}.")
@@ -61,16 +63,17 @@ st.caption("p: each weekday against all other days (chi-square, Fisher when spar
 st.subheader("Odds ratios against Monday, with controls")
 # Monday is the reference: its ratio is 1 by definition and it has no interval (no "None" row).
 st.dataframe(pl.DataFrame(res["odds_ratios_vs_monday"]).filter(pl.col("ci_low").is_not_null()),
+             placeholder="—",
              hide_index=True,
              column_config={c: st.column_config.NumberColumn(c.replace("_", " "), format="%.2f")
                             for c in ("odds_ratio", "ci_low", "ci_high")})
 st.caption("Each weekday's failure odds ÷ Monday's, from the logistic model with controls; Monday "
            "is the reference (odds ratio 1 by definition), so it has no row.")
 st.subheader("By hour band (UTC)")
-st.dataframe(res["by_hour_band"], hide_index=True, column_config=RATE_COLUMNS)
+st.dataframe(res["by_hour_band"], placeholder="—", hide_index=True, column_config=RATE_COLUMNS)
 if "incidents_by_weekday" in res:
     st.subheader("Incidents and MTTR by weekday of the release that caused them")
-    st.dataframe(res["incidents_by_weekday"], hide_index=True, column_config={
+    st.dataframe(res["incidents_by_weekday"], placeholder="—", hide_index=True, column_config={
         c: st.column_config.NumberColumn(c.replace("_", " "), format="%.1f")
         for c in ("mttr_median_hours", "mttr_mean_hours", "incidents_per_100_releases")})
     st.caption(f"Incidents attributed to a release opened within {res['window_hours']:g} h of it "

@@ -101,12 +101,13 @@ def proposed_rule(data: report.ReplayInputs, current: dict, version: int, metric
     ui.tile(k3, "False alarms", f"{view['false_alarms'].height}", "alerts overlapping no incident")
     ui.tile(k4, "Alerts per week", f"{res['alerts_per_week']:.2f}",
             f"{res['alerts']} alerts, {res['off_hours_alerts']} off hours")
-    st.dataframe(view["card"], hide_index=True, width="stretch")
+    st.dataframe(view["card"], placeholder="—",
+                 hide_index=True, width="stretch", column_config=ui.headings(view["card"]))
 
     suggested = report.suggestions(data, window_minutes=proposed["window_minutes"])
     if suggested.height:
         st.markdown("**Suggested thresholds** for this window")
-        st.dataframe(suggested, hide_index=True)
+        st.dataframe(suggested, placeholder="—", hide_index=True, column_config=ui.headings(suggested))
         st.caption("History: percentiles of the windowed value over the whole history (rare values "
                    "are worth a page). SLO: warn at 80% of the error-budget rate (1 − target; a burn "
                    "rate of 1), critical at it.")
@@ -123,9 +124,11 @@ def proposed_rule(data: report.ReplayInputs, current: dict, version: int, metric
     st.altair_chart(charts.pr_curve_chart(view["sweep"], view["marks"]), width="stretch")
 
     st.markdown("**False alarms**")
-    st.dataframe(view["false_alarms"], hide_index=True)
+    st.dataframe(view["false_alarms"], placeholder="—",
+                 hide_index=True, column_config=ui.headings(view["false_alarms"]))
     st.markdown("**Missed incidents**")
-    st.dataframe(view["missed"], hide_index=True, width="stretch")
+    st.dataframe(view["missed"], placeholder="—",
+                 hide_index=True, width="stretch", column_config=ui.headings(view["missed"]))
 
     st.subheader("Save the proposed rule")
     who = access.actor()  # the signed-in user, not a name typed in
@@ -172,4 +175,4 @@ else:
     # A deployment the trigger never fired on has no trigger time: a dash, not "None".
     st.dataframe(rows.filter(pl.col("outcome") != "quiet").with_columns(
         trigger_at=pl.col("trigger_at").dt.strftime("%Y-%m-%d %H:%M").fill_null("–")),
-        hide_index=True, width="stretch")
+        placeholder="—", hide_index=True, width="stretch")

@@ -67,3 +67,17 @@ def test_the_checks_see_imports():
     imports = _imports(ROOT / "analytics" / "cli" / "report_summary.py")
     assert {"analytics.reports.summary", "analytics.reports.summary.table_summary"} <= imports
     assert _offenders([ROOT / "pages" / "data.py"], "streamlit") == ["pages/data.py"]
+
+
+def test_every_table_shows_a_dash_for_missing_values():
+    """st.dataframe shows a missing value as "None" unless told otherwise; a reader should see
+    a dash. Every table a page or ui.py draws passes ``placeholder``."""
+    bare = []
+    for path in _sources("pages") + [ROOT / "analytics" / "ui.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "dataframe"
+                    and not any(k.arg == "placeholder" for k in node.keywords)):
+                bare.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not bare, bare
+    assert len(_sources("pages")) > 10  # the walk found the pages
