@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from analytics.cli.common import CliError, engine_from
+from analytics.cli.common import CliError, end_at_once, engine_from
 
 # Issue 19: the agreement hierarchy (TOML), vendor-reported availability and billed credits (CSV).
 CONTRACT_KINDS = ("contracts", "vendor-data", "billed-credits")
@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     """Import and print the JSON summary; warnings go to stderr."""
     from analytics.ingest.validate import InvalidImport
 
+    end_at_once()  # the process ends when this returns, without freeing every frame first
     if args.kind in CONTRACT_KINDS:
         return _contracts(engine_from(args), args)
     if args.kind == "sla-contracts":

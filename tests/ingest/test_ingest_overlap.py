@@ -138,3 +138,23 @@ def test_a_child_started_ahead_and_not_needed_is_stopped(tmp_path: Path,
     result = importer.import_files(engine, "deployments", [EXAMPLES / "deployments.csv"], actor="t")
     assert result.inserted == 3
     assert len(started) == 1 and started[0].poll() == 0 and not sqlite_child._SPARE
+
+
+def test_an_import_process_ends_at_once_with_its_output_and_the_store_closed(tmp_path: Path) -> None:
+    """`python -m analytics import` skips the interpreter's teardown (os._exit): the summary is
+    all there, the exit status is the command's, and the store was closed as by a normal exit
+    (SQLite removes the WAL and its index on the last close)."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "s.db"
+    cli = [sys.executable, "-m", "analytics", "--db", f"sqlite:///{db}", "import"]
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([*cli, "deployments", str(EXAMPLES / "deployments.csv")], cwd=root,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["inserted"] == 3
+    assert db.exists() and not Path(f"{db}-wal").exists() and not Path(f"{db}-shm").exists()
+    bad = subprocess.run([*cli, "deployments", str(tmp_path / "missing.csv")], cwd=root,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "no such file" in bad.stderr and bad.stdout == ""
