@@ -66,7 +66,8 @@ def read_ahead(kind: str, paths: list[str | Path], **kwargs: object) -> Future[R
     return done
 
 
-def input_bytes(paths: list[str | Path] | None, uploads: list[tuple[str, bytes]] | None = None) -> int:
+def input_bytes(paths: list[str | Path] | None,
+                uploads: list[tuple[str, bytes]] | None = None) -> int:
     """The bytes of the files ``paths`` names directly and of ``uploads`` (a folder, or a path
     that cannot be read, counts as nothing): how large an import is, before it is read."""
     size = sum(len(b) for _, b in uploads or [])

@@ -69,9 +69,10 @@ def write_scratches(parts: list[tuple[Path, pl.DataFrame]],
     closing it early stops the child.
 
     One child for every slice: a child's start (Python, polars, ADBC) costs ~0.3 CPU-s. It starts
-    first (or was started ahead, :func:`start_spare`) and is handed each slice (an Arrow IPC file, then its path on stdin) as soon as a
-    thread has written it: the child's start and the first slice overlap the writing of the
-    other slices (2.5M tickets: ~1 s of wall before the first copy could begin).
+    first (or was started ahead, :func:`start_spare`) and is handed each slice (an Arrow IPC
+    file, then its path on stdin) as soon as a thread has written it: the child's start and the
+    first slice overlap the writing of the other slices (2.5M tickets: ~1 s of wall before the
+    first copy could begin).
     """
     ipcs = [path.with_suffix(".arrow") for path, _ in parts]
     proc = _take_spare() or _scratch_child()
