@@ -2,7 +2,6 @@
 this process)."""
 
 import os
-import sys
 
 # polars' allocator (jemalloc) hands freed pages back to the OS at once by default, and a report
 # that builds and drops frames of millions of rows faults them back in: a third of its CPU was
@@ -12,5 +11,6 @@ import sys
 os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:10000,muzzy_decay_ms:0")
 
 from analytics.cli import main  # noqa: E402
+from analytics.cli.common import exit_process  # noqa: E402
 
-sys.exit(main())
+exit_process(main())

@@ -37,6 +37,40 @@ class WorkbenchParser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
 
 
+_AT_ONCE: list[bool] = []
+
+
+def end_at_once() -> None:
+    """Let ``python -m analytics`` end as soon as this command returns (:func:`exit_process`)."""
+    _AT_ONCE.append(True)
+
+
+def exit_process(code: int) -> NoReturn:
+    """End ``python -m analytics`` with ``code``.
+
+    After a command that asked (:func:`end_at_once`: an import, which holds frames of every row
+    to the end) the interpreter's teardown is skipped: freeing every object and module one by
+    one took 0.25 s after 584k deployments, 0.47 s after 2.5M tickets, once the summary was
+    printed. The exit handlers still run and the store's connections are closed first (SQLite
+    checkpoints and removes its WAL on the last close), then the output is flushed.
+    """
+    if not _AT_ONCE:
+        sys.exit(code)
+    import atexit
+    import os
+
+    from analytics.store.db import dispose_engines
+
+    dispose_engines()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            pass
+    os._exit(code)
+
+
 def engine_from(args: argparse.Namespace, *, migrate_first: bool = True) -> Engine:
     """The engine for ``--db`` (or the settings), with the schema migrated to head."""
     from analytics.store.db import get_engine, migrate

@@ -29,6 +29,7 @@ from sqlmodel import SQLModel
 
 from analytics.ingest import batch_record, pseudonym
 from analytics.ingest.columns import SPECS, Spec
+from analytics.ingest.parsed import Parsed
 from analytics.ingest.stored import as_dtype, differs, lookup_refs
 from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
 from analytics.store import copyprep, models
@@ -44,16 +45,6 @@ MODELS: dict[str, type[SQLModel]] = {
         models.Incident, models.Ticket, models.CsatResponse, models.SliSample,
         models.MaintenanceWindow, models.Outage)}
 CHUNK = 500
-
-
-@dataclass
-class Parsed:
-    """What a source produced: typed frames per kind, skipped records and notes."""
-
-    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
-    rejected: int = 0
-    warnings: list[str] = field(default_factory=list)
-    strict_refs: bool = True
 
 
 @dataclass

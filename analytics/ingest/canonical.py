@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from analytics.ingest.batch import Parsed
 from analytics.ingest.columns import SPECS, Options, typed
 from analytics.ingest.files import Mapping, SourceFile, apply_mapping, read_table
+from analytics.ingest.parsed import Parsed
 from analytics.ingest.validate import FILE, ROW, Checker, InvalidImport, Problem
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from analytics.ingest.validate import FILE, ROW, Checker
-from analytics.store.models import DEPLOYMENT_STATUSES, EXCLUSION_KINDS, OUTAGE_CAUSES, TIERS
+from analytics.store.choices import DEPLOYMENT_STATUSES, EXCLUSION_KINDS, OUTAGE_CAUSES, TIERS
 
 # Spellings tools use for the four environments the KPIs know; anything else is kept, lower-cased.
 ENVIRONMENT_ALIASES = {"prod": "production", "prd": "production", "live": "production",

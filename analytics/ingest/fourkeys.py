@@ -41,7 +41,7 @@ import json
 import re
 from typing import Any
 
-from analytics.ingest.batch import Parsed
+from analytics.ingest.parsed import Parsed
 from analytics.ingest.columns import Options
 from analytics.ingest.files import SourceFile, read_json, read_table
 from analytics.ingest.payloads import dig

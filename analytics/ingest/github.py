@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from analytics.ingest.batch import Parsed
+from analytics.ingest.parsed import Parsed
 from analytics.ingest.columns import Options
 from analytics.ingest.files import SourceFile
 from analytics.ingest.payloads import dig, json_documents, records, repo_name

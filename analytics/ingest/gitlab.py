@@ -30,7 +30,7 @@ Canceled deployments and ones still running are skipped (counted as rejected).
 
 from __future__ import annotations
 
-from analytics.ingest.batch import Parsed
+from analytics.ingest.parsed import Parsed
 from analytics.ingest.columns import Options
 from analytics.ingest.files import SourceFile
 from analytics.ingest.payloads import States, dig, json_documents, records, unknown_state

@@ -7,9 +7,9 @@ the detected kind and the problems.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,26 +19,19 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from analytics.ingest import canonical
 from analytics.ingest.batch import ImportResult, Parsed, write
-from analytics.ingest.columns import CANONICAL_KINDS, SPECS, Options
-from analytics.ingest.files import (Mapping, SourceFile, from_bytes, load, parse_mapping,
-                                    read_json, read_table)
-from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem, check_timezone
-from analytics.store import copyprep
+from analytics.ingest.columns import CANONICAL_KINDS, SPECS
+from analytics.ingest.files import Mapping, SourceFile, from_bytes, load, read_json, read_table
+from analytics.ingest.reading import KINDS, SOURCES, Read, input_bytes, read_and_parse  # noqa: F401
+from analytics.ingest.reading import parse as _parse
+from analytics.ingest.reading import read_mapping as _mapping
+from analytics.ingest.validate import FILE, ROW, InvalidImport, Problem
+from analytics.store import copyprep, sqlite_child
 from analytics.store.db import import_lock, is_retryable
 from analytics.store.version import data_version
 
 if TYPE_CHECKING:
     from analytics.store.readcopy import Appended
 
-# Tool and dataset kinds → the module that reads them (each has parse(files, opts)).
-SOURCES = {
-    "github": "analytics.ingest.github", "gitlab": "analytics.ingest.gitlab",
-    "jenkins": "analytics.ingest.jenkins", "pagerduty": "analytics.ingest.pagerduty",
-    "servicenow": "analytics.ingest.servicenow", "jira": "analytics.ingest.jira",
-    "fourkeys": "analytics.ingest.fourkeys", "bpic2014": "analytics.ingest.bpic2014",
-    "uci-incidents": "analytics.ingest.uci_incidents", "openslo": "analytics.ingest.openslo",
-}
-KINDS = CANONICAL_KINDS + tuple(SOURCES)
 # Canonical files keep their rows under this source unless --source says otherwise.
 CANONICAL_SOURCE = "canonical"
 # A deadlock or serialisation failure (PostgreSQL) or an expired busy timeout (SQLite) rolled
@@ -65,49 +58,13 @@ def default_source(kind: str) -> str:
     return CANONICAL_SOURCE if kind in CANONICAL_KINDS else kind
 
 
-def _parse(kind: str, files: list[SourceFile], tz: str, mapping: Mapping | None) -> Parsed:
-    if kind not in KINDS:
-        raise InvalidImport([Problem("input", None, None, kind,
-                                     f"unknown kind (one of {', '.join(KINDS)})")])
-    try:
-        check_timezone(tz)
-    except ValueError as exc:
-        raise InvalidImport([Problem("--tz", None, None, tz, str(exc))]) from None
-    opts = Options(tz=tz)
-    if kind in CANONICAL_KINDS:
-        return canonical.parse(kind, files, opts, mapping)
-    if mapping is not None:
-        raise InvalidImport([Problem("--map", None, None, None,
-                                     f"a column mapping applies to canonical files, not to {kind}")])
-    try:
-        return importlib.import_module(SOURCES[kind]).parse(files, opts)
-    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
-        # Last line of defence: a payload shaped in a way no check anticipated is refused with
-        # the file named (nothing is written), never a traceback.
-        names = ", ".join(f.name for f in files)
-        raise InvalidImport([Problem(names, None, None, None,
-                                     f"not a {kind} file of the expected structure ({exc.__class__.__name__}: "
-                                     f"{str(exc)[:80]}); see the field table in analytics/ingest/"
-                                     f"{SOURCES[kind].rsplit('.', 1)[1]}.py")]) from None
-
-
-def _mapping(mapping: str | Path | bytes | None) -> Mapping | None:
-    if mapping is None:
-        return None
-    if isinstance(mapping, bytes):
-        return parse_mapping(mapping, "mapping")
-    path = Path(mapping)
-    if not path.is_file():
-        raise InvalidImport([Problem(str(path), None, None, None, "no such mapping file")])
-    return parse_mapping(path.read_bytes(), str(path))
-
-
 def import_files(engine: Engine, kind: str, paths: list[str | Path] | None = None, *,
                  uploads: list[tuple[str, bytes]] | None = None, tz: str = "UTC",
                  source: str | None = None, dry_run: bool = False,
                  mapping: str | Path | bytes | None = None, actor: str | None = None,
                  encoding: str | None = None, follow_symlinks: bool = False,
-                 on_wait: Callable[[], None] | None = None) -> ImportResult:
+                 on_wait: Callable[[], None] | None = None,
+                 ahead: Future[Read] | None = None) -> ImportResult:
     """Import ``paths`` (files or folders) and/or ``uploads`` ((name, bytes) pairs) as ``kind``.
 
     All or nothing: raises :class:`InvalidImport` (nothing written) on any invalid row.
@@ -115,12 +72,27 @@ def import_files(engine: Engine, kind: str, paths: list[str | Path] | None = Non
     encoding of files that are not UTF-8; symbolic links are read only with ``follow_symlinks``.
     Imports into one SQLite store queue for its import lock (``on_wait`` is called when this one
     has to wait); a transaction lost to other writers is retried, then :class:`StoreBusy`.
+    ``ahead``: :func:`~analytics.ingest.reading.read_ahead` started with these same arguments
+    (the files are then read and parsed by it, not here).
     """
-    files = ((load(paths, follow_symlinks=follow_symlinks, encoding=encoding) if paths else [])
-             + [from_bytes(n, b, encoding=encoding) for n, b in uploads or []])
-    if not files:
-        raise InvalidImport([Problem("input", None, None, None, "no file given")])
-    parsed = _parse(kind, files, tz, _mapping(mapping))
+    if engine.dialect.name == "sqlite" and input_bytes(paths, uploads) >= sqlite_child.SPARE_BYTES:
+        sqlite_child.start_spare()  # its start overlaps the parse (the CLI started it already)
+    try:
+        return _import(engine, kind, paths, uploads=uploads, tz=tz, source=source,
+                       dry_run=dry_run, mapping=mapping, actor=actor, encoding=encoding,
+                       follow_symlinks=follow_symlinks, on_wait=on_wait, ahead=ahead)
+    finally:
+        sqlite_child.drop_spare()  # not taken: no rows were staged
+
+
+def _import(engine: Engine, kind: str, paths: list[str | Path] | None, *,
+            uploads: list[tuple[str, bytes]] | None, tz: str, source: str | None, dry_run: bool,
+            mapping: str | Path | bytes | None, actor: str | None, encoding: str | None,
+            follow_symlinks: bool, on_wait: Callable[[], None] | None,
+            ahead: Future[Read] | None) -> ImportResult:
+    files, parsed = ahead.result() if ahead is not None else read_and_parse(
+        kind, paths, uploads=uploads, tz=tz, mapping=mapping, encoding=encoding,
+        follow_symlinks=follow_symlinks)
     if actor is None:
         from analytics.settings import get_settings
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analytics.ingest.batch import Parsed
+from analytics.ingest.parsed import Parsed
 from analytics.ingest.columns import Options
 from analytics.ingest.files import SourceFile
 from analytics.ingest.payloads import States, epoch_ms, json_documents, records, unknown_state

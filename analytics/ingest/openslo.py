@@ -32,7 +32,7 @@ from typing import Any
 import polars as pl
 import yaml
 
-from analytics.ingest.batch import Parsed
+from analytics.ingest.parsed import Parsed
 from analytics.ingest.columns import Options
 from analytics.ingest.files import SourceFile
 from analytics.ingest.payloads import dig

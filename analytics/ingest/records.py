@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from analytics.ingest.batch import Parsed
+from analytics.ingest.parsed import Parsed
 from analytics.ingest.columns import SPECS, Options, typed
 from analytics.ingest.validate import FILE, ROW, Checker, InvalidImport, Problem
 

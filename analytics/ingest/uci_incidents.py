@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from analytics.ingest.batch import Parsed
+from analytics.ingest.parsed import Parsed
 from analytics.ingest.columns import Options
 from analytics.ingest.files import SourceFile, read_table
 from analytics.ingest.validate import FILE, ROW, Checker, InvalidImport, Problem

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -44,6 +45,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+_MADE: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def dispose_engines() -> None:
+    """Close the pooled connections of every engine :func:`get_engine` made and still alive (and
+    with them the data-version watch of each SQLite file), as the interpreter's teardown would:
+    for a process about to end without it (``cli.common.exit_process``)."""
+    for engine in list(_MADE):
+        engine.dispose()
+
+
 @lru_cache(maxsize=16)
 def get_engine(url: str) -> Engine:
     """Return the (cached) engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
@@ -57,8 +69,10 @@ def get_engine(url: str) -> Engine:
             Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    _MADE.add(engine)
+    return engine
 
 
 @contextmanager

@@ -12,6 +12,7 @@ copy's large SQLite reads run here too (:func:`copy_tables`).
 
 from __future__ import annotations
 
+import atexit
 import json
 import subprocess
 import sys
@@ -24,6 +25,9 @@ from typing import Any
 import polars as pl
 
 SCRATCH_PAGE_SIZE = 32768
+# From this much input an import's new rows are likely to be staged (bulk.STAGE_ROWS rows of any
+# canonical CSV take less), so it starts the staging child before parsing (start_spare).
+SPARE_BYTES = 8 << 20
 
 
 def run(*args: str) -> str:
@@ -65,14 +69,13 @@ def write_scratches(parts: list[tuple[Path, pl.DataFrame]],
     closing it early stops the child.
 
     One child for every slice: a child's start (Python, polars, ADBC) costs ~0.3 CPU-s. It starts
-    first and is handed each slice (an Arrow IPC file, then its path on stdin) as soon as a
-    thread has written it: the child's start and the first slice overlap the writing of the
-    other slices (2.5M tickets: ~1 s of wall before the first copy could begin).
+    first (or was started ahead, :func:`start_spare`) and is handed each slice (an Arrow IPC
+    file, then its path on stdin) as soon as a thread has written it: the child's start and the
+    first slice overlap the writing of the other slices (2.5M tickets: ~1 s of wall before the
+    first copy could begin).
     """
     ipcs = [path.with_suffix(".arrow") for path, _ in parts]
-    proc = subprocess.Popen([sys.executable, "-P", str(Path(__file__).resolve()), "scratch"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = _take_spare() or _scratch_child()
     failed: list[BaseException] = []
 
     def feed() -> None:
@@ -114,6 +117,54 @@ def write_scratches(parts: list[tuple[Path, pl.DataFrame]],
                 stream.close()
         for ipc in ipcs:
             ipc.unlink(missing_ok=True)
+
+
+def _scratch_child() -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-P", str(Path(__file__).resolve()), "scratch"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+_SPARE: list[subprocess.Popen[str]] = []
+
+
+def start_spare() -> None:
+    """Start the staging child of :func:`write_scratches` now, for the next call to take.
+
+    An import that will stage its rows calls this before it parses them: the child's start
+    (Python, polars, ADBC: ~0.2 s) then overlaps the parse instead of delaying the first slice.
+    A child no call took is told to stop (its stdin closed) when this process exits.
+    """
+    if not _SPARE:
+        _SPARE.append(_scratch_child())
+        atexit.register(drop_spare)
+
+
+def _take_spare() -> subprocess.Popen[str] | None:
+    while _SPARE:
+        proc = _SPARE.pop()
+        if proc.poll() is None:
+            return proc
+        _close(proc)
+    return None
+
+
+def drop_spare() -> None:
+    """Stop the spare child, if one was started and not taken (it exits at the end of its stdin)."""
+    while _SPARE:
+        proc = _SPARE.pop()
+        try:
+            proc.communicate(timeout=10)  # closes stdin, drains its output
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        _close(proc)
+
+
+def _close(proc: subprocess.Popen[str]) -> None:
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None and not stream.closed:
+            stream.close()
 
 
 def load(database: str, frames: dict[str, pl.DataFrame], drop: list[str],

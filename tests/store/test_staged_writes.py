@@ -109,6 +109,24 @@ def test_staged_rows_keep_values_order_and_storage_classes(tmp_path, staged):
     assert kinds == [("text", "integer", "null")]
 
 
+def test_later_tables_of_a_transaction_stage_in_the_attachments_left(tmp_path, monkeypatch):
+    """6 slices for the first staged table, the 4 attachments left for the second; a third is
+    written row by row (SQLite attaches at most 10 databases); every row stored either way."""
+    monkeypatch.setattr(bulk, "STAGE_ROWS", 2)
+    engine = _sqlite(tmp_path / "s.db")
+    deps = _deployments(66)
+    sliced = []
+    real = bulk._graded_slices
+    monkeypatch.setattr(bulk, "_graded_slices", lambda f, n: sliced.append(n) or real(f, n))
+    with engine.connect() as conn, staged_writes(conn), conn.begin():
+        _one_service(conn)
+        for part in range(3):
+            bulk_insert(conn, "deployment", deps.slice(22 * part, 22))
+        assert len(conn.info[bulk._STAGE_KEY]["attached"]) == bulk.MAX_ATTACHED
+    assert sliced == [6, 4]
+    assert [r[2] for r in _typed_rows(engine, "deployment")] == deps["external_id"].to_list()
+
+
 @pytest.mark.parametrize("ram", [True, False], ids=["scratch-in-ram", "scratch-in-temp"])
 def test_a_failed_staged_write_leaves_nothing_behind(tmp_path, staged, monkeypatch, ram):
     if ram and not Path(bulk.SHM).is_dir():

@@ -1,5 +1,5 @@
 """What every table shares: the natural key of imported rows, services, import batches and
-the allowed values that importers validate against."""
+the allowed values that importers validate against (defined in :mod:`analytics.store.choices`)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-DEPLOYMENT_STATUSES = ("success", "failed", "rolled_back")
-TIERS = ("gold", "silver", "bronze")
-EXCLUSION_KINDS = ("scheduled", "force_majeure", "customer", "third_party")
-OUTAGE_CAUSES = ("internal", "third_party")
+from analytics.store.choices import (DEPLOYMENT_STATUSES, EXCLUSION_KINDS,  # noqa: F401
+                                     OUTAGE_CAUSES, TIERS)
 
 
 def natural_key(table: str) -> Index:
