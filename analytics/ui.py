@@ -20,6 +20,8 @@ from sqlalchemy import Engine
 from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+# Re-exported: the pages call ui.plain, ui.headings, ...
+from analytics.display import describe, heading, headings, method_text, plain  # noqa: F401
 from analytics.reports import ReportError, periods
 from analytics.settings import DEFAULT_PERIOD_DAYS, get_settings
 from analytics.store import queries
@@ -39,41 +41,6 @@ _KEPT, _PAGE, _SWITCHED = "_ui_filters", "_ui_page", "_ui_switched"
 _TYPED, _TYPED_ERROR = "period_typed", "_ui_period_error"
 # Attribute of the script-run context holding (the run's cursors, the data version read in it).
 _VERSION = "_workbench_data_version"
-# Characters Markdown or HTML can act on; a backslash makes each one literal.
-
-
-def plain(text: object) -> str:
-    r"""``text`` (user data: a service, file, theme or problem value) made inert for st.markdown,
-    st.caption, st.error or a metric label: every ASCII punctuation mark is backslash-escaped, so
-    a link, an image or emphasis in a name shows as the characters typed.
-
-    >>> print(plain("[x](https://evil.example) ![i](http://127.0.0.1:9/t.png)"))
-    \[x\]\(https\:\/\/evil\.example\) \!\[i\]\(http\:\/\/127\.0\.0\.1\:9\/t\.png\)
-    >>> print(plain("a_b <b>"))
-    a\_b \<b\>
-    """
-    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", str(text))
-
-
-# A Sphinx cross-reference role in a docstring: :func:`name`, :meth:`~pkg.Cls.name`, ...
-_ROLE = re.compile(r":(?:py:)?(?:func|meth|class|mod|attr|data|obj|exc):`~?([^`]+)`")
-
-
-def method_text(doc: str | None) -> str:
-    """A docstring as the Markdown of a page's Method section: dedented (an indented line
-    would be a code block, whose highlighter costs the browser ~0.5 CPU-s) and Sphinx roles
-    shown as the code names they point to, not as ``:func:`` markup.
-
-    >>> print(method_text("Rates.\\n\\n    From :func:`pkg.attribute` and :meth:`~Panel.flags`."))
-    Rates.
-    <BLANKLINE>
-    From `pkg.attribute` and `Panel.flags`.
-    """
-    import inspect
-
-    return _ROLE.sub(r"`\1`", inspect.cleandoc(doc or ""))
-
-
 @st.cache_resource
 def engine() -> Engine:
     """The store's engine, migrated once per server process."""
@@ -365,39 +332,6 @@ def result_or_stop(compute: Callable[[], Any], lead: str, hint: str = "") -> Any
         st.stop()
 
 
-def describe(filters: Filters) -> str:
-    """One line naming the window and filters, for tile captions."""
-    parts = [f"{filters.start} – {filters.end} ({filters.timezone}, inclusive)"]
-    parts.append(f"teams: {', '.join(filters.teams)}" if filters.teams else "all teams")
-    parts.append(f"services: {', '.join(filters.services)}" if filters.services else "all services")
-    if filters.environment:
-        parts.append(f"environment: {filters.environment}")
-    return " · ".join(parts)
-
-
-# Column-name endings shown as units in a table heading (checked in this order).
-_UNITS = (("_pct", " %"), ("_minutes", " (min)"), ("_min", " (min)"), ("_hours", " (h)"),
-          ("_amount", ""))
-
-
-def heading(column: str) -> str:
-    """A report column's name as a table heading: words, with its unit.
-
-    >>> [heading(c) for c in ("contracted_pct", "downtime_minutes", "credit_amount", "month")]
-    ['contracted %', 'downtime (min)', 'credit', 'month']
-    """
-    for end, unit in _UNITS:
-        if column.endswith(end) and len(column) > len(end):
-            return column[: -len(end)].replace("_", " ") + unit
-    return column.replace("_", " ")
-
-
-def headings(frame: pl.DataFrame, **named: Any) -> dict[str, Any]:
-    """``column_config`` for ``st.dataframe`` that shows every column of ``frame`` under its
-    :func:`heading`; ``named`` overrides some (a label or a ``st.column_config`` column)."""
-    return {c: named.get(c, heading(c)) for c in frame.columns}
-
-
 def tile(column: st.delta_generator.DeltaGenerator, label: str, value: str, how: str,
          delta: str | None = None) -> None:
     """A metric with a caption saying what was counted (numerator, denominator, window)."""
@@ -406,6 +340,8 @@ def tile(column: st.delta_generator.DeltaGenerator, label: str, value: str, how:
         st.caption(how)
 
 
+# On a clock, not the data version: a definition approved with a later effective_from comes
+# into force by time alone, with nothing written to the store.
 @st.cache_data(ttl=60)
 def definition_versions() -> dict[str, int]:
     """The version in force of every KPI, SLO and rule definition (issue 16.3)."""
