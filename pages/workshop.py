@@ -173,6 +173,7 @@ else:
     rows = pl.DataFrame(rb["rows"])
     st.altair_chart(charts.rollback_chart(rows), width="stretch")
     # A deployment the trigger never fired on has no trigger time: a dash, not "None".
-    st.dataframe(rows.filter(pl.col("outcome") != "quiet").with_columns(
-        trigger_at=pl.col("trigger_at").dt.strftime("%Y-%m-%d %H:%M").fill_null("–")),
-        placeholder="—", hide_index=True, width="stretch")
+    fired = rows.filter(pl.col("outcome") != "quiet").with_columns(
+        trigger_at=pl.col("trigger_at").dt.strftime("%Y-%m-%d %H:%M").fill_null("–"))
+    st.dataframe(fired, placeholder="—", hide_index=True, width="stretch",
+                 column_config=ui.headings(fired))

@@ -45,7 +45,8 @@ def parse(kind: str, files: list[SourceFile], opts: Options, mapping: Mapping | 
             warnings.append(f"{f.name}: ignored column(s) {', '.join(extra)}")
         frame = frame.select([c for c in frame.columns if c in known or c in (FILE, ROW)])
         data = [c for c in frame.columns if c not in (FILE, ROW)]
-        if data:  # blank lines read as all-empty rows
+        # Blank lines read as all-empty rows; none when one column has no empty value.
+        if data and frame[data[0]].null_count():
             frame = frame.filter(~pl.all_horizontal(pl.col(data).is_null()))
         frames.append(frame)
         labels |= lab

@@ -184,7 +184,7 @@ def typed(spec: Spec, frame: pl.DataFrame, checker: Checker, opts: Options,
         if col.name == single:
             distinct.append(Checker.all_distinct(values))
         if col.required and not (internal and col.name in spec.lenient):
-            ck.required(col.name, ck.raw(col.name))
+            ck.required(col.name)
         return col, values, ck
 
     # Columns are independent and polars releases the GIL, so threads use every core (a
@@ -221,8 +221,7 @@ def _convert(col: Col, ck: Checker, opts: Options) -> pl.Series:
     if col.type == "zone":
         return ck.timezone(col.name)
     if col.type == "env":
-        raw = ck.text(col.name, 32).str.to_lowercase()
-        return raw.replace(ENVIRONMENT_ALIASES)
+        return ck.keyword(col.name, 32, ENVIRONMENT_ALIASES)
     return ck.text(col.name, col.max_len)
 
 

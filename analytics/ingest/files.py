@@ -232,7 +232,10 @@ def read_table(f: SourceFile, *, separator: str = ",", scalars_only: bool = Fals
             _refuse_non_utf8(f, separator)
         raise InvalidImport([Problem(f.name, _ragged_row(f, separator), None, None,
                                      f"cannot read this {f.fmt} file: {_first_line(exc)}")]) from None
-    frame = frame.select([c for c in frame.columns if not _unnamed(c)])
+    # One chunk per column: the CSV reader returns hundreds, and every later select or filter
+    # beside the one-chunk __row column below re-split that column first (2.47M tickets: 0.14 s
+    # a select; the rechunk takes 0.06 s once).
+    frame = frame.select([c for c in frame.columns if not _unnamed(c)]).rechunk()
     frame = frame.rename({c: c.strip().lstrip("\ufeff") for c in frame.columns})
     return frame.with_columns(pl.lit(f.name).alias(FILE),
                               pl.int_range(first, frame.height + first, dtype=pl.Int64).alias(ROW))

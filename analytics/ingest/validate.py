@@ -14,6 +14,7 @@ unless the source asks to shift it forward by the gap (real datasets recorded wa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,6 +25,11 @@ FILE = "__file"
 MAX_LISTED = 20
 TRUE_WORDS = ("true", "1", "yes", "y")
 FALSE_WORDS = ("false", "0", "no", "n")
+# A column with at most this many distinct values (booleans, statuses, environments) is read
+# value by value: each distinct string is stripped and converted once, then mapped onto the rows
+# (584k deployments: the five such columns in 0.07 instead of 0.2 CPU-s).
+FEW = 64
+NOT_BOOLEAN = "not a boolean (expected true/false, 1/0 or yes/no)"
 
 _ISO = (r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
         r"\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$")
@@ -80,6 +86,7 @@ class Checker:
     problems: list[Problem] = field(default_factory=list)
     total: int = 0
     _raw: dict[str, pl.Series] = field(default_factory=dict, repr=False)
+    _few: dict[str, pl.DataFrame | None] = field(default_factory=dict, repr=False)
 
     def label(self, column: str) -> str:
         """The user-facing name of ``column``."""
@@ -128,9 +135,59 @@ class Checker:
             self._raw[column] = s.set(s == "", None) if s.len() else s
         return self._raw[column]
 
-    def required(self, column: str, values: pl.Series) -> None:
-        """Flag rows where a required column is empty."""
-        self.flag(values.is_null(), column, "required value is missing")
+    def distinct(self, column: str) -> pl.DataFrame | None:
+        """Each distinct value of a text ``column`` as read (``value``) and as :meth:`raw` reads
+        it (``raw``), when it has at most :data:`FEW` of them; None otherwise.
+
+        >>> ck = Checker(pl.DataFrame({"ok": [" yes", "no", None, " "]}))
+        >>> ck.distinct("ok").sort("value", nulls_last=True).rows()
+        [(' ', None), (' yes', 'yes'), ('no', 'no'), (None, None)]
+        """
+        if column not in self._few:
+            col = self.frame[column]
+            found = None
+            # A sample settles a column of many values without hashing all of it.
+            if col.dtype == pl.String and col.head(4 * FEW).n_unique() <= FEW:
+                values = col.unique()
+                if values.len() <= FEW:
+                    s = values.str.strip_chars()
+                    found = pl.DataFrame({"value": values, "raw": s.set(s == "", None)})
+            self._few[column] = found
+        return self._few[column]
+
+    def mapped(self, column: str, convert: Callable[[pl.Series], pl.Series]) -> tuple[pl.Series, pl.Series] | None:
+        """``convert`` applied to the distinct values of ``column`` (as :meth:`raw` reads them)
+        and mapped onto its rows, when it has few (:meth:`distinct`; None otherwise): the
+        converted column and the values as read whose conversion is null (to flag).
+
+        >>> ck = Checker(pl.DataFrame({"env": ["Prod", " prod ", None]}))
+        >>> out, bad = ck.mapped("env", lambda raw: raw.str.to_lowercase())
+        >>> out.to_list(), bad.to_list()
+        (['prod', 'prod', None], [])
+        """
+        few = self.distinct(column)
+        if few is None:
+            return None
+        conv = convert(few["raw"])
+        known = few["value"].is_not_null()
+        out = self.frame[column].replace_strict(few["value"].filter(known), conv.filter(known),
+                                                default=None, return_dtype=conv.dtype)
+        return out, few["value"].filter(few["raw"].is_not_null() & conv.is_null())
+
+    def missing(self, column: str) -> pl.Series:
+        """True on the rows where ``column`` is empty (null, or only white space)."""
+        few = None if column in self._raw else self.distinct(column)
+        if few is None:
+            return self.raw(column).is_null()
+        col = self.frame[column]
+        blank = few["value"].filter(few["raw"].is_null() & few["value"].is_not_null())
+        return col.is_null() | col.is_in(blank.to_list()) if blank.len() else col.is_null()
+
+    def required(self, column: str, values: pl.Series | None = None) -> None:
+        """Flag rows where a required column is empty (``values``: its :meth:`raw` values, when
+        the caller has them)."""
+        self.flag(self.missing(column) if values is None else values.is_null(), column,
+                  "required value is missing")
 
     # ---------------------------------------------------------------- typed parsers
 
@@ -138,9 +195,17 @@ class Checker:
                  shift_gap: bool = False) -> pl.Series:
         """Parse timestamps to naive UTC (see the module docstring)."""
         raw = self.raw(column)
-        parsed, offset_min = _fast_parse(raw) if not dayfirst else (None, None)
-        if parsed is None:
-            parsed, offset_min = parse_parts(raw, dayfirst)
+        fast = None if dayfirst else _fast_parse(raw)
+        if fast is not None:
+            # One format throughout and every value parsed: either all in UTC ("Z") or all naive.
+            parsed, utc = fast
+            if utc:
+                return parsed.alias(column)
+            local = _local_to_utc(parsed, tz, shift_gap)
+            self.flag(parsed.is_not_null() & local.is_null(), column,
+                      f"this local time does not exist in {tz} (daylight-saving gap)", raw)
+            return local.alias(column)
+        parsed, offset_min = parse_parts(raw, dayfirst)
         self.flag(raw.is_not_null() & parsed.is_null(), column,
                   "not a date-time (expected ISO 8601, e.g. 2024-05-01T13:45:00Z)"
                   if not dayfirst else "not a day-first date-time (expected d-m-yyyy H:MM)", raw)
@@ -154,17 +219,24 @@ class Checker:
 
     def boolean(self, column: str) -> pl.Series:
         """true/false/1/0/yes/no (any case); empty stays null."""
-        raw = self.raw(column).str.to_lowercase()
-        out = (pl.when(raw.is_in(TRUE_WORDS)).then(True)
-               .when(raw.is_in(FALSE_WORDS)).then(False).otherwise(None))
-        result = pl.select(out).to_series().alias(column)
-        self.flag(raw.is_not_null() & result.is_null(), column,
-                  "not a boolean (expected true/false, 1/0 or yes/no)", self.raw(column))
+        few = self.mapped(column, _boolean)
+        if few is not None:
+            out, bad = few
+            if bad.len():
+                self.flag(self.frame[column].is_in(bad.to_list()), column, NOT_BOOLEAN, self.raw(column))
+            return out.alias(column)
+        raw = self.raw(column)
+        result = _boolean(raw).alias(column)
+        self.flag(raw.is_not_null() & result.is_null(), column, NOT_BOOLEAN, raw)
         return result
 
     def integer(self, column: str, lo: int | None = None, hi: int | None = None) -> pl.Series:
         """Whole numbers, optionally within [lo, hi]; ``3.0`` is accepted as 3."""
         raw = self.raw(column)
+        plain = raw.cast(pl.Int64, strict=False)
+        if plain.null_count() == raw.null_count():  # every value a plain integer: one cast
+            self._range(column, plain.alias(column), raw, lo, hi)
+            return plain.alias(column)
         as_float = raw.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
         whole = as_float.is_not_null() & (as_float == as_float.floor()) & as_float.is_finite()
         self.flag(raw.is_not_null() & ~whole, column, "not a whole number", raw)
@@ -194,13 +266,38 @@ class Checker:
     def choice(self, column: str, allowed: tuple[str, ...],
                aliases: dict[str, str] | None = None) -> pl.Series:
         """One of ``allowed`` (case-insensitive; ``aliases`` map other spellings)."""
-        raw = self.raw(column)
-        low = raw.str.to_lowercase()
         mapping = {a: a for a in allowed} | (aliases or {})
-        out = low.replace_strict(mapping, default=None, return_dtype=pl.String).alias(column)
-        self.flag(raw.is_not_null() & out.is_null(), column,
-                  f"not one of {', '.join(allowed)}", raw)
+
+        def convert(raw: pl.Series) -> pl.Series:
+            return raw.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.String)
+
+        message = f"not one of {', '.join(allowed)}"
+        few = self.mapped(column, convert)
+        if few is not None:
+            out, bad = few
+            if bad.len():
+                self.flag(self.frame[column].is_in(bad.to_list()), column, message, self.raw(column))
+            return out.alias(column)
+        raw = self.raw(column)
+        out = convert(raw).alias(column)
+        self.flag(raw.is_not_null() & out.is_null(), column, message, raw)
         return out
+
+    def keyword(self, column: str, max_len: int, aliases: dict[str, str]) -> pl.Series:
+        """Text of few values (an environment): stripped, lower-cased, ``aliases`` replaced;
+        longer than ``max_len`` is a problem.
+
+        >>> Checker(pl.DataFrame({"env": [" Prod", "staging"]})).keyword("env", 32, {"prod": "production"}).to_list()
+        ['production', 'staging']
+        """
+        def convert(raw: pl.Series) -> pl.Series:
+            return raw.str.to_lowercase().replace(aliases)
+
+        few = self.distinct(column)
+        if few is not None and (few["raw"].str.len_chars().max() or 0) <= max_len:  # type: ignore[operator]
+            out, _ = self.mapped(column, convert)  # type: ignore[misc]
+            return out.alias(column)
+        return convert(self.text(column, max_len)).alias(column)
 
     def text(self, column: str, max_len: int | None = None) -> pl.Series:
         """Free text, stripped; longer than ``max_len`` is a problem."""
@@ -244,6 +341,13 @@ class Checker:
             raise InvalidImport(self.problems, self.total)
 
 
+def _boolean(raw: pl.Series) -> pl.Series:
+    """True/False for stripped words of TRUE_WORDS/FALSE_WORDS (any case), else null."""
+    low = raw.str.to_lowercase()
+    return pl.select(pl.when(low.is_in(TRUE_WORDS)).then(True)
+                     .when(low.is_in(FALSE_WORDS)).then(False).otherwise(None)).to_series()
+
+
 def _is_zone(name: str) -> bool:
     try:
         ZoneInfo(name)
@@ -261,22 +365,31 @@ def check_timezone(tz: str) -> str:
 
 # Whole-column formats tried first: a file written by one tool uses one format throughout, and
 # one strptime is several times faster than the general pattern (1M-row imports, issue 3).
-_FAST = (("%Y-%m-%dT%H:%M:%SZ", 0), ("%Y-%m-%dT%H:%M:%S%.fZ", 0), ("%Y-%m-%dT%H:%M:%S", None),
-         ("%Y-%m-%d %H:%M:%S", None), ("%Y-%m-%dT%H:%M:%S%.f", None), ("%Y-%m-%d %H:%M:%S%.f", None))
+# True: the format ends in Z (UTC); False: naive, read in the import's time zone.
+_FAST = (("%Y-%m-%dT%H:%M:%SZ", True), ("%Y-%m-%dT%H:%M:%S%.fZ", True), ("%Y-%m-%dT%H:%M:%S", False),
+         ("%Y-%m-%d %H:%M:%S", False), ("%Y-%m-%dT%H:%M:%S%.f", False), ("%Y-%m-%d %H:%M:%S%.f", False))
 
 
-def _fast_parse(raw: pl.Series) -> tuple[pl.Series | None, pl.Series | None]:
+def _fast_parse(raw: pl.Series) -> tuple[pl.Series, bool] | None:
+    """Every value of ``raw`` parsed with the first format of ``_FAST`` that reads them all, and
+    whether that format is UTC; None when no one format reads every value.
+
+    >>> out, utc = _fast_parse(pl.Series(["2024-05-01T13:45:00Z", None]))
+    >>> out.to_list(), utc
+    ([datetime.datetime(2024, 5, 1, 13, 45), None], True)
+    """
     sample = raw.drop_nulls().head(1)
     if sample.len() == 0:
-        return None, None
-    for fmt, offset in _FAST:
+        return None
+    for fmt, utc in _FAST:
         if sample.str.strptime(pl.Datetime("us"), fmt, strict=False).null_count():
             continue
-        out = raw.str.strptime(pl.Datetime("us"), fmt, strict=False)
+        # No cache: it looks every value up in a hash table first, which pays only for repeated
+        # values; event times rarely repeat (2.47M ticket times: 0.08 instead of 0.16 s).
+        out = raw.str.strptime(pl.Datetime("us"), fmt, strict=False, cache=False)
         if out.null_count() == raw.null_count():
-            off = pl.Series([offset] * raw.len(), dtype=pl.Int64)
-            return out, off.set(raw.is_null(), None) if offset is not None else off
-    return None, None
+            return out, utc
+    return None
 
 
 def parse_parts(raw: pl.Series, dayfirst: bool) -> tuple[pl.Series, pl.Series]:

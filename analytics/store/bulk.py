@@ -31,11 +31,12 @@ BATCH_ROWS = 50_000
 # From this many rows a staged SQLite insert beats executemany (ADBC startup and the copy cost
 # less than binding Python values one by one); SQLite attaches at most 10 databases.
 STAGE_ROWS = 50_000
-# Slices of 1 : 2 : … : 6 parts: the first copy waits for 1/21 of the rows to be staged instead
-# of 1/10 with 4 (idle, wall against 4 parts: 584k deployments x0.91-1.02, median 0.97 of 7
-# pairs; 2.47M tickets x0.96-0.97; same CPU). A later table of the same transaction gets the
-# attachments left (at least two), so as many tables stage as with 4.
-STAGE_PARTS = 6
+# Slices of 1 : 2 : … : 8 parts: the first copy waits for 1/36 of the rows to be staged (1/21
+# with 6, 1/10 with 4), and later slices are staged faster than SQLite copies them in. Idle,
+# against 6 parts, 6 pairs of 584k deployments: wall x0.93-1.01 with the parse changes of the
+# same stop; 2.47M tickets x0.95-1.03. A later table of the same transaction gets the two
+# attachments left, so as many tables stage as before.
+STAGE_PARTS = 8
 MAX_ATTACHED = 10
 _STAGE_KEY = "analytics.staging"
 SHM = "/dev/shm"

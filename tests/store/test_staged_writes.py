@@ -110,20 +110,21 @@ def test_staged_rows_keep_values_order_and_storage_classes(tmp_path, staged):
 
 
 def test_later_tables_of_a_transaction_stage_in_the_attachments_left(tmp_path, monkeypatch):
-    """6 slices for the first staged table, the 4 attachments left for the second; a third is
-    written row by row (SQLite attaches at most 10 databases); every row stored either way."""
+    """STAGE_PARTS slices for the first staged table, the attachments left for the second; a
+    third is written row by row (SQLite attaches at most 10 databases); every row stored either
+    way."""
     monkeypatch.setattr(bulk, "STAGE_ROWS", 2)
     engine = _sqlite(tmp_path / "s.db")
-    deps = _deployments(66)
+    deps = _deployments(120)  # 40 rows a table: no slice of 1 : 2 : … : STAGE_PARTS is empty
     sliced = []
     real = bulk._graded_slices
     monkeypatch.setattr(bulk, "_graded_slices", lambda f, n: sliced.append(n) or real(f, n))
     with engine.connect() as conn, staged_writes(conn), conn.begin():
         _one_service(conn)
         for part in range(3):
-            bulk_insert(conn, "deployment", deps.slice(22 * part, 22))
+            bulk_insert(conn, "deployment", deps.slice(40 * part, 40))
         assert len(conn.info[bulk._STAGE_KEY]["attached"]) == bulk.MAX_ATTACHED
-    assert sliced == [6, 4]
+    assert sliced == [bulk.STAGE_PARTS, bulk.MAX_ATTACHED - bulk.STAGE_PARTS]
     assert [r[2] for r in _typed_rows(engine, "deployment")] == deps["external_id"].to_list()
 
 
