@@ -1,9 +1,11 @@
 """`init`: create or migrate the schema, seed the KPI catalogue's definitions, create the audit
-and pseudonym key files and restore any dropped append-only trigger."""
+and pseudonym key files, restore any dropped append-only trigger and bring the read copy up to
+date."""
 
 from __future__ import annotations
 
 import argparse
+import time
 
 from analytics.cli.common import engine_from
 
@@ -58,4 +60,28 @@ def run(args: argparse.Namespace) -> int:
               "ids with keyed pseudonyms; keep the key, and a copy, outside the database")
     if restored:
         print(f"restored dropped append-only triggers: {', '.join(restored)}")
+    _bring_copy_up_to_date(engine)
     return 0
+
+
+def _bring_copy_up_to_date(engine) -> None:  # noqa: ANN001
+    """Rewrite the read copy's files that are missing or stale (a store written by another
+    version, a restored backup, a deleted copy): without them every report reads SQL, which at a
+    million deployments takes minutes and gigabytes per page. Files whose rows are unchanged
+    are kept, so this is quick when only the manifest is behind."""
+    from analytics.settings import get_settings
+    from analytics.store.copyscan import current_file
+    from analytics.store.readcopy import TABLES, copy_dir, refresh_quietly
+
+    if not get_settings().read_copy or copy_dir(engine) is None:
+        return
+    if all(current_file(engine, name) is not None for name in TABLES):
+        return
+    started = time.perf_counter()
+    found = refresh_quietly(engine, set())
+    if found is None:
+        print("read copy: not brought up to date (see the log); reports read the store until "
+              "the next import")
+        return
+    print(f"read copy brought up to date in {time.perf_counter() - started:.1f} s "
+          f"({found['rows']:,} rows; rewritten: {', '.join(found['rewritten']) or 'none'})")
