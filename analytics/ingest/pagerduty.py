@@ -31,7 +31,7 @@ from analytics.ingest.columns import Options
 from analytics.ingest.files import SourceFile
 from analytics.ingest.payloads import dig, json_documents, records
 from analytics.ingest.records import Rows
-from analytics.ingest.validate import parse_parts
+from analytics.ingest.times import parse_parts
 
 PRIORITY = {"P1": 1, "P2": 2, "P3": 3, "P4": 4, "P5": 4}
 URGENCY = {"high": 2, "low": 3}

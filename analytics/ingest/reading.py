@@ -20,7 +20,8 @@ from analytics.ingest import canonical
 from analytics.ingest.columns import CANONICAL_KINDS, Options
 from analytics.ingest.files import Mapping, SourceFile, from_bytes, load, parse_mapping
 from analytics.ingest.parsed import Parsed
-from analytics.ingest.validate import InvalidImport, Problem, check_timezone
+from analytics.ingest.times import check_timezone
+from analytics.ingest.validate import InvalidImport, Problem
 
 # Tool and dataset kinds → the module that reads them (each has parse(files, opts)).
 SOURCES = {

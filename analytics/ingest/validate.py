@@ -10,15 +10,17 @@ Timestamps: ISO 8601 (``T`` or space, optional seconds and fractions) or, for da
 converted with it; a naive value is read in the import's time zone. The result is naive UTC,
 as the store keeps it. A local time that does not exist (the spring-forward gap) is a problem,
 unless the source asks to shift it forward by the gap (real datasets recorded wall-clock times).
+The parsing itself is :mod:`analytics.ingest.times`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
+
+from analytics.ingest.times import fast_parse, is_zone, local_to_utc, parse_parts
 
 ROW = "__row"
 FILE = "__file"
@@ -31,9 +33,6 @@ FALSE_WORDS = ("false", "0", "no", "n")
 FEW = 64
 NOT_BOOLEAN = "not a boolean (expected true/false, 1/0 or yes/no)"
 
-_ISO = (r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
-        r"\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$")
-_DMY = r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:[T ]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?$"
 
 
 @dataclass(frozen=True)
@@ -195,13 +194,13 @@ class Checker:
                  shift_gap: bool = False) -> pl.Series:
         """Parse timestamps to naive UTC (see the module docstring)."""
         raw = self.raw(column)
-        fast = None if dayfirst else _fast_parse(raw)
+        fast = None if dayfirst else fast_parse(raw)
         if fast is not None:
             # One format throughout and every value parsed: either all in UTC ("Z") or all naive.
             parsed, utc = fast
             if utc:
                 return parsed.alias(column)
-            local = _local_to_utc(parsed, tz, shift_gap)
+            local = local_to_utc(parsed, tz, shift_gap)
             self.flag(parsed.is_not_null() & local.is_null(), column,
                       f"this local time does not exist in {tz} (daylight-saving gap)", raw)
             return local.alias(column)
@@ -211,7 +210,7 @@ class Checker:
                   if not dayfirst else "not a day-first date-time (expected d-m-yyyy H:MM)", raw)
         with_offset = offset_min.is_not_null()
         utc_from_offset = parsed - (offset_min.fill_null(0) * 60_000_000).cast(pl.Duration("us"))
-        local = _local_to_utc(parsed, tz, shift_gap)
+        local = local_to_utc(parsed, tz, shift_gap)
         self.flag(parsed.is_not_null() & ~with_offset & local.is_null(), column,
                   f"this local time does not exist in {tz} (daylight-saving gap)", raw)
         out = pl.select(pl.when(with_offset).then(utc_from_offset).otherwise(local)).to_series()
@@ -219,16 +218,7 @@ class Checker:
 
     def boolean(self, column: str) -> pl.Series:
         """true/false/1/0/yes/no (any case); empty stays null."""
-        few = self.mapped(column, _boolean)
-        if few is not None:
-            out, bad = few
-            if bad.len():
-                self.flag(self.frame[column].is_in(bad.to_list()), column, NOT_BOOLEAN, self.raw(column))
-            return out.alias(column)
-        raw = self.raw(column)
-        result = _boolean(raw).alias(column)
-        self.flag(raw.is_not_null() & result.is_null(), column, NOT_BOOLEAN, raw)
-        return result
+        return self._converted(column, _boolean, NOT_BOOLEAN)
 
     def integer(self, column: str, lo: int | None = None, hi: int | None = None) -> pl.Series:
         """Whole numbers, optionally within [lo, hi]; ``3.0`` is accepted as 3."""
@@ -271,7 +261,13 @@ class Checker:
         def convert(raw: pl.Series) -> pl.Series:
             return raw.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.String)
 
-        message = f"not one of {', '.join(allowed)}"
+        return self._converted(column, convert, f"not one of {', '.join(allowed)}")
+
+    def _converted(self, column: str, convert: Callable[[pl.Series], pl.Series],
+                   message: str) -> pl.Series:
+        """``convert`` applied to the :meth:`raw` values of ``column`` (to each distinct value
+        once when it has few, :meth:`mapped`); a value it turns into null is flagged with
+        ``message``."""
         few = self.mapped(column, convert)
         if few is not None:
             out, bad = few
@@ -314,7 +310,7 @@ class Checker:
         """An IANA time zone name."""
         raw = self.raw(column)
         names = raw.drop_nulls().unique().to_list()
-        bad = {n for n in names if not _is_zone(n)}
+        bad = {n for n in names if not is_zone(n)}
         self.flag(raw.is_in(sorted(bad)), column, "not an IANA time zone (e.g. Europe/Amsterdam)", raw)
         return raw.alias(column)
 
@@ -348,91 +344,3 @@ def _boolean(raw: pl.Series) -> pl.Series:
                      .when(low.is_in(FALSE_WORDS)).then(False).otherwise(None)).to_series()
 
 
-def _is_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
-def check_timezone(tz: str) -> str:
-    """Return ``tz`` when it is an IANA zone, else raise ValueError naming it."""
-    if not _is_zone(tz):
-        raise ValueError(f"unknown time zone {tz!r} (expected an IANA name such as Europe/Amsterdam)")
-    return tz
-
-
-# Whole-column formats tried first: a file written by one tool uses one format throughout, and
-# one strptime is several times faster than the general pattern (1M-row imports, issue 3).
-# True: the format ends in Z (UTC); False: naive, read in the import's time zone.
-_FAST = (("%Y-%m-%dT%H:%M:%SZ", True), ("%Y-%m-%dT%H:%M:%S%.fZ", True), ("%Y-%m-%dT%H:%M:%S", False),
-         ("%Y-%m-%d %H:%M:%S", False), ("%Y-%m-%dT%H:%M:%S%.f", False), ("%Y-%m-%d %H:%M:%S%.f", False))
-
-
-def _fast_parse(raw: pl.Series) -> tuple[pl.Series, bool] | None:
-    """Every value of ``raw`` parsed with the first format of ``_FAST`` that reads them all, and
-    whether that format is UTC; None when no one format reads every value.
-
-    >>> out, utc = _fast_parse(pl.Series(["2024-05-01T13:45:00Z", None]))
-    >>> out.to_list(), utc
-    ([datetime.datetime(2024, 5, 1, 13, 45), None], True)
-    """
-    sample = raw.drop_nulls().head(1)
-    if sample.len() == 0:
-        return None
-    for fmt, utc in _FAST:
-        if sample.str.strptime(pl.Datetime("us"), fmt, strict=False).null_count():
-            continue
-        # No cache: it looks every value up in a hash table first, which pays only for repeated
-        # values; event times rarely repeat (2.47M ticket times: 0.08 instead of 0.16 s).
-        out = raw.str.strptime(pl.Datetime("us"), fmt, strict=False, cache=False)
-        if out.null_count() == raw.null_count():
-            return out, utc
-    return None
-
-
-def parse_parts(raw: pl.Series, dayfirst: bool) -> tuple[pl.Series, pl.Series]:
-    """Naive datetimes from the clock fields, plus the offset in minutes (null when naive).
-
-    >>> ts, off = parse_parts(pl.Series(["2024-05-01 13:45+02:00"]), dayfirst=False)
-    >>> ts[0], off[0]
-    (datetime.datetime(2024, 5, 1, 13, 45), 120)
-    """
-    g = raw.to_frame("v").select(pl.col("v").str.extract_groups(_DMY if dayfirst else _ISO)).unnest("v")
-    if dayfirst:
-        g = g.rename({"1": "d", "2": "m", "3": "y", "4": "H", "5": "M", "6": "S", "7": "f"})
-        g = g.with_columns(tz=pl.lit(None, pl.String))
-    else:
-        g = g.rename({"1": "y", "2": "m", "3": "d", "4": "H", "5": "M", "6": "S", "7": "f", "8": "tz"})
-    frac = pl.col("f").fill_null("0").str.pad_end(6, "0").str.slice(0, 6)
-    text = pl.format("{}-{}-{} {}:{}:{}.{}", pl.col("y"), pl.col("m").str.zfill(2),
-                     pl.col("d").str.zfill(2), pl.col("H").fill_null("0").str.zfill(2),
-                     pl.col("M").fill_null("00"), pl.col("S").fill_null("00"), frac)
-    tzs = pl.col("tz").str.to_uppercase()
-    sign = pl.when(tzs.str.starts_with("-")).then(-1).otherwise(1)
-    digits = tzs.str.replace_all(":", "", literal=True)
-    minutes = (pl.when(tzs.is_in(["Z", "UTC"])).then(0)
-               .when(tzs.is_not_null())
-               .then(sign * (digits.str.slice(1, 2).cast(pl.Int64) * 60
-                             + digits.str.slice(3, 2).str.zfill(2).cast(pl.Int64, strict=False).fill_null(0))))
-    out = g.select(
-        ts=text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S%.6f", strict=False),
-        off=minutes.cast(pl.Int64))
-    return out["ts"], out["off"]
-
-
-def _local_to_utc(naive: pl.Series, tz: str, shift_gap: bool) -> pl.Series:
-    if tz == "UTC":
-        return naive
-    def to_utc(s: pl.Series) -> pl.Series:
-        return (s.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-                .dt.convert_time_zone("UTC").dt.replace_time_zone(None))
-    out = to_utc(naive)
-    if shift_gap:
-        # A wall-clock time inside the spring-forward gap is read as the first instant after it.
-        gap = out.is_null() & naive.is_not_null()
-        if gap.any():
-            shifted = to_utc(naive.dt.offset_by("1h")).dt.truncate("1h")
-            out = pl.select(pl.when(gap).then(shifted).otherwise(out)).to_series()
-    return out

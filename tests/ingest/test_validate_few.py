@@ -8,7 +8,7 @@ import random
 import polars as pl
 import pytest
 
-from analytics.ingest import validate
+from analytics.ingest import times, validate
 from analytics.ingest.columns import ENVIRONMENT_ALIASES
 from analytics.ingest.validate import FILE, ROW, Checker
 
@@ -75,11 +75,11 @@ TIMES = {
 @pytest.mark.parametrize("tz", ["UTC", "Europe/Amsterdam", "America/New_York"])
 def test_one_format_times_convert_as_the_general_parser(monkeypatch: pytest.MonkeyPatch,
                                                         name: str, tz: str) -> None:
-    """A column in one ISO format takes one strptime (validate._FAST); with no fast format the
+    """A column in one ISO format takes one strptime (times.FAST); with no fast format the
     general parser reads it. Values, gap problems and every message must be the same."""
     fast = Checker(_frame(TIMES[name]))
     got = fast.datetime("v", tz)
-    monkeypatch.setattr(validate, "_FAST", ())
+    monkeypatch.setattr(times, "FAST", ())
     slow = Checker(_frame(TIMES[name]))
     want = slow.datetime("v", tz)
     assert got.to_list() == want.to_list()
