@@ -36,10 +36,13 @@ class Deployment(Imported, table=True):
     """A deployment of a service version to an environment, and how it ended."""
 
     __tablename__ = "deployment"
+    # No (environment, finished_at) index since revision 0012: reads go to the read copy, and the
+    # SQL fallback read a year of production deployments at scale 30 faster by scanning (6.2 s
+    # against 6.7-7.1 s; 30 days 0.51 against 0.45 s), while building it cost a 584k-row import
+    # 0.3 s of its 2.9 s.
     __table_args__ = (
         natural_key("deployment"),
         Index("ix_deployment_service_finished", "service_id", "finished_at"),
-        Index("ix_deployment_env_finished", "environment", "finished_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     service_id: int = Field(foreign_key="service.id")
