@@ -23,6 +23,7 @@ fitted offsets is ignored: each rests on thousands of hours.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -310,29 +311,41 @@ def release_impact(deployments: pl.DataFrame, tickets: pl.DataFrame, incidents: 
     n_rel = {"all": in_period.height, "failed": int(in_period["failed"].sum()),
              "success": int((~in_period["failed"]).sum())}
     out: dict[str, Any] = {"window_hours": window, "by_outcome": {"failed": {}, "success": {}}}
-    expected, ratios = None, None
-    for kind in ("tickets", "incidents"):
+
+    def fits(kind: str) -> tuple[Fit, Fit] | None:
         if not (panel.tickets if kind == "tickets" else panel.incidents).any():
-            out[kind] = None
-            continue
-        fit = fit_windows(panel, kind, MODELS["all"], window)
-        out[kind] = _summary(fit, "all", n_rel["all"])
-        split = fit_windows(panel, kind, MODELS["by_outcome"], window)
-        for which in MODELS["by_outcome"]:
-            out["by_outcome"][which][kind] = _summary(split, which, n_rel[which])
-        if kind == "tickets":
-            expected = split.expected()
-            ratios = {k: split.effects[f"post_{k}"]["rate_ratio"]
-                      for k in MODELS["by_outcome"] if f"post_{k}" in split.effects}
-    if expected is None:
-        raise ValueError("no tickets in the period: the per-release excess needs tickets")
-    lo = panel.t0 if start is None else start
-    per = release_excess(panel, expected, window, ratios, start=lo, end=end)
+            return None
+        return (fit_windows(panel, kind, MODELS["all"], window),
+                fit_windows(panel, kind, MODELS["by_outcome"], window))
+
+    # The incident models run on a second thread while the ticket models, the per-release
+    # excess and the event study run here: the work is numpy's, mostly without the GIL, and
+    # independent (the same numbers; Release impact's first load at scale 30 was its longest).
+    # BLAS is held to one thread around both (threadpoolctl's limits are process-wide).
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(1) as pool:
+        incident_fits = pool.submit(fits, "incidents")
+        ticket_fits = fits("tickets")
+        if ticket_fits is None:
+            raise ValueError("no tickets in the period: the per-release excess needs tickets")
+        split = ticket_fits[1]
+        expected = split.expected()
+        ratios = {k: split.effects[f"post_{k}"]["rate_ratio"]
+                  for k in MODELS["by_outcome"] if f"post_{k}" in split.effects}
+        lo = panel.t0 if start is None else start
+        per = release_excess(panel, expected, window, ratios, start=lo, end=end)
+        study = event_study(panel, expected)
+        for kind, got in (("tickets", ticket_fits), ("incidents", incident_fits.result())):
+            if got is None:
+                out[kind] = None
+                continue
+            out[kind] = _summary(got[0], "all", n_rel["all"])
+            for which in MODELS["by_outcome"]:
+                out["by_outcome"][which][kind] = _summary(got[1], which, n_rel[which])
     out["per_release"] = per
     out["releases"] = per.head(top).select(
         "id", "service", "finished_at", "expected", "observed", "excess", "impact_score",
         "failed").to_dicts() if "service" in per.columns else per.head(top).to_dicts()
-    out["event_study"] = event_study(panel, expected)
+    out["event_study"] = study
     out["verdict"] = verdict(out, window)
     return out
 
