@@ -71,12 +71,14 @@ def _bring_copy_up_to_date(engine) -> None:  # noqa: ANN001
     are kept, so this is quick when only the manifest is behind."""
     from analytics.settings import get_settings
     from analytics.store.copyscan import current_file
-    from analytics.store.readcopy import TABLES, copy_dir, refresh_quietly
+    from analytics.store.readcopy import TABLES, copy_dir, manifest, refresh_quietly, stored_rows
 
     if not get_settings().read_copy or copy_dir(engine) is None:
         return
     if all(current_file(engine, name) is not None for name in TABLES):
         return
+    if manifest(engine) is None and stored_rows(engine) == 0:
+        return  # a new, empty store: its first import or demo load writes the copy
     started = time.perf_counter()
     found = refresh_quietly(engine, set())
     if found is None:

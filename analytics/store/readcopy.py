@@ -351,6 +351,11 @@ def _rows(engine: Engine, names: list[str]) -> int:
         return int(conn.execute(text(f"SELECT {sql}")).scalar_one())
 
 
+def stored_rows(engine: Engine) -> int:
+    """The rows of the store tables the copy's files are made from (0: an empty store)."""
+    return _rows(engine, list(TABLES))
+
+
 def _write(folder: Path, name: str, frame: pl.DataFrame) -> int:
     """Write one file: sorted by its time column, to a temporary name, then renamed."""
     return write_copy_file(folder, name, frame, TABLES[name].ts, _column_types())

@@ -37,6 +37,8 @@ def test_init_brings_a_stale_or_missing_copy_up_to_date(tmp_path: Path,
     examples = ROOT / "analytics" / "ingest" / "examples"
     db = tmp_path / "store.db"
     eng = _sqlite(db)
+    assert main(["--db", f"sqlite:///{db}", "init"]) == 0  # a new, empty store: nothing to copy
+    assert "read copy" not in capsys.readouterr().out and readcopy.manifest(eng) is None
     import_files(eng, "services", [examples / "services.csv"])
     import_files(eng, "deployments", [examples / "deployments.csv"])
     with eng.begin() as conn:  # a write that does not refresh the copy
