@@ -3,26 +3,15 @@ it was deleted (issue 17): otherwise every page of a large store reads SQL."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 
 from analytics.cli import main
 from analytics.store import copyscan, queries, readcopy
-from analytics.store.db import get_engine, migrate
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _sqlite(path: Path) -> Engine:
-    if os.environ.get("DATABASE_URL", "").startswith("postgresql"):
-        pytest.skip("builds and writes outside the workbench to a SQLite store of its own")
-    eng = get_engine(f"sqlite:///{path}")
-    migrate(eng)
-    return eng
+from tests.store.test_readcopy import ROOT, _sqlite
 
 
 def test_init_brings_a_stale_or_missing_copy_up_to_date(tmp_path: Path,
