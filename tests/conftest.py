@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from datetime import date
 from collections.abc import Iterator
@@ -50,11 +51,18 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     try:
         yield eng
     finally:
+        # The database's read copy lives in data/ (named after host, port and database): it
+        # goes with the database, or every PostgreSQL run leaves ~100 folders there.
+        from analytics.store.readcopy import copy_dir
+
+        folder = copy_dir(eng)
         eng.dispose()
         get_engine.cache_clear()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def requires_shared_data(sub: str) -> Path:
