@@ -13,6 +13,7 @@ import polars as pl
 
 from analytics.store.queries import Filters
 
+
 def plain(text: object) -> str:
     r"""``text`` (user data: a service, file, theme or problem value) made inert for st.markdown,
     st.caption, st.error or a metric label: every ASCII punctuation mark is backslash-escaped, so

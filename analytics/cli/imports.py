@@ -64,15 +64,17 @@ def run(args: argparse.Namespace) -> int:
     # ~0.04 s sooner, measured twice).
     switch = sys.getswitchinterval()
     sys.setswitchinterval(PARSE_SWITCH_S)
-    ahead = read_ahead(args.kind, args.paths, tz=args.tz, mapping=args.mapping,
-                       encoding=args.encoding, follow_symlinks=args.follow_symlinks)
-    url = getattr(args, "db", None) or get_settings().database_url
-    if url.startswith("sqlite") and input_bytes(args.paths) >= sqlite_child.SPARE_BYTES:
-        sqlite_child.start_spare()  # the staging child starts meanwhile too
-    from analytics.ingest.importer import import_files
+    try:
+        ahead = read_ahead(args.kind, args.paths, tz=args.tz, mapping=args.mapping,
+                           encoding=args.encoding, follow_symlinks=args.follow_symlinks)
+        url = getattr(args, "db", None) or get_settings().database_url
+        if url.startswith("sqlite") and input_bytes(args.paths) >= sqlite_child.SPARE_BYTES:
+            sqlite_child.start_spare()  # the staging child starts meanwhile too
+        from analytics.ingest.importer import import_files
 
-    engine = engine_from(args)
-    sys.setswitchinterval(switch)  # the modules are loaded
+        engine = engine_from(args)
+    finally:
+        sys.setswitchinterval(switch)  # the modules are loaded (or the store would not open)
     try:
         result = import_files(engine, args.kind, args.paths, tz=args.tz, source=args.source,
                               dry_run=args.dry_run, mapping=args.mapping,

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING
 
 from analytics.cli.common import engine_from
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bring_copy_up_to_date(engine) -> None:  # noqa: ANN001
+def _bring_copy_up_to_date(engine: Engine) -> None:
     """Rewrite the read copy's files that are missing or stale (a store written by another
     version, a restored backup, a deleted copy): without them every report reads SQL, which at a
     million deployments takes minutes and gigabytes per page. Files whose rows are unchanged
